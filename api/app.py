@@ -1,0 +1,35 @@
+"""The application factory: one FastAPI app per Settings, so tests can run several side by side."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from api import auth, errors, people, record_types, records, schools
+from api.deps import AppState
+from archive.db import make_engine, make_sessionmaker
+from archive.settings import Settings
+from archive.storage import make_store
+
+
+def create_app(settings: Settings) -> FastAPI:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    app = FastAPI(
+        title="hoso — Hồ sơ số",
+        description="Lưu trữ hồ sơ điện tử và chữ ký số cho trường học / School records and e-signature archive",
+        version="0.1.0",
+    )
+    app.state.hoso = AppState(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), store=make_store(settings)
+    )
+    errors.install(app)
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (auth, schools, people, record_types, records):
+        v1.include_router(module.router)
+
+    @v1.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(v1)
+    return app

@@ -1,0 +1,213 @@
+"""The `hoso` command line: serve, set up, import, verify, rebuild."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive import audit, importer, migrate, rebuild, seed, service
+from archive.db import make_engine, make_sessionmaker
+from archive.exceptions import HosoError
+from archive.models import Person, Role
+from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
+from archive.settings import Settings
+from archive.storage import make_store
+
+app = typer.Typer(help="hoso — Hồ sơ số: lưu trữ hồ sơ điện tử trường học.", no_args_is_help=True)
+admin_app = typer.Typer(help="Quản trị người dùng / user administration.", no_args_is_help=True)
+school_app = typer.Typer(help="Trường học / schools.", no_args_is_help=True)
+audit_app = typer.Typer(help="Nhật ký kiểm toán / audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="Cơ sở dữ liệu / database.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+app.add_typer(school_app, name="school")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(vi: str, en: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]Lỗi:[/] {vi}\n[red]Error:[/] {en}")
+    raise typer.Exit(code)
+
+
+def open_session(settings: Settings) -> Session:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if not migrate.is_current(engine):
+        fail(
+            "Cơ sở dữ liệu chưa được cập nhật; hãy chạy `hoso db upgrade`.",
+            "The database schema is not current; run `hoso db upgrade`.",
+        )
+    return make_sessionmaker(engine)()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations and load the record-type schedule."""
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    with open_session(settings) as session:
+        added = seed.seed_record_types(session)
+    console.print(f"Cơ sở dữ liệu đã cập nhật / database up to date; record types added: {len(added)}")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe"), port: int = typer.Option(8000)) -> None:
+    """Serve the archive (API at /api/v1, docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    with open_session(settings) as session:
+        first = service.ensure_first_admin(session)
+    store = make_store(settings)
+    if hasattr(store, "clean_temp"):
+        store.clean_temp()
+    for stale in settings.tmp_dir.glob("*.upload"):
+        stale.unlink(missing_ok=True)  # uploads cut off by a crash; never acknowledged
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(f"[bold green]hoso[/] đang chạy tại / serving at [link]{url}[/]  (API: {url}/docs)")
+    if first:
+        console.print(
+            f"Tài khoản quản trị đầu tiên / first admin: [bold]{first.username}[/]  "
+            f"mật khẩu dùng một lần / one-time password: [bold]{first.password}[/]\n"
+            "Đăng nhập rồi đổi mật khẩu / log in, then change it: POST /api/v1/auth/password"
+        )
+    sys.stdout.flush()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+@admin_app.command("create-user")
+def create_user(
+    username: str = typer.Option(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    full_name: str = typer.Option(...),
+    role: Role = typer.Option(...),
+    school: str | None = typer.Option(None, help="Mã trường (không dùng cho admin)"),
+) -> None:
+    """Create a person with one role (at a school, except admin)."""
+    settings = Settings()
+    with open_session(settings) as session:
+        membership = MembershipCreate(role=role, school_code=school)
+        if school:
+            service.school_by_code(session, school)
+        person = service.create_person(
+            session, None, PersonCreate(username=username, password=password, full_name=full_name)
+        )
+        service.add_membership(session, None, person, membership)
+    console.print(f"Đã tạo / created {username} ({role.value}{' @ ' + school if school else ''})")
+
+
+@school_app.command("add")
+def school_add(
+    code: str = typer.Option(..., help="Mã trường theo CSDL ngành"),
+    name: str = typer.Option(...),
+    district: str | None = typer.Option(None),
+    province: str | None = typer.Option(None),
+) -> None:
+    """Add a school."""
+    with open_session(Settings()) as session:
+        school = service.create_school(
+            session, None, SchoolCreate(code=code, name=name, district=district, province=province)
+        )
+    console.print(f"Đã thêm trường / added school {school.code}: {school.name}")
+
+
+@app.command("import")
+def import_folder(
+    folder: Path = typer.Argument(..., exists=True, file_okay=False),
+    as_user: str = typer.Option(..., "--as", help="Tên đăng nhập của người nhập (tác giả mặc định)"),
+    metadata: Path | None = typer.Option(None, help="metadata.csv / metadata.yaml (mặc định: trong thư mục)"),
+) -> None:
+    """Import a folder of files described by metadata.csv or metadata.yaml."""
+    settings = Settings()
+    with open_session(settings) as session:
+        person = session.scalar(select(Person).where(Person.username == as_user, Person.active))
+        if person is None:
+            fail(f"Không có người dùng {as_user!r}.", f"No active user {as_user!r}.")
+        total = len(importer.read_rows(metadata or importer.find_metadata(folder)))
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+        ) as bar:
+            task = bar.add_task("Nhập / importing", total=total)
+            report = importer.run_import(
+                session,
+                make_store(settings),
+                folder,
+                person,
+                settings.tmp_dir,
+                settings.max_upload_bytes,
+                metadata,
+                progress=lambda _f: bar.advance(task),
+            )
+    console.print(
+        f"Đã nhập / imported: [bold]{len(report.imported)}[/]   bị từ chối / refused: [bold]{len(report.refused)}[/]"
+    )
+    if report.refused:
+        table = Table("Tệp / file", "Lý do / reason")
+        for r in report.refused:
+            table.add_row(r.file, f"{r.reason_vi}\n[dim]{r.reason_en}[/]")
+        console.print(table)
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain from the first event to the last."""
+    with open_session(Settings()) as session:
+        report = audit.verify_chain(session)
+    if report.ok:
+        console.print(f"[green]Chuỗi nhật ký toàn vẹn / audit chain intact[/]: {report.checked} events")
+        return
+    for problem in report.problems:
+        err.print(f"[red]✗[/] {problem}")
+    fail(
+        f"Nhật ký kiểm toán bị thay đổi ({len(report.problems)} lỗi).",
+        f"The audit log was tampered with ({len(report.problems)} problems).",
+    )
+
+
+@app.command("rebuild-db")
+def rebuild_db() -> None:
+    """Rebuild records and versions into an empty database from the bucket's sidecars."""
+    settings = Settings()
+    with open_session(settings) as session:
+        seed.seed_record_types(session)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
+            task = bar.add_task("Khôi phục / rebuilding", total=None)
+            report = rebuild.rebuild(
+                session,
+                make_store(settings),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    console.print(
+        f"Khôi phục / rebuilt: {report.records} records, {report.versions} versions, "
+        f"{report.schools} schools, {report.people} people (disabled, no password)"
+    )
+    if report.problems:
+        for problem in report.problems:
+            err.print(f"[red]✗[/] {problem}")
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except HosoError as exc:
+        err.print(f"[bold red]Lỗi:[/] {exc.vi}\n[red]Error:[/] {exc.en}")
+        sys.exit(1)
+    except ValueError as exc:  # pydantic validation of CLI input
+        err.print(f"[bold red]Lỗi / Error:[/] {exc}")
+        sys.exit(1)

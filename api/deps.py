@@ -1,0 +1,72 @@
+"""FastAPI dependencies: the session, the store, the signed-in person and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import access
+from archive.auth import person_from_token
+from archive.exceptions import Forbidden, Unauthorized
+from archive.models import Person
+from archive.settings import Settings
+from archive.storage import ObjectStore
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+
+
+def state(request: Request) -> AppState:
+    return request.app.state.hoso  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = state(request).sessions()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_store(request: Request) -> ObjectStore:
+    return state(request).store
+
+
+def get_settings(request: Request) -> Settings:
+    return state(request).settings
+
+
+def signed_in(request: Request, token: str | None = Depends(oauth2), session: Session = Depends(get_session)) -> Person:
+    """The person behind the bearer token, even one who must still change a one-time password."""
+    if not token:
+        raise Unauthorized("Bạn cần đăng nhập.", "You need to log in.")
+    person = person_from_token(session, token, state(request).settings.resolved_secret_key())
+    _ = person.memberships  # load roles now, then end the read transaction before long uploads
+    session.commit()
+    return person
+
+
+def current_user(person: Person = Depends(signed_in)) -> Person:
+    if person.must_change_password:
+        raise Forbidden(
+            "Bạn phải đổi mật khẩu dùng một lần trước (POST /api/v1/auth/password).",
+            "Change your one-time password first (POST /api/v1/auth/password).",
+        )
+    return person
+
+
+def admin_user(person: Person = Depends(current_user)) -> Person:
+    access.require_admin(person)
+    return person

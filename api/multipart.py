@@ -1,0 +1,162 @@
+"""Read a multipart/form-data upload straight from the socket into a Spool.
+
+Starlette's form parser would first copy the whole file into its own temp file, and only then
+could we hash, sniff, limit and store it: twice the disk writes, and a size limit that bites only
+after the whole body has arrived. Here python-multipart's push parser is fed the raw request
+chunks; the `metadata` field is handed to a check as soon as it is complete (so a bad school or
+record type is refused before a 2 GB video is read), and the `file` part goes to a Spool, which
+enforces the limit as bytes arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from archive.exceptions import IncompleteUpload, InvalidInput, UploadTooLarge
+from archive.spool import Spool
+
+MAX_FIELD_BYTES = 64 * 1024
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+def _incomplete() -> IncompleteUpload:
+    return IncompleteUpload(
+        "Tải lên bị gián đoạn trước khi hoàn tất; không có gì được lưu. Hãy tải lại.",
+        "The upload was cut off before it completed; nothing was stored. Please upload again.",
+    )
+
+
+@dataclass
+class Upload:
+    fields: dict[str, str] = field(default_factory=dict)
+    spool: Spool | None = None
+    filename: str | None = None
+
+    def discard(self) -> None:
+        if self.spool is not None:
+            self.spool.discard()
+
+
+@dataclass
+class _State:
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    header_field: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+    name: str | None = None
+    buffer: bytearray | None = None
+    ended: bool = False
+    completed_field: str | None = None
+
+
+async def read_upload(
+    request: Request,
+    *,
+    spool_factory: Callable[[], Spool],
+    on_field: Callable[[str, str], Awaitable[None]] | None = None,
+) -> Upload:
+    """Parse the request body; the caller owns (and must discard) the returned spool."""
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != b"multipart/form-data" or b"boundary" not in params:
+        raise InvalidInput(
+            "Yêu cầu phải là multipart/form-data gồm trường 'metadata' (JSON) và trường 'file'.",
+            "The request must be multipart/form-data with a 'metadata' (JSON) field and a 'file' field.",
+        )
+    upload = Upload()
+    state = _State()
+    probe = spool_factory()  # also tells us the limit, and is the file's spool if one arrives
+    limit = probe.limit
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+        probe.discard()
+        raise UploadTooLarge(
+            f"Tệp vượt quá giới hạn {limit / 1048576:,.0f} MB.",
+            f"The file exceeds the {limit / 1048576:,.0f} MB limit.",
+        )
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state.header_field += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state.header_value += data[start:end]
+
+    def on_header_end() -> None:
+        state.headers[bytes(state.header_field).lower()] = bytes(state.header_value)
+        state.header_field.clear()
+        state.header_value.clear()
+
+    def on_headers_finished() -> None:
+        _, disp = parse_options_header(state.headers.get(b"content-disposition", b"").decode("latin-1"))
+        state.name = disp.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in disp:
+            if upload.spool is not None:
+                raise InvalidInput("Chỉ gửi một tệp mỗi lần.", "Send one file per request.")
+            upload.filename = disp[b"filename"].decode("utf-8", "replace")
+            upload.spool = probe
+            state.buffer = None
+        else:
+            state.buffer = bytearray()
+        state.headers = {}
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state.buffer is None:
+            assert upload.spool is not None
+            upload.spool.write(data[start:end])
+        else:
+            state.buffer += data[start:end]
+            if len(state.buffer) > MAX_FIELD_BYTES:
+                raise InvalidInput(f"Trường {state.name!r} quá dài.", f"Field {state.name!r} is too long.")
+
+    def on_part_end() -> None:
+        if state.buffer is not None and state.name:
+            try:
+                upload.fields[state.name] = state.buffer.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput(
+                    f"Trường {state.name!r} không phải UTF-8.", f"Field {state.name!r} is not UTF-8."
+                ) from None
+            state.completed_field = state.name
+        state.buffer = None
+
+    def on_end() -> None:
+        state.ended = True
+
+    parser = MultipartParser(
+        params[b"boundary"],
+        callbacks={  # type: ignore[arg-type]
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_end": on_end,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+            if state.completed_field is not None:
+                name, state.completed_field = state.completed_field, None
+                if on_field is not None:
+                    await on_field(name, upload.fields[name])
+        parser.finalize()
+        if not state.ended:
+            raise _incomplete()
+    except ClientDisconnect:
+        probe.discard()
+        raise _incomplete() from None
+    except MultipartParseError as exc:
+        probe.discard()
+        raise InvalidInput(f"Nội dung multipart bị hỏng: {exc}", f"The multipart body is malformed: {exc}") from None
+    except BaseException:
+        probe.discard()
+        raise
+    if upload.spool is None:
+        probe.discard()
+    return upload

@@ -1,0 +1,62 @@
+"""People and their roles: managed by an administrator."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
+
+from api.deps import admin_user, get_session
+from archive import service
+from archive.models import Person
+from archive.schemas import MembershipCreate, MembershipOut, PersonCreate, PersonOut, PersonUpdate
+
+router = APIRouter(tags=["people"])
+
+
+@router.post("/people", response_model=PersonOut, status_code=201)
+def create_person(
+    body: PersonCreate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+) -> Person:
+    return service.create_person(session, actor, body)
+
+
+@router.get("/people", response_model=list[PersonOut])
+def list_people(
+    school_code: str | None = None, _: Person = Depends(admin_user), session: Session = Depends(get_session)
+) -> list[Person]:
+    return service.list_people(session, school_code)
+
+
+@router.get("/people/{person_id}", response_model=PersonOut)
+def get_person(person_id: int, _: Person = Depends(admin_user), session: Session = Depends(get_session)) -> Person:
+    return service.person_by_id(session, person_id)
+
+
+@router.patch("/people/{person_id}", response_model=PersonOut)
+def update_person(
+    person_id: int, body: PersonUpdate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+) -> Person:
+    return service.update_person(session, actor, service.person_by_id(session, person_id), body)
+
+
+@router.delete("/people/{person_id}", status_code=204)
+def delete_person(
+    person_id: int, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+) -> Response:
+    service.delete_person(session, actor, service.person_by_id(session, person_id))
+    return Response(status_code=204)
+
+
+@router.post("/people/{person_id}/memberships", response_model=MembershipOut, status_code=201)
+def add_membership(
+    person_id: int, body: MembershipCreate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+) -> object:
+    return service.add_membership(session, actor, service.person_by_id(session, person_id), body)
+
+
+@router.delete("/memberships/{membership_id}", status_code=204)
+def remove_membership(
+    membership_id: int, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+) -> Response:
+    service.remove_membership(session, actor, membership_id)
+    return Response(status_code=204)

@@ -1,0 +1,262 @@
+"""Records: streamed upload, listing with filters, versions, ranged download, audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import current_user, get_session, get_settings, get_store
+from api.errors import invalid_from_pydantic
+from api.multipart import Upload, read_upload
+from api.ranges import RangeNotSatisfiable, parse_range
+from archive import audit, ingest, service
+from archive.db import write_transaction
+from archive.exceptions import InvalidInput
+from archive.models import AuditEvent, Person, Record, Version
+from archive.schemas import (
+    AuditEventOut,
+    RecordCreate,
+    RecordFilters,
+    RecordOut,
+    RecordPage,
+    VersionMetadataUpdate,
+    VersionOut,
+)
+from archive.settings import Settings
+from archive.spool import Spool
+from archive.storage import ObjectStore, blob_key
+
+router = APIRouter(prefix="/records", tags=["records"])
+
+
+def _upload_doc(metadata_schema: str, required: list[str]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": required,
+                        "properties": {
+                            "metadata": {
+                                "type": "string",
+                                "description": f"JSON object ({metadata_schema}); send it before the file",
+                            },
+                            "file": {"type": "string", "format": "binary"},
+                        },
+                    }
+                }
+            },
+        }
+    }
+
+
+def _parse_json_field(value: str, model: type[Any]) -> Any:
+    try:
+        raw = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"Trường 'metadata' không phải JSON hợp lệ ({exc.msg}, vị trí {exc.pos}).",
+            f"The 'metadata' field is not valid JSON ({exc.msg} at position {exc.pos}).",
+        ) from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_from_pydantic(exc) from None
+
+
+def _require_file(upload: Upload) -> Spool:
+    if upload.spool is None:
+        raise InvalidInput("Thiếu trường 'file' (tệp cần tải lên).", "The 'file' field (the upload) is missing.")
+    return upload.spool
+
+
+@router.post(
+    "", response_model=RecordOut, status_code=201, openapi_extra=_upload_doc("RecordCreate", ["metadata", "file"])
+)
+async def create_record(
+    request: Request,
+    actor: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    store: ObjectStore = Depends(get_store),
+    settings: Settings = Depends(get_settings),
+) -> Record:
+    """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data."""
+    prepared: ingest.PreparedRecord | None = None
+
+    def prepare(value: str) -> ingest.PreparedRecord:
+        return ingest.prepare_record(session, actor, _parse_json_field(value, RecordCreate))
+
+    async def on_field(name: str, value: str) -> None:
+        nonlocal prepared
+        if name == "metadata":
+            prepared = await run_in_threadpool(prepare, value)
+
+    upload = await read_upload(
+        request, spool_factory=lambda: Spool(settings.tmp_dir, settings.max_upload_bytes), on_field=on_field
+    )
+    try:
+        spool = _require_file(upload)
+        if prepared is None:
+            if "metadata" not in upload.fields:
+                raise InvalidInput("Thiếu trường 'metadata'.", "The 'metadata' field is missing.")
+            prepared = await run_in_threadpool(prepare, upload.fields["metadata"])
+        received = spool.finish()
+        return await run_in_threadpool(
+            ingest.create_record, session, store, actor, prepared, received, upload.filename or ""
+        )
+    finally:
+        upload.discard()
+
+
+@router.get("", response_model=RecordPage)
+def list_records(
+    filters: Annotated[RecordFilters, Query()],
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    actor: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+) -> RecordPage:
+    rows, total = service.list_records(session, actor, filters, page, page_size)
+    return RecordPage(items=[RecordOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size)
+
+
+@router.get("/{record_id}", response_model=RecordOut)
+def get_record(
+    record_id: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> Record:
+    return service.get_record(session, actor, record_id)
+
+
+@router.get("/{record_id}/versions", response_model=list[VersionOut])
+def list_versions(
+    record_id: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> list[Version]:
+    return service.list_versions(session, service.get_record(session, actor, record_id))
+
+
+@router.post(
+    "/{record_id}/versions",
+    response_model=VersionOut,
+    status_code=201,
+    openapi_extra=_upload_doc("VersionMetadataUpdate, optional", ["file"]),
+)
+async def add_version(
+    record_id: str,
+    request: Request,
+    actor: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    store: ObjectStore = Depends(get_store),
+    settings: Settings = Depends(get_settings),
+) -> Version:
+    """Upload a new immutable version of a record you authored (optionally correcting its metadata)."""
+    record = await run_in_threadpool(ingest.prepare_version, session, actor, record_id)
+    update: VersionMetadataUpdate | None = None
+
+    async def on_field(name: str, value: str) -> None:
+        nonlocal update
+        if name == "metadata":
+            update = _parse_json_field(value, VersionMetadataUpdate)
+
+    upload = await read_upload(
+        request, spool_factory=lambda: Spool(settings.tmp_dir, settings.max_upload_bytes), on_field=on_field
+    )
+    try:
+        received = _require_file(upload).finish()
+        return await run_in_threadpool(
+            ingest.add_version, session, store, actor, record, received, upload.filename or "", update
+        )
+    finally:
+        upload.discard()
+
+
+def _content_disposition(filename: str, inline: bool) -> str:
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _download(
+    request: Request,
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    record_id: str,
+    number: int | None,
+    inline: bool,
+) -> Response:
+    record = service.get_record(session, actor, record_id)
+    version = service.get_version(session, record, number)
+    etag = f'"{version.blob_sha256}"'
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Content-Disposition": _content_disposition(version.original_filename, inline),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-transform",
+    }
+    if_range = request.headers.get("if-range")
+    wanted = request.headers.get("range") if if_range in (None, etag) else None
+    try:
+        span = parse_range(wanted, version.size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{version.size}"})
+    start, end = span if span else (0, version.size - 1)
+    if start == 0:  # one audit event per download or playback, not per seek
+        with write_transaction(session):
+            audit.append(
+                session,
+                actor=actor,
+                action="record.downloaded",
+                object_type="record",
+                object_id=record.id,
+                school_id=record.school_id,
+                record_id=record.id,
+                details={"version": version.number},
+            )
+    headers["Content-Length"] = str(end - start + 1)
+    if span:
+        headers["Content-Range"] = f"bytes {start}-{end}/{version.size}"
+    body = store.get(blob_key(version.blob_sha256), start, end - start + 1)
+    return StreamingResponse(body, status_code=206 if span else 200, media_type=version.media_type, headers=headers)
+
+
+@router.get("/{record_id}/content", response_class=StreamingResponse)
+def download_current(
+    record_id: str,
+    request: Request,
+    inline: bool = False,
+    actor: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    store: ObjectStore = Depends(get_store),
+) -> Response:
+    """The current version's bytes; honours `Range` for seeking and resuming."""
+    return _download(request, session, store, actor, record_id, None, inline)
+
+
+@router.get("/{record_id}/versions/{number}/content", response_class=StreamingResponse)
+def download_version(
+    record_id: str,
+    number: int,
+    request: Request,
+    inline: bool = False,
+    actor: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    store: ObjectStore = Depends(get_store),
+) -> Response:
+    return _download(request, session, store, actor, record_id, number, inline)
+
+
+@router.get("/{record_id}/audit", response_model=list[AuditEventOut])
+def record_audit(
+    record_id: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> list[AuditEvent]:
+    return service.record_audit(session, service.get_record(session, actor, record_id))

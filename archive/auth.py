@@ -1,0 +1,81 @@
+"""Passwords (argon2id) and bearer tokens (HS256 JWT) tied to the person's token version.
+
+A token names the person and the token version it was issued under. Disabling, deleting or
+changing the password of an account raises the version, so every earlier token stops working at
+the next request, without a token blacklist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db import utcnow
+from archive.exceptions import Unauthorized
+from archive.models import Person
+
+_hasher = PasswordHasher()
+# Verifying against a real hash when the user does not exist keeps response times alike.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _bad_login() -> Unauthorized:
+    return Unauthorized(
+        "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa.",
+        "Wrong username or password, or the account is disabled.",
+    )
+
+
+def authenticate(session: Session, username: str, password: str) -> Person:
+    person = session.scalar(select(Person).where(Person.username == username))
+    ok = check_password(person.password_hash if person else None, password)
+    if person is None or not ok or not person.active:
+        raise _bad_login()
+    return person
+
+
+def issue_token(person: Person, secret: str, ttl_minutes: int) -> str:
+    now = utcnow()
+    claims = {
+        "sub": str(person.id),
+        "ver": person.token_version,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=ttl_minutes)).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+def person_from_token(session: Session, token: str, secret: str) -> Person:
+    expired = Unauthorized(
+        "Phiên đăng nhập không hợp lệ hoặc đã hết hạn; hãy đăng nhập lại.",
+        "The session token is invalid or expired; log in again.",
+    )
+    try:
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["sub", "exp", "ver"]})
+        person_id = int(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        raise expired from None
+    person = session.get(Person, person_id)
+    if person is None or not person.active or person.deleted_at is not None:
+        raise expired
+    if claims["ver"] != person.token_version:
+        raise expired
+    return person

@@ -1,0 +1,259 @@
+"""The ingest pipeline: spooled upload → checks → content-addressed blob → one DB transaction.
+
+Order matters for "nothing half-stored": the blob goes first (an orphan blob is collectable
+garbage, never a dangling row), then inside one serialised transaction the version number is
+taken, the sidecar written, and record + version + audit event committed together. A failure
+before the commit removes the sidecar; a crash before it leaves no row, and the next attempt at
+that version number replaces the orphan sidecar.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive import access, audit, mediatype, sidecar
+from archive.db import utcnow, write_transaction
+from archive.exceptions import (
+    Conflict,
+    HosoError,
+    IntegrityFailure,
+    InvalidInput,
+    NotFound,
+    UnsupportedMediaType,
+)
+from archive.models import Blob, Dossier, Person, Record, RecordType, School, Version, VersionKind, new_uuid
+from archive.schemas import RecordCreate, VersionMetadataUpdate, check_filename
+from archive.spool import Received
+from archive.storage import ObjectExists, ObjectStore, blob_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedRecord:
+    """A new record's metadata, checked against the database before any byte is stored."""
+
+    meta: RecordCreate
+    school: School
+    record_type: RecordType
+    dossier: Dossier | None
+
+
+def prepare_record(session: Session, actor: Person, meta: RecordCreate) -> PreparedRecord:
+    school = session.scalar(select(School).where(School.code == meta.school_code))
+    if school is None:
+        raise NotFound(f"Không có trường mã {meta.school_code!r}.", f"No school with code {meta.school_code!r}.")
+    record_type = session.scalar(select(RecordType).where(RecordType.code == meta.record_type))
+    if record_type is None:
+        raise NotFound(
+            f"Không có loại hồ sơ {meta.record_type!r}.",
+            f"No record type {meta.record_type!r}.",
+        )
+    access.require_can_create(actor, school.id)
+    dossier = None
+    if meta.dossier_id:
+        dossier = session.get(Dossier, meta.dossier_id)
+        if dossier is None or dossier.school_id != school.id:
+            raise NotFound("Không tìm thấy hồ sơ (dossier) của trường này.", "No such dossier at this school.")
+    return PreparedRecord(meta=meta, school=school, record_type=record_type, dossier=dossier)
+
+
+def prepare_version(session: Session, actor: Person, record_id: str) -> Record:
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound("Không tìm thấy tài liệu.", "Record not found.")
+    access.require_can_edit(actor, record)
+    return record
+
+
+def check_content(received: Received, record_type: RecordType, filename: str) -> str:
+    """The cleaned file name, once the bytes are known to be non-empty and of an allowed type."""
+    try:
+        name = check_filename(filename)
+    except ValueError as exc:
+        raise InvalidInput(f"Tên tệp không hợp lệ: {exc}", f"Invalid file name: {exc}") from None
+    if received.size == 0:
+        raise InvalidInput("Tệp rỗng (0 byte).", "The file is empty (0 bytes).")
+    if received.media_type not in record_type.allowed_media_types:
+        allowed = ", ".join(mediatype.describe(t) for t in record_type.allowed_media_types)
+        found = (
+            "không nhận dạng được"
+            if received.media_type == mediatype.UNKNOWN
+            else mediatype.describe(received.media_type)
+        )
+        found_en = "unrecognised" if received.media_type == mediatype.UNKNOWN else found
+        raise UnsupportedMediaType(
+            f"Nội dung tệp {name!r} là {found}; {record_type.name_vi} chỉ nhận: {allowed}.",
+            f"The content of {name!r} is {found_en}; {record_type.name_en} accepts only: {allowed}.",
+            media_type=received.media_type,
+        )
+    return name
+
+
+def store_blob(store: ObjectStore, received: Received) -> str:
+    """Put the bytes under their content address once; identical bytes are stored only once."""
+    key = blob_key(received.sha256)
+    if store.exists(key):
+        if store.head(key).size != received.size:
+            raise IntegrityFailure(
+                f"Kho đã có {key} với kích thước khác: cần kiểm tra toàn vẹn.",
+                f"{key} exists with a different size: run a fixity check.",
+            )
+        return key
+    try:
+        with open(received.path, "rb") as fh:
+            result = store.put(key, fh, received.size, content_type=received.media_type)
+    except ObjectExists:
+        return key  # another upload of the same bytes won the race: same content, same key
+    if result.sha256 != received.sha256:
+        store.delete(key)
+        raise IntegrityFailure(
+            "Dữ liệu bị thay đổi khi ghi vào kho; hãy tải lên lại.",
+            "The bytes changed while being stored; upload again.",
+        )
+    return key
+
+
+def _commit_version(
+    session: Session, store: ObjectStore, actor: Person, record: Record, received: Received, name: str
+) -> tuple[Version, str]:
+    """Inside a write transaction: blob row, version row and sidecar. Returns the sidecar key."""
+    if session.get(Blob, received.sha256) is None:
+        session.add(Blob(sha256=received.sha256, size=received.size, media_type=received.media_type))
+    number = record.current_version + 1
+    key = sidecar.key_for(record, number)
+    version = Version(
+        record_id=record.id,
+        number=number,
+        blob_sha256=received.sha256,
+        size=received.size,
+        media_type=received.media_type,
+        original_filename=name,
+        kind=VersionKind.original.value,
+        sidecar_key=key,
+        created_by_id=actor.id,
+        created_at=utcnow(),
+    )
+    version.created_by = actor
+    record.current_version = number
+    record.updated_at = version.created_at
+    session.add(version)
+    sidecar.write(store, key, sidecar.build(record, version))
+    return version, key
+
+
+def _remove_sidecar(store: ObjectStore, key: str | None) -> None:
+    if key is None:
+        return
+    try:
+        store.delete(key)
+    except HosoError:
+        log.exception("could not remove the orphan sidecar %s", key)
+
+
+def create_record(
+    session: Session, store: ObjectStore, actor: Person, prepared: PreparedRecord, received: Received, filename: str
+) -> Record:
+    name = check_content(received, prepared.record_type, filename)
+    store_blob(store, received)
+    meta = prepared.meta
+    now = utcnow()
+    record = Record(
+        id=new_uuid(),
+        school_id=prepared.school.id,
+        record_type_id=prepared.record_type.id,
+        dossier_id=prepared.dossier.id if prepared.dossier else None,
+        author_id=actor.id,
+        title=meta.title,
+        subject=meta.subject,
+        grade=meta.grade,
+        class_name=meta.class_name,
+        school_year=meta.school_year,
+        semester=meta.semester,
+        month=meta.month,
+        doc_metadata=meta.doc_metadata.model_dump(mode="json", exclude_none=True),
+        current_version=0,
+        created_at=now,
+        updated_at=now,
+    )
+    record.school, record.record_type, record.author = prepared.school, prepared.record_type, actor
+    written: str | None = None
+    try:
+        with write_transaction(session):
+            session.add(record)
+            version, written = _commit_version(session, store, actor, record, received, name)
+            audit.append(
+                session,
+                actor=actor,
+                action="record.created",
+                object_type="record",
+                object_id=record.id,
+                school_id=record.school_id,
+                record_id=record.id,
+                details={
+                    "title": record.title,
+                    "version": 1,
+                    "sha256": received.sha256,
+                    "size": received.size,
+                    "media_type": received.media_type,
+                    "filename": name,
+                },
+            )
+    except BaseException:
+        _remove_sidecar(store, written)
+        raise
+    return record
+
+
+def add_version(
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    record: Record,
+    received: Received,
+    filename: str,
+    update: VersionMetadataUpdate | None = None,
+) -> Version:
+    name = check_content(received, record.record_type, filename)
+    store_blob(store, received)
+    written: str | None = None
+    try:
+        with write_transaction(session):
+            record = session.get(Record, record.id, populate_existing=True) or record
+            latest = session.scalar(
+                select(Version).where(Version.record_id == record.id, Version.number == record.current_version)
+            )
+            changes = update.model_dump(exclude_unset=True, mode="json") if update else {}
+            if latest is not None and latest.blob_sha256 == received.sha256 and not changes:
+                raise Conflict(
+                    "Tệp giống hệt phiên bản hiện tại; không tạo phiên bản mới.",
+                    "The file is identical to the current version; no new version was made.",
+                )
+            for field, value in changes.items():
+                setattr(record, field, value if field != "doc_metadata" else (value or {}))
+            version, written = _commit_version(session, store, actor, record, received, name)
+            audit.append(
+                session,
+                actor=actor,
+                action="record.version_added",
+                object_type="record",
+                object_id=record.id,
+                school_id=record.school_id,
+                record_id=record.id,
+                details={
+                    "version": version.number,
+                    "sha256": received.sha256,
+                    "size": received.size,
+                    "media_type": received.media_type,
+                    "filename": name,
+                    "changed": sorted(changes),
+                },
+            )
+    except BaseException:
+        _remove_sidecar(store, written)
+        raise
+    return version

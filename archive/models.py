@@ -1,0 +1,253 @@
+"""SQL tables of the kernel (DESIGN §3). Versions are immutable; the audit log is append-only."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive.db import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    teacher = "teacher"
+    department_head = "department_head"
+    principal = "principal"
+    vice_principal = "vice_principal"
+    clerk = "clerk"
+    archivist = "archivist"
+    inspector = "inspector"
+    admin = "admin"
+
+
+class RecordStatus(enum.StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    approved = "approved"
+    returned = "returned"
+
+
+class VersionKind(enum.StrEnum):
+    original = "original"
+    signed = "signed"
+    derived = "derived"
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    district: Mapped[str | None] = mapped_column(String(200))
+    province: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    national_id: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised on disable, delete and password change: every token issued before stops working.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="person", lazy="selectin")
+
+
+class Membership(Base):
+    """A person's role at a school; an admin membership has no school (it is system-wide)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("person_id", "school_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="memberships")
+    school: Mapped[School | None] = relationship(lazy="joined")
+
+
+class RecordType(Base):
+    """A kind of record with its retention row and signing policy, kept as editable data."""
+
+    __tablename__ = "record_types"
+    __table_args__ = (
+        CheckConstraint(
+            "(retention_permanent AND retention_years IS NULL) OR "
+            "(NOT retention_permanent AND retention_years BETWEEN 2 AND 70)",
+            name="retention_period_valid",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    retention_permanent: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+    retention_basis: Mapped[str] = mapped_column(Text, default="")
+    retention_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    signing_cadence: Mapped[str | None] = mapped_column(String(16))
+    signer_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allowed_media_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+
+
+class Dossier(Base):
+    """A hồ sơ: the unit of filing whose retention is the longest of its documents (TT 05/2025)."""
+
+    __tablename__ = "dossiers"
+    __table_args__ = (UniqueConstraint("school_id", "file_code"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    record_type_id: Mapped[int | None] = mapped_column(ForeignKey("record_types.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    file_code: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500))
+    school_year: Mapped[str] = mapped_column(String(9))
+    maintenance: Mapped[str | None] = mapped_column(String(50))
+    mode: Mapped[str | None] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(20), default="vi")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_school_year_type", "school_id", "school_year", "record_type_id"),
+        Index("ix_records_author", "author_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    record_type_id: Mapped[int] = mapped_column(ForeignKey("record_types.id"))
+    dossier_id: Mapped[str | None] = mapped_column(ForeignKey("dossiers.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(100))
+    grade: Mapped[int | None] = mapped_column(Integer)
+    class_name: Mapped[str | None] = mapped_column(String(20))
+    school_year: Mapped[str] = mapped_column(String(9))
+    semester: Mapped[int | None] = mapped_column(Integer)
+    month: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.draft.value)
+    # TT 05/2025/TT-BNV document metadata (docCode, codeNumber, organName, …), validated in schemas.
+    doc_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    current_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship(lazy="joined")
+    record_type: Mapped[RecordType] = relationship(lazy="joined")
+    author: Mapped[Person] = relationship(lazy="joined")
+
+
+class Blob(Base):
+    """One stored byte sequence, addressed by its SHA-256; shared by every version with those bytes."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("record_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(120))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16), default=VersionKind.original.value)
+    sidecar_key: Mapped[str] = mapped_column(String(400))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[Person] = relationship(lazy="joined")
+
+
+class AuditHead(Base):
+    """The single row that serialises audit appends and remembers the chain's last hash."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_record", "record_id"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    school_id: Mapped[int | None] = mapped_column(Integer)
+    record_id: Mapped[str | None] = mapped_column(String(36))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_run_after", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,320 @@
+"""Validated shapes of what comes in (metadata, people, schools) and what goes out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from archive.models import Role
+
+_SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalise, trim, and refuse control characters (they hide text and break exports)."""
+    value = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise ValueError("không được chứa ký tự điều khiển / must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
+
+
+def check_school_year(value: str) -> str:
+    match = _SCHOOL_YEAR.match(value)
+    if not match or int(match.group(2)) != int(match.group(1)) + 1 or not 1950 <= int(match.group(1)) <= 2200:
+        raise ValueError(
+            f"năm học phải có dạng 2025-2026 (hai năm liên tiếp), nhận được {value!r} / "
+            f"school year must look like 2025-2026 (consecutive years), got {value!r}"
+        )
+    return value
+
+
+SchoolYear = Annotated[str, AfterValidator(check_school_year)]
+
+
+def check_filename(value: str) -> str:
+    """A plain file name: no folders, no traversal, no control characters, at most 255 bytes."""
+    name = unicodedata.normalize("NFC", value)
+    if not name.strip():
+        raise ValueError("tên tệp trống / empty file name")
+    if "/" in name or "\\" in name or name in (".", "..") or name.startswith(".."):
+        raise ValueError(f"tên tệp không được chứa đường dẫn: {value!r} / file name must not contain a path")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise ValueError("tên tệp chứa ký tự điều khiển / file name contains control characters")
+    if len(name.encode()) > 255:
+        raise ValueError("tên tệp quá dài (tối đa 255 byte) / file name too long (max 255 bytes)")
+    return name
+
+
+class DocumentMetadata(BaseModel):
+    """TT 05/2025/TT-BNV document metadata; all optional, names as in the circular."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    docCode: Text | None = Field(default=None, max_length=100)
+    maintenance: Text | None = Field(default=None, max_length=50)
+    typeName: Text | None = Field(default=None, max_length=200)
+    codeNumber: Text | None = Field(default=None, max_length=50)
+    codeNotation: Text | None = Field(default=None, max_length=100)
+    issuedDate: date | None = None
+    organName: Text | None = Field(default=None, max_length=300)
+    language: Text | None = Field(default=None, max_length=50)
+    numberOfPage: int | None = Field(default=None, ge=0)
+    inforSign: Text | None = Field(default=None, max_length=200)
+    keyword: Text | None = Field(default=None, max_length=500)
+    mode: Text | None = Field(default=None, max_length=50)
+    confidenceLevel: Text | None = Field(default=None, max_length=50)
+    autograph: Text | None = Field(default=None, max_length=200)
+    format: Text | None = Field(default=None, max_length=50)
+    riskRecovery: Text | None = Field(default=None, max_length=50)
+    riskRecoveryStatus: Text | None = Field(default=None, max_length=50)
+    process: Text | None = Field(default=None, max_length=200)
+    description: Text | None = Field(default=None, max_length=2000)
+
+
+class RecordCreate(BaseModel):
+    """What a teacher or clerk says about an upload; the file itself is streamed beside it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    school_code: Text = Field(min_length=1, max_length=32)
+    record_type: Text = Field(min_length=1, max_length=64)
+    title: Text = Field(min_length=1, max_length=500)
+    school_year: SchoolYear
+    subject: Text | None = Field(default=None, max_length=100)
+    grade: int | None = Field(default=None, ge=1, le=12)
+    class_name: Text | None = Field(default=None, max_length=20)
+    semester: int | None = Field(default=None, ge=1, le=2)
+    month: int | None = Field(default=None, ge=1, le=12)
+    dossier_id: str | None = Field(default=None, max_length=36)
+    doc_metadata: DocumentMetadata = Field(default_factory=DocumentMetadata)
+
+
+class VersionMetadataUpdate(BaseModel):
+    """Fields a new version may correct (title, subject, …); the school and type never change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
+    subject: Text | None = Field(default=None, max_length=100)
+    grade: int | None = Field(default=None, ge=1, le=12)
+    class_name: Text | None = Field(default=None, max_length=20)
+    semester: int | None = Field(default=None, ge=1, le=2)
+    month: int | None = Field(default=None, ge=1, le=12)
+    doc_metadata: DocumentMetadata | None = None
+
+
+class SchoolCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Text = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Text = Field(min_length=1, max_length=300)
+    district: Text | None = Field(default=None, max_length=200)
+    province: Text | None = Field(default=None, max_length=200)
+
+
+class PersonCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Text = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    full_name: Text = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=10, max_length=200)
+    national_id: Text | None = Field(default=None, max_length=32)
+    email: Text | None = Field(default=None, max_length=200)
+    must_change_password: bool = False
+
+
+class PersonUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Text | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class MembershipCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    school_code: Text | None = None
+
+    @model_validator(mode="after")
+    def _school_matches_role(self) -> MembershipCreate:
+        if self.role == Role.admin and self.school_code:
+            raise ValueError("vai trò admin áp dụng toàn hệ thống, không gắn với trường / admin is system-wide")
+        if self.role != Role.admin and not self.school_code:
+            raise ValueError("cần mã trường cho vai trò này / this role needs a school_code")
+        return self
+
+
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+# -- output ------------------------------------------------------------------------------------
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SchoolOut(Out):
+    code: str
+    name: str
+    district: str | None
+    province: str | None
+
+
+class MembershipOut(Out):
+    id: int
+    role: str
+    school_code: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        if hasattr(data, "school"):
+            return {"id": data.id, "role": data.role, "school_code": data.school.code if data.school else None}
+        return data
+
+
+class PersonOut(Out):
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    active: bool
+    must_change_password: bool
+    memberships: list[MembershipOut]
+
+
+class RecordTypeOut(Out):
+    code: str
+    name_vi: str
+    name_en: str
+    retention_permanent: bool
+    retention_years: int | None
+    retention_basis: str
+    retention_confirmed: bool
+    signing_cadence: str | None
+    signer_roles: list[str]
+    allowed_media_types: list[str]
+    legal_basis: str
+
+
+class VersionOut(Out):
+    number: int
+    sha256: str
+    size: int
+    media_type: str
+    original_filename: str
+    kind: str
+    created_by: str
+    created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        if hasattr(data, "blob_sha256"):
+            return {
+                "number": data.number,
+                "sha256": data.blob_sha256,
+                "size": data.size,
+                "media_type": data.media_type,
+                "original_filename": data.original_filename,
+                "kind": data.kind,
+                "created_by": data.created_by.username,
+                "created_at": data.created_at,
+            }
+        return data
+
+
+class RecordOut(Out):
+    id: str
+    school_code: str
+    record_type: str
+    title: str
+    subject: str | None
+    grade: int | None
+    class_name: str | None
+    school_year: str
+    semester: int | None
+    month: int | None
+    status: str
+    author: str
+    author_name: str
+    dossier_id: str | None
+    doc_metadata: dict[str, Any]
+    current_version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        if hasattr(data, "school") and hasattr(data, "record_type"):
+            return {
+                **{
+                    k: getattr(data, k)
+                    for k in (
+                        "id",
+                        "title",
+                        "subject",
+                        "grade",
+                        "class_name",
+                        "school_year",
+                        "semester",
+                        "month",
+                        "status",
+                        "dossier_id",
+                        "doc_metadata",
+                        "current_version",
+                        "created_at",
+                        "updated_at",
+                    )
+                },
+                "school_code": data.school.code,
+                "record_type": data.record_type.code,
+                "author": data.author.username,
+                "author_name": data.author.full_name,
+            }
+        return data
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class AuditEventOut(Out):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+    hash: str
+
+
+class RecordFilters(BaseModel):
+    school_code: str | None = None
+    school_year: str | None = None
+    record_type: str | None = None
+    subject: str | None = None
+    grade: int | None = Field(default=None, ge=1, le=12)
+    month: int | None = Field(default=None, ge=1, le=12)
+    author: str | None = None
+    status: str | None = None
+
+    @field_validator("school_year")
+    @classmethod
+    def _year(cls, value: str | None) -> str | None:
+        return check_school_year(value) if value else value

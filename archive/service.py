@@ -1,0 +1,295 @@
+"""Plain functions over a Session for schools, people, memberships and record queries.
+
+Every change goes through `write_transaction` and leaves an audit event; reads apply the role
+rules of `archive.access`, so the API and the CLI cannot disagree about who sees what.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive import access, audit
+from archive.auth import hash_password
+from archive.db import utcnow, write_transaction
+from archive.exceptions import Conflict, InvalidInput, NotFound
+from archive.models import (
+    AuditEvent,
+    Membership,
+    Person,
+    Record,
+    RecordType,
+    Role,
+    School,
+    Version,
+)
+from archive.schemas import MembershipCreate, PersonCreate, PersonUpdate, RecordFilters, SchoolCreate
+
+# -- schools -----------------------------------------------------------------------------------
+
+
+def school_by_code(session: Session, code: str) -> School:
+    school = session.scalar(select(School).where(School.code == code))
+    if school is None:
+        raise NotFound(f"Không có trường mã {code!r}.", f"No school with code {code!r}.")
+    return school
+
+
+def create_school(session: Session, actor: Person | None, data: SchoolCreate) -> School:
+    with write_transaction(session):
+        if session.scalar(select(School).where(School.code == data.code)):
+            raise Conflict(f"Đã có trường mã {data.code!r}.", f"A school with code {data.code!r} exists.")
+        school = School(**data.model_dump())
+        session.add(school)
+        session.flush()
+        audit.append(
+            session,
+            actor=actor,
+            action="school.created",
+            object_type="school",
+            object_id=school.code,
+            school_id=school.id,
+            details=data.model_dump(),
+        )
+    return school
+
+
+def list_schools(session: Session, actor: Person) -> list[School]:
+    query = select(School).order_by(School.code)
+    if not access.is_admin(actor):
+        query = query.where(School.id.in_({m.school_id for m in actor.memberships if m.school_id}))
+    return list(session.scalars(query))
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+def person_by_id(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or person.deleted_at is not None:
+        raise NotFound("Không tìm thấy người dùng.", "No such person.")
+    return person
+
+
+def create_person(session: Session, actor: Person | None, data: PersonCreate) -> Person:
+    with write_transaction(session):
+        if session.scalar(select(Person).where(Person.username == data.username)):
+            raise Conflict(f"Tên đăng nhập {data.username!r} đã có.", f"Username {data.username!r} is taken.")
+        person = Person(
+            username=data.username,
+            full_name=data.full_name,
+            national_id=data.national_id,
+            email=data.email,
+            password_hash=hash_password(data.password),
+            must_change_password=data.must_change_password,
+        )
+        session.add(person)
+        session.flush()
+        audit.append(
+            session,
+            actor=actor,
+            action="person.created",
+            object_type="person",
+            object_id=person.id,
+            details={"username": person.username, "full_name": person.full_name},
+        )
+    return person
+
+
+def update_person(session: Session, actor: Person, person: Person, data: PersonUpdate) -> Person:
+    changes = data.model_dump(exclude_unset=True)
+    with write_transaction(session):
+        if "full_name" in changes:
+            person.full_name = changes["full_name"]
+        if "active" in changes and changes["active"] != person.active:
+            if person.id == actor.id and not changes["active"]:
+                raise InvalidInput("Không thể tự khóa tài khoản của mình.", "You cannot disable your own account.")
+            person.active = changes["active"]
+            person.token_version += 1
+        if changes.get("password"):
+            person.password_hash = hash_password(changes["password"])
+            person.must_change_password = True  # set by someone else: the owner must choose their own
+            person.token_version += 1
+        session.add(person)
+        audit.append(
+            session,
+            actor=actor,
+            action="person.updated",
+            object_type="person",
+            object_id=person.id,
+            details={
+                "changed": sorted(k for k in changes if k != "password")
+                + (["password"] if "password" in changes else [])
+            },
+        )
+    return person
+
+
+def delete_person(session: Session, actor: Person, person: Person) -> None:
+    """Soft delete: the row stays (records and audit events name it); the account never logs in again."""
+    if person.id == actor.id:
+        raise InvalidInput("Không thể tự xóa tài khoản của mình.", "You cannot delete your own account.")
+    with write_transaction(session):
+        person.active = False
+        person.deleted_at = utcnow()
+        person.token_version += 1
+        person.password_hash = None
+        session.add(person)
+        audit.append(
+            session,
+            actor=actor,
+            action="person.deleted",
+            object_type="person",
+            object_id=person.id,
+            details={"username": person.username},
+        )
+
+
+def change_password(session: Session, person: Person, new_password: str) -> None:
+    with write_transaction(session):
+        person.password_hash = hash_password(new_password)
+        person.must_change_password = False
+        person.token_version += 1
+        session.add(person)
+        audit.append(session, actor=person, action="person.password_changed", object_type="person", object_id=person.id)
+
+
+def list_people(session: Session, school_code: str | None = None) -> list[Person]:
+    query = select(Person).where(Person.deleted_at.is_(None)).order_by(Person.username)
+    if school_code:
+        school = school_by_code(session, school_code)
+        query = query.where(Person.id.in_(select(Membership.person_id).where(Membership.school_id == school.id)))
+    return list(session.scalars(query))
+
+
+def add_membership(session: Session, actor: Person | None, person: Person, data: MembershipCreate) -> Membership:
+    school = school_by_code(session, data.school_code) if data.school_code else None
+    with write_transaction(session):
+        exists = session.scalar(
+            select(Membership).where(
+                Membership.person_id == person.id,
+                Membership.role == data.role.value,
+                Membership.school_id.is_(None) if school is None else Membership.school_id == school.id,
+            )
+        )
+        if exists:
+            raise Conflict("Người này đã có vai trò đó.", "This person already has that role.")
+        membership = Membership(person_id=person.id, school_id=school.id if school else None, role=data.role.value)
+        membership.school = school
+        session.add(membership)
+        session.flush()
+        audit.append(
+            session,
+            actor=actor,
+            action="membership.added",
+            object_type="person",
+            object_id=person.id,
+            school_id=school.id if school else None,
+            details={"role": data.role.value, "school": school.code if school else None},
+        )
+    session.refresh(person)
+    return membership
+
+
+def remove_membership(session: Session, actor: Person, membership_id: int) -> None:
+    membership = session.get(Membership, membership_id)
+    if membership is None:
+        raise NotFound("Không có vai trò này.", "No such membership.")
+    with write_transaction(session):
+        person_id, role, school_id = membership.person_id, membership.role, membership.school_id
+        session.delete(membership)
+        person = session.get(Person, person_id)
+        assert person is not None
+        person.token_version += 1  # a token must not keep a removed role's reach
+        audit.append(
+            session,
+            actor=actor,
+            action="membership.removed",
+            object_type="person",
+            object_id=person_id,
+            school_id=school_id,
+            details={"role": role},
+        )
+
+
+@dataclass
+class FirstAdmin:
+    username: str
+    password: str
+
+
+def ensure_first_admin(session: Session) -> FirstAdmin | None:
+    """Create the first administrator with a one-time password, if the archive has none yet."""
+    has_admin = session.scalar(select(func.count()).select_from(Membership).where(Membership.role == Role.admin))
+    if has_admin:
+        return None
+    password = secrets.token_urlsafe(12)
+    username = "admin"
+    while session.scalar(select(Person).where(Person.username == username)):
+        username = f"admin-{secrets.token_hex(2)}"
+    person = create_person(
+        session,
+        None,
+        PersonCreate(username=username, full_name="Quản trị hệ thống", password=password, must_change_password=True),
+    )
+    add_membership(session, None, person, MembershipCreate(role=Role.admin))
+    return FirstAdmin(username=username, password=password)
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
+def record_type_by_code(session: Session, code: str) -> RecordType:
+    record_type = session.scalar(select(RecordType).where(RecordType.code == code))
+    if record_type is None:
+        raise NotFound(f"Không có loại hồ sơ {code!r}.", f"No record type {code!r}.")
+    return record_type
+
+
+def get_record(session: Session, actor: Person, record_id: str) -> Record:
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound("Không tìm thấy tài liệu.", "Record not found.")
+    access.require_can_read(actor, record)
+    return record
+
+
+def list_records(
+    session: Session, actor: Person, filters: RecordFilters, page: int = 1, page_size: int = 50
+) -> tuple[list[Record], int]:
+    query = select(Record).where(Record.school_id.in_(access.readable_school_ids(actor)))
+    if filters.school_code:
+        query = query.where(Record.school_id == school_by_code(session, filters.school_code).id)
+    if filters.record_type:
+        query = query.where(Record.record_type_id == record_type_by_code(session, filters.record_type).id)
+    if filters.author:
+        query = query.where(Record.author_id.in_(select(Person.id).where(Person.username == filters.author)))
+    for field in ("school_year", "subject", "grade", "month", "status"):
+        value = getattr(filters, field)
+        if value is not None:
+            query = query.where(getattr(Record, field) == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Record.created_at.desc(), Record.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    return list(rows), total
+
+
+def list_versions(session: Session, record: Record) -> list[Version]:
+    return list(session.scalars(select(Version).where(Version.record_id == record.id).order_by(Version.number)))
+
+
+def get_version(session: Session, record: Record, number: int | None) -> Version:
+    version = session.scalar(
+        select(Version).where(Version.record_id == record.id, Version.number == (number or record.current_version))
+    )
+    if version is None:
+        raise NotFound(f"Tài liệu không có phiên bản {number}.", f"The record has no version {number}.")
+    return version
+
+
+def record_audit(session: Session, record: Record) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.record_id == record.id).order_by(AuditEvent.seq)))

@@ -1,0 +1,58 @@
+"""The one configuration object of hoso, read from HOSO_* environment variables.
+
+It is created once by the entry point (CLI, app factory, test fixture) and passed in; nothing reads
+the environment at import time, so tests can run several differently configured archives at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOSO_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("hoso-data"), description="Local data folder (SQLite, blobs, temp)")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in data_dir if unset")
+    s3_endpoint: str | None = Field(default=None, description="host:port of an S3 server; folder store if unset")
+    s3_bucket: str = "hoso"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_secure: bool = True
+    s3_region: str | None = None
+    s3_part_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    max_upload_bytes: int = Field(default=3 * GIB, gt=0, description="Largest accepted upload")
+    secret_key: str | None = Field(default=None, description="Token signing key; generated in data_dir if unset")
+    token_ttl_minutes: int = Field(default=8 * 60, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hoso.db').resolve()}"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Where uploads are spooled; on the data disk so a 2 GB video never touches memory or /tmp."""
+        path = self.data_dir / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else one generated once and kept (mode 0600) in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip()

@@ -1,0 +1,155 @@
+"""The object-store seam: one protocol, two implementations (folder, S3), one contract test suite.
+
+The store is WORM (write once, read many): a key is never overwritten unless the caller says it
+replaces an orphan (an object no database row refers to), and nothing is deleted while it carries a
+retention date in the future or a legal hold. The folder store enforces this itself; the S3 store
+relies on the bucket's Object Lock and checks first, so the error is clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from archive.exceptions import Conflict, HosoError, NotFound
+
+CHUNK = 1024 * 1024
+
+
+def blob_key(sha256: str) -> str:
+    """Content address: `blobs/sha256/ab/cd/<sha256>` spreads keys over 65,536 folders."""
+    return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def sidecar_key(school_code: str, school_year: str, record_id: str, number: int) -> str:
+    return f"records/{school_code}/{school_year}/{record_id}/v{number}.json"
+
+
+@dataclass(frozen=True)
+class PutResult:
+    key: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    retain_until: datetime | None
+    legal_hold: bool
+
+
+class ObjectMissing(NotFound):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Không tìm thấy đối tượng {key} trong kho lưu trữ.", f"Object {key} not found.")
+        self.key = key
+
+
+class ObjectExists(Conflict):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Đối tượng {key} đã tồn tại và không được ghi đè.", f"Object {key} exists; it is never overwritten."
+        )
+        self.key = key
+
+
+class ObjectLocked(Conflict):
+    """Delete or overwrite refused: the object is retained or held."""
+
+    code = "object_locked"
+
+    def __init__(self, key: str, retain_until: datetime | None, legal_hold: bool) -> None:
+        if legal_hold:
+            vi, en = "đang bị tạm giữ (legal hold)", "is under legal hold"
+        else:
+            day = retain_until.date().isoformat() if retain_until else "?"
+            vi, en = f"được lưu giữ đến {day}", f"is retained until {day}"
+        super().__init__(
+            f"Không thể xóa hoặc ghi đè {key}: {vi}.",
+            f"Cannot delete or overwrite {key}: it {en}.",
+            retain_until=retain_until.isoformat() if retain_until else None,
+            legal_hold=legal_hold,
+        )
+        self.key = key
+
+
+class RetentionShortening(Conflict):
+    code = "retention_shortening"
+
+    def __init__(self, key: str, current: datetime, requested: datetime) -> None:
+        super().__init__(
+            f"Không thể rút ngắn thời hạn lưu giữ của {key} (đang đến {current.date()}).",
+            f"Retention of {key} cannot be shortened (currently until {current.date()}).",
+        )
+
+
+class StoreUnavailable(HosoError):
+    code = "store_unavailable"
+
+
+class ObjectStore(Protocol):
+    def put(
+        self, key: str, data: BinaryIO, size: int | None = None, *, content_type: str = "", replace: bool = False
+    ) -> PutResult:
+        """Store a stream under `key`, atomically; returns the SHA-256 and size of what was stored."""
+        ...
+
+    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """Stream the bytes [start, start+length) of an object in chunks."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Every key under a prefix, in no promised order."""
+        ...
+
+    def set_retention(self, key: str, until: datetime) -> None:
+        """Keep the object at least until `until`; a shorter date than the current one is refused."""
+        ...
+
+    def set_legal_hold(self, key: str, on: bool) -> None: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; refused (ObjectLocked) while retained or held."""
+        ...
+
+
+class HashingReader:
+    """Wrap a stream so whatever is read through it is hashed and counted on the way."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        return data
+
+
+def check_unlocked(info: ObjectInfo, now: datetime) -> None:
+    if info.legal_hold or (info.retain_until is not None and info.retain_until > now):
+        raise ObjectLocked(info.key, info.retain_until, info.legal_hold)
+
+
+def make_store(settings: object) -> ObjectStore:
+    """The S3 store when an endpoint is configured, else the folder store under the data dir."""
+    from archive.settings import Settings
+
+    assert isinstance(settings, Settings)
+    if settings.s3_endpoint:
+        from archive.s3_store import S3Store
+
+        return S3Store.from_settings(settings)
+    from archive.folder_store import FolderStore
+
+    return FolderStore(settings.data_dir / "objects")

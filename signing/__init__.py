@@ -1,0 +1,1 @@
+"""Monthly approval signing (PAdES/CAdES via pyHanko): built on archive/ in its own issue."""

@@ -1,0 +1,167 @@
+"""Real components as fixtures: SQLite or PostgreSQL, the folder store or moto's S3 server over HTTP.
+
+The database is SQLite unless HOSO_TEST_DATABASE_URL names a PostgreSQL server (CI runs the suite
+both ways). Each test gets a fresh, migrated, seeded database and its own data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from archive import migrate, seed
+from archive.db import make_engine, make_sessionmaker
+from archive.folder_store import FolderStore
+from archive.settings import Settings
+from tests import factories
+
+PG_URL = os.environ.get("HOSO_TEST_DATABASE_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_tool(name: str) -> str:
+    """Path of a system tool; a missing one skips on a laptop but fails under CI=true."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"system tool {name!r} is not installed (make test installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+# -- database ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: a SQLite file to copy, or a fresh PostgreSQL database for this run."""
+    if PG_URL:
+        admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
+        name = f"hoso_test_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_URL.rsplit("/", 1)[0] + "/" + name
+        migrate.upgrade(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "hoso.db"
+        migrate.upgrade(f"sqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_template: str) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    if PG_URL:
+        url = database_template
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            tables = [r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+            ))]
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        engine.dispose()
+    else:
+        shutil.copy(database_template, data / "hoso.db")
+        url = f"sqlite:///{data / 'hoso.db'}"
+    return Settings(
+        data_dir=data, database_url=url, secret_key="test-secret-key-" + "x" * 32, max_upload_bytes=50 * 1024 * 1024
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.resolved_database_url)
+    with make_sessionmaker(engine)() as session:
+        seed.seed_record_types(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with make_sessionmaker(engine)() as session:
+        yield session
+
+
+# -- object stores -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server in a thread, spoken to over real HTTP (or a real endpoint if configured)."""
+    endpoint = os.environ.get("HOSO_TEST_S3_ENDPOINT")
+    if endpoint:
+        yield endpoint
+        return
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_settings(settings: Settings, endpoint: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "s3_endpoint": endpoint,
+            "s3_bucket": f"hoso-{uuid.uuid4().hex[:12]}",
+            "s3_access_key": os.environ.get("HOSO_TEST_S3_ACCESS_KEY", "testing"),
+            "s3_secret_key": os.environ.get("HOSO_TEST_S3_SECRET_KEY", "testing"),
+            "s3_secure": False,
+            "s3_region": "us-east-1",
+            "s3_part_size": 5 * 1024 * 1024,
+        }
+    )
+
+
+@pytest.fixture(params=["folder", "s3"])
+def any_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The same settings on each store kind, for tests that must hold on both."""
+    if request.param == "s3":
+        return s3_settings(settings, request.getfixturevalue("s3_server"))
+    return settings
+
+
+@pytest.fixture
+def folder_store(settings: Settings) -> FolderStore:
+    return FolderStore(settings.data_dir / "objects")
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    from api.app import create_app
+
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def world(session: Session) -> factories.World:
+    """Two schools, a teacher and a principal at each, a clerk, and an administrator."""
+    return factories.make_world(session)

@@ -1,0 +1,121 @@
+"""Small, real test inputs: valid files of each accepted type, and a populated archive."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from archive import service
+from archive.models import Person, Role
+from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
+
+PASSWORD = "mat-khau-rat-dai-1"
+
+
+def pdf_bytes(text: str = "Ke hoach bai day", pad: int = 0) -> bytes:
+    """A minimal, well-formed one-page PDF (xref offsets computed), optionally padded."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    if pad:
+        out += b"%" + b"p" * pad + b"\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _ooxml(part: str, xml: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        zf.writestr(part, xml)
+    return buf.getvalue()
+
+
+def docx_bytes() -> bytes:
+    return _ooxml("word/document.xml", "<w:document/>")
+
+
+def xlsx_bytes() -> bytes:
+    return _ooxml("xl/workbook.xml", "<workbook/>")
+
+
+def csv_bytes() -> bytes:
+    return "Họ tên,Lớp,Điểm\nNguyễn Văn An,5A,9\nTrần Thị Bình,5A,8\n".encode()
+
+
+def mp4_bytes(size: int = 4096) -> bytes:
+    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    return head + b"\x00" * (size - len(head))
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200
+
+
+@dataclass
+class World:
+    admin: Person
+    teacher: Person
+    teacher2: Person
+    principal: Person
+    clerk: Person
+    other_teacher: Person  # at the other school
+
+
+def person(session: Session, username: str, role: Role, school: str | None, active: bool = True) -> Person:
+    p = service.create_person(session, None, PersonCreate(username=username, full_name=username.title(), password=PASSWORD))
+    service.add_membership(session, None, p, MembershipCreate(role=role, school_code=school))
+    return p
+
+
+def make_world(session: Session) -> World:
+    service.create_school(session, None, SchoolCreate(code="THA", name="Trường Tiểu học An Bình", province="Đồng Nai"))
+    service.create_school(session, None, SchoolCreate(code="THB", name="Trường Tiểu học Bình Minh"))
+    return World(
+        admin=person(session, "admin1", Role.admin, None),
+        teacher=person(session, "gv.lan", Role.teacher, "THA"),
+        teacher2=person(session, "gv.minh", Role.teacher, "THA"),
+        principal=person(session, "ht.hoa", Role.principal, "THA"),
+        clerk=person(session, "vt.thu", Role.clerk, "THA"),
+        other_teacher=person(session, "gv.binh", Role.teacher, "THB"),
+    )
+
+
+def meta(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "school_code": "THA",
+        "record_type": "lesson_plan",
+        "title": "Kế hoạch bài dạy Toán lớp 5 — Phân số",
+        "school_year": "2025-2026",
+        "subject": "Toán",
+        "grade": 5,
+        "class_name": "5A",
+        "month": 10,
+    }
+    base.update(overrides)
+    return base
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
