@@ -211,3 +211,7 @@ def main() -> None:
     except ValueError as exc:  # pydantic validation of CLI input
         err.print(f"[bold red]Lỗi / Error:[/] {exc}")
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

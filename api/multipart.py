@@ -10,6 +10,7 @@ enforces the limit as bytes arrive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,15 @@ def _incomplete() -> IncompleteUpload:
         "Tải lên bị gián đoạn trước khi hoàn tất; không có gì được lưu. Hãy tải lại.",
         "The upload was cut off before it completed; nothing was stored. Please upload again.",
     )
+
+
+_HTML5_ESCAPE = re.compile(r"%(22|[01][0-9A-Fa-f])")
+
+
+def _html5_unescape(name: str) -> str:
+    """Undo the HTML5 form encoding of a filename (browsers send `"` and control characters as %XX),
+    so that a control character is seen, and refused, rather than stored as text."""
+    return _HTML5_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), name)
 
 
 @dataclass
@@ -95,7 +105,7 @@ async def read_upload(
         if b"filename" in disp:
             if upload.spool is not None:
                 raise InvalidInput("Chỉ gửi một tệp mỗi lần.", "Send one file per request.")
-            upload.filename = disp[b"filename"].decode("utf-8", "replace")
+            upload.filename = _html5_unescape(disp[b"filename"].decode("utf-8", "replace"))
             upload.spool = probe
             state.buffer = None
         else:

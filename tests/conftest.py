@@ -75,9 +75,12 @@ def settings(tmp_path: Path, database_template: str) -> Settings:
         url = database_template
         engine = make_engine(url)
         with engine.begin() as conn:
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
-            ))]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+                )
+            ]
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
         engine.dispose()
@@ -165,3 +168,13 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
 def world(session: Session) -> factories.World:
     """Two schools, a teacher and a principal at each, a clerk, and an administrator."""
     return factories.make_world(session)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with test-sized cost: production cost would dominate the suite's time."""
+    from argon2 import PasswordHasher
+
+    import archive.auth
+
+    monkeypatch.setattr(archive.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

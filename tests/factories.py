@@ -82,7 +82,9 @@ class World:
 
 
 def person(session: Session, username: str, role: Role, school: str | None, active: bool = True) -> Person:
-    p = service.create_person(session, None, PersonCreate(username=username, full_name=username.title(), password=PASSWORD))
+    p = service.create_person(
+        session, None, PersonCreate(username=username, full_name=username.title(), password=PASSWORD)
+    )
     service.add_membership(session, None, p, MembershipCreate(role=role, school_code=school))
     return p
 

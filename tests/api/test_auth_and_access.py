@@ -1,0 +1,178 @@
+"""Login, one-time passwords, revoked tokens, and who may see or change what."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from archive import service
+from tests.factories import PASSWORD, World, login, meta, pdf_bytes
+
+
+def _upload(client: TestClient, headers: dict[str, str], **overrides: object) -> str:
+    response = client.post(
+        "/api/v1/records",
+        headers=headers,
+        files={"metadata": (None, json.dumps(meta(**overrides))), "file": ("a.pdf", pdf_bytes(str(overrides)))},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_login_wrong_password_and_unknown_user_look_the_same(client: TestClient, world: World) -> None:
+    wrong = client.post("/api/v1/auth/token", data={"username": "gv.lan", "password": "sai-mat-khau-123"})
+    unknown = client.post("/api/v1/auth/token", data={"username": "khong-co", "password": "sai-mat-khau-123"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["message"] == unknown.json()["message"]
+    assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+def test_no_token_or_garbage_token(client: TestClient, world: World) -> None:
+    assert client.get("/api/v1/records").status_code == 401
+    response = client.get("/api/v1/records", headers={"Authorization": "Bearer not.a.token"})
+    assert response.status_code == 401 and "đăng nhập lại" in response.json()["message"]
+
+
+def test_disabled_and_deleted_accounts_lose_their_tokens(client: TestClient, world: World) -> None:
+    admin = login(client, "admin1")
+    teacher = login(client, "gv.lan")
+    assert client.get("/api/v1/records", headers=teacher).status_code == 200
+    assert client.patch(f"/api/v1/people/{world.teacher.id}", headers=admin, json={"active": False}).status_code == 200
+    assert client.get("/api/v1/records", headers=teacher).status_code == 401
+    assert client.post("/api/v1/auth/token", data={"username": "gv.lan", "password": PASSWORD}).status_code == 401
+
+    other = login(client, "gv.minh")
+    assert client.delete(f"/api/v1/people/{world.teacher2.id}", headers=admin).status_code == 204
+    assert client.get("/api/v1/records", headers=other).status_code == 401
+    assert client.get(f"/api/v1/people/{world.teacher2.id}", headers=admin).status_code == 404
+
+
+def test_first_admin_must_change_one_time_password(client: TestClient, session: Session) -> None:
+    first = service.ensure_first_admin(session)
+    assert first is not None and service.ensure_first_admin(session) is None
+    headers = login(client, first.username, first.password)
+    refused = client.get("/api/v1/schools", headers=headers)
+    assert refused.status_code == 403 and "đổi mật khẩu" in refused.json()["message"]
+    assert client.get("/api/v1/auth/me", headers=headers).json()["must_change_password"] is True
+    bad = client.post(
+        "/api/v1/auth/password", headers=headers, json={"current_password": "wrong", "new_password": "x" * 12}
+    )
+    assert bad.status_code == 401
+    short = client.post(
+        "/api/v1/auth/password", headers=headers, json={"current_password": first.password, "new_password": "short"}
+    )
+    assert short.status_code == 422
+    changed = client.post(
+        "/api/v1/auth/password",
+        headers=headers,
+        json={"current_password": first.password, "new_password": "mot-mat-khau-moi-dai"},
+    )
+    assert changed.status_code == 200
+    assert client.get("/api/v1/schools", headers=headers).status_code == 401  # old token revoked
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert client.get("/api/v1/schools", headers=fresh).status_code == 200
+
+
+def test_admin_manages_schools_people_and_roles(client: TestClient, world: World) -> None:
+    admin = login(client, "admin1")
+    created = client.post("/api/v1/schools", headers=admin, json={"code": "THCS1", "name": "THCS Lê Lợi"})
+    assert created.status_code == 201
+    assert client.post("/api/v1/schools", headers=admin, json={"code": "THCS1", "name": "x"}).status_code == 409
+    bad_code = client.post("/api/v1/schools", headers=admin, json={"code": "../x", "name": "x"})
+    assert bad_code.status_code == 422
+    person = client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={"username": "gv.moi", "full_name": "Giáo viên Mới", "password": "mat-khau-dai-123"},
+    )
+    assert person.status_code == 201
+    pid = person.json()["id"]
+    role = client.post(
+        f"/api/v1/people/{pid}/memberships", headers=admin, json={"role": "teacher", "school_code": "THCS1"}
+    )
+    assert role.status_code == 201
+    assert client.post(f"/api/v1/people/{pid}/memberships", headers=admin, json={"role": "teacher"}).status_code == 422
+    assert (
+        client.post(
+            f"/api/v1/people/{pid}/memberships", headers=admin, json={"role": "wizard", "school_code": "THCS1"}
+        ).status_code
+        == 422
+    )
+    listed = client.get("/api/v1/people", headers=admin, params={"school_code": "THCS1"}).json()
+    assert [p["username"] for p in listed] == ["gv.moi"]
+    teacher = login(client, "gv.lan")
+    assert client.post("/api/v1/schools", headers=teacher, json={"code": "X", "name": "x"}).status_code == 403
+    assert client.get("/api/v1/people", headers=teacher).status_code == 403
+    assert [s["code"] for s in client.get("/api/v1/schools", headers=teacher).json()] == ["THA"]
+    assert client.get("/api/v1/schools/THB", headers=teacher).status_code == 403
+
+
+def test_removed_role_revokes_reach(client: TestClient, world: World) -> None:
+    admin, teacher = login(client, "admin1"), login(client, "gv.lan")
+    membership = client.get(f"/api/v1/people/{world.teacher.id}", headers=admin).json()["memberships"][0]
+    assert client.delete(f"/api/v1/memberships/{membership['id']}", headers=admin).status_code == 204
+    assert client.get("/api/v1/records", headers=teacher).status_code == 401
+    again = login(client, "gv.lan")
+    assert client.get("/api/v1/records", headers=again).json()["total"] == 0
+
+
+def test_school_boundaries(client: TestClient, world: World) -> None:
+    lan, minh, principal, clerk = (login(client, u) for u in ("gv.lan", "gv.minh", "ht.hoa", "vt.thu"))
+    other, admin = login(client, "gv.binh"), login(client, "admin1")
+    rid = _upload(client, lan)
+
+    # the same school sees it; the other school, and an admin by that role alone, do not
+    for headers in (lan, minh, principal, clerk):
+        assert client.get(f"/api/v1/records/{rid}", headers=headers).status_code == 200
+    for headers in (other, admin):
+        assert client.get(f"/api/v1/records/{rid}", headers=headers).status_code == 403
+        assert client.get(f"/api/v1/records/{rid}/content", headers=headers).status_code == 403
+        assert client.get("/api/v1/records", headers=headers).json()["total"] == 0
+    assert client.get("/api/v1/records", headers=other, params={"school_code": "THA"}).json()["total"] == 0
+
+    # only the author adds versions
+    for headers in (minh, principal, other):
+        response = client.post(
+            f"/api/v1/records/{rid}/versions", headers=headers, files={"file": ("b.pdf", pdf_bytes("b"))}
+        )
+        assert response.status_code == 403, response.text
+
+    # a teacher cannot write into another school; a clerk can file school records at their own
+    refused = client.post(
+        "/api/v1/records",
+        headers=other,
+        files={"metadata": (None, json.dumps(meta())), "file": ("a.pdf", pdf_bytes())},
+    )
+    assert refused.status_code == 403
+    _upload(client, clerk, record_type="enrollment_register", title="Sổ đăng bộ 2025-2026", month=None)
+
+
+def test_unknown_record_is_404_not_500(client: TestClient, world: World) -> None:
+    headers = login(client, "gv.lan")
+    assert client.get("/api/v1/records/does-not-exist", headers=headers).status_code == 404
+    rid = _upload(client, headers)
+    assert client.get(f"/api/v1/records/{rid}/versions/7/content", headers=headers).status_code == 404
+
+
+def test_record_types_are_seeded_with_retention_and_citations(client: TestClient, world: World) -> None:
+    types = {t["code"]: t for t in client.get("/api/v1/record-types", headers=login(client, "gv.lan")).json()}
+    assert set(types) >= {
+        "lesson_plan",
+        "gradebook",
+        "transcript",
+        "enrollment_register",
+        "school_plan",
+        "department_plan",
+        "department_minutes",
+        "online_teaching_evidence",
+        "lesson_recording",
+        "directive",
+    }
+    assert types["transcript"]["retention_permanent"] and types["enrollment_register"]["retention_permanent"]
+    assert types["lesson_plan"]["name_vi"] == "Kế hoạch bài dạy (giáo án)"
+    assert types["lesson_plan"]["signing_cadence"] == "monthly"
+    for t in types.values():
+        assert t["retention_basis"] and t["legal_basis"]
+        assert t["retention_permanent"] or 2 <= t["retention_years"] <= 70

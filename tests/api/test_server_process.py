@@ -1,0 +1,269 @@
+"""The real server in its own process: cut-off uploads, SIGKILL mid-ingest, memory on a 1 GB upload."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+
+from archive import audit
+from archive.db import make_sessionmaker
+from archive.models import Blob, Record, Version
+from archive.settings import Settings
+from archive.storage import blob_key, make_store
+from tests.conftest import free_port
+from tests.factories import World, meta, mp4_bytes
+
+BOUNDARY = "hosoTestBoundary"
+
+
+class Server:
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings, self.port, self.log = settings, free_port(), log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "HOSO_DATA_DIR": str(self.settings.data_dir),
+            "HOSO_DATABASE_URL": self.settings.resolved_database_url,
+            "HOSO_SECRET_KEY": self.settings.secret_key or "",
+            "HOSO_MAX_UPLOAD_BYTES": str(self.settings.max_upload_bytes),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def token(self, username: str = "gv.lan") -> str:
+        from tests.factories import PASSWORD
+
+        r = httpx.post(f"{self.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def peak_rss_kib(self) -> int:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmHWM")
+
+
+@pytest.fixture
+def server(settings: Settings, world: World, tmp_path: Path) -> Iterator[Server]:
+    srv = Server(settings, tmp_path / "server.log")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def multipart_head(metadata: dict[str, object], filename: str) -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{json.dumps(metadata)}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
+
+
+TAIL = f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def raw_upload(server: Server, token: str, total_file_bytes: int, send_bytes: int, pace: float = 0.0) -> None:
+    """Send the request over a raw socket, stop after `send_bytes` of the file, and hang up."""
+    head = multipart_head(meta(record_type="lesson_recording", title="Tiết dạy"), "tiet.mp4")
+    length = len(head) + total_file_bytes + len(TAIL)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(
+            (
+                f"POST /api/v1/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n"
+            ).encode()
+            + head
+        )
+        first = mp4_bytes(65536)
+        sent = 0
+        while sent < send_bytes:
+            chunk = first if sent == 0 else b"\x00" * 65536
+            chunk = chunk[: send_bytes - sent]
+            try:
+                sock.sendall(chunk)
+            except OSError:
+                return  # the server went away (killed)
+            sent += len(chunk)
+            if pace:
+                time.sleep(pace)
+
+
+def counts(engine: Engine) -> tuple[int, int]:
+    with make_sessionmaker(engine)() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Record)) or 0,
+            s.scalar(select(func.count()).select_from(Version)) or 0,
+        )
+
+
+def assert_consistent(engine: Engine, settings: Settings) -> None:
+    """No row points at a missing blob; every record has its versions; the audit chain holds."""
+    store = make_store(settings)
+    with make_sessionmaker(engine)() as s:
+        for blob in s.scalars(select(Blob)):
+            assert store.exists(blob_key(blob.sha256)), f"row points at a missing blob {blob.sha256}"
+        for record in s.scalars(select(Record)):
+            numbers = sorted(v.number for v in s.scalars(select(Version).where(Version.record_id == record.id)))
+            assert numbers == list(range(1, record.current_version + 1))
+        assert audit.verify_chain(s).ok
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_client_disconnect_midway_stores_nothing(server: Server, engine: Engine, settings: Settings) -> None:
+    raw_upload(server, server.token(), total_file_bytes=5_000_000, send_bytes=1_000_000)
+    assert wait_until(lambda: not any(settings.tmp_dir.glob("*.upload")))
+    assert counts(engine) == (0, 0)
+    assert list(make_store(settings).list("blobs/")) == []
+    # the server is still healthy and takes the next upload
+    ok = httpx.post(
+        f"{server.url}/api/v1/records",
+        headers={"Authorization": f"Bearer {server.token()}"},
+        files={"metadata": (None, json.dumps(meta(record_type="lesson_recording"))), "file": ("a.mp4", mp4_bytes())},
+    )
+    assert ok.status_code == 201, ok.text
+
+
+def test_sigkill_mid_ingest_leaves_no_visible_record(server: Server, engine: Engine, settings: Settings) -> None:
+    token = server.token()
+    sender = threading.Thread(
+        target=raw_upload, args=(server, token, 40_000_000, 40_000_000), kwargs={"pace": 0.002}, daemon=True
+    )
+    sender.start()
+    assert wait_until(lambda: any(p.stat().st_size > 2_000_000 for p in settings.tmp_dir.glob("*.upload")))
+    server.kill()
+    sender.join(timeout=10)
+    assert counts(engine) == (0, 0)
+    assert_consistent(engine, settings)
+    server.start()  # a restart sweeps the cut-off spool and serves again
+    assert not any(settings.tmp_dir.glob("*.upload"))
+
+
+def test_sigkill_at_random_moments_never_leaves_a_dangling_row(
+    server: Server, engine: Engine, settings: Settings
+) -> None:
+    """Uploads in a loop, killed at random instants: whatever was acknowledged is whole, nothing dangles."""
+    rng = random.Random(20261123)
+    acknowledged: list[str] = []
+    for _round in range(4):
+        token = server.token()
+        stop = threading.Event()
+
+        def loop() -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    r = httpx.post(
+                        f"{server.url}/api/v1/records",
+                        headers={"Authorization": f"Bearer {token}"},
+                        files={
+                            "metadata": (None, json.dumps(meta(record_type="lesson_recording", title=f"{_round}-{n}"))),
+                            "file": ("a.mp4", mp4_bytes(3_000_000 + rng.randrange(1000)) + os.urandom(16)),
+                        },
+                        timeout=30,
+                    )
+                    if r.status_code == 201:
+                        acknowledged.append(r.json()["id"])
+                except httpx.TransportError:
+                    return
+
+        worker = threading.Thread(target=loop, daemon=True)
+        worker.start()
+        time.sleep(0.5 + rng.random())
+        server.kill()
+        stop.set()
+        worker.join(timeout=30)
+        assert_consistent(engine, settings)
+        server.start()
+    with make_sessionmaker(engine)() as s:
+        present = set(s.scalars(select(Record.id)))
+    assert acknowledged and set(acknowledged) <= present  # every acknowledged upload survived
+
+
+@pytest.mark.slow
+def test_one_gigabyte_upload_keeps_server_memory_flat(server: Server, engine: Engine, settings: Settings) -> None:
+    settings.max_upload_bytes = 3 * 1024**3
+    server.stop()
+    server.settings = settings
+    server.start()
+    size = 1024**3
+    head = multipart_head(meta(record_type="lesson_recording", title="Tiết dạy 1 GB"), "tiet-1gb.mp4")
+
+    def body() -> Iterator[bytes]:
+        yield head
+        yield mp4_bytes(1024 * 1024)
+        block = b"\x00" * (1024 * 1024)
+        for _ in range(size // len(block) - 1):
+            yield block
+        yield TAIL
+
+    response = httpx.post(
+        f"{server.url}/api/v1/records",
+        headers={
+            "Authorization": f"Bearer {server.token()}",
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Content-Length": str(len(head) + size + len(TAIL)),
+        },
+        content=body(),
+        timeout=600,
+    )
+    assert response.status_code == 201, response.text
+    peak_mib = server.peak_rss_kib() / 1024
+    print(f"hoso server peak RSS during a 1 GiB upload: {peak_mib:.1f} MiB")
+    assert peak_mib < 128, f"server peak RSS {peak_mib:.1f} MiB"
+    versions = httpx.get(
+        f"{server.url}/api/v1/records/{response.json()['id']}/versions",
+        headers={"Authorization": f"Bearer {server.token()}"},
+    ).json()
+    assert versions[0]["size"] == size

@@ -1,0 +1,164 @@
+"""Ingest on both stores: dedupe, versions, sidecars, and nothing half-stored when a step fails."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from archive import audit, ingest, rebuild, seed
+from archive.db import make_engine, make_sessionmaker
+from archive.migrate import upgrade
+from archive.models import Blob, Record, Version
+from archive.schemas import RecordCreate, VersionMetadataUpdate
+from archive.settings import Settings
+from archive.spool import spool_stream
+from archive.storage import ObjectStore, make_store
+from tests import factories
+from tests.factories import World
+
+
+def receive(settings: Settings, data: bytes):  # type: ignore[no-untyped-def]
+    return spool_stream(io.BytesIO(data), settings.tmp_dir, settings.max_upload_bytes)
+
+
+def new_record(session: Session, store: ObjectStore, settings: Settings, actor, data: bytes, **overrides) -> Record:  # type: ignore[no-untyped-def]
+    prepared = ingest.prepare_record(session, actor, RecordCreate.model_validate(factories.meta(**overrides)))
+    with receive(settings, data) as spool:
+        return ingest.create_record(session, store, actor, prepared, spool.finish(), "kh.pdf")
+
+
+def row_counts(session: Session) -> tuple[int, int, int]:
+    session.commit()
+    return tuple(session.scalar(select(func.count()).select_from(t)) or 0 for t in (Record, Version, Blob))  # type: ignore[return-value]
+
+
+def test_sidecar_describes_the_version(any_settings: Settings, session: Session, world: World) -> None:
+    store = make_store(any_settings)
+    record = new_record(session, store, any_settings, world.teacher, factories.pdf_bytes("x"))
+    version = session.scalar(select(Version).where(Version.record_id == record.id))
+    assert version is not None
+    assert version.sidecar_key == f"records/THA/2025-2026/{record.id}/v1.json"
+    body = json.loads(b"".join(store.get(version.sidecar_key)))
+    assert body["record"]["title"] == record.title and body["record"]["school"]["code"] == "THA"
+    assert body["version"]["sha256"] == version.blob_sha256 and body["version"]["created_by"]["username"] == "gv.lan"
+
+
+def test_failure_after_the_sidecar_rolls_back_everything(
+    settings: Settings, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(settings)
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("simulated failure inside the transaction")
+
+    monkeypatch.setattr(audit, "append", boom)
+    with pytest.raises(RuntimeError):
+        new_record(session, store, settings, world.teacher, factories.pdf_bytes())
+    assert row_counts(session) == (0, 0, 0)
+    assert list(store.list("records/")) == []  # the sidecar was taken back
+    # the blob may stay as collectable garbage, but no row points anywhere it should not
+    assert list(settings.tmp_dir.iterdir()) == []
+
+
+def test_failure_writing_the_sidecar_leaves_no_row(
+    settings: Settings, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(settings)
+    from archive import sidecar
+
+    def broken_write(*_a: object, **_k: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sidecar, "write", broken_write)
+    with pytest.raises(OSError):
+        new_record(session, store, settings, world.teacher, factories.pdf_bytes())
+    assert row_counts(session) == (0, 0, 0)
+
+
+def test_orphan_sidecar_from_a_crash_is_replaced_by_the_next_attempt(
+    settings: Settings, session: Session, world: World
+) -> None:
+    store = make_store(settings)
+    record = new_record(session, store, settings, world.teacher, factories.pdf_bytes("v1"))
+    orphan = f"records/THA/2025-2026/{record.id}/v2.json"
+    store.put(orphan, io.BytesIO(b'{"format": "crashed"}'), 21)  # as if the process died before commit
+    with receive(settings, factories.pdf_bytes("v2")) as spool:
+        version = ingest.add_version(session, store, world.teacher, record, spool.finish(), "v2.pdf")
+    assert version.number == 2
+    assert json.loads(b"".join(store.get(orphan)))["version"]["number"] == 2
+
+
+def test_version_metadata_update(settings: Settings, session: Session, world: World) -> None:
+    store = make_store(settings)
+    record = new_record(session, store, settings, world.teacher, factories.pdf_bytes("v1"))
+    with receive(settings, factories.pdf_bytes("v2")) as spool:
+        ingest.add_version(
+            session,
+            store,
+            world.teacher,
+            record,
+            spool.finish(),
+            "v2.pdf",
+            VersionMetadataUpdate(title="Đã sửa", month=11),
+        )
+    session.commit()
+    refreshed = session.get(Record, record.id, populate_existing=True)
+    assert refreshed is not None and (refreshed.title, refreshed.month, refreshed.current_version) == ("Đã sửa", 11, 2)
+
+
+def _empty_database(tmp_path: Path) -> Engine:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        seed.seed_record_types(s)
+    return engine
+
+
+def test_rebuild_db_restores_every_record_and_version(
+    any_settings: Settings, session: Session, world: World, tmp_path: Path
+) -> None:
+    store = make_store(any_settings)
+    first = new_record(session, store, any_settings, world.teacher, factories.pdf_bytes("a"), title="Bài 1")
+    new_record(session, store, any_settings, world.other_teacher, factories.pdf_bytes("b"), school_code="THB")
+    new_record(session, store, any_settings, world.clerk, factories.xlsx_bytes(), record_type="gradebook", month=None)
+    with receive(any_settings, factories.pdf_bytes("a2")) as spool:
+        ingest.add_version(session, store, world.teacher, first, spool.finish(), "a2.pdf")
+    session.commit()
+    before = {
+        (r.id, r.title, r.school.code, r.author.username, r.current_version) for r in session.scalars(select(Record))
+    }
+    before_versions = {(v.record_id, v.number, v.blob_sha256, v.size) for v in session.scalars(select(Version))}
+
+    engine = _empty_database(tmp_path)
+    with make_sessionmaker(engine)() as fresh:
+        report = rebuild.rebuild(fresh, store)
+        assert report.problems == []
+        assert (report.records, report.versions, report.schools) == (3, 4, 2)
+        after = {
+            (r.id, r.title, r.school.code, r.author.username, r.current_version) for r in fresh.scalars(select(Record))
+        }
+        after_versions = {(v.record_id, v.number, v.blob_sha256, v.size) for v in fresh.scalars(select(Version))}
+        assert after == before and after_versions == before_versions
+        assert audit.verify_chain(fresh).ok
+        with pytest.raises(Exception, match="empty database"):
+            rebuild.rebuild(fresh, store)
+    engine.dispose()
+
+
+def test_rebuild_reports_a_missing_blob(settings: Settings, session: Session, world: World, tmp_path: Path) -> None:
+    store = make_store(settings)
+    record = new_record(session, store, settings, world.teacher, factories.pdf_bytes("gone"))
+    version = session.scalar(select(Version).where(Version.record_id == record.id))
+    assert version is not None
+    store.delete(f"blobs/sha256/{version.blob_sha256[:2]}/{version.blob_sha256[2:4]}/{version.blob_sha256}")
+    engine = _empty_database(tmp_path)
+    with make_sessionmaker(engine)() as fresh:
+        report = rebuild.rebuild(fresh, store)
+        assert report.records == 0 and "missing" in report.problems[0]
+    engine.dispose()
