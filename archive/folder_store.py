@@ -8,6 +8,7 @@ holds live in small JSON files under `.lock/`, written the same atomic way.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -80,7 +81,7 @@ class FolderStore:
                     f"Stream length {reader.size} differs from the declared {size} bytes.",
                 )
             os.chmod(tmp, 0o444)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._ensure_parent(target)
             if replace:
                 os.replace(tmp, target)
             else:
@@ -92,6 +93,36 @@ class FolderStore:
         finally:
             tmp.unlink(missing_ok=True)
         return PutResult(key=key, sha256=reader.sha.hexdigest(), size=reader.size)
+
+    def put_file(self, key: str, path: Path, sha256: str, size: int, *, content_type: str = "") -> PutResult:
+        target = self._path(key)
+        if target.exists():
+            raise ObjectExists(key)
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+            actual = os.fstat(fh.fileno()).st_size
+        if actual != size:
+            raise InvalidInput(
+                f"Tệp tạm có {actual} byte, khác {size} byte đã nhận.", f"Spool holds {actual} bytes, not {size}."
+            )
+        os.chmod(path, 0o444)
+        self._ensure_parent(target)
+        try:
+            os.link(path, target)  # the spool's inode becomes the object: no second copy
+        except FileExistsError:
+            raise ObjectExists(key) from None
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            with open(path, "rb") as fh:  # data dir on another file system: copy instead
+                return self.put(key, fh, size, content_type=content_type)
+        _fsync_dir(target.parent)
+        return PutResult(key=key, sha256=sha256, size=size)
+
+    @staticmethod
+    def _ensure_parent(target: Path) -> None:
+        if not target.parent.is_dir():  # a stat is cheaper than a mkdir that finds the folder there
+            target.parent.mkdir(parents=True, exist_ok=True)
 
     def _write_lock(self, key: str, state: dict[str, object]) -> None:
         path = self._lock_path(key)

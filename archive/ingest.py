@@ -105,8 +105,7 @@ def store_blob(store: ObjectStore, received: Received) -> str:
             )
         return key
     try:
-        with open(received.path, "rb") as fh:
-            result = store.put(key, fh, received.size, content_type=received.media_type)
+        result = store.put_file(key, received.path, received.sha256, received.size, content_type=received.media_type)
     except ObjectExists:
         return key  # another upload of the same bytes won the race: same content, same key
     if result.sha256 != received.sha256:

@@ -27,31 +27,27 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], max_attempts: 
 def claim(session: Session, worker: str, kinds: list[str] | None = None) -> Job | None:
     """Take the oldest runnable job and mark it running; commits, so the claim is visible at once.
 
-    The claim is a conditional UPDATE (`… WHERE state = 'queued'`): if another worker took the
-    same job first, nothing is updated and the next candidate is tried.
+    One statement, `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id`:
+    on PostgreSQL concurrent workers skip each other's rows; on SQLite the UPDATE takes the write
+    lock before it reads, so two workers can never take the same job.
     """
-    for _ in range(20):
-        query = select(Job.id).where(Job.state == "queued", Job.run_after <= utcnow())
-        if kinds:
-            query = query.where(Job.kind.in_(kinds))
-        query = query.order_by(Job.run_after, Job.id).limit(1)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        session.commit()
-        job_id = session.scalar(query)
-        if job_id is None:
-            session.commit()
-            return None
-        now = utcnow()
-        taken = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.state == "queued")
-            .values(state="running", locked_by=worker, locked_at=now, attempts=Job.attempts + 1)
-        )
-        session.commit()
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(Job, job_id, populate_existing=True)
-    return None
+    pick = select(Job.id).where(Job.state == "queued", Job.run_after <= utcnow())
+    if kinds:
+        pick = pick.where(Job.kind.in_(kinds))
+    pick = pick.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
+    session.commit()
+    job_id = session.scalar(
+        update(Job)
+        .where(Job.id == pick.scalar_subquery(), Job.state == "queued")
+        .values(state="running", locked_by=worker, locked_at=utcnow(), attempts=Job.attempts + 1)
+        .returning(Job.id)
+    )
+    session.commit()
+    if job_id is None:
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    session.commit()  # end the read, so the worker's next write begins a fresh transaction
+    return job
 
 
 def finish(session: Session, job: Job) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from minio import Minio
@@ -110,6 +111,10 @@ class S3Store:
                 f"Dữ liệu dài hơn khai báo ({size} byte).", f"Stream longer than the declared {size} bytes."
             )
         return PutResult(key=key, sha256=reader.sha.hexdigest(), size=reader.size)
+
+    def put_file(self, key: str, path: Path, sha256: str, size: int, *, content_type: str = "") -> PutResult:
+        with open(path, "rb") as fh:
+            return self.put(key, fh, size, content_type=content_type)
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from archive.exceptions import Conflict, HosoError, NotFound
@@ -96,6 +97,14 @@ class ObjectStore(Protocol):
         self, key: str, data: BinaryIO, size: int | None = None, *, content_type: str = "", replace: bool = False
     ) -> PutResult:
         """Store a stream under `key`, atomically; returns the SHA-256 and size of what was stored."""
+        ...
+
+    def put_file(self, key: str, path: Path, sha256: str, size: int, *, content_type: str = "") -> PutResult:
+        """Store a finished local file whose hash and size are known (an upload's spool).
+
+        The folder store links the file into place instead of copying it, so an upload is
+        written to disk once; the S3 store uploads it and re-hashes on the way.
+        """
         ...
 
     def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:

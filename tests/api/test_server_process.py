@@ -199,7 +199,7 @@ def test_sigkill_at_random_moments_never_leaves_a_dangling_row(
         token = server.token()
         stop = threading.Event()
 
-        def loop() -> None:
+        def loop(stop: threading.Event = stop, token: str = token, round_: int = _round) -> None:
             n = 0
             while not stop.is_set():
                 n += 1
@@ -208,7 +208,7 @@ def test_sigkill_at_random_moments_never_leaves_a_dangling_row(
                         f"{server.url}/api/v1/records",
                         headers={"Authorization": f"Bearer {token}"},
                         files={
-                            "metadata": (None, json.dumps(meta(record_type="lesson_recording", title=f"{_round}-{n}"))),
+                            "metadata": (None, json.dumps(meta(record_type="lesson_recording", title=f"{round_}-{n}"))),
                             "file": ("a.mp4", mp4_bytes(3_000_000 + rng.randrange(1000)) + os.urandom(16)),
                         },
                         timeout=30,

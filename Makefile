@@ -1,0 +1,46 @@
+# hoso — two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-pg bench lint system-deps clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+## make run: install, migrate, serve the archive on the embedded default (SQLite + ./hoso-data)
+run: $(BIN)/.installed
+	$(BIN)/hoso db upgrade
+	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
+
+## make test: install test dependencies and system packages, lint, run the whole suite
+test: $(BIN)/.installed-test system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+## make test-pg: the same suite against PostgreSQL (HOSO_TEST_DATABASE_URL, default the local server)
+test-pg: export HOSO_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+test-pg: test
+
+system-deps:
+	scripts/install-system-deps deps/debian.txt
+
+## make bench: throughput beside the raw library, printed as ratios
+bench: $(BIN)/.installed-test
+	$(BIN)/python bench/ingest.py
+
+lint: $(BIN)/.installed-test
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
