@@ -31,8 +31,8 @@ app.add_typer(school_app, name="school")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # never break a password or a URL across lines
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(vi: str, en: str, code: int = 1) -> NoReturn:

@@ -55,17 +55,53 @@ def problem(exc: HosoError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+_VI = {
+    "missing": "thiếu trường bắt buộc",
+    "extra_forbidden": "trường không được phép",
+    "less_than_equal": "phải nhỏ hơn hoặc bằng {le}",
+    "greater_than_equal": "phải lớn hơn hoặc bằng {ge}",
+    "less_than": "phải nhỏ hơn {lt}",
+    "greater_than": "phải lớn hơn {gt}",
+    "string_too_short": "phải có ít nhất {min_length} ký tự",
+    "string_too_long": "tối đa {max_length} ký tự",
+    "string_pattern_mismatch": "có ký tự không hợp lệ",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "string_type": "phải là chuỗi ký tự",
+    "date_from_datetime_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "date_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "enum": "phải là một trong: {expected}",
+    "model_attributes_type": "phải là một đối tượng JSON",
+    "dict_type": "phải là một đối tượng JSON",
+}
+
+
+def _vietnamese(err: dict) -> str:  # type: ignore[type-arg]
+    """Pydantic speaks English; a teacher reading the error should not have to."""
+    kind = str(err.get("type", ""))
+    if kind == "value_error":  # our validators already write "vi / en"
+        return str(err.get("msg", "")).removeprefix("Value error, ").split(" / ")[0]
+    template = _VI.get(kind)
+    if template is None:
+        return str(err.get("msg"))
+    try:
+        return template.format(**(err.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return template
+
+
 def describe_validation(errors: list[dict]) -> tuple[str, str]:  # type: ignore[type-arg]
-    parts = []
+    vi, en = [], []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-    text = "; ".join(parts)
-    return f"Dữ liệu không hợp lệ — {text}", f"Invalid input — {text}"
+        prefix = f"{loc}: " if loc else ""
+        vi.append(prefix + _vietnamese(err))
+        en.append(prefix + str(err.get("msg")))
+    return f"Dữ liệu không hợp lệ — {'; '.join(vi)}", f"Invalid input — {'; '.join(en)}"
 
 
 def invalid_from_pydantic(exc: ValidationError) -> InvalidInput:
-    vi, en = describe_validation(exc.errors(include_url=False))  # type: ignore[arg-type]
+    vi, en = describe_validation(exc.errors(include_url=False, include_input=False))  # type: ignore[arg-type]
     return InvalidInput(vi, en)
 
 
@@ -78,8 +114,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        vi, en = describe_validation(list(exc.errors()))
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        vi, en = describe_validation(errors)
         return JSONResponse(
             {"error": "invalid_input", "message": vi, "message_en": en, "detail": {"errors": errors}},
             status_code=422,
