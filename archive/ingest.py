@@ -10,6 +10,8 @@ that version number replaces the orphan sidecar.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -117,10 +119,31 @@ def store_blob(store: ObjectStore, received: Received) -> str:
     return key
 
 
+@contextmanager
+def _versioning(session: Session, store: ObjectStore) -> Iterator[list[str]]:
+    """A write transaction that takes back the sidecars it wrote if it does not commit."""
+    written: list[str] = []
+    try:
+        with write_transaction(session):
+            yield written
+    except BaseException:
+        for key in written:
+            _remove_sidecar(store, key)
+        raise
+
+
 def _commit_version(
-    session: Session, store: ObjectStore, actor: Person, record: Record, received: Received, name: str
-) -> tuple[Version, str]:
-    """Inside a write transaction: blob row, version row and sidecar. Returns the sidecar key."""
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    record: Record,
+    received: Received,
+    name: str,
+    written: list[str],
+    action: str,
+    details: dict[str, object],
+) -> Version:
+    """Inside `_versioning`: blob row, version row, sidecar and the audit event, together."""
     if session.get(Blob, received.sha256) is None:
         session.add(Blob(sha256=received.sha256, size=received.size, media_type=received.media_type))
     number = record.current_version + 1
@@ -142,7 +165,25 @@ def _commit_version(
     record.updated_at = version.created_at
     session.add(version)
     sidecar.write(store, key, sidecar.build(record, version))
-    return version, key
+    written.append(key)
+    audit.append(
+        session,
+        actor=actor,
+        action=action,
+        object_type="record",
+        object_id=record.id,
+        school_id=record.school_id,
+        record_id=record.id,
+        details={
+            "version": number,
+            "sha256": received.sha256,
+            "size": received.size,
+            "media_type": received.media_type,
+            "filename": name,
+            **details,
+        },
+    )
+    return version
 
 
 def _remove_sidecar(store: ObjectStore, key: str | None) -> None:
@@ -180,31 +221,11 @@ def create_record(
         updated_at=now,
     )
     record.school, record.record_type, record.author = prepared.school, prepared.record_type, actor
-    written: str | None = None
-    try:
-        with write_transaction(session):
-            session.add(record)
-            version, written = _commit_version(session, store, actor, record, received, name)
-            audit.append(
-                session,
-                actor=actor,
-                action="record.created",
-                object_type="record",
-                object_id=record.id,
-                school_id=record.school_id,
-                record_id=record.id,
-                details={
-                    "title": record.title,
-                    "version": 1,
-                    "sha256": received.sha256,
-                    "size": received.size,
-                    "media_type": received.media_type,
-                    "filename": name,
-                },
-            )
-    except BaseException:
-        _remove_sidecar(store, written)
-        raise
+    with _versioning(session, store) as written:
+        session.add(record)
+        _commit_version(
+            session, store, actor, record, received, name, written, "record.created", {"title": record.title}
+        )
     return record
 
 
@@ -219,40 +240,28 @@ def add_version(
 ) -> Version:
     name = check_content(received, record.record_type, filename)
     store_blob(store, received)
-    written: str | None = None
-    try:
-        with write_transaction(session):
-            record = session.get(Record, record.id, populate_existing=True) or record
-            latest = session.scalar(
-                select(Version).where(Version.record_id == record.id, Version.number == record.current_version)
+    with _versioning(session, store) as written:
+        record = session.get(Record, record.id, populate_existing=True) or record
+        latest = session.scalar(
+            select(Version).where(Version.record_id == record.id, Version.number == record.current_version)
+        )
+        changes = update.model_dump(exclude_unset=True, mode="json") if update else {}
+        if latest is not None and latest.blob_sha256 == received.sha256 and not changes:
+            raise Conflict(
+                "Tệp giống hệt phiên bản hiện tại; không tạo phiên bản mới.",
+                "The file is identical to the current version; no new version was made.",
             )
-            changes = update.model_dump(exclude_unset=True, mode="json") if update else {}
-            if latest is not None and latest.blob_sha256 == received.sha256 and not changes:
-                raise Conflict(
-                    "Tệp giống hệt phiên bản hiện tại; không tạo phiên bản mới.",
-                    "The file is identical to the current version; no new version was made.",
-                )
-            for field, value in changes.items():
-                setattr(record, field, value if field != "doc_metadata" else (value or {}))
-            version, written = _commit_version(session, store, actor, record, received, name)
-            audit.append(
-                session,
-                actor=actor,
-                action="record.version_added",
-                object_type="record",
-                object_id=record.id,
-                school_id=record.school_id,
-                record_id=record.id,
-                details={
-                    "version": version.number,
-                    "sha256": received.sha256,
-                    "size": received.size,
-                    "media_type": received.media_type,
-                    "filename": name,
-                    "changed": sorted(changes),
-                },
-            )
-    except BaseException:
-        _remove_sidecar(store, written)
-        raise
+        for field, value in changes.items():
+            setattr(record, field, value if field != "doc_metadata" else (value or {}))
+        version = _commit_version(
+            session,
+            store,
+            actor,
+            record,
+            received,
+            name,
+            written,
+            "record.version_added",
+            {"changed": sorted(changes)},
+        )
     return version

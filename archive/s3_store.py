@@ -136,16 +136,19 @@ class S3Store:
             response.close()
             response.release_conn()
 
-    def head(self, key: str) -> ObjectInfo:
-        # One HEAD request: S3 reports retention and legal hold as x-amz-object-lock-* headers.
+    def _stat(self, key: str):  # type: ignore[no-untyped-def]
         try:
-            stat = self.client.stat_object(self.bucket, key)
+            return self.client.stat_object(self.bucket, key)
         except S3Error as exc:
             if exc.code in _MISSING:
                 raise ObjectMissing(key) from None
             raise _unavailable(exc) from exc
         except HTTPError as exc:
             raise _unavailable(exc) from exc
+
+    def head(self, key: str) -> ObjectInfo:
+        # One HEAD request: S3 reports retention and legal hold as x-amz-object-lock-* headers.
+        stat = self._stat(key)
         headers = {k.lower(): v for k, v in (stat.metadata or {}).items()}
         until = headers.get("x-amz-object-lock-retain-until-date")
         return ObjectInfo(
@@ -157,14 +160,10 @@ class S3Store:
 
     def exists(self, key: str) -> bool:
         try:
-            self.client.stat_object(self.bucket, key)
+            self._stat(key)
             return True
-        except S3Error as exc:
-            if exc.code in _MISSING:
-                return False
-            raise _unavailable(exc) from exc
-        except HTTPError as exc:
-            raise _unavailable(exc) from exc
+        except ObjectMissing:
+            return False
 
     def list(self, prefix: str) -> Iterator[str]:
         for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
