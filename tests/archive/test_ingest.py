@@ -162,3 +162,22 @@ def test_rebuild_reports_a_missing_blob(settings: Settings, session: Session, wo
         report = rebuild.rebuild(fresh, store)
         assert report.records == 0 and "missing" in report.problems[0]
     engine.dispose()
+
+
+def test_stored_blobs_verify_with_an_independent_sha256sum(settings: Settings, session: Session, world: World) -> None:
+    """coreutils' sha256sum, not our code, confirms each content address matches the bytes on disk."""
+    import subprocess
+
+    from tests.conftest import require_tool
+
+    tool = require_tool("sha256sum")
+    store = make_store(settings)
+    for i in range(3):
+        new_record(session, store, settings, world.teacher, factories.pdf_bytes(f"doc {i}"), title=f"Bài {i}")
+    keys = sorted(store.list("blobs/"))
+    assert len(keys) == 3
+    root = settings.data_dir / "objects"
+    out = subprocess.run([tool, *keys], cwd=root, capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        digest, path = line.split(maxsplit=1)
+        assert path.endswith(digest), line
