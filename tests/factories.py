@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from archive import service
 from archive.models import Person, Role
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-rat-dai-1"
 
