@@ -99,17 +99,17 @@ def check_content(received: Received, record_type: RecordType, filename: str) ->
 def store_blob(store: ObjectStore, received: Received) -> str:
     """Put the bytes under their content address once; identical bytes are stored only once."""
     key = blob_key(received.sha256)
-    if store.exists(key):
+    try:
+        # Put first, ask later: the store refuses an existing key itself, so a new upload costs one
+        # existence check (one HEAD on S3), not two.
+        result = store.put_file(key, received.path, received.sha256, received.size, content_type=received.media_type)
+    except ObjectExists:
         if store.head(key).size != received.size:
             raise IntegrityFailure(
                 f"Kho đã có {key} với kích thước khác: cần kiểm tra toàn vẹn.",
                 f"{key} exists with a different size: run a fixity check.",
-            )
-        return key
-    try:
-        result = store.put_file(key, received.path, received.sha256, received.size, content_type=received.media_type)
-    except ObjectExists:
-        return key  # another upload of the same bytes won the race: same content, same key
+            ) from None
+        return key  # the same bytes were stored before (or by a concurrent upload)
     if result.sha256 != received.sha256:
         store.delete(key)
         raise IntegrityFailure(

@@ -107,6 +107,8 @@ def update_person(session: Session, actor: Person, person: Person, data: PersonU
         if "active" in changes and changes["active"] != person.active:
             if person.id == actor.id and not changes["active"]:
                 raise InvalidInput("Không thể tự khóa tài khoản của mình.", "You cannot disable your own account.")
+            if not changes["active"]:
+                _keep_an_admin(session, excluding=person.id)
             person.active = changes["active"]
             person.token_version += 1
         if changes.get("password"):
@@ -133,6 +135,7 @@ def delete_person(session: Session, actor: Person, person: Person) -> None:
     if person.id == actor.id:
         raise InvalidInput("Không thể tự xóa tài khoản của mình.", "You cannot delete your own account.")
     with write_transaction(session):
+        _keep_an_admin(session, excluding=person.id)
         person.active = False
         person.deleted_at = utcnow()
         person.token_version += 1
@@ -200,6 +203,8 @@ def remove_membership(session: Session, actor: Person, membership_id: int) -> No
         raise NotFound("Không có vai trò này.", "No such membership.")
     with write_transaction(session):
         person_id, role, school_id = membership.person_id, membership.role, membership.school_id
+        if role == Role.admin:
+            _keep_an_admin(session, excluding=person_id)
         session.delete(membership)
         person = session.get(Person, person_id)
         assert person is not None
@@ -212,6 +217,26 @@ def remove_membership(session: Session, actor: Person, membership_id: int) -> No
             object_id=person_id,
             school_id=school_id,
             details={"role": role},
+        )
+
+
+def _keep_an_admin(session: Session, excluding: int) -> None:
+    """Refuse a change that would leave the archive with no active administrator."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.role == Role.admin, Person.active, Person.id != excluding)
+    )
+    is_admin_now = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.role == Role.admin, Membership.person_id == excluding)
+    )
+    if is_admin_now and not others:
+        raise Conflict(
+            "Không thể bỏ quản trị viên cuối cùng đang hoạt động; hãy chỉ định người khác trước.",
+            "This is the last active administrator; appoint another one first.",
         )
 
 

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from archive.models import Record, Version
-from archive.storage import ObjectStore, sidecar_key
+from archive.storage import ObjectExists, ObjectStore, sidecar_key
 
 FORMAT = "hoso.sidecar/1"
 
@@ -62,7 +62,10 @@ def key_for(record: Record, number: int) -> str:
 def write(store: ObjectStore, key: str, body: dict[str, Any]) -> None:
     """Write a sidecar; one left at this key by a crashed, never-committed attempt is replaced."""
     data = json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode()
-    store.put(key, io.BytesIO(data), len(data), content_type="application/json", replace=store.exists(key))
+    try:
+        store.put(key, io.BytesIO(data), len(data), content_type="application/json")
+    except ObjectExists:
+        store.put(key, io.BytesIO(data), len(data), content_type="application/json", replace=True)
 
 
 def read(store: ObjectStore, key: str) -> dict[str, Any]:

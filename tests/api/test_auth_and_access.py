@@ -176,3 +176,21 @@ def test_record_types_are_seeded_with_retention_and_citations(client: TestClient
     for t in types.values():
         assert t["retention_basis"] and t["legal_basis"]
         assert t["retention_permanent"] or 2 <= t["retention_years"] <= 70
+
+
+def test_the_last_administrator_cannot_be_removed(client: TestClient, world: World) -> None:
+    admin = login(client, "admin1")
+    own = client.get(f"/api/v1/people/{world.admin.id}", headers=admin).json()["memberships"][0]
+    refused = client.delete(f"/api/v1/memberships/{own['id']}", headers=admin)
+    assert refused.status_code == 409 and "quản trị viên cuối cùng" in refused.json()["message"]
+    second = client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={"username": "admin2", "full_name": "QT 2", "password": "mat-khau-dai-123"},
+    ).json()
+    client.post(f"/api/v1/people/{second['id']}/memberships", headers=admin, json={"role": "admin"})
+    assert client.patch(f"/api/v1/people/{second['id']}", headers=admin, json={"active": False}).status_code == 200
+    # a disabled admin does not count: admin1 is still the last active one
+    assert client.delete(f"/api/v1/memberships/{own['id']}", headers=admin).status_code == 409
+    assert client.patch(f"/api/v1/people/{second['id']}", headers=admin, json={"active": True}).status_code == 200
+    assert client.delete(f"/api/v1/memberships/{own['id']}", headers=admin).status_code == 204

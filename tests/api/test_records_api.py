@@ -255,3 +255,24 @@ def test_every_event_is_audited(client: TestClient, world: World, session: Sessi
     session.commit()
     actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
     assert actions[-2:] == ["auth.login", "record.created"]
+
+
+def test_two_files_or_an_oversized_field_are_refused(client: TestClient, world: World, session: Session) -> None:
+    headers = login(client, "gv.lan")
+    two = client.post(
+        "/api/v1/records",
+        headers=headers,
+        files=[
+            ("metadata", (None, json.dumps(meta()))),
+            ("file", ("a.pdf", pdf_bytes("a"))),
+            ("file", ("b.pdf", pdf_bytes("b"))),
+        ],
+    )
+    assert two.status_code == 422 and "một tệp" in two.json()["message"]
+    huge = client.post(
+        "/api/v1/records",
+        headers=headers,
+        files={"metadata": (None, json.dumps(meta(title="x" * 70_000))), "file": ("a.pdf", pdf_bytes())},
+    )
+    assert huge.status_code == 422 and "quá dài" in huge.json()["message"]
+    assert counts(session) == (0, 0, 0)

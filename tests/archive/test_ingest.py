@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, ingest, rebuild, seed
+from archive import audit, ingest, rebuild, seed, sidecar
 from archive.db import make_engine, make_sessionmaker
 from archive.migrate import upgrade
 from archive.models import Blob, Record, Version
@@ -48,36 +48,26 @@ def test_sidecar_describes_the_version(any_settings: Settings, session: Session,
     assert body["version"]["sha256"] == version.blob_sha256 and body["version"]["created_by"]["username"] == "gv.lan"
 
 
-def test_failure_after_the_sidecar_rolls_back_everything(
-    settings: Settings, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(audit, "append"), (sidecar, "write")],
+    ids=["failure after the sidecar", "failure writing the sidecar"],
+)
+def test_a_failure_inside_the_transaction_leaves_no_row_and_no_sidecar(
+    settings: Settings, session: Session, world: World, monkeypatch: pytest.MonkeyPatch, module: object, name: str
 ) -> None:
     store = make_store(settings)
 
     def boom(*_a: object, **_k: object) -> None:
-        raise RuntimeError("simulated failure inside the transaction")
+        raise OSError("simulated failure inside the transaction")
 
-    monkeypatch.setattr(audit, "append", boom)
-    with pytest.raises(RuntimeError):
-        new_record(session, store, settings, world.teacher, factories.pdf_bytes())
-    assert row_counts(session) == (0, 0, 0)
-    assert list(store.list("records/")) == []  # the sidecar was taken back
-    # the blob may stay as collectable garbage, but no row points anywhere it should not
-    assert list(settings.tmp_dir.iterdir()) == []
-
-
-def test_failure_writing_the_sidecar_leaves_no_row(
-    settings: Settings, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = make_store(settings)
-    from archive import sidecar
-
-    def broken_write(*_a: object, **_k: object) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(sidecar, "write", broken_write)
+    monkeypatch.setattr(module, name, boom)
     with pytest.raises(OSError):
         new_record(session, store, settings, world.teacher, factories.pdf_bytes())
     assert row_counts(session) == (0, 0, 0)
+    assert list(store.list("records/")) == []  # a sidecar written before the failure was taken back
+    assert list(settings.tmp_dir.iterdir()) == []
+    # the blob may stay as collectable garbage; no row points anywhere
 
 
 def test_orphan_sidecar_from_a_crash_is_replaced_by_the_next_attempt(
