@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api import auth, errors, people, record_types, records, schools
+from api import approvals, auth, errors, people, record_types, records, schools
 from api.deps import AppState
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
@@ -24,7 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, schools, people, record_types, records):
+    for module in (auth, schools, people, record_types, records, approvals):
         v1.include_router(module.router)
 
     @v1.get("/health", tags=["health"])

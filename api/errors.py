@@ -22,6 +22,7 @@ from archive.exceptions import (
     UploadTooLarge,
 )
 from archive.storage import StoreUnavailable
+from signing.exceptions import FontMissing, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ STATUS: dict[type[HosoError], int] = {
     IncompleteUpload: 400,
     IntegrityFailure: 500,
     StoreUnavailable: 503,
+    ServiceUnavailable: 503,
+    FontMissing: 500,
 }
 
 

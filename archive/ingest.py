@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from archive.exceptions import (
 )
 from archive.models import Blob, Dossier, Person, Record, RecordType, School, Version, VersionKind, new_uuid
 from archive.schemas import RecordCreate, VersionMetadataUpdate, check_filename
-from archive.spool import Received
+from archive.spool import Received, Spool
 from archive.storage import ObjectExists, ObjectStore, blob_key
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def store_blob(store: ObjectStore, received: Received) -> str:
 
 
 @contextmanager
-def _versioning(session: Session, store: ObjectStore) -> Iterator[list[str]]:
+def versioning(session: Session, store: ObjectStore) -> Iterator[list[str]]:
     """A write transaction that takes back the sidecars it wrote if it does not commit."""
     written: list[str] = []
     try:
@@ -132,7 +133,7 @@ def _versioning(session: Session, store: ObjectStore) -> Iterator[list[str]]:
         raise
 
 
-def _commit_version(
+def commit_version(
     session: Session,
     store: ObjectStore,
     actor: Person,
@@ -142,8 +143,9 @@ def _commit_version(
     written: list[str],
     action: str,
     details: dict[str, object],
+    kind: VersionKind = VersionKind.original,
 ) -> Version:
-    """Inside `_versioning`: blob row, version row, sidecar and the audit event, together."""
+    """Inside `versioning`: blob row, version row, sidecar and the audit event, together."""
     if session.get(Blob, received.sha256) is None:
         session.add(Blob(sha256=received.sha256, size=received.size, media_type=received.media_type))
     number = record.current_version + 1
@@ -155,7 +157,7 @@ def _commit_version(
         size=received.size,
         media_type=received.media_type,
         original_filename=name,
-        kind=VersionKind.original.value,
+        kind=kind.value,
         sidecar_key=key,
         created_by_id=actor.id,
         created_at=utcnow(),
@@ -184,6 +186,15 @@ def _commit_version(
         },
     )
     return version
+
+
+def store_bytes(store: ObjectStore, tmp_dir: Path, data: bytes, limit: int) -> Received:
+    """Store bytes hoso made itself (a signed PDF, a .p7s) under their content address."""
+    with Spool(tmp_dir, limit) as spool:
+        spool.write(data)
+        received = spool.finish()
+        store_blob(store, received)
+    return received
 
 
 def _remove_sidecar(store: ObjectStore, key: str | None) -> None:
@@ -221,9 +232,9 @@ def create_record(
         updated_at=now,
     )
     record.school, record.record_type, record.author = prepared.school, prepared.record_type, actor
-    with _versioning(session, store) as written:
+    with versioning(session, store) as written:
         session.add(record)
-        _commit_version(
+        commit_version(
             session, store, actor, record, received, name, written, "record.created", {"title": record.title}
         )
     return record
@@ -240,7 +251,7 @@ def add_version(
 ) -> Version:
     name = check_content(received, record.record_type, filename)
     store_blob(store, received)
-    with _versioning(session, store) as written:
+    with versioning(session, store) as written:
         record = session.get(Record, record.id, populate_existing=True) or record
         latest = session.scalar(
             select(Version).where(Version.record_id == record.id, Version.number == record.current_version)
@@ -253,7 +264,7 @@ def add_version(
             )
         for field, value in changes.items():
             setattr(record, field, value if field != "doc_metadata" else (value or {}))
-        version = _commit_version(
+        version = commit_version(
             session,
             store,
             actor,

@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=3 * GIB, gt=0, description="Largest accepted upload")
     secret_key: str | None = Field(default=None, description="Token signing key; generated in data_dir if unset")
     token_ttl_minutes: int = Field(default=8 * 60, gt=0)
+    # Signing (signing/). The trust store is configuration, not code: in production the national
+    # root (NEAC, rootca.gov.vn) and the providers' CAs; in tests the certomancer root.
+    trust_roots: str = Field(default="", description="Comma-separated PEM/DER files or folders of trusted roots")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping service for B-T and above")
+    signature_level: str | None = Field(default=None, description="B-B, B-T, B-LT or B-LTA; B-LT if a TSA is set")
+    revocation_mode: str = Field(default="hard-fail", pattern="^(soft-fail|hard-fail|require)$")
+    stamp_page: str = Field(default="last", pattern="^(first|last)$", description="Page for the visible stamp")
+    signing_lease_seconds: int = Field(
+        default=120, ge=1, description="A signing run silent this long may be taken over"
+    )
+    signing_concurrency: int = Field(default=4, ge=1, le=64, description="Documents in flight (overlaps TSA trips)")
+    stamp_font: Path | None = Field(default=None, description="TTF for the stamp; Liberation Serif if unset")
 
     @property
     def resolved_database_url(self) -> str:
@@ -43,6 +55,10 @@ class Settings(BaseSettings):
         path = self.data_dir / "tmp"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def default_signature_level(self) -> str:
+        return self.signature_level or ("B-LT" if self.tsa_url else "B-B")
 
     def resolved_secret_key(self) -> str:
         """The configured key, else one generated once and kept (mode 0600) in the data folder."""

@@ -124,3 +124,26 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def lesson_plan_pdf(title: str = "Kế hoạch bài dạy: Phân số", pages: int = 2, fill: float = 0.6) -> bytes:
+    """A realistic lesson plan: Vietnamese text in an embedded TrueType font, `fill` of each page used."""
+    from reportlab.pdfgen import canvas
+
+    from signing.stamp import register_fonts
+
+    font, _bold = register_fonts()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595, 842))
+    lines = int((842 - 144) * fill / 16)
+    for page in range(pages):
+        c.setFont(font, 14)
+        c.drawString(72, 770, f"{title} — trang {page + 1}")
+        c.setFont(font, 11)
+        for i in range(lines):
+            c.drawString(
+                72, 740 - 16 * i, f"Hoạt động {i + 1}: học sinh thảo luận nhóm, giáo viên hướng dẫn và nhận xét."
+            )
+        c.showPage()
+    c.save()
+    return buf.getvalue()

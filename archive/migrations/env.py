@@ -6,6 +6,7 @@ from alembic import context
 
 from archive import models  # noqa: F401  (registers the tables)
 from archive.db import Base, make_engine
+from signing import models as signing_models  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -1,0 +1,296 @@
+"""Monthly approval: submit, the principal's queue, decisions, batch signing, signature reports."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import AppState, current_user, get_session, state
+from archive import service
+from archive.exceptions import InvalidInput, NotFound
+from archive.models import Person, School, Version
+from archive.settings import Settings
+from archive.storage import blob_key
+from signing import batch as batch_runner
+from signing import keys, validate, workflow
+from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["approvals"])
+MAX_KEY_FILE = 64 * 1024
+MAX_IMAGE = 512 * 1024
+
+
+class SubmitIn(BaseModel):
+    period: str | None = Field(default=None, description="2026-11 (monthly), 2026-W47, 2025-2026-HK1, 2025-2026")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionItem(BaseModel):
+    item_id: int
+    decision: Literal["approved", "returned"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionsIn(BaseModel):
+    decisions: list[DecisionItem] = Field(min_length=1, max_length=5000)
+
+
+def item_out(item: ApprovalItem) -> dict[str, Any]:
+    r = item.record
+    return {
+        "id": item.id,
+        "batch_id": item.batch_id,
+        "record_id": r.id,
+        "title": r.title,
+        "record_type": r.record_type.code,
+        "subject": r.subject,
+        "grade": r.grade,
+        "class_name": r.class_name,
+        "teacher": item.submitted_by.username,
+        "teacher_name": item.submitted_by.full_name,
+        "version": item.version_number,
+        "submitted_at": item.submitted_at,
+        "note": item.note,
+        "preview_url": f"/api/v1/records/{r.id}/versions/{item.version_number}/content",
+        "decision": item.decision,
+        "decided_by": item.decided_by.username if item.decided_by else None,
+        "decided_at": item.decided_at,
+        "comment": item.comment,
+        "sign_state": item.sign_state,
+        "signed_version": item.signed_version,
+        "error": item.error,
+    }
+
+
+def batch_out(session: Session, batch: ApprovalBatch, with_items: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": batch.id,
+        "school_code": batch.school.code,
+        "period": batch.period,
+        "round": batch.round,
+        "state": batch.state,
+        "signer": batch.signer.username if batch.signer else None,
+        "signer_title": batch.signer_title,
+        "level": batch.level,
+        "key_source": batch.key_source,
+        "approval_record_id": batch.approval_record_id,
+        "last_error": batch.last_error,
+        "created_at": batch.created_at,
+        "started_at": batch.started_at,
+        "finished_at": batch.finished_at,
+        "counts": workflow.counts(session, batch.id),
+    }
+    if with_items:
+        out["items"] = [item_out(i) for i in workflow.items_of(session, batch.id)]
+    return out
+
+
+@router.post("/records/{record_id}/submit", status_code=201)
+def submit(
+    record_id: str,
+    body: SubmitIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """The teacher submits the record's current version for approval in a period."""
+    item = workflow.submit(session, person, record_id, body.period, body.note)
+    return item_out(item)
+
+
+@router.get("/records/{record_id}/approvals")
+def record_approvals(
+    record_id: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> list[dict[str, Any]]:
+    """Every submission of the record with its decision and comment (what the teacher reads)."""
+    service.get_record(session, person, record_id)
+    return [item_out(i) for i in workflow.items_for_record(session, record_id)]
+
+
+@router.get("/approvals")
+def list_batches(
+    school_code: Annotated[str, Query()],
+    period: Annotated[str | None, Query()] = None,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    school = session.scalar(select(School).where(School.code == school_code))
+    if school is None:
+        raise NotFound("Không có trường này.", "No such school.", school_code=school_code)
+    batches = workflow.batches_for(session, school.id, period)
+    probe = ApprovalBatch(school_id=school.id)
+    workflow.require_can_view_batch(person, probe)
+    return [batch_out(session, b) for b in batches]
+
+
+@router.get("/approvals/{batch_id}")
+def get_batch(
+    batch_id: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    batch = workflow.load_batch(session, batch_id)
+    workflow.require_can_view_batch(person, batch)
+    return batch_out(session, batch, with_items=True)
+
+
+@router.post("/approvals/{batch_id}/decisions")
+def decide(
+    batch_id: str,
+    body: DecisionsIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Approve or return items (one or hundreds at once); all are recorded, or none."""
+    workflow.decide(
+        session,
+        person,
+        batch_id,
+        [workflow.DecisionIn(d.item_id, Decision(d.decision), d.comment) for d in body.decisions],
+    )
+    return batch_out(session, workflow.load_batch(session, batch_id), with_items=True)
+
+
+def _read_small(upload: UploadFile | None, limit: int, what_vi: str, what_en: str) -> bytes | None:
+    if upload is None:
+        return None
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"{what_vi} quá lớn.", f"The {what_en} is too large.", limit=limit)
+    if not data:
+        raise InvalidInput(f"{what_vi} trống.", f"The {what_en} is empty.")
+    return data
+
+
+@router.post("/approvals/{batch_id}/sign", status_code=202)
+def sign(
+    batch_id: str,
+    pkcs12: Annotated[UploadFile, File(description="The principal's .p12/.pfx, used in memory, never stored")],
+    password: Annotated[str, Form(description="Its password, asked once for the whole batch")],
+    level: Annotated[str | None, Form(description="B-B, B-T, B-LT or B-LTA")] = None,
+    signature_image: Annotated[
+        UploadFile | None, File(description="Optional PNG/JPEG of the handwritten signature")
+    ] = None,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Sign every approved item of the batch with one authorization; runs in the background.
+
+    Every refusal (wrong password, revoked or expired certificate, a batch being signed already,
+    undecided items) is answered here, before anything is signed. Poll GET /approvals/{id}.
+    """
+    settings: Settings = app_state.settings
+    data = _read_small(pkcs12, MAX_KEY_FILE, "Tệp chữ ký số", "key file")
+    image = _read_small(signature_image, MAX_IMAGE, "Ảnh chữ ký", "signature image")
+    key = keys.from_pkcs12(data or b"", password.encode())
+    level = level or settings.default_signature_level
+    try:
+        owner = batch_runner.begin(session, settings, batch_id, person, key, level)
+    except BaseException:
+        key.close()
+        raise
+
+    def work() -> None:
+        try:
+            batch_runner.run(
+                app_state.sessions, app_state.store, settings, batch_id, person.id, key, owner, image=image
+            )
+        except Exception:
+            log.exception("signing batch %s failed", batch_id)
+        finally:
+            key.close()
+
+    threading.Thread(target=work, name=f"sign-{batch_id[:8]}", daemon=True).start()
+    session.expire_all()
+    return batch_out(session, workflow.load_batch(session, batch_id))
+
+
+@router.get("/records/{record_id}/signatures")
+def signatures(
+    record_id: str,
+    version: Annotated[int | None, Query(description="A version number; the current one if omitted")] = None,
+    online: Annotated[bool, Query(description="Fetch revocation status live (OCSP/CRL)")] = True,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Validate every signature of a version: embedded PAdES and detached CAdES (.p7s) alike."""
+    record = service.get_record(session, person, record_id)
+    number = version or record.current_version
+    v = session.scalar(select(Version).where(Version.record_id == record.id, Version.number == number))
+    if v is None:
+        raise NotFound("Không có phiên bản này.", "No such version.", version=number)
+    store, settings = app_state.store, app_state.settings
+    reports: list[dict[str, Any]] = []
+    if v.media_type == "application/pdf":
+        data = b"".join(store.get(blob_key(v.blob_sha256)))
+        reports += validate.validate_pdf(settings, data, online=online)
+    for sig in session.scalars(
+        select(Signature).where(
+            Signature.record_id == record.id, Signature.version_number == number, Signature.detached_sha256.is_not(None)
+        )
+    ):
+        p7s = b"".join(store.get(blob_key(sig.detached_sha256 or "")))
+        content = _BlobReader(store.get(blob_key(v.blob_sha256)))
+        for report in validate.validate_detached(settings, content, p7s, online=online):
+            report["signature_id"] = sig.id
+            report["p7s_url"] = f"/api/v1/records/{record.id}/signatures/{sig.id}/p7s"
+            reports.append(report)
+    return {
+        "record_id": record.id,
+        "version": number,
+        "sha256": v.blob_sha256,
+        "checked_at": datetime.now().astimezone().isoformat(),
+        "all_valid": validate.all_ok(reports),
+        "signatures": reports,
+    }
+
+
+@router.get("/records/{record_id}/signatures/{signature_id}/p7s")
+def download_p7s(
+    record_id: str,
+    signature_id: int,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Any:
+    from fastapi.responses import Response
+
+    service.get_record(session, person, record_id)
+    sig = session.get(Signature, signature_id)
+    if sig is None or sig.record_id != record_id or sig.detached_sha256 is None:
+        raise NotFound("Không có chữ ký rời này.", "No such detached signature.")
+    data = b"".join(app_state.store.get(blob_key(sig.detached_sha256)))
+    return Response(
+        data,
+        media_type="application/pkcs7-signature",
+        headers={"Content-Disposition": f'attachment; filename="{record_id}-v{sig.version_number}.p7s"'},
+    )
+
+
+class _BlobReader(io.RawIOBase):
+    """A file-like view of a store stream, so a 2 GB recording is verified without loading it."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = iter(chunks)
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n], self._buf = self._buf[:n], self._buf[n:]
+        return n

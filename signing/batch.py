@@ -1,0 +1,635 @@
+"""Batch signing: one authorization signs every approved item of a batch, then the approval record.
+
+The run takes a lease on the batch (a conditional UPDATE: of two requests, one wins). Each item is
+signed in memory, its signed file stored under its content address, and then one transaction adds
+the signed version, the signature row and marks the item signed — checking that the lease is still
+ours. A run that dies leaves each item either signed once or untouched; the next run (after the
+lease lapses) does the rest. The key lives only in this process, so a resumed run needs the
+principal's authorization again; nothing secret is ever written down.
+
+Documents are signed a few at a time on one event loop, so the TSA round trips of B-T and above
+overlap; the CPU work stays on one core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import audit, ingest
+from archive.db import utcnow, write_transaction
+from archive.exceptions import Conflict, HosoError
+from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
+from archive.settings import Settings
+from archive.storage import ObjectStore, blob_key
+from signing import approval_record, cades, certcheck, keys, pades, stamp, trust, workflow
+from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
+from signing.keys import KeySource
+from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, Signature, SignatureKind, SignState
+
+log = logging.getLogger(__name__)
+PDF = "application/pdf"
+P7S = "application/pkcs7-signature"
+IN_MEMORY_LIMIT = 64 * 1024 * 1024  # PDFs are signed in memory; anything larger is streamed (CAdES)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Report:
+    batch_id: str
+    state: str
+    signed: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    paused: str | None = None
+    approval_record_id: str | None = None
+
+
+# -- starting: every check that can refuse happens before anything is signed ----------------------
+
+
+def begin(session: Session, settings: Settings, batch_id: str, actor: Person, key: KeySource, level: str) -> str:
+    """Check the signer, the batch and the certificate, then take the lease; returns the lease token."""
+    batch = workflow.load_batch(session, batch_id)
+    title = workflow.signer_title(actor, batch.school_id, workflow.batch_signer_roles(session, batch))
+    if batch.state == BatchState.signed.value:
+        raise Conflict("Đợt duyệt này đã được ký xong.", "This batch has already been signed.", batch_id=batch_id)
+    counts = workflow.counts(session, batch_id)
+    if counts["pending"]:
+        raise Conflict(
+            f"Còn {counts['pending']} hồ sơ chưa duyệt hoặc trả lại; hãy quyết định hết trước khi ký.",
+            f"{counts['pending']} items are still undecided; decide them all before signing.",
+            pending=counts["pending"],
+        )
+    if not counts["approved"] + counts["returned"]:
+        raise Conflict("Đợt duyệt chưa có hồ sơ nào.", "The batch has no items.", batch_id=batch_id)
+    pades.PadesSetup.check_level(level, settings.tsa_url)
+    certcheck.check_signer(settings, key.certificate, key.chain)
+    owner = uuid.uuid4().hex
+    now = utcnow()
+    with write_transaction(session):
+        taken = session.execute(
+            update(ApprovalBatch)
+            .where(
+                ApprovalBatch.id == batch_id,
+                (ApprovalBatch.state == BatchState.open.value)
+                | ((ApprovalBatch.state == BatchState.signing.value) & (ApprovalBatch.lease_until < now)),
+            )
+            .values(
+                state=BatchState.signing.value,
+                lease_owner=owner,
+                lease_until=now + timedelta(seconds=settings.signing_lease_seconds),
+                signer_id=actor.id,
+                signer_title=title,
+                level=level,
+                key_source=key.kind,
+                started_at=now,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise Conflict(
+                "Đợt duyệt đang được ký bởi một yêu cầu khác; hãy đợi.",
+                "The batch is being signed by another request; wait for it.",
+                batch_id=batch_id,
+            )
+        audit.append(
+            session,
+            actor=actor,
+            action="approval_batch.signing_started",
+            object_type="approval_batch",
+            object_id=batch_id,
+            school_id=batch.school_id,
+            details={"level": level, "key_source": key.kind, **keys.describe(key.certificate)},
+        )
+    return owner
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+class _Run:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: ObjectStore,
+        settings: Settings,
+        batch_id: str,
+        actor_id: int,
+        key: KeySource,
+        owner: str,
+        progress: Progress | None,
+        image: bytes | None,
+    ) -> None:
+        self.sessions, self.store, self.settings = sessions, store, settings
+        self.batch_id, self.actor_id, self.key, self.owner = batch_id, actor_id, key, owner
+        self.progress = progress
+        self.image = image
+        self.session = sessions()
+        self.lock = asyncio.Lock()
+        self.report = Report(batch_id=batch_id, state=BatchState.signing.value)
+
+    # DB work runs in a worker thread, one piece at a time (the lock), on the run's own session.
+    async def db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        async with self.lock:
+            return await asyncio.to_thread(fn, *args)
+
+    def _batch_in_tx(self) -> ApprovalBatch:
+        batch = self.session.get(ApprovalBatch, self.batch_id, populate_existing=True)
+        assert batch is not None
+        if batch.lease_owner != self.owner or batch.state != BatchState.signing.value:
+            raise LeaseLost(
+                "Một yêu cầu ký khác đã tiếp quản đợt duyệt này.", "Another signing run took this batch over."
+            )
+        batch.lease_until = utcnow() + timedelta(seconds=self.settings.signing_lease_seconds)
+        return batch
+
+    def _actor(self) -> Person:
+        actor = self.session.get(Person, self.actor_id)
+        assert actor is not None
+        return actor
+
+    def _todo(self) -> tuple[ApprovalBatch, list[int], int]:
+        batch = self.session.get(ApprovalBatch, self.batch_id, populate_existing=True)
+        assert batch is not None
+        ids = list(
+            self.session.scalars(
+                select(ApprovalItem.id)
+                .where(
+                    ApprovalItem.batch_id == self.batch_id,
+                    ApprovalItem.decision == Decision.approved.value,
+                    ApprovalItem.sign_state == SignState.unsigned.value,
+                )
+                .order_by(ApprovalItem.id)
+            )
+        )
+        approved = workflow.counts(self.session, self.batch_id)["approved"]
+        self.session.commit()
+        return batch, ids, approved
+
+    def _load_item(self, item_id: int) -> tuple[ApprovalItem, str, int, str]:
+        item = self.session.get(ApprovalItem, item_id, populate_existing=True)
+        assert item is not None
+        version = next(v for v in _versions(self.session, item.record_id) if v.number == item.version_number)
+        self.session.commit()
+        return item, version.blob_sha256, version.size, version.media_type
+
+    def _read(self, sha256: str) -> bytes:
+        return b"".join(self.store.get(blob_key(sha256)))
+
+    def _spool_blob(self, sha256: str) -> Path:
+        fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, suffix=".content")
+        with open(fd, "wb") as out:
+            for chunk in self.store.get(blob_key(sha256)):
+                out.write(chunk)
+        return Path(name)
+
+    def _commit_signed(self, item_id: int, data: bytes, signed: pades.Signed, level: str) -> None:
+        received = ingest.store_bytes(self.store, self.settings.tmp_dir, data, len(data) + 1)
+        with ingest.versioning(self.session, self.store) as written:
+            batch = self._batch_in_tx()
+            item = self.session.get(ApprovalItem, item_id, populate_existing=True)
+            assert item is not None
+            if item.sign_state != SignState.unsigned.value:
+                return  # signed by an earlier run after all: never twice
+            record = self.session.get(Record, item.record_id, populate_existing=True)
+            assert record is not None
+            actor = self._actor()
+            record.status = RecordStatus.approved.value
+            base = next(v for v in _versions(self.session, record.id) if v.number == item.version_number)
+            name = _signed_name(base.original_filename)
+            version = ingest.commit_version(
+                self.session,
+                self.store,
+                actor,
+                record,
+                received,
+                name,
+                written,
+                "record.signed",
+                {"batch_id": batch.id, "signed_version_of": item.version_number, "level": level},
+                kind=VersionKind.signed,
+            )
+            self.session.add(
+                _signature_row(
+                    record.id,
+                    version.number,
+                    SignatureKind.pades,
+                    None,
+                    batch,
+                    self.key,
+                    level,
+                    signed.signed_at,
+                    {"page": signed.page_index, "box": signed.box},
+                )
+            )
+            item.sign_state = SignState.signed.value
+            item.signed_version = version.number
+        self.report.signed += 1
+
+    def _commit_detached(self, item_id: int, p7s: bytes, level: str) -> None:
+        received = ingest.store_bytes(self.store, self.settings.tmp_dir, p7s, len(p7s) + 1)
+        with write_transaction(self.session):
+            batch = self._batch_in_tx()
+            item = self.session.get(ApprovalItem, item_id, populate_existing=True)
+            assert item is not None
+            if item.sign_state != SignState.unsigned.value:
+                return
+            record = self.session.get(Record, item.record_id, populate_existing=True)
+            assert record is not None
+            if self.session.get(Blob, received.sha256) is None:
+                self.session.add(Blob(sha256=received.sha256, size=received.size, media_type=P7S))
+            record.status = RecordStatus.approved.value
+            record.updated_at = utcnow()
+            self.session.add(
+                _signature_row(
+                    record.id,
+                    item.version_number,
+                    SignatureKind.cades_detached,
+                    received.sha256,
+                    batch,
+                    self.key,
+                    level,
+                    datetime.now(UTC),
+                    {},
+                )
+            )
+            item.sign_state = SignState.signed.value
+            item.signed_version = item.version_number
+            audit.append(
+                self.session,
+                actor=self._actor(),
+                action="record.signed",
+                object_type="record",
+                object_id=record.id,
+                school_id=record.school_id,
+                record_id=record.id,
+                details={
+                    "batch_id": batch.id,
+                    "version": item.version_number,
+                    "detached_sha256": received.sha256,
+                    "level": f"CAdES-{level}",
+                },
+            )
+        self.report.signed += 1
+
+    def _commit_failed(self, item_id: int, error: HosoError) -> None:
+        with write_transaction(self.session):
+            batch = self._batch_in_tx()
+            item = self.session.get(ApprovalItem, item_id, populate_existing=True)
+            assert item is not None
+            if item.sign_state != SignState.unsigned.value:
+                return
+            item.sign_state = SignState.failed.value
+            item.error = error.vi
+            audit.append(
+                self.session,
+                actor=self._actor(),
+                action="record.sign_failed",
+                object_type="record",
+                object_id=item.record_id,
+                school_id=batch.school_id,
+                record_id=item.record_id,
+                details={"batch_id": batch.id, "error": error.en},
+            )
+        self.report.failed.append({"item_id": item_id, "record_id": item.record_id, "error": error.vi})
+
+    def _pause(self, message: str) -> None:
+        self.session.rollback()
+        with write_transaction(self.session):
+            self.session.execute(
+                update(ApprovalBatch)
+                .where(ApprovalBatch.id == self.batch_id, ApprovalBatch.lease_owner == self.owner)
+                .values(state=BatchState.open.value, lease_owner=None, lease_until=None, last_error=message)
+                .execution_options(synchronize_session=False)
+            )
+            audit.append(
+                self.session,
+                actor=self._actor(),
+                action="approval_batch.paused",
+                object_type="approval_batch",
+                object_id=self.batch_id,
+                details={"error": message},
+            )
+
+    async def sign_item(self, setup: pades.PadesSetup, item_id: int, level: str) -> None:
+        item, sha256, size, media_type = await self.db(self._load_item, item_id)
+        try:
+            if media_type == PDF and size <= IN_MEMORY_LIMIT:
+                data = await asyncio.to_thread(self._read, sha256)
+                signed = await pades.sign(setup, data, f"HOSO_DUYET_{item.batch_id[:8]}_{item.id}")
+                await self.db(self._commit_signed, item_id, signed.pdf, signed, level)
+            else:
+                path = await asyncio.to_thread(self._spool_blob, sha256)
+                try:
+                    with open(path, "rb") as content:
+                        p7s = await cades.sign_detached(setup.signer, content, setup.timestamper)
+                finally:
+                    path.unlink(missing_ok=True)
+                await self.db(self._commit_detached, item_id, p7s, "B-B" if setup.level == "B-B" else "B-T")
+        except ItemError as e:
+            await self.db(self._commit_failed, item_id, e)
+        if self.progress:
+            self.progress(self.report.signed + len(self.report.failed), self.total, item.record.title)
+
+    async def run(self) -> Report:
+        batch, todo, approved = await self.db(self._todo)
+        self.total = approved
+        level = batch.level or "B-B"
+        when = datetime.now(UTC)
+        stamp_pdf = stamp.render(
+            title=batch.signer_title or "HIỆU TRƯỞNG",
+            name=self.key.certificate.subject.native.get("common_name", ""),
+            when=when,
+            image=self.image,
+            font=self.settings.stamp_font,
+        )
+        async with aiohttp.ClientSession() as http:
+            vc = None
+            if level in ("B-LT", "B-LTA"):
+                vc = trust.validation_context(
+                    self.settings, other_certs=self.key.chain, fetcher_backend=AIOHttpFetcherBackend(http)
+                )
+            setup = pades.PadesSetup.build(
+                self.key.signer,
+                level,
+                stamp_pdf,
+                self.settings.stamp_page,
+                self.settings.tsa_url,
+                vc,
+                reason=f"Đã duyệt ({approval_record.period_label(batch.period)})",
+                http=http,
+            )
+            self.setup = setup
+            gate = asyncio.Semaphore(self.settings.signing_concurrency)
+
+            async def one(item_id: int) -> None:
+                async with gate:
+                    await self.sign_item(setup, item_id, level)
+
+            tasks = [asyncio.create_task(one(i)) for i in todo]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            await self.finish(setup, when)
+        return self.report
+
+    async def finish(self, setup: pades.PadesSetup, when: datetime) -> None:
+        """The approval record, generated once, signed with the same key; then the batch closes."""
+        record_id = await self.db(self._approval_record, when)
+        data = await asyncio.to_thread(self._read, record_id[1])
+        signed = await pades.sign(setup, data, f"HOSO_BIEN_BAN_{self.batch_id[:8]}")
+        await self.db(self._close, record_id[0], signed)
+
+    def _approval_record(self, when: datetime) -> tuple[str, str]:
+        batch = self.session.get(ApprovalBatch, self.batch_id, populate_existing=True)
+        assert batch is not None
+        if batch.approval_record_id:
+            record = self.session.get(Record, batch.approval_record_id)
+            assert record is not None
+            first = next(v for v in _versions(self.session, record.id) if v.number == 1)
+            self.session.commit()
+            return record.id, first.blob_sha256
+        items = workflow.items_of(self.session, self.batch_id)
+        rows = []
+        for item in items:
+            version = next(v for v in _versions(self.session, item.record_id) if v.number == item.version_number)
+            r = item.record
+            rows.append(
+                approval_record.Row(
+                    teacher=r.author.full_name,
+                    subject=r.subject or "",
+                    grade=(r.class_name or (str(r.grade) if r.grade else "")),
+                    title=r.title,
+                    decision=item.decision,
+                    sign_state=item.sign_state,
+                    sha256=version.blob_sha256,
+                    comment=item.comment,
+                )
+            )
+        pdf = approval_record.render(
+            school=batch.school.name,
+            period=batch.period,
+            signer=self.key.certificate.subject.native.get("common_name", ""),
+            title=batch.signer_title or "",
+            when=when,
+            rows=rows,
+            round_=batch.round,
+        )
+        received = ingest.store_bytes(self.store, self.settings.tmp_dir, pdf, len(pdf) + 1)
+        with ingest.versioning(self.session, self.store) as written:
+            batch = self._batch_in_tx()
+            actor = self._actor()
+            rtype = self.session.scalar(select(RecordType).where(RecordType.code == "approval_record"))
+            if rtype is None:
+                raise HosoError(
+                    "Thiếu loại hồ sơ 'approval_record' (chạy hoso db upgrade).",
+                    "Record type 'approval_record' is missing (run hoso db upgrade).",
+                )
+            _year, month = _year_month(batch.period)
+            now = utcnow()
+            record = Record(
+                id=new_uuid(),
+                school_id=batch.school_id,
+                record_type_id=rtype.id,
+                author_id=actor.id,
+                title=f"Biên bản duyệt kế hoạch bài dạy {approval_record.period_label(batch.period)}"
+                + (f" (đợt {batch.round})" if batch.round > 1 else ""),
+                school_year=_school_year(batch.period),
+                month=month,
+                status=RecordStatus.approved.value,
+                doc_metadata={"typeName": "Biên bản", "organName": batch.school.name, "language": "vi"},
+                current_version=0,
+                created_at=now,
+                updated_at=now,
+            )
+            record.school, record.record_type, record.author = batch.school, rtype, actor
+            self.session.add(record)
+            self.session.flush()
+            ingest.commit_version(
+                self.session,
+                self.store,
+                actor,
+                record,
+                received,
+                f"bien-ban-duyet-{batch.period}.pdf",
+                written,
+                "record.created",
+                {"title": record.title, "batch_id": batch.id},
+            )
+            batch.approval_record_id = record.id
+        return record.id, received.sha256
+
+    def _close(self, record_id: str, signed: pades.Signed) -> None:
+        received = ingest.store_bytes(self.store, self.settings.tmp_dir, signed.pdf, len(signed.pdf) + 1)
+        with ingest.versioning(self.session, self.store) as written:
+            batch = self._batch_in_tx()
+            actor = self._actor()
+            record = self.session.get(Record, record_id, populate_existing=True)
+            assert record is not None
+            if record.current_version == 1:
+                version = ingest.commit_version(
+                    self.session,
+                    self.store,
+                    actor,
+                    record,
+                    received,
+                    f"bien-ban-duyet-{batch.period}-da-ky.pdf",
+                    written,
+                    "record.signed",
+                    {"batch_id": batch.id, "level": batch.level},
+                    kind=VersionKind.signed,
+                )
+                self.session.add(
+                    _signature_row(
+                        record.id,
+                        version.number,
+                        SignatureKind.pades,
+                        None,
+                        batch,
+                        self.key,
+                        batch.level or "B-B",
+                        signed.signed_at,
+                        {"page": signed.page_index, "box": signed.box},
+                    )
+                )
+            batch.state = BatchState.signed.value
+            batch.finished_at = utcnow()
+            batch.lease_owner = None
+            batch.lease_until = None
+            counts = workflow.counts(self.session, batch.id)
+            audit.append(
+                self.session,
+                actor=actor,
+                action="approval_batch.signed",
+                object_type="approval_batch",
+                object_id=batch.id,
+                school_id=batch.school_id,
+                details={**counts, "approval_record_id": record_id, "level": batch.level},
+            )
+        self.report.state = BatchState.signed.value
+        self.report.approval_record_id = record_id
+
+
+def run(
+    sessions: sessionmaker[Session],
+    store: ObjectStore,
+    settings: Settings,
+    batch_id: str,
+    actor_id: int,
+    key: KeySource,
+    owner: str,
+    progress: Progress | None = None,
+    image: bytes | None = None,
+) -> Report:
+    """Sign what is left of the batch under the lease `owner`; pauses (state open) if a service is down."""
+    job = _Run(sessions, store, settings, batch_id, actor_id, key, owner, progress, image)
+    try:
+        return asyncio.run(job.run())
+    except ServiceUnavailable as e:
+        job._pause(e.vi)
+        job.report.state = BatchState.open.value
+        job.report.paused = e.vi
+        return job.report
+    except LeaseLost:
+        raise
+    except BaseException as e:
+        try:
+            job._pause(f"Lỗi không mong đợi: {e}")
+        except Exception:
+            log.exception("could not release the lease of batch %s", batch_id)
+        raise
+    finally:
+        job.session.close()
+
+
+def sign_batch(
+    sessions: sessionmaker[Session],
+    store: ObjectStore,
+    settings: Settings,
+    batch_id: str,
+    actor: Person,
+    key: KeySource,
+    level: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Check, take the lease and run, in the caller's thread (the CLI)."""
+    level = level or settings.default_signature_level
+    with sessions() as session:
+        owner = begin(session, settings, batch_id, actor, key, level)
+    return run(sessions, store, settings, batch_id, actor.id, key, owner, progress)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _versions(session: Session, record_id: str) -> list[Any]:
+    from archive.models import Version
+
+    return list(session.scalars(select(Version).where(Version.record_id == record_id)))
+
+
+def _signed_name(filename: str) -> str:
+    stem = filename[:-4] if filename.lower().endswith(".pdf") else filename
+    return f"{stem}-da-ky.pdf"
+
+
+def _year_month(period: str) -> tuple[int, int | None]:
+    if len(period) == 7 and period[4] == "-":
+        return int(period[:4]), int(period[5:])
+    return int(period[:4]), None
+
+
+def _school_year(period: str) -> str:
+    year, month = _year_month(period)
+    if month is not None:
+        first = year if month >= 8 else year - 1
+        return f"{first}-{first + 1}"
+    if "-W" in period:
+        return f"{year}-{year + 1}"
+    return period[:9]
+
+
+def _signature_row(
+    record_id: str,
+    version_number: int,
+    kind: SignatureKind,
+    detached_sha256: str | None,
+    batch: ApprovalBatch,
+    key: KeySource,
+    level: str,
+    signed_at: datetime,
+    details: dict[str, Any],
+) -> Signature:
+    info = keys.describe(key.certificate)
+    return Signature(
+        record_id=record_id,
+        version_number=version_number,
+        kind=kind.value,
+        detached_sha256=detached_sha256,
+        batch_id=batch.id,
+        signer_id=batch.signer_id,
+        signer_subject=info["subject"][:500],
+        signer_serial=info["serial"],
+        signer_issuer=info["issuer"][:500],
+        level=level if kind == SignatureKind.pades else f"CAdES-{level}",
+        signed_at=signed_at,
+        details=details,
+    )

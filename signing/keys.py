@@ -1,0 +1,88 @@
+"""Where the principal's key is, behind one shape: a pyHanko `Signer` plus what we print about it.
+
+A PKCS#12 supplied for a batch is opened in memory and never written anywhere; the loaded key is
+kept for the whole batch. pyHanko's own `SimpleSigner` re-parses the private key on every
+signature (~33 ms for RSA-2048, DESIGN §9), which is most of its cost, so `KeptKeySigner` parses it
+once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, pkcs12
+from pyhanko.sign import signers
+from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from archive.exceptions import InvalidInput
+
+
+class KeptKeySigner(signers.SimpleSigner):
+    """A `SimpleSigner` that keeps its private key parsed between signatures."""
+
+    def __init__(self, *args: Any, loaded_key: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded_key = loaded_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        key = self._loaded_key
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if mechanism == "ecdsa" and isinstance(key, EllipticCurvePrivateKey):
+            return key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return super().sign_raw(data, digest_algorithm)  # rarer mechanisms: pyHanko's own path
+
+
+@dataclass
+class KeySource:
+    """A key ready to sign a batch; `close()` drops it (and logs out of a token)."""
+
+    kind: str  # pkcs12 | pkcs11 | csc
+    signer: signers.Signer
+    certificate: x509.Certificate
+    chain: list[x509.Certificate] = field(default_factory=list)
+    closer: Any = None
+
+    def close(self) -> None:
+        if self.closer is not None:
+            self.closer()
+            self.closer = None
+
+
+def from_pkcs12(data: bytes, password: bytes | None) -> KeySource:
+    """Open a PKCS#12 in memory; a wrong password is the user's error, said plainly."""
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, password or None)
+    except ValueError:
+        raise InvalidInput(
+            "Không mở được tệp chữ ký số (.p12/.pfx): sai mật khẩu hoặc tệp hỏng.",
+            "Could not open the PKCS#12 (.p12/.pfx) file: wrong password or a damaged file.",
+        ) from None
+    if key is None or cert is None:
+        raise InvalidInput(
+            "Tệp .p12 không chứa khóa bí mật và chứng thư số của người ký.",
+            "The PKCS#12 file holds no private key and certificate for the signer.",
+        )
+    signing_cert = x509.Certificate.load(cert.public_bytes(Encoding.DER))
+    chain = [x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in extra or []]
+    key_info = asn1_keys.PrivateKeyInfo.load(key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
+    registry = SimpleCertificateStore.from_certs(chain)
+    signer = KeptKeySigner(signing_cert=signing_cert, signing_key=key_info, cert_registry=registry, loaded_key=key)
+    return KeySource(kind="pkcs12", signer=signer, certificate=signing_cert, chain=chain)
+
+
+def describe(cert: x509.Certificate) -> dict[str, str]:
+    return {
+        "subject": cert.subject.human_friendly,
+        "common_name": cert.subject.native.get("common_name", ""),
+        "serial": format(cert.serial_number, "x"),
+        "issuer": cert.issuer.human_friendly,
+    }

@@ -1,0 +1,114 @@
+"""Signing tables (DESIGN §3): approval batches, their items, and the signatures hoso made.
+
+A batch is the principal's queue for one school and one period ("2026-11"). Its items carry their
+own decision and signing state, so a batch job that dies half-way resumes where it stopped and
+never signs an item twice: an item is marked signed in the same transaction that adds its signed
+version.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive.db import Base, UTCDateTime, utcnow
+from archive.models import Person, Record, School, new_uuid
+
+
+class BatchState(enum.StrEnum):
+    open = "open"  # accepting submissions and decisions
+    signing = "signing"  # a signing run holds the lease
+    signed = "signed"  # every approved item handled, the approval record signed
+
+
+class Decision(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    returned = "returned"
+
+
+class SignState(enum.StrEnum):
+    unsigned = "unsigned"
+    signed = "signed"
+    failed = "failed"  # this item's file could not be signed (reason in `error`); the others go on
+
+
+class SignatureKind(enum.StrEnum):
+    pades = "pades"  # embedded in the PDF (ETSI.CAdES.detached)
+    cades_detached = "cades_detached"  # a .p7s beside the version
+
+
+class ApprovalBatch(Base):
+    __tablename__ = "approval_batches"
+    __table_args__ = (UniqueConstraint("school_id", "period", "round"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    # A batch that was signed is closed; later submissions for the period open the next round.
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.open.value)
+    signer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    signer_title: Mapped[str | None] = mapped_column(String(200))
+    level: Mapped[str | None] = mapped_column(String(8))
+    key_source: Mapped[str | None] = mapped_column(String(16))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    school: Mapped[School] = relationship(lazy="joined")
+    signer: Mapped[Person | None] = relationship(lazy="joined")
+
+
+class ApprovalItem(Base):
+    __tablename__ = "approval_items"
+    __table_args__ = (Index("ix_approval_items_batch", "batch_id"), Index("ix_approval_items_record", "record_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("approval_batches.id"))
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    version_number: Mapped[int] = mapped_column(Integer)  # the version submitted and decided on
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)  # the teacher's note on submission
+    decision: Mapped[str] = mapped_column(String(16), default=Decision.pending.value)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    sign_state: Mapped[str] = mapped_column(String(16), default=SignState.unsigned.value)
+    signed_version: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    record: Mapped[Record] = relationship(lazy="joined")
+    submitted_by: Mapped[Person] = relationship(foreign_keys=[submitted_by_id], lazy="joined")
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+
+
+class Signature(Base):
+    """One signature hoso made, with the facts an inspector asks for first (the full report is computed)."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signatures_record", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    detached_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("approval_batches.id"))
+    signer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    signer_subject: Mapped[str] = mapped_column(String(500))
+    signer_serial: Mapped[str] = mapped_column(String(80))
+    signer_issuer: Mapped[str] = mapped_column(String(500))
+    level: Mapped[str] = mapped_column(String(8))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,59 @@
+"""Signing periods, one spelling per cadence, so a batch key is a plain string that sorts by time.
+
+monthly "2026-11" · weekly "2026-W47" (ISO week) · semester "2025-2026-HK1" · yearly "2025-2026".
+The cadence comes from the record type (DESIGN §5: monthly approval is a district rule, not a
+national one, so it is data).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from archive.exceptions import InvalidInput
+from archive.models import Record
+
+PATTERNS = {
+    "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    "weekly": re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$"),
+    "semester": re.compile(r"^(\d{4})-(\d{4})-HK([12])$"),
+    "yearly": re.compile(r"^(\d{4})-(\d{4})$"),
+}
+EXAMPLES = {"monthly": "2026-11", "weekly": "2026-W47", "semester": "2025-2026-HK1", "yearly": "2025-2026"}
+
+
+def check(period: str, cadence: str) -> str:
+    pattern = PATTERNS.get(cadence)
+    if pattern is None:
+        raise InvalidInput(f"Chu kỳ ký '{cadence}' không được hỗ trợ.", f"Unsupported signing cadence {cadence!r}.")
+    match = pattern.match(period)
+    ok = match is not None
+    if ok and cadence in ("semester", "yearly"):
+        ok = int(match.group(2)) == int(match.group(1)) + 1
+    if not ok:
+        raise InvalidInput(
+            f"Kỳ duyệt '{period}' không đúng dạng; với chu kỳ này hãy viết như {EXAMPLES[cadence]}.",
+            f"Period {period!r} is malformed; for this cadence write it like {EXAMPLES[cadence]}.",
+            period=period,
+        )
+    return period
+
+
+def default_for(record: Record, cadence: str, today: date) -> str:
+    """The period a record belongs to when the teacher does not say: its month, semester or year."""
+    first, second = (int(y) for y in record.school_year.split("-"))
+    if cadence == "monthly" and record.month:
+        year = first if record.month >= 8 else second  # a school year runs September to May
+        return f"{year}-{record.month:02d}"
+    if cadence == "semester" and record.semester:
+        return f"{record.school_year}-HK{record.semester}"
+    if cadence == "yearly":
+        return record.school_year
+    if cadence == "weekly":
+        iso = today.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if cadence == "monthly":
+        return f"{today.year}-{today.month:02d}"
+    raise InvalidInput(
+        f"Hãy ghi rõ kỳ duyệt (ví dụ {EXAMPLES[cadence]}).", f"Say which period (e.g. {EXAMPLES[cadence]})."
+    )

@@ -1,0 +1,119 @@
+"""The visible signature stamp (NĐ 30/2020 Phụ lục I), rendered once per batch as a tiny PDF page.
+
+pyHanko's own text stamp lays out Vietnamese badly and costs ~90 ms a document (DESIGN §9), so the
+stamp is drawn once with reportlab, which embeds a subset of a real Unicode TrueType font
+(Liberation Serif, the metric twin of Times New Roman), and imported into each signature field as
+a static appearance. Title above, optional signature image centred between title and name, name
+below, then "Đã duyệt" and the signing time.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from signing.exceptions import FontMissing
+
+VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+# Liberation 2.x (Debian fonts-liberation2) first: Liberation 1.x lacks Ệ, Ư, Ở…, so every font is
+# checked for the Vietnamese letters before it is used.
+CANDIDATES = [
+    Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"),
+    Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"),
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"),
+]
+VIETNAMESE = "ĐđÂâĂăÊêÔôƠơƯưẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰựỲỳỴỵỶỷỸỹ"
+WIDTH = 200.0
+HEIGHT = 96.0
+IMAGE_HEIGHT = 40.0
+
+
+@dataclass(frozen=True)
+class Stamp:
+    pdf: bytes
+    width: float
+    height: float
+
+
+def _bold_of(regular: Path) -> Path:
+    for name in (regular.name.replace("-Regular", "-Bold"), regular.stem + "-Bold" + regular.suffix):
+        if (regular.parent / name).exists():
+            return regular.parent / name
+    return regular
+
+
+@lru_cache(maxsize=4)
+def register_fonts(configured: Path | None = None) -> tuple[str, str]:
+    """Register the first font covering Vietnamese with reportlab; returns its (regular, bold) names."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for regular in [configured] if configured else CANDIDATES:
+        if not regular.exists():
+            continue
+        font = TTFont(f"Hoso-{regular.stem}", str(regular))
+        if all(ord(ch) in font.face.charToGlyph for ch in VIETNAMESE):
+            bold = TTFont(f"Hoso-{regular.stem}-Bold", str(_bold_of(regular)))
+            pdfmetrics.registerFont(font)
+            pdfmetrics.registerFont(bold)
+            return font.fontName, bold.fontName
+    raise FontMissing(
+        "Thiếu phông chữ có đủ dấu tiếng Việt (cài gói fonts-liberation2 hoặc đặt HOSO_STAMP_FONT).",
+        "No font with full Vietnamese coverage (install fonts-liberation2 or set HOSO_STAMP_FONT).",
+    )
+
+
+def signing_time_text(when: datetime) -> str:
+    local = when.astimezone(VN_TIME)
+    return f"Ngày ký: {local:%d/%m/%Y %H:%M} (GMT+7)"
+
+
+def render(
+    *,
+    title: str,
+    name: str,
+    when: datetime,
+    verdict: str = "ĐÃ DUYỆT",
+    image: bytes | None = None,
+    font: Path | None = None,
+) -> Stamp:
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    regular, bold = register_fonts(font)
+    title_lines = title.split("\n")
+    height = HEIGHT + 11 * (len(title_lines) - 1) + (IMAGE_HEIGHT if image else 0)
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=(WIDTH, height), pageCompression=1)
+    c.setTitle("hoso signature stamp")
+    c.setStrokeColorRGB(0, 0, 0)
+    c.setLineWidth(0.6)
+    c.rect(1, 1, WIDTH - 2, height - 2)
+    y = height - 16
+    c.setFont(bold, 11)
+    c.drawCentredString(WIDTH / 2, y, verdict)
+    for line in title_lines:
+        y -= 13
+        c.drawCentredString(WIDTH / 2, y, line)
+    if image:
+        reader = ImageReader(io.BytesIO(image))
+        iw, ih = reader.getSize()
+        h = IMAGE_HEIGHT - 4
+        w = min(WIDTH - 20, iw * h / ih)
+        y -= IMAGE_HEIGHT
+        c.drawImage(reader, (WIDTH - w) / 2, y + 2, width=w, height=h, mask="auto")
+    y -= 18
+    c.setFont(bold, 12)
+    c.drawCentredString(WIDTH / 2, y, name)
+    y -= 14
+    c.setFont(regular, 9)
+    c.drawCentredString(WIDTH / 2, y, signing_time_text(when))
+    y -= 11
+    c.drawCentredString(WIDTH / 2, y, "Ký số bằng hoso (PAdES)")
+    c.showPage()
+    c.save()
+    return Stamp(pdf=out.getvalue(), width=WIDTH, height=height)
