@@ -20,6 +20,7 @@ $(BIN)/.installed-test: $(BIN)/.installed
 
 ## make run: install, migrate, serve the archive on the embedded default (SQLite + ./hoso-data)
 run: $(BIN)/.installed
+	scripts/install-system-deps deps/debian-run.txt
 	$(BIN)/hoso db upgrade
 	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
 
@@ -33,6 +34,7 @@ test-pg: export HOSO_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.
 test-pg: test
 
 system-deps:
+	scripts/install-system-deps deps/debian-run.txt
 	scripts/install-system-deps deps/debian.txt
 
 ## make bench: throughput beside the raw library, printed as ratios

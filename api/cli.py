@@ -202,6 +202,105 @@ def rebuild_db() -> None:
         raise typer.Exit(1)
 
 
+@app.command("sign-month")
+def sign_month(
+    school: str = typer.Option(..., "--school", help="Mã trường / school code"),
+    period: str = typer.Option(..., "--period", help="Kỳ duyệt, ví dụ 2026-11 / period, e.g. 2026-11"),
+    as_user: str = typer.Option(..., "--as", help="Tên đăng nhập của hiệu trưởng / the principal's username"),
+    pkcs12: Path = typer.Option(..., "--pkcs12", exists=True, dir_okay=False, help="Tệp .p12/.pfx"),
+    level: str | None = typer.Option(None, help="B-B, B-T, B-LT, B-LTA (mặc định: B-LT nếu có TSA)"),
+) -> None:
+    """Sign every approved item of a school's period with one PKCS#12 password (asked once).
+
+    The password is read from HOSO_PKCS12_PASSWORD or asked without echo. A run that was cut off
+    is resumed: items already signed are never signed again.
+    """
+    import os
+
+    from signing import batch, keys, workflow
+    from signing.models import BatchState
+
+    settings = Settings()
+    with open_session(settings) as session:
+        person = session.scalar(select(Person).where(Person.username == as_user, Person.active))
+        if person is None:
+            fail(f"Không có người dùng {as_user!r}.", f"No active user {as_user!r}.")
+        school_row = service.school_by_code(session, school)
+        batches = [b for b in workflow.batches_for(session, school_row.id, period) if b.state != BatchState.signed]
+        if not batches:
+            fail(
+                f"Không có đợt duyệt nào đang chờ ký cho {school} kỳ {period}.",
+                f"No batch of {school} for {period} is waiting to be signed.",
+            )
+        target = batches[0]
+        password = os.environ.get("HOSO_PKCS12_PASSWORD")
+        if password is None:
+            password = typer.prompt("Mật khẩu tệp chữ ký số / PKCS#12 password", hide_input=True)
+        key = keys.from_pkcs12(pkcs12.read_bytes(), password.encode())
+        sessions = make_sessionmaker(session.get_bind())
+        try:
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+            ) as bar:
+                task = bar.add_task(f"Ký / signing {school} {period}", total=None)
+                report = batch.sign_batch(
+                    sessions,
+                    make_store(settings),
+                    settings,
+                    target.id,
+                    person,
+                    key,
+                    level,
+                    progress=lambda done, total, _title: bar.update(task, completed=done, total=total),
+                )
+        finally:
+            key.close()
+    console.print(
+        f"Đợt / batch {report.batch_id}: {report.state}; đã ký / signed: [bold]{report.signed}[/]; "
+        f"lỗi / failed: [bold]{len(report.failed)}[/]"
+    )
+    if report.approval_record_id:
+        console.print(f"Biên bản duyệt / approval record: {report.approval_record_id}")
+    for failure in report.failed:
+        err.print(f"[red]✗[/] {failure['record_id']}: {failure['error']}")
+    if report.paused:
+        fail(report.paused, "The batch is paused; run the command again when the service is back.")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("validate")
+def validate_file(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="PDF, hoặc tệp gốc khi có --p7s"),
+    p7s: Path | None = typer.Option(None, "--p7s", exists=True, dir_okay=False, help="Chữ ký rời .p7s"),
+    offline: bool = typer.Option(False, help="Không tra cứu OCSP/CRL trực tuyến"),
+) -> None:
+    """Check every signature of a PDF, or a file with its detached .p7s, against HOSO_TRUST_ROOTS."""
+    from signing import validate
+
+    settings = Settings()
+    if p7s is not None:
+        with file.open("rb") as content:
+            reports = validate.validate_detached(settings, content, p7s.read_bytes(), online=not offline)
+    else:
+        reports = validate.validate_pdf(settings, file.read_bytes(), online=not offline)
+    if not reports:
+        fail("Tệp không có chữ ký số nào.", "The file carries no digital signature.")
+    table = Table("#", "Người ký / signer", "Mức / level", "Thời điểm / time", "Kết luận / result")
+    for i, r in enumerate(reports, start=1):
+        ok = r["summary_vi"] in ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
+        table.add_row(
+            str(i),
+            r["signer"]["common_name"],
+            r.get("level", r["kind"]),
+            r.get("timestamp_time") or r.get("signing_time") or "",
+            f"[{'green' if ok else 'red'}]{r['summary_vi']}[/]",
+        )
+    console.print(table)
+    if not validate.all_ok(reports):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

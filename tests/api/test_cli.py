@@ -18,14 +18,24 @@ from tests import factories
 from tests.factories import World
 
 
-def hoso(settings: Settings, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
+def hoso_env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "HOSO_DATA_DIR": str(settings.data_dir),
         "HOSO_DATABASE_URL": settings.resolved_database_url,
         "HOSO_SECRET_KEY": settings.secret_key or "",
+        "HOSO_TRUST_ROOTS": settings.trust_roots,
+        "HOSO_TSA_URL": settings.tsa_url or "",
+        "HOSO_SIGNING_LEASE_SECONDS": str(settings.signing_lease_seconds),
         "COLUMNS": "200",
+        **extra,
     }
+
+
+def hoso(
+    settings: Settings, *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = env or hoso_env(settings)
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, input=input, timeout=120
     )
