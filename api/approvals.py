@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
+import tempfile
 import threading
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -14,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState, current_user, get_session, state
-from archive import service
-from archive.exceptions import InvalidInput, NotFound
-from archive.models import Person, School, Version
+from archive import mediatype, service
+from archive.exceptions import InvalidInput, NotFound, UnsupportedMediaType
+from archive.models import Person, Version
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
-from signing import keys, validate, workflow
+from signing import keys, stamp, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
 
 log = logging.getLogger(__name__)
@@ -122,13 +124,9 @@ def list_batches(
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
 ) -> list[dict[str, Any]]:
-    school = session.scalar(select(School).where(School.code == school_code))
-    if school is None:
-        raise NotFound("Không có trường này.", "No such school.", school_code=school_code)
-    batches = workflow.batches_for(session, school.id, period)
-    probe = ApprovalBatch(school_id=school.id)
-    workflow.require_can_view_batch(person, probe)
-    return [batch_out(session, b) for b in batches]
+    school = service.school_by_code(session, school_code)
+    workflow.require_can_view_batches(person, school.id)
+    return [batch_out(session, b) for b in workflow.batches_for(session, school.id, period)]
 
 
 @router.get("/approvals/{batch_id}")
@@ -136,7 +134,7 @@ def get_batch(
     batch_id: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     batch = workflow.load_batch(session, batch_id)
-    workflow.require_can_view_batch(person, batch)
+    workflow.require_can_view_batches(person, batch.school_id)
     return batch_out(session, batch, with_items=True)
 
 
@@ -189,6 +187,12 @@ def sign(
     settings: Settings = app_state.settings
     data = _read_small(pkcs12, MAX_KEY_FILE, "Tệp chữ ký số", "key file")
     image = _read_small(signature_image, MAX_IMAGE, "Ảnh chữ ký", "signature image")
+    if image is not None and mediatype.sniff(image[: mediatype.HEAD_BYTES]) not in (mediatype.PNG, mediatype.JPEG):
+        raise UnsupportedMediaType(
+            "Ảnh chữ ký phải là tệp PNG hoặc JPEG.", "The signature image must be a PNG or JPEG file."
+        )
+    if image is not None:
+        stamp.check_image(image)
     key = keys.from_pkcs12(data or b"", password.encode())
     level = level or settings.default_signature_level
     try:
@@ -230,8 +234,10 @@ def signatures(
     store, settings = app_state.store, app_state.settings
     reports: list[dict[str, Any]] = []
     if v.media_type == "application/pdf":
-        data = b"".join(store.get(blob_key(v.blob_sha256)))
-        reports += validate.validate_pdf(settings, data, online=online)
+        with tempfile.TemporaryFile(dir=settings.tmp_dir) as pdf:  # a large PDF is never held in memory
+            shutil.copyfileobj(_BlobReader(store.get(blob_key(v.blob_sha256))), pdf, 1024 * 1024)
+            pdf.seek(0)
+            reports += validate.validate_pdf(settings, pdf, online=online)
     for sig in session.scalars(
         select(Signature).where(
             Signature.record_id == record.id, Signature.version_number == number, Signature.detached_sha256.is_not(None)

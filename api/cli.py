@@ -283,7 +283,8 @@ def validate_file(
         with file.open("rb") as content:
             reports = validate.validate_detached(settings, content, p7s.read_bytes(), online=not offline)
     else:
-        reports = validate.validate_pdf(settings, file.read_bytes(), online=not offline)
+        with file.open("rb") as pdf:
+            reports = validate.validate_pdf(settings, pdf, online=not offline)
     if not reports:
         fail("Tệp không có chữ ký số nào.", "The file carries no digital signature.")
     table = Table("#", "Người ký / signer", "Mức / level", "Thời điểm / time", "Kết luận / result")

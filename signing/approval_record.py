@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from signing import periods
 from signing.stamp import VN_TIME, register_fonts
 
 RESULT = {
@@ -32,16 +33,6 @@ class Row:
     sign_state: str
     sha256: str
     comment: str | None = None
-
-
-def period_label(period: str) -> str:
-    if len(period) == 7 and period[4] == "-":  # 2026-11
-        return f"tháng {period[5:]}/{period[:4]}"
-    if "-W" in period:
-        return f"tuần {period.split('-W')[1]}/{period[:4]}"
-    if period.endswith(("-HK1", "-HK2")):
-        return f"học kỳ {period[-1]} năm học {period[:9]}"
-    return f"năm học {period}"
 
 
 def render(*, school: str, period: str, signer: str, title: str, when: datetime, rows: list[Row], round_: int) -> bytes:
@@ -72,7 +63,7 @@ def render(*, school: str, period: str, signer: str, title: str, when: datetime,
             colWidths=[70 * mm, 100 * mm],
         ),
         Spacer(1, 8 * mm),
-        Paragraph(f"BIÊN BẢN DUYỆT KẾ HOẠCH BÀI DẠY {period_label(period).upper()}", heading),
+        Paragraph(f"BIÊN BẢN DUYỆT KẾ HOẠCH BÀI DẠY {periods.label(period).upper()}", heading),
         Paragraph(f"(đợt {round_})" if round_ > 1 else "", center),
         Spacer(1, 4 * mm),
         Paragraph(
@@ -127,7 +118,7 @@ def render(*, school: str, period: str, signer: str, title: str, when: datetime,
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
-        title=f"Biên bản duyệt kế hoạch bài dạy {period_label(period)}",
+        title=f"Biên bản duyệt kế hoạch bài dạy {periods.label(period)}",
         author=signer,
         creator="hoso",
     )

@@ -34,7 +34,7 @@ from archive.exceptions import Conflict, HosoError
 from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
-from signing import approval_record, cades, certcheck, keys, pades, stamp, trust, workflow
+from signing import approval_record, cades, certcheck, keys, pades, periods, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, Signature, SignatureKind, SignState
@@ -197,16 +197,24 @@ class _Run:
                 out.write(chunk)
         return Path(name)
 
+    def _unsigned_item(self, item_id: int) -> tuple[ApprovalBatch, ApprovalItem, Record] | None:
+        """Inside a write transaction: the lease is still ours, and the item is not done yet (never twice)."""
+        batch = self._batch_in_tx()
+        item = self.session.get(ApprovalItem, item_id, populate_existing=True)
+        assert item is not None
+        if item.sign_state != SignState.unsigned.value:
+            return None  # an earlier run finished it after all
+        record = self.session.get(Record, item.record_id, populate_existing=True)
+        assert record is not None
+        return batch, item, record
+
     def _commit_signed(self, item_id: int, data: bytes, signed: pades.Signed, level: str) -> None:
         received = ingest.store_bytes(self.store, self.settings.tmp_dir, data, len(data) + 1)
         with ingest.versioning(self.session, self.store) as written:
-            batch = self._batch_in_tx()
-            item = self.session.get(ApprovalItem, item_id, populate_existing=True)
-            assert item is not None
-            if item.sign_state != SignState.unsigned.value:
-                return  # signed by an earlier run after all: never twice
-            record = self.session.get(Record, item.record_id, populate_existing=True)
-            assert record is not None
+            claimed = self._unsigned_item(item_id)
+            if claimed is None:
+                return
+            batch, item, record = claimed
             actor = self._actor()
             record.status = RecordStatus.approved.value
             base = next(v for v in _versions(self.session, record.id) if v.number == item.version_number)
@@ -243,13 +251,10 @@ class _Run:
     def _commit_detached(self, item_id: int, p7s: bytes, level: str) -> None:
         received = ingest.store_bytes(self.store, self.settings.tmp_dir, p7s, len(p7s) + 1)
         with write_transaction(self.session):
-            batch = self._batch_in_tx()
-            item = self.session.get(ApprovalItem, item_id, populate_existing=True)
-            assert item is not None
-            if item.sign_state != SignState.unsigned.value:
+            claimed = self._unsigned_item(item_id)
+            if claimed is None:
                 return
-            record = self.session.get(Record, item.record_id, populate_existing=True)
-            assert record is not None
+            batch, item, record = claimed
             if self.session.get(Blob, received.sha256) is None:
                 self.session.add(Blob(sha256=received.sha256, size=received.size, media_type=P7S))
             record.status = RecordStatus.approved.value
@@ -288,11 +293,10 @@ class _Run:
 
     def _commit_failed(self, item_id: int, error: HosoError) -> None:
         with write_transaction(self.session):
-            batch = self._batch_in_tx()
-            item = self.session.get(ApprovalItem, item_id, populate_existing=True)
-            assert item is not None
-            if item.sign_state != SignState.unsigned.value:
+            claimed = self._unsigned_item(item_id)
+            if claimed is None:
                 return
+            batch, item, _record = claimed
             item.sign_state = SignState.failed.value
             item.error = error.vi
             audit.append(
@@ -370,7 +374,7 @@ class _Run:
                 self.settings.stamp_page,
                 self.settings.tsa_url,
                 vc,
-                reason=f"Đã duyệt ({approval_record.period_label(batch.period)})",
+                reason=f"Đã duyệt ({periods.label(batch.period)})",
                 http=http,
             )
             self.setup = setup
@@ -443,17 +447,16 @@ class _Run:
                     "Thiếu loại hồ sơ 'approval_record' (chạy hoso db upgrade).",
                     "Record type 'approval_record' is missing (run hoso db upgrade).",
                 )
-            _year, month = _year_month(batch.period)
             now = utcnow()
             record = Record(
                 id=new_uuid(),
                 school_id=batch.school_id,
                 record_type_id=rtype.id,
                 author_id=actor.id,
-                title=f"Biên bản duyệt kế hoạch bài dạy {approval_record.period_label(batch.period)}"
+                title=f"Biên bản duyệt kế hoạch bài dạy {periods.label(batch.period)}"
                 + (f" (đợt {batch.round})" if batch.round > 1 else ""),
-                school_year=_school_year(batch.period),
-                month=month,
+                school_year=periods.school_year_of(batch.period),
+                month=periods.month_of(batch.period),
                 status=RecordStatus.approved.value,
                 doc_metadata={"typeName": "Biên bản", "organName": batch.school.name, "language": "vi"},
                 current_version=0,
@@ -589,22 +592,6 @@ def _versions(session: Session, record_id: str) -> list[Any]:
 def _signed_name(filename: str) -> str:
     stem = filename[:-4] if filename.lower().endswith(".pdf") else filename
     return f"{stem}-da-ky.pdf"
-
-
-def _year_month(period: str) -> tuple[int, int | None]:
-    if len(period) == 7 and period[4] == "-":
-        return int(period[:4]), int(period[5:])
-    return int(period[:4]), None
-
-
-def _school_year(period: str) -> str:
-    year, month = _year_month(period)
-    if month is not None:
-        first = year if month >= 8 else year - 1
-        return f"{first}-{first + 1}"
-    if "-W" in period:
-        return f"{year}-{year + 1}"
-    return period[:9]
 
 
 def _signature_row(

@@ -25,7 +25,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from archive.exceptions import HosoError
+from archive.exceptions import InvalidInput
 from signing import placement
 from signing.exceptions import ItemError, ServiceUnavailable
 from signing.stamp import Stamp
@@ -66,12 +66,12 @@ class PadesSetup:
     @staticmethod
     def check_level(level: str, tsa_url: str | None) -> None:
         if level not in LEVELS:
-            raise HosoError(
+            raise InvalidInput(
                 f"Mức chữ ký '{level}' không hợp lệ (B-B, B-T, B-LT, B-LTA).",
                 f"Unknown signature level {level!r} (B-B, B-T, B-LT, B-LTA).",
             )
         if level != "B-B" and not tsa_url:
-            raise HosoError(
+            raise InvalidInput(
                 f"Mức {level} cần dịch vụ cấp dấu thời gian (HOSO_TSA_URL).",
                 f"Level {level} needs a time-stamping service (HOSO_TSA_URL).",
             )

@@ -57,3 +57,30 @@ def default_for(record: Record, cadence: str, today: date) -> str:
     raise InvalidInput(
         f"Hãy ghi rõ kỳ duyệt (ví dụ {EXAMPLES[cadence]}).", f"Say which period (e.g. {EXAMPLES[cadence]})."
     )
+
+
+def label(period: str) -> str:
+    """The period as a Vietnamese document names it: "tháng 11/2026", "học kỳ 1 năm học 2025-2026"."""
+    if PATTERNS["monthly"].match(period):
+        return f"tháng {period[5:]}/{period[:4]}"
+    if PATTERNS["weekly"].match(period):
+        return f"tuần {period.split('-W')[1]}/{period[:4]}"
+    if PATTERNS["semester"].match(period):
+        return f"học kỳ {period[-1]} năm học {period[:9]}"
+    return f"năm học {period}"
+
+
+def month_of(period: str) -> int | None:
+    return int(period[5:]) if PATTERNS["monthly"].match(period) else None
+
+
+def school_year_of(period: str) -> str:
+    """The school year a period falls in (a school year runs from August to the next summer)."""
+    year = int(period[:4])
+    month = month_of(period)
+    if month is not None:
+        first = year if month >= 8 else year - 1
+        return f"{first}-{first + 1}"
+    if PATTERNS["weekly"].match(period):
+        return f"{year}-{year + 1}"
+    return period[:9]

@@ -117,3 +117,19 @@ def render(
     c.showPage()
     c.save()
     return Stamp(pdf=out.getvalue(), width=WIDTH, height=height)
+
+
+def check_image(image: bytes) -> None:
+    """Refuse a signature image reportlab cannot draw, before a batch starts (not half-way through it)."""
+    from datetime import UTC
+
+    from archive.exceptions import InvalidInput
+
+    try:
+        render(title="HIỆU TRƯỞNG", name="Thử", when=datetime.now(UTC), image=image)
+    except FontMissing:
+        raise
+    except Exception as e:
+        raise InvalidInput(
+            "Ảnh chữ ký bị hỏng, không vẽ được.", f"The signature image is damaged and cannot be drawn: {e}"
+        ) from None

@@ -44,10 +44,12 @@ def validation_context(
     revocation_mode: str | None = None,
     allow_fetching: bool = True,
     fetcher_backend: Any = None,
+    roots: list[x509.Certificate] | None = None,
 ) -> ValidationContext:
+    """A fresh context (they cache what they fetched); pass `roots` to read the trust store once per run."""
     return ValidationContext(
         fetcher_backend=fetcher_backend,
-        trust_roots=load_roots(settings),
+        trust_roots=roots if roots is not None else load_roots(settings),
         other_certs=other_certs or [],
         moment=moment,
         allow_fetching=allow_fetching,

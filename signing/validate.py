@@ -102,14 +102,14 @@ def _pades_level(reader: PdfFileReader, status: Any, position: int, doc_ts_posit
     return "B-LTA" if any(p > position for p in doc_ts_positions) else "B-LT"
 
 
-async def _validate_pdf(settings: Settings, data: bytes, online: bool) -> list[dict[str, Any]]:
+async def _validate_pdf(settings: Settings, data: BinaryIO, online: bool) -> list[dict[str, Any]]:
     async with aiohttp.ClientSession() as http:
         return await _validate_pdf_in(settings, data, online, AIOHttpFetcherBackend(http))
 
 
-async def _validate_pdf_in(settings: Settings, data: bytes, online: bool, fetchers: Any) -> list[dict[str, Any]]:
+async def _validate_pdf_in(settings: Settings, data: BinaryIO, online: bool, fetchers: Any) -> list[dict[str, Any]]:
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(data, strict=False)
         if reader.encrypted:
             raise InvalidInput(
                 "Tệp PDF được mã hóa; không kiểm tra được.", "The PDF is encrypted; it cannot be checked."
@@ -117,7 +117,12 @@ async def _validate_pdf_in(settings: Settings, data: bytes, online: bool, fetche
         sigs = reader.embedded_signatures
     except PdfError as e:
         raise InvalidInput("Tệp PDF bị hỏng, không đọc được.", f"The PDF is damaged: {e}") from None
-    vc_kwargs = {"allow_fetching": online, "revocation_mode": "soft-fail", "fetcher_backend": fetchers}
+    vc_kwargs = {
+        "allow_fetching": online,
+        "revocation_mode": "soft-fail",
+        "fetcher_backend": fetchers,
+        "roots": trust.load_roots(settings),
+    }
     doc_ts = [i for i, s in enumerate(sigs) if s.sig_object_type == "/DocTimeStamp"]
     reports = []
     for position, sig in enumerate(sigs):
@@ -180,8 +185,10 @@ async def _validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, 
     return [report]
 
 
-def validate_pdf(settings: Settings, data: bytes, online: bool = True) -> list[dict[str, Any]]:
-    return asyncio.run(_validate_pdf(settings, data, online))
+def validate_pdf(settings: Settings, data: BinaryIO | bytes, online: bool = True) -> list[dict[str, Any]]:
+    """Check every signature of a PDF; pass an open file so a large PDF is read as needed, not loaded."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    return asyncio.run(_validate_pdf(settings, stream, online))
 
 
 def validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, online: bool = True) -> list[dict[str, Any]]:

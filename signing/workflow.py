@@ -195,8 +195,8 @@ def load_batch(session: Session, batch_id: str) -> ApprovalBatch:
     return batch
 
 
-def require_can_view_batch(actor: Person, batch: ApprovalBatch) -> None:
-    if not access.roles_at(actor, batch.school_id) & {
+def require_can_view_batches(actor: Person, school_id: int) -> None:
+    if not access.roles_at(actor, school_id) & {
         Role.principal.value,
         Role.vice_principal.value,
         Role.clerk.value,

@@ -401,3 +401,67 @@ def test_xlsx_gradebook_gets_a_detached_cades_signature(
     session.commit()
     assert session.scalar(select(func.count()).select_from(Signature)) == 2  # the item and the approval record
     assert session.get(Record, record["id"]).status == "approved"
+
+
+def real_png(width: int = 120, height: int = 40) -> bytes:
+    """A small valid greyscale PNG with a diagonal stroke (a stand-in for a scanned signature)."""
+    import struct
+    import zlib
+
+    rows = b"".join(
+        b"\x00" + bytes(0 if abs(y - x * height // width) < 2 else 255 for x in range(width)) for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_sign_request_is_checked_before_the_batch_starts(
+    client: TestClient,
+    month: dict,
+    pki: TestPKI,
+    session: Session,
+    tmp_path: Path,  # type: ignore[type-arg]
+) -> None:
+    hoa, batch_id = month["hoa"], month["batch_id"]
+    approve_all(client, hoa, batch_id)
+    p12 = pki.pkcs12("principal")
+    level = sign(client, hoa, batch_id, p12, level="B-XL")
+    assert level.status_code == 422 and "B-XL" in level.json()["message"]
+
+    def with_image(data: bytes):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"/api/v1/approvals/{batch_id}/sign",
+            headers=hoa,
+            files={"pkcs12": ("hoa.p12", p12), "signature_image": ("chu-ky.png", data)},
+            data={"password": "mat-khau-p12", "level": "B-B"},
+        )
+
+    not_image = with_image(b"%PDF-1.7 not a picture")
+    assert not_image.status_code == 415 and "PNG hoặc JPEG" in not_image.json()["message"]
+    broken = with_image(factories.PNG)  # PNG magic, no picture
+    assert broken.status_code == 422 and "Ảnh chữ ký bị hỏng" in broken.json()["message"]
+    assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["state"] == "open"
+    assert signed_versions(session) == 0
+
+    assert with_image(real_png()).status_code == 202
+    assert wait_batch(client, hoa, batch_id)["state"] == "signed"
+    path = tmp_path / "image.pdf"
+    path.write_bytes(content(client, hoa, month["records"][0]["id"], 2))
+    images = subprocess.run([require_tool("pdfimages"), "-list", str(path)], capture_output=True, text=True).stdout
+    assert len(images.strip().splitlines()) > 2, images  # the signature image is in the stamp
+
+
+def test_a_type_without_approval_cannot_be_submitted(client: TestClient, world: World) -> None:
+    lan = login(client, "gv.lan")
+    body = json.dumps(factories.meta(record_type="directive", title="Công văn số 12"))
+    record = client.post(
+        "/api/v1/records", headers=lan, files={"metadata": (None, body), "file": ("cv.pdf", factories.pdf_bytes())}
+    ).json()
+    refused = client.post(f"/api/v1/records/{record['id']}/submit", headers=lan, json={})
+    assert refused.status_code == 409 and "không cần ký duyệt" in refused.json()["message"]
+    other = client.post(f"/api/v1/records/{record['id']}/submit", headers=login(client, "gv.binh"), json={})
+    assert other.status_code == 403

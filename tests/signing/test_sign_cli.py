@@ -21,6 +21,10 @@ from tests.pki import PKCS12_PASSWORD, TestPKI
 from tests.signing.conftest import approve_all, submit, upload_plan
 
 
+def sign_month(p12: Path) -> list[str]:
+    return ["sign-month", "--school", "THA", "--period", "2026-11", "--as", "ht.hoa", "--pkcs12", str(p12)]
+
+
 def month_of(client: TestClient, n: int) -> str:
     lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
     batch_id = ""
@@ -37,29 +41,13 @@ def test_sign_month_and_validate_from_the_command_line(
     p12 = pki.pkcs12_file("principal")
     wrong = hoso(
         settings,
-        "sign-month",
-        "--school",
-        "THA",
-        "--period",
-        "2026-11",
-        "--as",
-        "ht.hoa",
-        "--pkcs12",
-        str(p12),
+        *sign_month(p12),
         env=hoso_env(settings, HOSO_PKCS12_PASSWORD="sai"),
     )
     assert wrong.returncode == 1 and "sai mật khẩu" in wrong.stderr
     ok = hoso(
         settings,
-        "sign-month",
-        "--school",
-        "THA",
-        "--period",
-        "2026-11",
-        "--as",
-        "ht.hoa",
-        "--pkcs12",
-        str(p12),
+        *sign_month(p12),
         "--level",
         "B-T",
         input=PKCS12_PASSWORD.decode() + "\n",
@@ -68,15 +56,7 @@ def test_sign_month_and_validate_from_the_command_line(
     assert "signed" in ok.stdout and "3" in ok.stdout
     again = hoso(
         settings,
-        "sign-month",
-        "--school",
-        "THA",
-        "--period",
-        "2026-11",
-        "--as",
-        "ht.hoa",
-        "--pkcs12",
-        str(p12),
+        *sign_month(p12),
         env=hoso_env(settings, HOSO_PKCS12_PASSWORD=PKCS12_PASSWORD.decode()),
     )
     assert again.returncode == 1 and "Không có đợt duyệt" in again.stderr
@@ -106,22 +86,7 @@ def test_sigkill_mid_batch_then_rerun_signs_each_item_exactly_once(
     batch_id = month_of(client, n)
     p12 = pki.pkcs12_file("principal")
     env = hoso_env(settings, HOSO_PKCS12_PASSWORD=PKCS12_PASSWORD.decode(), HOSO_SIGNING_CONCURRENCY="1")
-    args = [
-        sys.executable,
-        "-m",
-        "api.cli",
-        "sign-month",
-        "--school",
-        "THA",
-        "--period",
-        "2026-11",
-        "--as",
-        "ht.hoa",
-        "--pkcs12",
-        str(p12),
-        "--level",
-        "B-T",
-    ]
+    args = [sys.executable, "-m", "api.cli", *sign_month(p12), "--level", "B-T"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def signed_count() -> int:
