@@ -22,7 +22,7 @@ from archive.models import Person, Version
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
-from signing import keys, stamp, validate, workflow
+from signing import keys, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,14 @@ def _read_small(upload: UploadFile | None, limit: int, what_vi: str, what_en: st
 @router.post("/approvals/{batch_id}/sign", status_code=202)
 def sign(
     batch_id: str,
-    pkcs12: Annotated[UploadFile, File(description="The principal's .p12/.pfx, used in memory, never stored")],
-    password: Annotated[str, Form(description="Its password, asked once for the whole batch")],
+    key_source: Annotated[
+        str, Form(description="pkcs12 (a .p12 sent with the request) or pkcs11 (the server's token)")
+    ] = "pkcs12",
+    pkcs12: Annotated[
+        UploadFile | None, File(description="The principal's .p12/.pfx, used in memory, never stored")
+    ] = None,
+    password: Annotated[str | None, Form(description="The .p12 password, asked once for the whole batch")] = None,
+    pin: Annotated[str | None, Form(description="The PIN of the server's token (HOSO_PKCS11_MODULE)")] = None,
     level: Annotated[str | None, Form(description="B-B, B-T, B-LT or B-LTA")] = None,
     signature_image: Annotated[
         UploadFile | None, File(description="Optional PNG/JPEG of the handwritten signature")
@@ -181,11 +187,10 @@ def sign(
 ) -> dict[str, Any]:
     """Sign every approved item of the batch with one authorization; runs in the background.
 
-    Every refusal (wrong password, revoked or expired certificate, a batch being signed already,
-    undecided items) is answered here, before anything is signed. Poll GET /approvals/{id}.
+    Every refusal (wrong password or PIN, revoked or expired certificate, a batch being signed
+    already, undecided items) is answered here, before anything is signed. Poll GET /approvals/{id}.
     """
     settings: Settings = app_state.settings
-    data = _read_small(pkcs12, MAX_KEY_FILE, "Tệp chữ ký số", "key file")
     image = _read_small(signature_image, MAX_IMAGE, "Ảnh chữ ký", "signature image")
     if image is not None and mediatype.sniff(image[: mediatype.HEAD_BYTES]) not in (mediatype.PNG, mediatype.JPEG):
         raise UnsupportedMediaType(
@@ -193,7 +198,7 @@ def sign(
         )
     if image is not None:
         stamp.check_image(image)
-    key = keys.from_pkcs12(data or b"", password.encode())
+    key = _server_key(settings, key_source, pkcs12, password, pin)
     level = level or settings.default_signature_level
     try:
         owner = batch_runner.begin(session, settings, batch_id, person, key, level)
@@ -214,6 +219,34 @@ def sign(
     threading.Thread(target=work, name=f"sign-{batch_id[:8]}", daemon=True).start()
     session.expire_all()
     return batch_out(session, workflow.load_batch(session, batch_id))
+
+
+def _server_key(
+    settings: Settings, key_source: str, pkcs12: UploadFile | None, password: str | None, pin: str | None
+) -> keys.KeySource:
+    """The key for a server-side run: a .p12 sent with the request, or the token attached to the server."""
+    if key_source == "pkcs12":
+        data = _read_small(pkcs12, MAX_KEY_FILE, "Tệp chữ ký số", "key file")
+        if data is None or password is None:
+            raise InvalidInput(
+                "Hãy gửi tệp chữ ký số (.p12/.pfx) và mật khẩu của nó.", "Send the .p12/.pfx file and its password."
+            )
+        return keys.from_pkcs12(data, password.encode())
+    if key_source == "pkcs11":
+        if not settings.pkcs11_module:
+            raise InvalidInput(
+                "Máy chủ không gắn thiết bị ký số (chưa đặt HOSO_PKCS11_MODULE).",
+                "No token is attached to the server (HOSO_PKCS11_MODULE is not set).",
+            )
+        if not pin:
+            raise InvalidInput("Hãy nhập mã PIN của thiết bị ký số.", "Enter the token's PIN.")
+        return token.from_token(
+            token.TokenSpec(settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_key_label), pin
+        )
+    raise InvalidInput(
+        f"Nguồn khóa {key_source!r} không hợp lệ (pkcs12, pkcs11).",
+        f"Unknown key source {key_source!r} (pkcs12, pkcs11).",
+    )
 
 
 @router.get("/records/{record_id}/signatures")

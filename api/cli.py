@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from archive.models import Person, Role
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
 from archive.settings import Settings
 from archive.storage import make_store
+
+if TYPE_CHECKING:
+    from signing.keys import KeySource
 
 app = typer.Typer(help="hoso — Hồ sơ số: lưu trữ hồ sơ điện tử trường học.", no_args_is_help=True)
 admin_app = typer.Typer(help="Quản trị người dùng / user administration.", no_args_is_help=True)
@@ -207,20 +210,26 @@ def sign_month(
     school: str = typer.Option(..., "--school", help="Mã trường / school code"),
     period: str = typer.Option(..., "--period", help="Kỳ duyệt, ví dụ 2026-11 / period, e.g. 2026-11"),
     as_user: str = typer.Option(..., "--as", help="Tên đăng nhập của hiệu trưởng / the principal's username"),
-    pkcs12: Path = typer.Option(..., "--pkcs12", exists=True, dir_okay=False, help="Tệp .p12/.pfx"),
+    pkcs12: Path | None = typer.Option(None, "--pkcs12", exists=True, dir_okay=False, help="Tệp .p12/.pfx"),
+    pkcs11_module: str | None = typer.Option(
+        None, "--pkcs11-module", help="Thư viện PKCS#11 của USB token / the token's PKCS#11 module (.so)"
+    ),
+    token_label: str | None = typer.Option(None, "--token-label", help="Nhãn token khi có nhiều / token label"),
+    key_label: str | None = typer.Option(None, "--key-label", help="Nhãn khóa khi có nhiều / key label"),
     level: str | None = typer.Option(None, help="B-B, B-T, B-LT, B-LTA (mặc định: B-LT nếu có TSA)"),
 ) -> None:
-    """Sign every approved item of a school's period with one PKCS#12 password (asked once).
+    """Sign every approved item of a school's period with one authorization, asked once.
 
-    The password is read from HOSO_PKCS12_PASSWORD or asked without echo. A run that was cut off
-    is resumed: items already signed are never signed again.
+    The key is a .p12 (password from HOSO_PKCS12_PASSWORD or asked without echo) or a PKCS#11
+    token (PIN from HOSO_PKCS11_PIN or asked): one login signs the whole batch. A run that was cut
+    off is resumed: items already signed are never signed again.
     """
-    import os
-
-    from signing import batch, keys, workflow
+    from signing import batch, workflow
     from signing.models import BatchState
 
     settings = Settings()
+    if (pkcs12 is None) == (pkcs11_module is None):
+        fail("Chọn một nguồn khóa: --pkcs12 hoặc --pkcs11-module.", "Choose one key: --pkcs12 or --pkcs11-module.")
     with open_session(settings) as session:
         person = session.scalar(select(Person).where(Person.username == as_user, Person.active))
         if person is None:
@@ -233,10 +242,7 @@ def sign_month(
                 f"No batch of {school} for {period} is waiting to be signed.",
             )
         target = batches[0]
-        password = os.environ.get("HOSO_PKCS12_PASSWORD")
-        if password is None:
-            password = typer.prompt("Mật khẩu tệp chữ ký số / PKCS#12 password", hide_input=True)
-        key = keys.from_pkcs12(pkcs12.read_bytes(), password.encode())
+        key = _open_key(pkcs12, pkcs11_module, token_label, key_label)
         sessions = make_sessionmaker(session.get_bind())
         try:
             with Progress(
@@ -267,6 +273,23 @@ def sign_month(
         fail(report.paused, "The batch is paused; run the command again when the service is back.")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _open_key(pkcs12: Path | None, module: str | None, token_label: str | None, key_label: str | None) -> KeySource:
+    """The principal's key, authorized once: the .p12 password or the token PIN."""
+    import os
+
+    from signing import keys, token
+
+    if pkcs12 is not None:
+        password = os.environ.get("HOSO_PKCS12_PASSWORD")
+        if password is None:
+            password = typer.prompt("Mật khẩu tệp chữ ký số / PKCS#12 password", hide_input=True)
+        return keys.from_pkcs12(pkcs12.read_bytes(), password.encode())
+    pin = os.environ.get("HOSO_PKCS11_PIN")
+    if pin is None:
+        pin = typer.prompt("Mã PIN của USB token / token PIN", hide_input=True)
+    return token.from_token(token.TokenSpec(module or "", token_label, key_label), pin)
 
 
 @app.command("validate")

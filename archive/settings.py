@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     )
     signing_concurrency: int = Field(default=4, ge=1, le=64, description="Documents in flight (overlaps TSA trips)")
     stamp_font: Path | None = Field(default=None, description="TTF for the stamp; Liberation Serif if unset")
+    # A token or HSM attached to the server (the school's seal when hoso runs on the school's machine).
+    pkcs11_module: str | None = Field(default=None, description="PKCS#11 module (.so) of a token attached here")
+    pkcs11_token_label: str | None = Field(default=None, description="Which token, when several are present")
+    pkcs11_key_label: str | None = Field(default=None, description="Which key, when the token holds several")
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from archive.models import Role
 from archive.settings import Settings
-from tests import factories
+from tests import factories, softhsm
+from tests.factories import login
 from tests.pki import PKCS12_PASSWORD, TestPKI, running_pki
 
 
@@ -18,6 +19,12 @@ from tests.pki import PKCS12_PASSWORD, TestPKI, running_pki
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
     with running_pki(tmp_path_factory.mktemp("pki")) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def tokens(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> dict[str, softhsm.Token]:
+    """SoftHSM2 tokens: the principal's (HT-HOA) and one holding a revoked certificate."""
+    return softhsm.create(tmp_path_factory.mktemp("softhsm"), pki, {"HT-HOA": "principal", "HT-REVOKED": "revoked"})
 
 
 @pytest.fixture
@@ -33,6 +40,21 @@ def world(session, world: factories.World):  # type: ignore[no-untyped-def]
     factories.person(session, "pht.thu", Role.vice_principal, "THA")
     factories.person(session, "ht.binh", Role.principal, "THB")
     return world
+
+
+@pytest.fixture
+def month(client: TestClient, world: factories.World) -> dict:  # type: ignore[type-arg]
+    """Three plans from two teachers submitted for 2026-11; returns ids and headers."""
+    lan, minh, hoa = login(client, "gv.lan"), login(client, "gv.minh"), login(client, "ht.hoa")
+    records = [
+        upload_plan(client, lan, "Toán 5 — Phân số"),
+        upload_plan(client, lan, "Tiếng Việt 5 — Tập đọc", subject="Tiếng Việt"),
+        upload_plan(client, minh, "Khoa học 5 — Nước", subject="Khoa học", class_name="5B"),
+    ]
+    items = [submit(client, lan, records[0]["id"]), submit(client, lan, records[1]["id"])]
+    items.append(submit(client, minh, records[2]["id"]))
+    assert len({i["batch_id"] for i in items}) == 1
+    return {"records": records, "items": items, "batch_id": items[0]["batch_id"], "lan": lan, "minh": minh, "hoa": hoa}
 
 
 def upload_plan(client: TestClient, headers: dict[str, str], title: str, content: bytes | None = None, **meta):  # type: ignore[no-untyped-def]

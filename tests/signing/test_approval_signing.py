@@ -45,21 +45,6 @@ def content(client: TestClient, headers: dict[str, str], record_id: str, version
     return response.content
 
 
-@pytest.fixture
-def month(client: TestClient, world: World) -> dict:  # type: ignore[type-arg]
-    """Three plans from two teachers submitted for 2026-11; returns ids and headers."""
-    lan, minh, hoa = login(client, "gv.lan"), login(client, "gv.minh"), login(client, "ht.hoa")
-    records = [
-        upload_plan(client, lan, "Toán 5 — Phân số"),
-        upload_plan(client, lan, "Tiếng Việt 5 — Tập đọc", subject="Tiếng Việt"),
-        upload_plan(client, minh, "Khoa học 5 — Nước", subject="Khoa học", class_name="5B"),
-    ]
-    items = [submit(client, lan, records[0]["id"]), submit(client, lan, records[1]["id"])]
-    items.append(submit(client, minh, records[2]["id"]))
-    assert len({i["batch_id"] for i in items}) == 1
-    return {"records": records, "items": items, "batch_id": items[0]["batch_id"], "lan": lan, "minh": minh, "hoa": hoa}
-
-
 def test_month_is_approved_and_signed_with_one_authorization(
     client: TestClient,
     month: dict,
