@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import logging
 import shutil
@@ -22,7 +24,7 @@ from archive.models import Person, Version
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
-from signing import keys, stamp, token, validate, workflow
+from signing import keys, remote, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
 
 log = logging.getLogger(__name__)
@@ -219,6 +221,67 @@ def sign(
     threading.Thread(target=work, name=f"sign-{batch_id[:8]}", daemon=True).start()
     session.expire_all()
     return batch_out(session, workflow.load_batch(session, batch_id))
+
+
+class PrepareIn(BaseModel):
+    certificate: str = Field(description="The signer's certificate, DER in base64, as read from the token")
+    chain: list[str] = Field(default_factory=list, max_length=10, description="CA certificates, DER in base64")
+    level: str | None = Field(default=None, description="B-B, B-T, B-LT or B-LTA")
+    limit: int = Field(default=remote.PREPARE_LIMIT, description="Documents per chunk (1-500)")
+
+
+class SignatureValue(BaseModel):
+    id: str = Field(max_length=36, description="The prepared document's id")
+    signature: str = Field(max_length=20000, description="The signature value over the digest, base64")
+
+
+class CompleteIn(BaseModel):
+    signatures: list[SignatureValue] = Field(max_length=500)
+
+
+def _b64(text: str, what_vi: str, what_en: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{what_vi} không phải base64 hợp lệ.", f"The {what_en} is not valid base64.") from None
+
+
+@router.post("/approvals/{batch_id}/prepare")
+def prepare(
+    batch_id: str,
+    body: PrepareIn,
+    person: Person = Depends(current_user),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Key on the principal's PC: prepare the next chunk and return the digests its key must sign.
+
+    Every item's signature is allocated in its PDF (or its content hashed, for a detached .p7s),
+    and the SHA-256 of the CMS signed attributes is returned per item. Once every item is signed,
+    the next call returns the approval record. Preparations expire (HOSO_SIGNING_PREPARED_SECONDS).
+    """
+    key = remote.client_key(
+        _b64(body.certificate, "Chứng thư số", "certificate"),
+        [_b64(c, "Chứng thư CA", "CA certificate") for c in body.chain],
+    )
+    return remote.prepare(
+        app_state.sessions, app_state.store, app_state.settings, batch_id, person, key, body.level, body.limit
+    )
+
+
+@router.post("/approvals/{batch_id}/complete")
+def complete(
+    batch_id: str,
+    body: CompleteIn,
+    person: Person = Depends(current_user),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Key on the principal's PC: the signature values come back; each is checked, embedded and finished.
+
+    A value that does not verify against its prepared digest and certificate refuses the whole
+    request (422) before anything is stored.
+    """
+    values = {s.id: _b64(s.signature, "Chữ ký", "signature") for s in body.signatures}
+    return remote.complete(app_state.sessions, app_state.store, app_state.settings, batch_id, person, values)
 
 
 def _server_key(

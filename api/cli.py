@@ -217,19 +217,31 @@ def sign_month(
     token_label: str | None = typer.Option(None, "--token-label", help="Nhãn token khi có nhiều / token label"),
     key_label: str | None = typer.Option(None, "--key-label", help="Nhãn khóa khi có nhiều / key label"),
     level: str | None = typer.Option(None, help="B-B, B-T, B-LT, B-LTA (mặc định: B-LT nếu có TSA)"),
+    server: str | None = typer.Option(
+        None, "--server", help="Ký trên máy này với USB token, tài liệu ở máy chủ hoso / sign here, documents on URL"
+    ),
 ) -> None:
     """Sign every approved item of a school's period with one authorization, asked once.
 
     The key is a .p12 (password from HOSO_PKCS12_PASSWORD or asked without echo) or a PKCS#11
     token (PIN from HOSO_PKCS11_PIN or asked): one login signs the whole batch. A run that was cut
     off is resumed: items already signed are never signed again.
+
+    With --server URL this runs on the principal's PC: the token stays here, the hoso server at
+    URL prepares each document and this PC signs its digest (login password from HOSO_PASSWORD or
+    asked).
     """
     from signing import batch, workflow
     from signing.models import BatchState
 
-    settings = Settings()
     if (pkcs12 is None) == (pkcs11_module is None):
         fail("Chọn một nguồn khóa: --pkcs12 hoặc --pkcs11-module.", "Choose one key: --pkcs12 or --pkcs11-module.")
+    if server is not None:
+        if pkcs11_module is None:
+            fail("Ký từ máy cá nhân cần USB token (--pkcs11-module).", "--server needs a token (--pkcs11-module).")
+        _sign_month_on_this_pc(server, school, period, as_user, pkcs11_module, token_label, key_label, level)
+        return
+    settings = Settings()
     with open_session(settings) as session:
         person = session.scalar(select(Person).where(Person.username == as_user, Person.active))
         if person is None:
@@ -272,6 +284,61 @@ def sign_month(
     if report.paused:
         fail(report.paused, "The batch is paused; run the command again when the service is back.")
     if report.failed:
+        raise typer.Exit(1)
+
+
+def _sign_month_on_this_pc(
+    url: str,
+    school: str,
+    period: str,
+    username: str,
+    module: str,
+    token_label: str | None,
+    key_label: str | None,
+    level: str | None,
+) -> None:
+    """Client-side placement: the token on this PC signs the digests the hoso server prepares."""
+    import os
+
+    from signing import client, token
+
+    server = client.HosoServer(url)
+    password = os.environ.get("HOSO_PASSWORD") or typer.prompt(
+        f"Mật khẩu hoso của {username} / password", hide_input=True
+    )
+    server.login(username, password)
+    waiting = [b for b in server.get("/approvals", school_code=school, period=period) if b["state"] != "signed"]
+    if not waiting:
+        fail(
+            f"Không có đợt duyệt nào đang chờ ký cho {school} kỳ {period}.",
+            f"No batch of {school} for {period} is waiting to be signed.",
+        )
+    pin = os.environ.get("HOSO_PKCS11_PIN")
+    if pin is None:
+        pin = typer.prompt("Mã PIN của USB token / token PIN", hide_input=True)
+    with (
+        client.TokenDigestSigner(token.TokenSpec(module, token_label, key_label), pin) as signer,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+        ) as bar,
+    ):
+        task = bar.add_task(f"Ký / signing {school} {period}", total=None)
+        report = client.sign_batch(
+            server,
+            signer,
+            waiting[0]["id"],
+            level,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"Đợt / batch {report['batch_id']}: {report['state']}; đã ký / signed: [bold]{report['signed']}[/]; "
+        f"lỗi / failed: [bold]{len(report['failed'])}[/]"
+    )
+    if report.get("approval_record_id"):
+        console.print(f"Biên bản duyệt / approval record: {report['approval_record_id']}")
+    for failure in report["failed"]:
+        err.print(f"[red]✗[/] {failure['record_id']}: {failure['error']}")
+    if report["failed"]:
         raise typer.Exit(1)
 
 

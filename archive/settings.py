@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     signing_lease_seconds: int = Field(
         default=120, ge=1, description="A signing run silent this long may be taken over"
     )
+    signing_prepared_seconds: int = Field(
+        default=900, ge=10, description="How long a document prepared for the principal's PC waits for its signature"
+    )
     signing_concurrency: int = Field(default=4, ge=1, le=64, description="Documents in flight (overlaps TSA trips)")
     stamp_font: Path | None = Field(default=None, description="TTF for the stamp; Liberation Serif if unset")
     # A token or HSM attached to the server (the school's seal when hoso runs on the school's machine).

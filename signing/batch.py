@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import audit, ingest
@@ -37,7 +37,16 @@ from archive.storage import ObjectStore, blob_key
 from signing import approval_record, cades, certcheck, keys, pades, periods, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
-from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, Signature, SignatureKind, SignState
+from signing.models import (
+    ApprovalBatch,
+    ApprovalItem,
+    BatchState,
+    Decision,
+    PreparedSignature,
+    Signature,
+    SignatureKind,
+    SignState,
+)
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
@@ -60,8 +69,10 @@ class Report:
 # -- starting: every check that can refuse happens before anything is signed ----------------------
 
 
-def begin(session: Session, settings: Settings, batch_id: str, actor: Person, key: KeySource, level: str) -> str:
-    """Check the signer, the batch and the certificate, then take the lease; returns the lease token."""
+def check_ready(
+    session: Session, settings: Settings, batch_id: str, actor: Person, key: KeySource, level: str
+) -> tuple[ApprovalBatch, str]:
+    """Every refusal, before anything is signed: signer, batch, level, certificate; returns the signer's title."""
     batch = workflow.load_batch(session, batch_id)
     title = workflow.signer_title(actor, batch.school_id, workflow.batch_signer_roles(session, batch))
     if batch.state == BatchState.signed.value:
@@ -75,8 +86,25 @@ def begin(session: Session, settings: Settings, batch_id: str, actor: Person, ke
         )
     if not counts["approved"] + counts["returned"]:
         raise Conflict("Đợt duyệt chưa có hồ sơ nào.", "The batch has no items.", batch_id=batch_id)
+    live = session.scalar(
+        select(func.count())
+        .select_from(PreparedSignature)
+        .where(PreparedSignature.batch_id == batch_id, PreparedSignature.expires_at > utcnow())
+    )
+    if live and key.kind != "client":
+        raise Conflict(
+            "Đợt duyệt đang được ký trên máy của hiệu trưởng (thiết bị ký số); hãy đợi hoặc để phiên đó hết hạn.",
+            "The batch is being signed on the principal's PC (client-side key); wait, or let that session expire.",
+            batch_id=batch_id,
+        )
     pades.PadesSetup.check_level(level, settings.tsa_url)
     certcheck.check_signer(settings, key.certificate, key.chain)
+    return batch, title
+
+
+def begin(session: Session, settings: Settings, batch_id: str, actor: Person, key: KeySource, level: str) -> str:
+    """Check the signer, the batch and the certificate, then take the lease; returns the lease token."""
+    batch, title = check_ready(session, settings, batch_id, actor, key, level)
     owner = uuid.uuid4().hex
     now = utcnow()
     with write_transaction(session):
@@ -157,6 +185,10 @@ class _Run:
         batch.lease_until = utcnow() + timedelta(seconds=self.settings.signing_lease_seconds)
         return batch
 
+    def _claim(self, target: str) -> ApprovalBatch:
+        """Inside the write transaction that stores a signature for `target`: may this run store it?"""
+        return self._batch_in_tx()
+
     def _actor(self) -> Person:
         actor = self.session.get(Person, self.actor_id)
         assert actor is not None
@@ -199,7 +231,7 @@ class _Run:
 
     def _unsigned_item(self, item_id: int) -> tuple[ApprovalBatch, ApprovalItem, Record] | None:
         """Inside a write transaction: the lease is still ours, and the item is not done yet (never twice)."""
-        batch = self._batch_in_tx()
+        batch = self._claim(f"item:{item_id}")
         item = self.session.get(ApprovalItem, item_id, populate_existing=True)
         assert item is not None
         if item.sign_state != SignState.unsigned.value:
@@ -483,7 +515,7 @@ class _Run:
     def _close(self, record_id: str, signed: pades.Signed) -> None:
         received = ingest.store_bytes(self.store, self.settings.tmp_dir, signed.pdf, len(signed.pdf) + 1)
         with ingest.versioning(self.session, self.store) as written:
-            batch = self._batch_in_tx()
+            batch = self._claim(f"record:{self.batch_id}")
             actor = self._actor()
             record = self.session.get(Record, record_id, populate_existing=True)
             assert record is not None

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.db import Base, UTCDateTime, utcnow
@@ -112,3 +112,36 @@ class Signature(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PreparedSignature(Base):
+    """A document prepared for a signature made on the principal's PC (client-side key), until it expires.
+
+    The server keeps the document in its final pre-signing state (object store, `work/prepared/`)
+    and what the key must sign: the DER signed attributes and their SHA-256. A signature coming
+    back is checked against this row's certificate before anything is stored. One live
+    preparation per target ("item:<id>" or "record:<batch id>" for the approval record).
+    """
+
+    __tablename__ = "prepared_signatures"
+    __table_args__ = (UniqueConstraint("target", name="uq_prepared_target"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("approval_batches.id"))
+    target: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("approval_items.id"))
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # pades | cades_detached
+    signer_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)  # DER, the signer's
+    chain: Mapped[list[str]] = mapped_column(JSON, default=list)  # base64 DER of the CA certificates sent
+    level: Mapped[str] = mapped_column(String(16))
+    signed_attrs: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 (hex) of signed_attrs: what the key signs
+    document_digest: Mapped[str | None] = mapped_column(String(64))
+    reserved_start: Mapped[int | None] = mapped_column(Integer)
+    reserved_end: Mapped[int | None] = mapped_column(Integer)
+    work_key: Mapped[str | None] = mapped_column(String(200))  # the prepared PDF in the object store
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # stamp page and box
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

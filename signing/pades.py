@@ -11,6 +11,8 @@ the chain's revocation info (DSS); B-LTA adds a document timestamp over all of i
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -122,8 +124,10 @@ def is_network_failure(exc: BaseException) -> bool:
     return False
 
 
-async def sign(setup: PadesSetup, pdf: bytes, field_name: str) -> Signed:
-    """Sign one PDF; existing signatures are kept intact (incremental update)."""
+def _signer_for(
+    setup: PadesSetup, pdf: bytes, field_name: str
+) -> tuple[IncrementalPdfFileWriter, signers.PdfSigner, placement.Placement]:
+    """The writer, the configured pyHanko signer and where the stamp goes, for one document."""
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError, IndexError, TypeError) as e:
@@ -165,9 +169,96 @@ async def sign(setup: PadesSetup, pdf: bytes, field_name: str) -> Signed:
         stamp_style=stamp_style or _invisible(),
         new_field_spec=field_spec,
     )
+    return writer, pdf_signer, where
+
+
+async def sign(setup: PadesSetup, pdf: bytes, field_name: str) -> Signed:
+    """Sign one PDF; existing signatures are kept intact (incremental update)."""
+    writer, pdf_signer, where = _signer_for(setup, pdf, field_name)
     out = io.BytesIO()
-    try:
+    with _failures():
         await pdf_signer.async_sign_pdf(writer, bytes_reserved=RESERVED[setup.level], output=out)
+    return Signed(pdf=out.getvalue(), page_index=where.page_index, box=where.box, signed_at=datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A PDF in its final pre-signing state, waiting for a signature made elsewhere (the principal's PC)."""
+
+    pdf: bytes
+    document_digest: bytes
+    reserved_start: int
+    reserved_end: int
+    signed_attrs: bytes  # DER of the CMS signed attributes: their SHA-256 is what the key signs
+    page_index: int
+    box: tuple[int, int, int, int] | None
+
+
+async def prepare(setup: PadesSetup, pdf: bytes, field_name: str) -> Prepared:
+    """Allocate the signature in the PDF and compute the signed attributes (pyHanko's interrupted signing).
+
+    `setup.signer` is an `ExternalSigner` with the client's certificate. Revocation info (B-LT) and
+    the document timestamp (B-LTA) are added when the signature comes back (`finish`).
+    """
+    pre_sign = PadesSetup(setup.signer, "B-B", setup.stamp, setup.stamp_page, None, None, setup.reason, setup.location)
+    writer, pdf_signer, where = _signer_for(pre_sign, pdf, field_name)
+    out = io.BytesIO()
+    with _failures():
+        digest, _tbs, _ = await pdf_signer.async_digest_doc_for_signing(
+            writer, bytes_reserved=RESERVED[setup.level], output=out
+        )
+        attrs = await setup.signer.signed_attrs(digest.document_digest, "sha256", use_pades=True)
+    return Prepared(
+        pdf=out.getvalue(),
+        document_digest=digest.document_digest,
+        reserved_start=digest.reserved_region_start,
+        reserved_end=digest.reserved_region_end,
+        signed_attrs=attrs.dump(),
+        page_index=where.page_index,
+        box=where.box,
+    )
+
+
+async def finish(setup: PadesSetup, prepared: Prepared, signature_value: bytes) -> bytes:
+    """Embed the returned signature value, then timestamp (B-T), add revocation info (B-LT), archive (B-LTA)."""
+    from asn1crypto import cms
+    from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+    from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
+    from pyhanko.sign.validation import dss
+
+    signer = signers.ExternalSigner(
+        setup.signer.signing_cert, setup.signer.cert_registry, signature_value=signature_value
+    )
+    out = io.BytesIO(prepared.pdf)
+    with _failures():
+        cms_obj = await signer.async_sign_prescribed_attributes(
+            "sha256", cms.CMSAttributes.load(prepared.signed_attrs), timestamper=setup.timestamper
+        )
+        digest = PreparedByteRangeDigest(prepared.document_digest, prepared.reserved_start, prepared.reserved_end)
+        await PdfTBSDocument.async_finish_signing(out, digest, cms_obj)
+        if setup.level in ("B-LT", "B-LTA"):
+            reader = PdfFileReader(out, strict=False)
+            embedded = reader.embedded_regular_signatures[-1]
+            revinfo = io.BytesIO()
+            await dss.async_add_validation_info(embedded, setup.validation_context, output=revinfo)
+            out = revinfo
+        if setup.level == "B-LTA":
+            archived = io.BytesIO()
+            await signers.PdfTimeStamper(setup.timestamper).async_timestamp_pdf(
+                IncrementalPdfFileWriter(out, strict=False),
+                "sha256",
+                setup.validation_context,
+                output=archived,
+            )
+            out = archived
+    return out.getvalue()
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """pyHanko's errors as hoso's: a service down pauses the batch; a bad document fails alone."""
+    try:
+        yield
     except SigningError as e:
         if is_network_failure(e):
             raise ServiceUnavailable(
@@ -184,7 +275,6 @@ async def sign(setup: PadesSetup, pdf: bytes, field_name: str) -> Signed:
                 f"The TSA/revocation service did not answer; the batch is paused: {e}",
             ) from e
         raise
-    return Signed(pdf=out.getvalue(), page_index=where.page_index, box=where.box, signed_at=datetime.now(UTC))
 
 
 def _has_only_digital_signature(signer: signers.Signer) -> bool:

@@ -39,13 +39,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "HOSO_DATA_DIR": str(self.settings.data_dir),
-            "HOSO_DATABASE_URL": self.settings.resolved_database_url,
-            "HOSO_SECRET_KEY": self.settings.secret_key or "",
-            "HOSO_MAX_UPLOAD_BYTES": str(self.settings.max_upload_bytes),
-        }
+        from tests.api.test_cli import hoso_env
+
+        env = hoso_env(self.settings, HOSO_MAX_UPLOAD_BYTES=str(self.settings.max_upload_bytes))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
             env=env,
