@@ -359,6 +359,32 @@ def _open_key(pkcs12: Path | None, module: str | None, token_label: str | None, 
     return token.from_token(token.TokenSpec(module or "", token_label, key_label), pin)
 
 
+@app.command("sign-agent")
+def sign_agent(
+    origin: str = typer.Option(
+        ..., "--origin", help="Địa chỉ trang hoso được phép dùng token, vd https://hoso.truong.edu.vn"
+    ),
+    pkcs11_module: str = typer.Option(..., "--pkcs11-module", help="Thư viện PKCS#11 của USB token (.so/.dll)"),
+    port: int = typer.Option(8765, help="Cổng trên 127.0.0.1"),
+    idle: int = typer.Option(600, help="Đóng phiên ký sau chừng này giây không dùng / idle seconds"),
+) -> None:
+    """Run on the principal's PC: lets the hoso web page sign with the USB token (PIN asked once per batch).
+
+    Listens on 127.0.0.1 only and answers only the page at --origin.
+    """
+    import uvicorn
+
+    from signing.agent import create_agent
+
+    app_ = create_agent(pkcs11_module, origin, port, idle)
+    console.print(
+        f"[bold green]hoso sign-agent[/] tại / at http://127.0.0.1:{port} cho trang / for [bold]{origin}[/]; "
+        "giữ cửa sổ này mở khi ký / keep this window open while signing"
+    )
+    sys.stdout.flush()
+    uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
+
+
 @app.command("validate")
 def validate_file(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="PDF, hoặc tệp gốc khi có --p7s"),

@@ -12,6 +12,7 @@ the same CKA_ID; a label picks one when the token holds several.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import x509
 
@@ -37,20 +38,11 @@ class TokenKey:
 
 def open_session(spec: TokenSpec, pin: str) -> object:
     """Log in to the token with its PIN; each failure is said in words a principal understands."""
-    import pkcs11
     from pkcs11 import exceptions as p11
     from pyhanko.sign.pkcs11 import TokenCriteria, open_pkcs11_session
 
     try:
-        pkcs11.lib(spec.module)
-    except (RuntimeError, OSError, p11.PKCS11Error) as e:
-        raise HosoError(
-            f"Không nạp được thư viện PKCS#11 {spec.module!r} của thiết bị ký số.",
-            f"Cannot load the PKCS#11 module {spec.module!r}: {e}",
-            code="pkcs11_module",
-        ) from None
-    try:
-        label = _pick_token(pkcs11.lib(spec.module), spec.token_label)
+        label = _pick_token(spec.module, spec.token_label)
         return open_pkcs11_session(spec.module, token_criteria=TokenCriteria(label=label), user_pin=pin)
     except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange):
         raise InvalidInput("Sai mã PIN của thiết bị ký số (USB token).", "Wrong PIN for the signing token.") from None
@@ -71,19 +63,40 @@ def open_session(spec: TokenSpec, pin: str) -> object:
         ) from None
 
 
-def _pick_token(lib: object, wanted: str | None) -> str:
-    """The wanted token if present; without a label the one token present (modules list empty slots too)."""
+def _load(module: str) -> Any:
+    import pkcs11
+    from pkcs11 import exceptions as p11
+
+    try:
+        return pkcs11.lib(module)
+    except (RuntimeError, OSError, p11.PKCS11Error) as e:
+        raise HosoError(
+            f"Không nạp được thư viện PKCS#11 {module!r} của thiết bị ký số.",
+            f"Cannot load the PKCS#11 module {module!r}: {e}",
+        ) from None
+
+
+def token_labels(module: str) -> list[str]:
+    """Labels of the initialized tokens present (modules also list empty slots)."""
     from pkcs11 import TokenFlag
     from pkcs11 import exceptions as p11
 
     labels = []
-    for slot in lib.get_slots(token_present=True):  # type: ignore[attr-defined]
+    for slot in _load(module).get_slots(token_present=True):
         try:
             token = slot.get_token()
         except p11.PKCS11Error:
             continue
         if token.flags & TokenFlag.TOKEN_INITIALIZED:
             labels.append(token.label)
+    return labels
+
+
+def _pick_token(module: str, wanted: str | None) -> str:
+    """The wanted token if present; without a label, the one token present."""
+    from pkcs11 import exceptions as p11
+
+    labels = token_labels(module)
     if wanted is not None:
         if wanted not in labels:
             raise p11.NoSuchToken()
