@@ -40,6 +40,7 @@ system-deps:
 ## make bench: throughput beside the raw library, printed as ratios
 bench: $(BIN)/.installed-test
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sign.py
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
