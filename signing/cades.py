@@ -8,6 +8,8 @@ with flat memory. The result verifies with `openssl cms -verify -binary -content
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from asn1crypto import cms
@@ -18,18 +20,11 @@ from signing.pades import is_network_failure
 
 
 async def sign_detached(signer: signers.Signer, content: BinaryIO, timestamper: timestamps.TimeStamper | None) -> bytes:
-    try:
-        cms = await signer.async_sign_general_data(
+    with _tsa_failures():
+        cms_obj = await signer.async_sign_general_data(
             content, "sha256", detached=True, use_cades=True, timestamper=timestamper, chunk_size=1024 * 1024
         )
-    except Exception as e:
-        if is_network_failure(e):
-            raise ServiceUnavailable(
-                "Dịch vụ dấu thời gian không trả lời; đợt ký tạm dừng.",
-                f"The time-stamping service did not answer; the batch is paused: {e}",
-            ) from e
-        raise
-    return cms.dump()
+    return cms_obj.dump()
 
 
 async def prepare_detached(signer: signers.ExternalSigner, content: BinaryIO) -> bytes:
@@ -46,10 +41,18 @@ async def finish_detached(
 ) -> bytes:
     """The .p7s around a signature value made elsewhere, timestamped at B-T and above."""
     external = signers.ExternalSigner(signer.signing_cert, signer.cert_registry, signature_value=signature_value)
-    try:
+    with _tsa_failures():
         cms_obj = await external.async_sign_prescribed_attributes(
             "sha256", cms.CMSAttributes.load(signed_attrs), timestamper=timestamper
         )
+    return cms_obj.dump()
+
+
+@contextmanager
+def _tsa_failures() -> Iterator[None]:
+    """An unreachable TSA pauses the batch; anything else is a bug and propagates."""
+    try:
+        yield
     except Exception as e:
         if is_network_failure(e):
             raise ServiceUnavailable(
@@ -57,4 +60,3 @@ async def finish_detached(
                 f"The time-stamping service did not answer; the batch is paused: {e}",
             ) from e
         raise
-    return cms_obj.dump()

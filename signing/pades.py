@@ -262,6 +262,13 @@ async def finish(setup: PadesSetup, prepared: Prepared, signature_value: bytes) 
     return out.getvalue()
 
 
+def _unavailable(e: BaseException) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "Dịch vụ dấu thời gian/kiểm tra thu hồi không trả lời; đợt ký tạm dừng.",
+        f"The TSA/revocation service did not answer; the batch is paused: {e}",
+    )
+
+
 @contextmanager
 def _failures() -> Iterator[None]:
     """pyHanko's errors as hoso's: a service down pauses the batch; a bad document fails alone."""
@@ -269,19 +276,13 @@ def _failures() -> Iterator[None]:
         yield
     except SigningError as e:
         if is_network_failure(e):
-            raise ServiceUnavailable(
-                "Dịch vụ dấu thời gian/kiểm tra thu hồi không trả lời; đợt ký tạm dừng.",
-                f"The TSA/revocation service did not answer; the batch is paused: {e}",
-            ) from e
+            raise _unavailable(e) from e
         raise ItemError("Không ký được tệp PDF này.", f"This PDF cannot be signed: {e}") from None
     except PdfError as e:
         raise ItemError("Tệp PDF bị hỏng, không ký được.", f"The PDF is damaged and cannot be signed: {e}") from None
     except Exception as e:
         if is_network_failure(e):
-            raise ServiceUnavailable(
-                "Dịch vụ dấu thời gian/kiểm tra thu hồi không trả lời; đợt ký tạm dừng.",
-                f"The TSA/revocation service did not answer; the batch is paused: {e}",
-            ) from e
+            raise _unavailable(e) from e
         raise
 
 

@@ -253,11 +253,20 @@ class ClientRun(batch_runner._Run):
                 vc = trust.validation_context(
                     self.settings, other_certs=self.key.chain, fetcher_backend=AIOHttpFetcherBackend(http)
                 )
+            setups: dict[str, pades.PadesSetup] = {}  # one TSA client per level, not per document
             for row in rows:
-                setup = pades.PadesSetup.build(
-                    self.key.signer, row.level, None, self.settings.stamp_page, self.settings.tsa_url, vc, "", http=http
-                )
-                await self.complete_one(setup, row, values[row.id])
+                if row.level not in setups:
+                    setups[row.level] = pades.PadesSetup.build(
+                        self.key.signer,
+                        row.level,
+                        None,
+                        self.settings.stamp_page,
+                        self.settings.tsa_url,
+                        vc,
+                        "",
+                        http=http,
+                    )
+                await self.complete_one(setups[row.level], row, values[row.id])
 
     async def complete_one(self, setup: pades.PadesSetup, row: _Row, value: bytes) -> None:
         if row.kind == "cades_detached":

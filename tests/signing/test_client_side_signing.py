@@ -145,6 +145,11 @@ def test_a_signature_that_does_not_match_is_refused_and_nothing_is_stored(
     assert garbage.status_code == 422 and "base64" in garbage.json()["message"]
     unknown = complete(client, hoa, batch_id, [{"id": "nope", "signature": values[0]["signature"]}])
     assert unknown.status_code == 404
+    empty = complete(client, hoa, batch_id, [])
+    assert empty.status_code == 422 and "Không có chữ ký" in empty.json()["message"]
+    # the vice principal may sign this batch, but not values for documents the principal prepared
+    stranger = complete(client, login(client, "pht.thu"), batch_id, values)
+    assert stranger.status_code == 403
     assert signed_count(session) == 0
     # the right values still go through afterwards
     assert complete(client, hoa, batch_id, values).json()["signed"] == 3
