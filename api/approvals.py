@@ -24,7 +24,7 @@ from archive.models import Person, Version
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
-from signing import keys, remote, stamp, token, validate, workflow
+from signing import csc, keys, remote, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
 
 log = logging.getLogger(__name__)
@@ -172,13 +172,17 @@ def _read_small(upload: UploadFile | None, limit: int, what_vi: str, what_en: st
 def sign(
     batch_id: str,
     key_source: Annotated[
-        str, Form(description="pkcs12 (a .p12 sent with the request) or pkcs11 (the server's token)")
+        str,
+        Form(description="pkcs12 (a .p12 sent with the request), pkcs11 (the server's token) or csc (remote signing)"),
     ] = "pkcs12",
     pkcs12: Annotated[
         UploadFile | None, File(description="The principal's .p12/.pfx, used in memory, never stored")
     ] = None,
     password: Annotated[str | None, Form(description="The .p12 password, asked once for the whole batch")] = None,
-    pin: Annotated[str | None, Form(description="The PIN of the server's token (HOSO_PKCS11_MODULE)")] = None,
+    pin: Annotated[str | None, Form(description="The PIN of the server's token, or of the remote credential")] = None,
+    credential_id: Annotated[str | None, Form(description="csc: the credential at the remote service")] = None,
+    otp: Annotated[str | None, Form(description="csc: a one-time password instead of the PIN")] = None,
+    csc_token: Annotated[str | None, Form(description="csc: the provider's OAuth token, if any")] = None,
     level: Annotated[str | None, Form(description="B-B, B-T, B-LT or B-LTA")] = None,
     signature_image: Annotated[
         UploadFile | None, File(description="Optional PNG/JPEG of the handwritten signature")
@@ -200,7 +204,16 @@ def sign(
         )
     if image is not None:
         stamp.check_image(image)
-    key = _server_key(settings, key_source, pkcs12, password, pin)
+    if key_source == "csc":
+        batch = workflow.load_batch(session, batch_id)  # refusals first: nobody's PIN goes out for nothing
+        workflow.signer_title(person, batch.school_id, workflow.batch_signer_roles(session, batch))
+        remote_key = remote_signing(settings, credential_id, csc_token)
+        key = csc.open_remote(
+            remote_key, pin, otp, batch_runner.signatures_needed(session, batch_id), settings.signing_concurrency
+        )
+        session.commit()
+    else:
+        key = _server_key(settings, key_source, pkcs12, password, pin)
     level = level or settings.default_signature_level
     try:
         owner = batch_runner.begin(session, settings, batch_id, person, key, level)
@@ -307,9 +320,21 @@ def _server_key(
             token.TokenSpec(settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_key_label), pin
         )
     raise InvalidInput(
-        f"Nguồn khóa {key_source!r} không hợp lệ (pkcs12, pkcs11).",
-        f"Unknown key source {key_source!r} (pkcs12, pkcs11).",
+        f"Nguồn khóa {key_source!r} không hợp lệ (pkcs12, pkcs11, csc).",
+        f"Unknown key source {key_source!r} (pkcs12, pkcs11, csc).",
     )
+
+
+def remote_signing(settings: Settings, credential_id: str | None, token_: str | None) -> csc.CSCSpec:
+    """The configured remote-signing service with the principal's credential (never a URL from the request)."""
+    if not settings.csc_url:
+        raise InvalidInput(
+            "Máy chủ chưa cấu hình dịch vụ ký số từ xa (HOSO_CSC_URL).",
+            "No remote-signing service is configured (HOSO_CSC_URL).",
+        )
+    if not credential_id:
+        raise InvalidInput("Hãy chọn chứng thư số (credential) để ký.", "Choose the credential to sign with.")
+    return csc.CSCSpec(settings.csc_url, credential_id, token_ or None)
 
 
 @router.get("/records/{record_id}/signatures")

@@ -216,6 +216,13 @@ def sign_month(
     ),
     token_label: str | None = typer.Option(None, "--token-label", help="Nhãn token khi có nhiều / token label"),
     key_label: str | None = typer.Option(None, "--key-label", help="Nhãn khóa khi có nhiều / key label"),
+    csc_credential: str | None = typer.Option(
+        None, "--csc-credential", help="Ký số từ xa: mã chứng thư (credential) / remote-signing credential id"
+    ),
+    csc_url: str | None = typer.Option(
+        None, "--csc-url", help="Dịch vụ ký số từ xa (CSC API) / remote-signing service; mặc định HOSO_CSC_URL"
+    ),
+    otp: bool = typer.Option(False, "--otp", help="Ký số từ xa bằng mã OTP thay cho PIN / use an OTP, not the PIN"),
     level: str | None = typer.Option(None, help="B-B, B-T, B-LT, B-LTA (mặc định: B-LT nếu có TSA)"),
     server: str | None = typer.Option(
         None, "--server", help="Ký trên máy này với USB token, tài liệu ở máy chủ hoso / sign here, documents on URL"
@@ -223,8 +230,9 @@ def sign_month(
 ) -> None:
     """Sign every approved item of a school's period with one authorization, asked once.
 
-    The key is a .p12 (password from HOSO_PKCS12_PASSWORD or asked without echo) or a PKCS#11
-    token (PIN from HOSO_PKCS11_PIN or asked): one login signs the whole batch. A run that was cut
+    The key is a .p12 (password from HOSO_PKCS12_PASSWORD or asked without echo), a PKCS#11
+    token (PIN from HOSO_PKCS11_PIN or asked) or a remote-signing credential (--csc-credential;
+    PIN from HOSO_CSC_PIN or asked, or --otp): one authorization signs the whole batch. A run that was cut
     off is resumed: items already signed are never signed again.
 
     With --server URL this runs on the principal's PC: the token stays here, the hoso server at
@@ -234,8 +242,11 @@ def sign_month(
     from signing import batch, workflow
     from signing.models import BatchState
 
-    if (pkcs12 is None) == (pkcs11_module is None):
-        fail("Chọn một nguồn khóa: --pkcs12 hoặc --pkcs11-module.", "Choose one key: --pkcs12 or --pkcs11-module.")
+    if sum(x is not None for x in (pkcs12, pkcs11_module, csc_credential)) != 1:
+        fail(
+            "Chọn một nguồn khóa: --pkcs12, --pkcs11-module hoặc --csc-credential.",
+            "Choose one key: --pkcs12, --pkcs11-module or --csc-credential.",
+        )
     if server is not None:
         if pkcs11_module is None:
             fail("Ký từ máy cá nhân cần USB token (--pkcs11-module).", "--server needs a token (--pkcs11-module).")
@@ -254,7 +265,10 @@ def sign_month(
                 f"No batch of {school} for {period} is waiting to be signed.",
             )
         target = batches[0]
-        key = _open_key(pkcs12, pkcs11_module, token_label, key_label)
+        if csc_credential is not None:
+            key = _open_remote(settings, csc_url, csc_credential, otp, batch.signatures_needed(session, target.id))
+        else:
+            key = _open_key(pkcs12, pkcs11_module, token_label, key_label)
         sessions = make_sessionmaker(session.get_bind())
         try:
             with Progress(
@@ -357,6 +371,25 @@ def _open_key(pkcs12: Path | None, module: str | None, token_label: str | None, 
     if pin is None:
         pin = typer.prompt("Mã PIN của USB token / token PIN", hide_input=True)
     return token.from_token(token.TokenSpec(module or "", token_label, key_label), pin)
+
+
+def _open_remote(settings: Settings, url: str | None, credential: str, otp: bool, signatures: int) -> KeySource:
+    """A remote-signing credential, authorized once for the batch: its PIN (or an OTP)."""
+    import os
+
+    from signing import csc
+
+    url = url or settings.csc_url
+    if not url:
+        fail("Chưa có dịch vụ ký số từ xa (--csc-url hoặc HOSO_CSC_URL).", "No remote-signing service (--csc-url).")
+    spec = csc.CSCSpec(url, credential, os.environ.get("HOSO_CSC_TOKEN"))
+    if otp:
+        code = typer.prompt("Mã OTP ký số từ xa / remote-signing OTP", hide_input=True)
+        return csc.open_remote(spec, None, code, signatures, settings.signing_concurrency)
+    pin = os.environ.get("HOSO_CSC_PIN")
+    if pin is None:
+        pin = typer.prompt("Mã PIN ký số từ xa / remote-signing PIN", hide_input=True)
+    return csc.open_remote(spec, pin, None, signatures, settings.signing_concurrency)
 
 
 @app.command("sign-agent")

@@ -394,6 +394,8 @@ class _Run:
             font=self.settings.stamp_font,
         )
         async with aiohttp.ClientSession() as http:
+            if self.key.attach is not None:
+                self.key.attach(http)
             vc = None
             if level in ("B-LT", "B-LTA"):
                 vc = trust.validation_context(
@@ -610,6 +612,20 @@ def sign_batch(
     with sessions() as session:
         owner = begin(session, settings, batch_id, actor, key, level)
     return run(sessions, store, settings, batch_id, actor.id, key, owner, progress)
+
+
+def signatures_needed(session: Session, batch_id: str) -> int:
+    """How many signatures the rest of the batch takes: unsigned approved items, plus the approval record."""
+    left = session.scalar(
+        select(func.count())
+        .select_from(ApprovalItem)
+        .where(
+            ApprovalItem.batch_id == batch_id,
+            ApprovalItem.decision == Decision.approved.value,
+            ApprovalItem.sign_state == SignState.unsigned.value,
+        )
+    )
+    return (left or 0) + 1
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class KeySource:
     certificate: x509.Certificate
     chain: list[x509.Certificate] = field(default_factory=list)
     closer: Any = None
+    attach: Any = None  # called with the run's aiohttp session: a remote signer talks on the run's own loop
 
     def close(self) -> None:
         if self.closer is not None:

@@ -185,6 +185,7 @@ class TestPKI:
     arch: Any
     url: str
     directory: Path
+    config: Any = None  # the CertomancerConfig (the CSC test service signs with its keys)
 
     __test__ = False  # not a pytest test class
 
@@ -240,7 +241,7 @@ def running_pki(directory: Path) -> Iterator[TestPKI]:
     thread = threading.Thread(target=server.serve_forever, name="test-pki", daemon=True)
     thread.start()
     try:
-        yield TestPKI(arch=cfg.get_pki_arch(ARCH), url=url, directory=directory)
+        yield TestPKI(arch=cfg.get_pki_arch(ARCH), url=url, directory=directory, config=cfg)
     finally:
         server.shutdown()
         thread.join(timeout=5)
