@@ -2,29 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
-from api import approvals, auth, errors, people, record_types, records, schools
+from api import approvals, auth, errors, people, record_types, records, schools, search
 from api.deps import AppState
+from api.indexing import Describer, IndexWorker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
 from archive.storage import make_store
+from search.engine import open_engine
 
 
 def create_app(settings: Settings) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
+    store = make_store(settings)
+    hoso = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        store=store,
+        search=open_engine(settings.search_engine, settings.data_dir),
+        describe=Describer(store, settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = IndexWorker(hoso.sessions, hoso.search, hoso.describe) if settings.index_worker else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+
     app = FastAPI(
         title="hoso — Hồ sơ số",
         description="Lưu trữ hồ sơ điện tử và chữ ký số cho trường học / School records and e-signature archive",
         version="0.1.0",
+        lifespan=lifespan,
     )
-    app.state.hoso = AppState(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), store=make_store(settings)
-    )
+    app.state.hoso = hoso
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, schools, people, record_types, records, approvals):
+    for module in (auth, schools, people, record_types, records, approvals, search):
         v1.include_router(module.router)
 
     @v1.get("/health", tags=["health"])

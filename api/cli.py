@@ -205,6 +205,33 @@ def rebuild_db() -> None:
         raise typer.Exit(1)
 
 
+@app.command("reindex")
+def reindex() -> None:
+    """Rebuild the search index from the database (HOSO_SEARCH_ENGINE), with a progress bar.
+
+    The index is derived data: this throws it away and reads every record again. A running server
+    keeps serving meanwhile (results are incomplete until the rebuild ends).
+    """
+    from api.indexing import Describer
+    from search import indexer
+    from search.engine import open_engine
+
+    settings = Settings()
+    store = make_store(settings)
+    engine = open_engine(settings.search_engine, settings.data_dir)
+    with open_session(settings) as session:
+        sessions = make_sessionmaker(session.get_bind())
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    ) as bar:
+        task = bar.add_task(f"Lập chỉ mục / indexing ({settings.search_engine})", total=None)
+        describe = Describer(store, settings)
+        count = indexer.rebuild(
+            sessions, engine, describe, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    console.print(f"Đã lập chỉ mục / indexed: [bold]{count}[/] hồ sơ / records ({settings.search_engine})")
+
+
 @app.command("sign-month")
 def sign_month(
     school: str = typer.Option(..., "--school", help="Mã trường / school code"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -16,6 +17,7 @@ from archive.exceptions import Forbidden, Unauthorized
 from archive.models import Person
 from archive.settings import Settings
 from archive.storage import ObjectStore
+from search.engine import SearchEngine
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -26,6 +28,8 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ObjectStore
+    search: SearchEngine
+    describe: Any  # api.indexing.Describer: a record as the index sees it
 
 
 def state(request: Request) -> AppState:

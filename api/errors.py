@@ -22,6 +22,7 @@ from archive.exceptions import (
     UploadTooLarge,
 )
 from archive.storage import StoreUnavailable
+from search.exceptions import IndexBusy
 from signing.exceptions import FontMissing, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ STATUS: dict[type[HosoError], int] = {
     StoreUnavailable: 503,
     ServiceUnavailable: 503,
     FontMissing: 500,
+    IndexBusy: 503,
 }
 
 

@@ -70,6 +70,8 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: objects loaded for auth stay usable after the read transaction ends.
+    from archive import index_queue  # noqa: F401  (registers: a changed record queues its reindexing)
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -50,6 +50,32 @@ def claim(session: Session, worker: str, kinds: list[str] | None = None) -> Job 
     return job
 
 
+def claim_many(session: Session, worker: str, kinds: list[str], limit: int) -> list[Job]:
+    """Take up to `limit` runnable jobs of these kinds at once (the indexer batches its commits)."""
+    pick = (
+        select(Job.id)
+        .where(Job.state == "queued", Job.run_after <= utcnow(), Job.kind.in_(kinds))
+        .order_by(Job.run_after, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    session.commit()
+    ids = list(
+        session.scalars(
+            update(Job)
+            .where(Job.id.in_(pick.scalar_subquery()), Job.state == "queued")
+            .values(state="running", locked_by=worker, locked_at=utcnow(), attempts=Job.attempts + 1)
+            .returning(Job.id)
+        )
+    )
+    session.commit()
+    if not ids:
+        return []
+    found = list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)))
+    session.commit()
+    return found
+
+
 def finish(session: Session, job: Job) -> None:
     job.state, job.finished_at, job.last_error = "done", utcnow(), None
     session.commit()

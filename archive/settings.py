@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     pkcs11_module: str | None = Field(default=None, description="PKCS#11 module (.so) of a token attached here")
     pkcs11_token_label: str | None = Field(default=None, description="Which token, when several are present")
     pkcs11_key_label: str | None = Field(default=None, description="Which key, when the token holds several")
+    # Full-text search (search/): the index is derived data under data_dir/index/<engine>/.
+    search_engine: str = Field(default="tantivy", pattern="^(tantivy|whoosh)$", description="tantivy or whoosh")
+    index_worker: bool = Field(default=True, description="Index changes in the background of `hoso serve`")
     # A remote-signing service (ký số từ xa) speaking the CSC API v1: configuration, never from a request.
     csc_url: str | None = Field(default=None, description="Base URL of the CSC service (before /csc/v1/...)")
 

@@ -1,0 +1,175 @@
+"""What the index says about a record, joined from the kernel and signing, and the worker that keeps it fresh.
+
+A flow module of `api/`: the search package knows engines and text, the kernel knows records,
+signing knows signatures; only here are they put together (DESIGN §1: siblings never import each
+other). The worker is a thread of the serving process that drains the `index_record` jobs every
+moment; a record committed just before a crash is indexed when the server comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import jobs, mediatype
+from archive.models import Record, Version
+from archive.settings import Settings
+from archive.storage import ObjectStore, blob_key
+from search import analyzer, extract, indexer
+from search.documents import IndexDoc
+from search.engine import SearchEngine
+from signing.models import Signature
+
+log = logging.getLogger(__name__)
+VIDEO = {mediatype.MP4, mediatype.MOV, mediatype.WEBM}
+# What teachers and inspectors call a record type when it is not its official name (DESIGN §7).
+EVERYDAY_NAMES = {
+    "gradebook": "sổ điểm",
+    "lesson_plan": "giáo án",
+    "lesson_recording": "video bài giảng tiết dạy",
+    "online_teaching_evidence": "dạy học trực tuyến minh chứng",
+    "approval_record": "biên bản duyệt",
+}
+SHEETS = {mediatype.XLSX, mediatype.CSV}
+
+
+class TextCache:
+    """Extracted text by blob SHA-256: a record reindexed for a status change is not re-read."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str) -> str | None:
+        with self._lock:
+            if sha256 in self._items:
+                self._items.move_to_end(sha256)
+                return self._items[sha256]
+            return None
+
+    def put(self, sha256: str, text: str) -> None:
+        with self._lock:
+            self._items[sha256] = text
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class Describer:
+    def __init__(self, store: ObjectStore, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self.cache = TextCache()
+
+    def __call__(self, session: Session, ids: Sequence[str]) -> dict[str, IndexDoc | None]:
+        records = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(list(ids))))}
+        versions = {
+            (v.record_id, v.number): v for v in session.scalars(select(Version).where(Version.record_id.in_(list(ids))))
+        }
+        signed = set(session.scalars(select(Signature.record_id).where(Signature.record_id.in_(list(ids)))))
+        out: dict[str, IndexDoc | None] = {}
+        for record_id in ids:
+            record = records.get(record_id)
+            version = versions.get((record_id, record.current_version)) if record else None
+            out[record_id] = self.document(record, version, record_id in signed) if record else None
+        return out
+
+    def document(self, record: Record, version: Version | None, signed: bool) -> IndexDoc:
+        text, seconds = "", None
+        media = ""
+        if version is not None:
+            media = "video" if version.media_type in VIDEO else "sheet" if version.media_type in SHEETS else "document"
+            text, seconds = self._content(version)
+        meta = [
+            record.subject or "",
+            record.author.full_name,
+            record.school.name,
+            record.record_type.name_vi,
+            EVERYDAY_NAMES.get(record.record_type.code, ""),
+            record.class_name or "",
+            f"lớp {record.grade}" if record.grade else "",
+            f"tháng {record.month}" if record.month else "",
+            f"năm học {record.school_year}",
+            version.original_filename if version else "",
+            f"thời lượng {round(seconds / 60)} phút" if seconds else "",
+            *(str(v) for v in (record.doc_metadata or {}).values() if isinstance(v, str | int)),
+        ]
+        return IndexDoc(
+            id=record.id,
+            title=analyzer.normalize(record.title),
+            text=text,
+            meta=analyzer.normalize(" ".join(m for m in meta if m)),
+            created=int(record.created_at.timestamp()),
+            school_code=record.school.code,
+            record_type=record.record_type.code,
+            school_year=record.school_year,
+            month=str(record.month or ""),
+            subject=analyzer.normalize(record.subject or ""),
+            grade=str(record.grade or ""),
+            class_name=record.class_name or "",
+            teacher=record.author.username,
+            status=record.status,
+            signed="yes" if signed else "no",
+            retention="active",
+            media=media,
+        )
+
+    def _content(self, version: Version) -> tuple[str, float | None]:
+        is_video = version.media_type in VIDEO
+        cached = None if is_video else self.cache.get(version.blob_sha256)
+        if cached is not None:
+            return cached, None
+        if not is_video and version.media_type not in extract.READABLE:
+            return "", None
+        if not is_video and version.size > extract.MAX_BYTES:
+            return "", None
+        path = self._spool(version.blob_sha256, mediatype.EXTENSIONS.get(version.media_type, ""))
+        try:
+            if is_video:
+                return "", extract.video_seconds(path)
+            text = extract.extract_text(path, version.media_type)
+        finally:
+            path.unlink(missing_ok=True)
+        self.cache.put(version.blob_sha256, text)
+        return text, None
+
+    def _spool(self, sha256: str, suffix: str) -> Path:
+        """The blob in a temporary file named like its type (openpyxl goes by the file name)."""
+        with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, suffix=f".index{suffix}", delete=False) as out:
+            for chunk in self.store.get(blob_key(sha256)):
+                out.write(chunk)
+        return Path(out.name)
+
+
+class IndexWorker:
+    """A daemon thread draining the index queue; `stop()` waits for the batch in hand."""
+
+    def __init__(self, sessions: sessionmaker[Session], engine: SearchEngine, describe: Describer) -> None:
+        self.sessions, self.engine, self.describe = sessions, engine, describe
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="hoso-indexer", daemon=True)
+
+    def start(self) -> None:
+        with self.sessions() as session:
+            jobs.requeue_stale(session, timedelta(minutes=10))
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                indexer.drain(self.sessions, self.engine, self.describe, limit=2000)
+            except Exception:
+                log.exception("the index worker failed; retrying")
+            self._stop.wait(0.5)
