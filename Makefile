@@ -41,6 +41,7 @@ system-deps:
 bench: $(BIN)/.installed-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sign.py
+	$(BIN)/python bench/search.py
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -128,7 +128,8 @@ class WhooshEngine:
             options: list[query.Query] = []
             for group in TEXT_GROUPS:
                 options.append(query.Term(f"{group}_f", folded, boost=BOOSTS[group]))
-                options.append(query.Term(f"{group}_x", exact, boost=BOOSTS[group] * EXACT_BOOST))
+                if exact != folded:  # typed with diacritics: those exact words rank first
+                    options.append(query.Term(f"{group}_x", exact, boost=BOOSTS[group] * EXACT_BOOST))
             musts.append(query.Or(options))
         for phrase in terms.phrases:
             musts.append(query.Or([query.Phrase(f"{group}_f", [f for _, f in phrase]) for group in TEXT_GROUPS]))
