@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import approvals, auth, errors, people, record_types, records, schools, search
+from api import approvals, auth, errors, grants, people, record_types, records, schools, search
 from api.deps import AppState
 from api.indexing import Describer, IndexWorker
 from archive.db import make_engine, make_sessionmaker
@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hoso = hoso
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, schools, people, record_types, records, approvals, search):
+    for module in (auth, schools, people, record_types, records, approvals, search, grants):
         v1.include_router(module.router)
 
     @v1.get("/health", tags=["health"])

@@ -251,3 +251,41 @@ class Job(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InspectorGrant(Base):
+    """An inspection decision's read access: schools, record types, school years, until it expires.
+
+    Inspectors (thanh tra Phòng/Sở GDĐT) hold no school role; what they may read comes only from
+    grants, checked on every request, so an expired or revoked grant stops working at once.
+    """
+
+    __tablename__ = "inspector_grants"
+    __table_args__ = (Index("ix_grants_inspector", "inspector_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    decision_number: Mapped[str] = mapped_column(String(100))  # số quyết định thanh tra, e.g. 125/QĐ-PGDĐT
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    record_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every type
+    school_years: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    inspector: Mapped[Person] = relationship(foreign_keys=[inspector_id], lazy="joined")
+    granted_by: Mapped[Person] = relationship(foreign_keys=[granted_by_id], lazy="joined")
+    schools: Mapped[list[School]] = relationship(secondary="grant_schools", lazy="selectin")
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+class GrantSchool(Base):
+    __tablename__ = "grant_schools"
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("inspector_grants.id"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)

@@ -146,9 +146,13 @@ class MembershipCreate(BaseModel):
 
     @model_validator(mode="after")
     def _school_matches_role(self) -> MembershipCreate:
-        if self.role == Role.admin and self.school_code:
-            raise ValueError("vai trò admin áp dụng toàn hệ thống, không gắn với trường / admin is system-wide")
-        if self.role != Role.admin and not self.school_code:
+        # admin and inspector are not of a school: an inspector reads only what grants allow
+        if self.role in (Role.admin, Role.inspector) and self.school_code:
+            raise ValueError(
+                f"vai trò {self.role.value} không gắn với trường (thanh tra đọc theo quyết định thanh tra) / "
+                f"the {self.role.value} role is not tied to a school (inspectors read through grants)"
+            )
+        if self.role not in (Role.admin, Role.inspector) and not self.school_code:
             raise ValueError("cần mã trường cho vai trò này / this role needs a school_code")
         return self
 
@@ -318,3 +322,36 @@ class RecordFilters(BaseModel):
     @classmethod
     def _year(cls, value: str | None) -> str | None:
         return check_school_year(value) if value else value
+
+
+class GrantCreate(BaseModel):
+    """An inspection decision's access: who, which schools, types and school years, until when."""
+
+    inspector: str = Field(min_length=1, max_length=100, description="The inspector's username")
+    decision_number: Text = Field(min_length=1, max_length=100, description="Số quyết định thanh tra")
+    decision_date: date | None = None
+    school_codes: list[str] = Field(min_length=1, max_length=200)
+    record_types: list[str] = Field(default_factory=list, max_length=50, description="Empty: every type")
+    school_years: list[SchoolYear] = Field(min_length=1, max_length=10)
+    expires_at: datetime = Field(description="When the access ends (at most a year ahead)")
+
+
+class GrantRevoke(BaseModel):
+    reason: Text = Field(min_length=1, max_length=1000)
+
+
+class GrantOut(Out):
+    id: int
+    inspector: str
+    inspector_name: str
+    granted_by: str
+    decision_number: str
+    decision_date: date | None
+    school_codes: list[str]
+    record_types: list[str]
+    school_years: list[str]
+    expires_at: datetime
+    created_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+    active: bool

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit
+from archive import access, audit, grants
 from archive.auth import hash_password
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound
@@ -275,17 +275,14 @@ def record_type_by_code(session: Session, code: str) -> RecordType:
 
 
 def get_record(session: Session, actor: Person, record_id: str) -> Record:
-    record = session.get(Record, record_id)
-    if record is None:
-        raise NotFound("Không tìm thấy tài liệu.", "Record not found.")
-    access.require_can_read(actor, record)
-    return record
+    """The record if the actor may read it: their school's, or (an inspector) within an active grant."""
+    return grants.read_record(session, actor, record_id)
 
 
 def list_records(
     session: Session, actor: Person, filters: RecordFilters, page: int = 1, page_size: int = 50
 ) -> tuple[list[Record], int]:
-    query = select(Record).where(Record.school_id.in_(access.readable_school_ids(actor)))
+    query = select(Record).where(grants.readable(session, actor))
     if filters.school_code:
         query = query.where(Record.school_id == school_by_code(session, filters.school_code).id)
     if filters.record_type:

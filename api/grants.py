@@ -1,0 +1,35 @@
+"""Inspection grants: an admin or the school's principal gives an inspector read access for a decision."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from api.deps import current_user, get_session
+from archive import grants
+from archive.models import Person
+from archive.schemas import GrantCreate, GrantOut, GrantRevoke
+
+router = APIRouter(prefix="/grants", tags=["inspection"])
+
+
+@router.post("", response_model=GrantOut, status_code=201)
+def create_grant(
+    body: GrantCreate, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> GrantOut:
+    """Read access for an inspection: schools, record types (empty: all), school years, until `expires_at`."""
+    return grants.out(grants.create(session, actor, body))
+
+
+@router.get("", response_model=list[GrantOut])
+def list_grants(actor: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[GrantOut]:
+    """Admin: all; principal: those touching their school; inspector: their own (active and past)."""
+    return [grants.out(g) for g in grants.visible(session, actor)]
+
+
+@router.post("/{grant_id}/revoke", response_model=GrantOut)
+def revoke_grant(
+    grant_id: int, body: GrantRevoke, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> GrantOut:
+    """End a grant now, with the reason; the inspector's next request is refused."""
+    return grants.out(grants.revoke(session, actor, grant_id, body))

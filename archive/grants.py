@@ -1,0 +1,249 @@
+"""Inspector grants: what an inspection decision lets an inspector read, checked on every request.
+
+An inspector holds no school role. Each grant names schools, record types (or all), school years
+and an expiry; a record is readable by the inspector while some active grant covers its school,
+type and school year. Expiry and revocation take effect at once because nothing is cached: every
+read computes the inspector's clauses from the table. Outside every grant, a record and a missing
+record look the same to an inspector (403), so existence is never revealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from archive import access, audit
+from archive.db import utcnow, write_transaction
+from archive.exceptions import Forbidden, InvalidInput, NotFound
+from archive.models import InspectorGrant, Person, Record, RecordType, Role, School
+from archive.schemas import GrantCreate, GrantOut, GrantRevoke
+
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One active grant, as a reading rule."""
+
+    grant_id: int
+    decision_number: str
+    school_ids: frozenset[int]
+    school_codes: tuple[str, ...]
+    record_types: frozenset[str]  # empty: every type
+    school_years: frozenset[str]
+
+    def covers(self, record: Record) -> bool:
+        return (
+            record.school_id in self.school_ids
+            and record.school_year in self.school_years
+            and (not self.record_types or record.record_type.code in self.record_types)
+        )
+
+    def where(self) -> ColumnElement[bool]:
+        conditions = [Record.school_id.in_(self.school_ids), Record.school_year.in_(self.school_years)]
+        if self.record_types:
+            conditions.append(
+                Record.record_type_id.in_(select(RecordType.id).where(RecordType.code.in_(self.record_types)))
+            )
+        return and_(*conditions)
+
+    def as_scope(self) -> dict[str, list[str]]:
+        scope = {"school_code": list(self.school_codes), "school_year": sorted(self.school_years)}
+        if self.record_types:
+            scope["record_type"] = sorted(self.record_types)
+        return scope
+
+
+def is_inspector(person: Person) -> bool:
+    return any(m.role == Role.inspector for m in person.memberships)
+
+
+def clauses(session: Session, person: Person) -> list[Clause]:
+    """The person's grants that work right now (none for anyone who is not an inspector)."""
+    if not is_inspector(person):
+        return []
+    now = utcnow()
+    grants = session.scalars(
+        select(InspectorGrant).where(
+            InspectorGrant.inspector_id == person.id,
+            InspectorGrant.revoked_at.is_(None),
+            InspectorGrant.expires_at > now,
+        )
+    )
+    return [
+        Clause(
+            grant_id=g.id,
+            decision_number=g.decision_number,
+            school_ids=frozenset(s.id for s in g.schools),
+            school_codes=tuple(sorted(s.code for s in g.schools)),
+            record_types=frozenset(g.record_types or []),
+            school_years=frozenset(g.school_years or []),
+        )
+        for g in grants
+    ]
+
+
+def readable(session: Session, person: Person) -> ColumnElement[bool]:
+    """A WHERE clause over `Record`: the person's schools, or what an active grant covers."""
+    parts: list[ColumnElement[bool]] = []
+    schools = access.readable_school_ids(person)
+    if schools:
+        parts.append(Record.school_id.in_(schools))
+    parts.extend(c.where() for c in clauses(session, person))
+    return or_(*parts) if parts else false()
+
+
+OUTSIDE = (
+    "Hồ sơ này không thuộc phạm vi quyết định thanh tra của bạn (hoặc không tồn tại).",
+    "This record is outside your inspection grant (or does not exist).",
+)
+
+
+def read_record(session: Session, person: Person, record_id: str) -> Record:
+    """The record if this person may read it; an inspector's every read is audited with its grant."""
+    record = session.get(Record, record_id)
+    if record is not None and record.school_id in access.readable_school_ids(person):
+        return record
+    if not is_inspector(person):
+        if record is None:
+            raise NotFound("Không tìm thấy tài liệu.", "Record not found.")
+        access.require_can_read(person, record)  # raises the usual refusal
+    found = next((c for c in clauses(session, person) if record is not None and c.covers(record)), None)
+    if found is None or record is None:
+        raise Forbidden(*OUTSIDE)
+    with write_transaction(session):
+        audit.append(
+            session,
+            actor=person,
+            action="inspector.viewed",
+            object_type="record",
+            object_id=record.id,
+            school_id=record.school_id,
+            record_id=record.id,
+            details={"grant_id": found.grant_id, "decision_number": found.decision_number},
+        )
+    return record
+
+
+# -- managing grants -------------------------------------------------------------------------------
+
+
+def create(session: Session, actor: Person, body: GrantCreate) -> InspectorGrant:
+    """An admin grants any school; a principal only their own school(s)."""
+    inspector = session.scalar(select(Person).where(Person.username == body.inspector, Person.active))
+    if inspector is None or not is_inspector(inspector):
+        raise InvalidInput(
+            f"{body.inspector!r} không phải là tài khoản thanh tra đang hoạt động.",
+            f"{body.inspector!r} is not an active inspector account.",
+        )
+    schools = list(session.scalars(select(School).where(School.code.in_(body.school_codes))))
+    missing = sorted(set(body.school_codes) - {s.code for s in schools})
+    if missing:
+        raise InvalidInput(f"Không có trường {', '.join(missing)}.", f"No school {', '.join(missing)}.")
+    if not access.is_admin(actor):
+        own = {m.school_id for m in actor.memberships if m.role == Role.principal}
+        if not own or any(s.id not in own for s in schools):
+            raise Forbidden(
+                "Chỉ quản trị viên hoặc hiệu trưởng của trường mới được cấp quyền thanh tra.",
+                "Only an administrator, or the school's principal, may grant inspection access.",
+            )
+    known = set(session.scalars(select(RecordType.code).where(RecordType.code.in_(body.record_types))))
+    unknown = sorted(set(body.record_types) - known)
+    if unknown:
+        raise InvalidInput(f"Không có loại hồ sơ {', '.join(unknown)}.", f"No record type {', '.join(unknown)}.")
+    now = utcnow()
+    expires = body.expires_at if body.expires_at.tzinfo else body.expires_at.replace(tzinfo=now.tzinfo)
+    if expires <= now:
+        raise InvalidInput("Thời hạn quyền thanh tra phải ở tương lai.", "The grant must expire in the future.")
+    if expires > now + timedelta(days=MAX_DAYS):
+        raise InvalidInput(
+            "Quyền thanh tra dài nhất một năm; hãy cấp lại khi cần.", "A grant lasts at most a year; grant again."
+        )
+    with write_transaction(session):
+        grant = InspectorGrant(
+            inspector_id=inspector.id,
+            granted_by_id=actor.id,
+            decision_number=body.decision_number,
+            decision_date=body.decision_date,
+            record_types=sorted(set(body.record_types)),
+            school_years=sorted(set(body.school_years)),
+            expires_at=expires,
+            created_at=now,
+        )
+        grant.schools = schools
+        session.add(grant)
+        session.flush()
+        for school in schools:
+            audit.append(
+                session,
+                actor=actor,
+                action="grant.created",
+                object_type="inspector_grant",
+                object_id=grant.id,
+                school_id=school.id,
+                details={
+                    "inspector": inspector.username,
+                    "decision_number": grant.decision_number,
+                    "record_types": grant.record_types,
+                    "school_years": grant.school_years,
+                    "expires_at": expires.isoformat(),
+                },
+            )
+    return grant
+
+
+def visible(session: Session, actor: Person) -> list[InspectorGrant]:
+    """Admin: every grant; principal: grants touching their schools; inspector: their own."""
+    query = select(InspectorGrant).order_by(InspectorGrant.created_at.desc())
+    if access.is_admin(actor):
+        return list(session.scalars(query))
+    mine = [g for g in session.scalars(query.where(InspectorGrant.inspector_id == actor.id))]
+    own = {m.school_id for m in actor.memberships if m.role in (Role.principal, Role.vice_principal)}
+    theirs = [g for g in session.scalars(query) if own & {s.id for s in g.schools}] if own else []
+    return list({g.id: g for g in mine + theirs}.values())
+
+
+def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) -> InspectorGrant:
+    grant = session.get(InspectorGrant, grant_id)
+    if grant is None or grant not in visible(session, actor) or grant.inspector_id == actor.id:
+        raise NotFound("Không có quyền thanh tra này.", "No such grant.")
+    if not access.is_admin(actor) and grant.granted_by_id != actor.id:
+        own = {m.school_id for m in actor.memberships if m.role == Role.principal}
+        if not own or any(s.id not in own for s in grant.schools):
+            raise Forbidden("Bạn không thu hồi được quyền này.", "You may not revoke this grant.")
+    if grant.revoked_at is not None:
+        return grant
+    with write_transaction(session):
+        grant.revoked_at, grant.revoked_by_id, grant.revoke_reason = utcnow(), actor.id, body.reason
+        audit.append(
+            session,
+            actor=actor,
+            action="grant.revoked",
+            object_type="inspector_grant",
+            object_id=grant.id,
+            details={"reason": body.reason, "decision_number": grant.decision_number},
+        )
+    return grant
+
+
+def out(grant: InspectorGrant) -> GrantOut:
+    return GrantOut(
+        id=grant.id,
+        inspector=grant.inspector.username,
+        inspector_name=grant.inspector.full_name,
+        granted_by=grant.granted_by.username,
+        decision_number=grant.decision_number,
+        decision_date=grant.decision_date,
+        school_codes=sorted(s.code for s in grant.schools),
+        record_types=list(grant.record_types or []),
+        school_years=list(grant.school_years or []),
+        expires_at=grant.expires_at,
+        created_at=grant.created_at,
+        revoked_at=grant.revoked_at,
+        revoke_reason=grant.revoke_reason,
+        active=grant.active(utcnow()),
+    )
