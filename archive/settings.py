@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     pkcs11_module: str | None = Field(default=None, description="PKCS#11 module (.so) of a token attached here")
     pkcs11_token_label: str | None = Field(default=None, description="Which token, when several are present")
     pkcs11_key_label: str | None = Field(default=None, description="Which key, when the token holds several")
+    # The archive's own seal over what it hands out (evidence and transfer packages).
+    seal_pkcs12: Path | None = Field(default=None, description="Organisation certificate (.p12) sealing packages")
+    seal_password: str | None = Field(default=None, description="Password of HOSO_SEAL_PKCS12")
+    evidence_max_bytes: int = Field(default=20 * GIB, gt=0, description="Largest evidence package")
+    evidence_max_records: int = Field(default=5000, gt=0, description="Most records in one evidence package")
     # Full-text search (search/): the index is derived data under data_dir/index/<engine>/.
     search_engine: str = Field(default="tantivy", pattern="^(tantivy|whoosh)$", description="tantivy or whoosh")
     index_worker: bool = Field(default=True, description="Index changes in the background of `hoso serve`")

@@ -57,9 +57,18 @@ def upload(client: TestClient, headers: dict[str, str], name: str, data: bytes, 
     return str(response.json()["id"])
 
 
-def index_now(client: TestClient) -> None:
+def index_now(client: TestClient, timeout: float = 30) -> None:
+    """Index what is queued; also wait for a batch the background worker may hold (it claimed it first)."""
     hoso = client.app.state.hoso  # type: ignore[attr-defined]
-    indexer.drain(hoso.sessions, hoso.search, hoso.describe)
+    deadline = time.monotonic() + timeout
+    while True:
+        indexer.drain(hoso.sessions, hoso.search, hoso.describe)
+        with hoso.sessions() as session:
+            left = session.scalar(select(func.count()).select_from(Job).where(Job.kind == "index_record"))
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"{left} index jobs still pending"
+        time.sleep(0.05)
 
 
 def find(client: TestClient, headers: dict[str, str], q: str = "", **params: object) -> dict:  # type: ignore[type-arg]
