@@ -14,6 +14,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# eark-validator pins lxml 5.1.0 while pyHanko needs >=5.4: it gets its own environment (tests call its CLI)
+EARK := .venv-eark
+$(EARK)/.installed:
+	$(PYTHON) -m venv $(EARK)
+	$(EARK)/bin/pip install --quiet --upgrade pip
+	$(EARK)/bin/pip install --quiet "eark-validator==1.1.3"
+	touch $@
+
 $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
@@ -25,7 +33,7 @@ run: $(BIN)/.installed
 	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
 
 ## make test: install test dependencies and system packages, lint, run the whole suite
-test: $(BIN)/.installed-test system-deps
+test: $(BIN)/.installed-test $(EARK)/.installed system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -47,4 +55,4 @@ lint: $(BIN)/.installed-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(EARK) .pytest_cache .ruff_cache

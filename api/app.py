@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import approvals, auth, errors, grants, people, record_types, records, schools, search
+from api import approvals, auth, errors, evidence, grants, people, record_types, records, schools, search
 from api.deps import AppState
-from api.indexing import Describer, IndexWorker
+from api.indexing import Describer
+from api.worker import Worker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
 from archive.storage import make_store
@@ -31,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = IndexWorker(hoso.sessions, hoso.search, hoso.describe) if settings.index_worker else None
+        worker = Worker(hoso) if settings.index_worker else None
         if worker:
             worker.start()
         try:
@@ -49,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hoso = hoso
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, schools, people, record_types, records, approvals, search, grants):
+    for module in (auth, schools, people, record_types, records, approvals, search, grants, evidence):
         v1.include_router(module.router)
 
     @v1.get("/health", tags=["health"])

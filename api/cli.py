@@ -232,6 +232,37 @@ def reindex() -> None:
     console.print(f"Đã lập chỉ mục / indexed: [bold]{count}[/] hồ sơ / records ({settings.search_engine})")
 
 
+@app.command("verify")
+def verify_package(
+    package: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gói chứng cứ .zip / evidence package"),
+) -> None:
+    """Check an evidence package offline (no server, no database); exits 1 on any failure.
+
+    Every file's SHA-256 against the manifest, the seal over the manifest, every signature in the
+    package, the audit excerpts' hash chain. Trust: HOSO_TRUST_ROOTS if set, else the package's roots.
+    """
+    from api.verify_package import verify
+
+    verdict = verify(package, Settings())
+    seal = verdict.seal
+    if seal:
+        who = (seal.get("signer") or {}).get("common_name", "?")
+        when = seal.get("timestamp_time") or seal.get("signing_time") or "?"
+        console.print(f"Niêm phong / seal: {who} — {when}")
+    console.print(
+        f"Đã kiểm tra / checked: {verdict.files_checked} tệp / files, {verdict.signatures_checked} chữ ký / "
+        f"signatures, {verdict.audit_events_checked} sự kiện nhật ký / audit events"
+    )
+    for vi, en in verdict.notes:
+        console.print(f"[yellow]•[/] {vi}\n  {en}")
+    for vi, en in verdict.problems:
+        err.print(f"[red]✗[/] {vi}\n  {en}")
+    if not verdict.ok:
+        err.print("[bold red]KHÔNG HỢP LỆ / INVALID[/]: gói đã bị thay đổi hoặc hỏng / altered or damaged")
+        raise typer.Exit(1)
+    console.print("[bold green]HỢP LỆ / VALID[/]: gói nguyên vẹn, mọi chữ ký đúng / intact, every signature holds")
+
+
 @app.command("sign-month")
 def sign_month(
     school: str = typer.Option(..., "--school", help="Mã trường / school code"),

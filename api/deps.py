@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, Request
@@ -30,6 +31,11 @@ class AppState:
     store: ObjectStore
     search: SearchEngine
     describe: Any  # api.indexing.Describer: a record as the index sees it
+    woken: threading.Event = field(default_factory=threading.Event)
+
+    def wake(self) -> None:
+        """Tell the background worker there is work now (it would otherwise look within a moment)."""
+        self.woken.set()
 
 
 def state(request: Request) -> AppState:

@@ -2,8 +2,7 @@
 
 A flow module of `api/`: the search package knows engines and text, the kernel knows records,
 signing knows signatures; only here are they put together (DESIGN §1: siblings never import each
-other). The worker is a thread of the serving process that drains the `index_record` jobs every
-moment; a record committed just before a crash is indexed when the server comes back.
+other). `api.worker` drains the `index_record` jobs with it.
 """
 
 from __future__ import annotations
@@ -13,19 +12,17 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from archive import jobs, mediatype
+from archive import mediatype
 from archive.models import Record, Version
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
-from search import analyzer, extract, indexer
+from search import analyzer, extract
 from search.documents import IndexDoc
-from search.engine import SearchEngine
 from signing.models import Signature
 
 log = logging.getLogger(__name__)
@@ -146,30 +143,3 @@ class Describer:
             for chunk in self.store.get(blob_key(sha256)):
                 out.write(chunk)
         return Path(out.name)
-
-
-class IndexWorker:
-    """A daemon thread draining the index queue; `stop()` waits for the batch in hand."""
-
-    def __init__(self, sessions: sessionmaker[Session], engine: SearchEngine, describe: Describer) -> None:
-        self.sessions, self.engine, self.describe = sessions, engine, describe
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="hoso-indexer", daemon=True)
-
-    def start(self) -> None:
-        with self.sessions() as session:
-            jobs.requeue_stale(session, timedelta(minutes=10))
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                indexer.drain(self.sessions, self.engine, self.describe, limit=2000)
-            except Exception:
-                log.exception("the index worker failed; retrying")
-            self._stop.wait(0.5)

@@ -28,7 +28,12 @@ def _canonical_time(value: datetime) -> str:
 
 def event_hash(event: AuditEvent) -> str:
     """Hash of one event's content and its predecessor's hash (sorted-key JSON, UTF-8)."""
-    body = {
+    return hash_body(event_body(event))
+
+
+def event_body(event: AuditEvent) -> dict[str, Any]:
+    """What an event's hash covers, as plain JSON: an excerpt carried out of hoso re-computes from it."""
+    return {
         "seq": event.seq,
         "at": _canonical_time(event.at),
         "actor_id": event.actor_id,
@@ -41,6 +46,9 @@ def event_hash(event: AuditEvent) -> str:
         "details": event.details,
         "prev_hash": event.prev_hash,
     }
+
+
+def hash_body(body: dict[str, Any]) -> str:
     data = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(data).hexdigest()
 

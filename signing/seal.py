@@ -26,7 +26,7 @@ from archive.settings import Settings
 from signing import cades, keys
 from signing.keys import KeySource
 
-SELF_SIGNED_CN = "hoso — con dấu hệ thống (tự ký, chưa được cấp bởi CA)"
+SELF_SIGNED_CN = "hoso — con dấu hệ thống (tự ký)"  # a CN holds at most 64 characters
 
 
 def _create_self_signed(directory: Path) -> None:

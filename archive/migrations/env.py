@@ -6,6 +6,7 @@ from alembic import context
 
 from archive import models  # noqa: F401  (registers the tables)
 from archive.db import Base, make_engine
+from search import models as search_models  # noqa: F401
 from signing import models as signing_models  # noqa: F401
 
 config = context.config

@@ -1,0 +1,379 @@
+"""Building an evidence package: records, their signatures checked, their audit trail, sealed.
+
+A flow module of `api/` (it joins the kernel's records and package writer, signing's validation
+and seal). It runs as a job: the ZIP is written to a temporary file on the data disk, file by
+file, streamed from the object store, then stored under `exports/<id>.zip`. What the package holds
+for each record (DESIGN §2.4, issue #5):
+
+    representations/rep1/data/<record>/v<N>-<file>          every version (original and signed)
+    representations/rep1/data/<record>/v<N>-<file>.p7s      detached signatures (CAdES)
+    documentation/signatures/<record>.json                  signature validation, per file
+    documentation/audit/<record>.json                       the record's audit events, hash-chained
+    documentation/bao-cao-chung-cu.html                     the report, in Vietnamese, for people
+    documentation/trust/*.pem                               the roots the reports were checked against
+    metadata/descriptive/hoso-records.xml                   TT 05/2025 dossier and document fields
+    metadata/preservation/premis.xml                        fixity and events
+    manifest-sha256.txt + seal.p7s                          every file's hash, signed by the archive
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import tempfile
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import AppState
+from archive import audit, descriptive, premis
+from archive.db import utcnow, write_transaction
+from archive.models import AuditEvent, Record, Version
+from archive.package import PackageWriter
+from archive.storage import blob_key
+from search.models import EvidenceExport
+from signing import seal, trust, validate
+from signing.models import Signature
+
+log = logging.getLogger(__name__)
+EXPORT_JOB = "evidence_export"
+VERSION = "0.1.0"
+REPORT = "documentation/bao-cao-chung-cu.html"
+
+
+def safe_name(name: str) -> str:
+    """A file name safe in any ZIP tool: NFC, no folders, no control or reserved characters."""
+    name = unicodedata.normalize("NFC", name).replace("/", "_").replace("\\", "_")
+    name = re.sub(r'[\x00-\x1f<>:"|?*]', "_", name).strip(" .") or "tep"
+    return name[:150]
+
+
+def export_key(export_id: str) -> str:
+    return f"exports/{export_id}.zip"
+
+
+class Builder:
+    def __init__(self, state: AppState, export_id: str) -> None:
+        self.state, self.export_id = state, export_id
+        self.settings, self.store = state.settings, state.store
+        self.events: list[premis.Event] = []
+        self.reports: dict[str, dict[str, Any]] = {}
+
+    # -- reading what goes in --------------------------------------------------------------------
+
+    def _load(self, session: Session) -> tuple[EvidenceExport, list[tuple[Record, list[Version], list[Signature]]]]:
+        export = session.get(EvidenceExport, self.export_id)
+        assert export is not None
+        records = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(export.record_ids)))}
+        out = []
+        for record_id in export.record_ids:
+            record = records.get(record_id)
+            if record is None:
+                continue  # destroyed lawfully since the request; the report lists what is present
+            versions = list(
+                session.scalars(select(Version).where(Version.record_id == record_id).order_by(Version.number))
+            )
+            sigs = list(session.scalars(select(Signature).where(Signature.record_id == record_id)))
+            out.append((record, versions, sigs))
+        return export, out
+
+    def _audit_excerpt(self, session: Session, record: Record) -> dict[str, Any]:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.record_id == record.id).order_by(AuditEvent.seq))
+        head = session.get(audit.AuditHead, 1)
+        return {
+            "record_id": record.id,
+            "algorithm": "SHA-256 over sorted-key JSON of each event (UTF-8), including prev_hash",
+            "chain_head_at_export": {"seq": head.seq, "hash": head.hash} if head else None,
+            "events": [{**audit.event_body(e), "hash": e.hash} for e in events],
+        }
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        with self.state.sessions() as session:
+            export, items = self._load(session)
+            title = export.title
+            requester = export.requested_by.username
+            decisions = list(export.decision_numbers or [])
+            excerpts = {record.id: self._audit_excerpt(session, record) for record, _, _ in items}
+            session.commit()
+        seal_key, self_signed = seal.load(self.settings)
+        objid = f"hoso-evidence-{self.export_id}"
+        fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, suffix=".evidence.zip")
+        path = Path(name)
+        try:
+            with open(fd, "wb") as out:
+                writer = PackageWriter(out, objid, "DIP", f"Gói chứng cứ: {title}", VERSION)
+                try:
+                    documents = self._write_records(writer, items, excerpts)
+                    self._write_documentation(writer, title, requester, decisions, items, self_signed)
+                    self._write_metadata(writer, title, documents)
+                    writer.finish(seal=lambda manifest: seal.seal(self.settings, seal_key, manifest))
+                except BaseException:
+                    writer.abort()
+                    raise
+            files = len(writer.entries) + 2
+            self._store(path, files)
+        finally:
+            seal_key.close()
+            path.unlink(missing_ok=True)
+
+    def _write_records(
+        self,
+        writer: PackageWriter,
+        items: list[tuple[Record, list[Version], list[Signature]]],
+        excerpts: dict[str, dict[str, Any]],
+    ) -> list[tuple[Record, list[Version], bool, dict[str, str]]]:
+        documents = []
+        for record, versions, sigs in items:
+            folder = f"representations/rep1/data/{record.id}/"
+            paths: dict[str, str] = {}
+            report: dict[str, Any] = {"record_id": record.id, "title": record.title, "files": []}
+            for version in versions:
+                file_path = folder + safe_name(f"v{version.number}-{version.original_filename}")
+                sha = version.blob_sha256
+                entry = writer.add(
+                    file_path, lambda sha=sha: self.store.get(blob_key(sha)), version.media_type, version.created_at
+                )
+                paths[str(version.number)] = file_path
+                self.events.append(
+                    premis.Event(
+                        id=f"ingest-{record.id}-v{version.number}",
+                        type="ingestion",
+                        when=version.created_at,
+                        detail=f"Phiên bản {version.number} ({version.kind}) do {version.created_by.username} tải lên",
+                        agent=version.created_by.username,
+                        objects=(entry.path,),
+                    )
+                )
+                file_report: dict[str, Any] = {"path": file_path, "version": version.number, "kind": version.kind}
+                if version.media_type == "application/pdf":
+                    file_report["signatures"] = self._check_pdf(sha)
+                for sig in [s for s in sigs if s.version_number == version.number and s.detached_sha256]:
+                    p7s_path = file_path + ".p7s"
+                    detached = sig.detached_sha256
+                    writer.add(
+                        p7s_path,
+                        lambda d=detached: self.store.get(blob_key(d)),
+                        "application/pkcs7-signature",
+                        sig.created_at,
+                    )
+                    file_report["detached_signature"] = p7s_path
+                    file_report["signatures"] = self._check_detached(sha, detached)
+                for sig in [s for s in sigs if s.version_number == version.number]:
+                    self.events.append(
+                        premis.Event(
+                            id=f"sign-{sig.id}",
+                            type="digital signature generation",
+                            when=sig.signed_at,
+                            detail=f"{sig.level}: {sig.signer_subject}",
+                            agent=sig.signer_subject[:200],
+                            objects=(file_path,),
+                        )
+                    )
+                if "signatures" in file_report:
+                    ok = validate.all_ok(file_report["signatures"])
+                    self.events.append(
+                        premis.Event(
+                            id=f"validate-{record.id}-v{version.number}",
+                            type="validation",
+                            when=datetime.now(UTC),
+                            detail="Kiểm tra chữ ký số khi xuất gói",
+                            agent="hoso",
+                            outcome="success" if ok else "failure",
+                            objects=(file_path,),
+                        )
+                    )
+                report["files"].append(file_report)
+            self.reports[record.id] = report
+            writer.add(f"documentation/signatures/{record.id}.json", _json(report), "application/json")
+            writer.add(f"documentation/audit/{record.id}.json", _json(excerpts[record.id]), "application/json")
+            documents.append((record, versions, bool(sigs), paths))
+        return documents
+
+    def _spool(self, sha256: str) -> Path:
+        with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, suffix=".check", delete=False) as out:
+            for chunk in self.store.get(blob_key(sha256)):
+                out.write(chunk)
+        return Path(out.name)
+
+    def _check_pdf(self, sha256: str) -> list[dict[str, Any]]:
+        path = self._spool(sha256)
+        try:
+            with open(path, "rb") as data:
+                return validate.validate_pdf(self.settings, data, online=True)
+        except Exception as e:  # a damaged or encrypted PDF: say so in the report, keep building
+            return [{"kind": "error", "summary_vi": f"Không kiểm tra được: {getattr(e, 'vi', e)}"}]
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _check_detached(self, sha256: str, p7s_sha256: str) -> list[dict[str, Any]]:
+        path = self._spool(sha256)
+        try:
+            p7s = b"".join(self.store.get(blob_key(p7s_sha256)))
+            with open(path, "rb") as content:
+                return validate.validate_detached(self.settings, content, p7s, online=True)
+        except Exception as e:
+            return [{"kind": "error", "summary_vi": f"Không kiểm tra được: {getattr(e, 'vi', e)}"}]
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _write_documentation(
+        self,
+        writer: PackageWriter,
+        title: str,
+        requester: str,
+        decisions: list[str],
+        items: list[tuple[Record, list[Version], list[Signature]]],
+        self_signed: bool,
+    ) -> None:
+        for n, root in enumerate(trust.load_roots(self.settings)):
+            from asn1crypto import pem
+
+            writer.add(
+                f"documentation/trust/root-{n + 1}.pem", pem.armor("CERTIFICATE", root.dump()), "application/x-pem-file"
+            )
+        writer.add(REPORT, self._html(title, requester, decisions, items, self_signed), "text/html")
+        writer.add("schemas/hoso-records.xsd", descriptive.SCHEMA, "text/xml")
+
+    def _write_metadata(
+        self, writer: PackageWriter, title: str, documents: list[tuple[Record, list[Version], bool, dict[str, str]]]
+    ) -> None:
+        dates = [r.created_at for r, _, _, _ in documents] or [utcnow()]
+        dossier = {
+            "fileCode": f"hoso-evidence-{self.export_id}",
+            "title": title,
+            "maintenance": "Theo thời hạn của từng tài liệu",
+            "mode": "Hạn chế sử dụng",
+            "language": "Tiếng Việt",
+            "startDate": min(dates).date(),
+            "endDate": max(dates).date(),
+            "keyword": "chứng cứ thanh tra",
+            "totalDoc": len(documents),
+            "format": "Điện tử",
+            "inforSign": "Có chữ ký số" if any(s for _, _, s, _ in documents) else "Không",
+            "confidenceLevel": "Thường",
+            "riskRecovery": "Không",
+            "description": "Gói chứng cứ do hoso xuất, niêm phong bằng chữ ký số của hệ thống.",
+        }
+        writer.add("metadata/descriptive/hoso-records.xml", descriptive.build(dossier, documents), "text/xml")
+        now = datetime.now(UTC)
+        self.events.append(
+            premis.Event(
+                id=f"export-{self.export_id}",
+                type="dissemination",
+                when=now,
+                detail=f"Xuất gói chứng cứ: {title}",
+                agent="hoso",
+                objects=tuple(e.path for e in writer.under("representations/")),
+            )
+        )
+        objects = [e for e in writer.entries if not e.path.startswith("metadata/")]
+        agents = [("hoso", f"hoso {VERSION}", "software")]
+        writer.add("metadata/preservation/premis.xml", premis.build(objects, self.events, agents), "text/xml")
+
+    def _html(
+        self,
+        title: str,
+        requester: str,
+        decisions: list[str],
+        items: list[tuple[Record, list[Version], list[Signature]]],
+        self_signed: bool,
+    ) -> bytes:
+        e = html.escape
+        rows = []
+        for record, _versions, _sigs in items:
+            report = self.reports[record.id]
+            cells = []
+            for f in report["files"]:
+                marks = []
+                for s in f.get("signatures", []):
+                    good = s.get("summary_vi") in ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
+                    who = (s.get("signer") or {}).get("common_name", "")
+                    when = s.get("timestamp_time") or s.get("signing_time") or ""
+                    trusted = "tin cậy" if s.get("trusted") else "không dẫn tới gốc tin cậy"
+                    marks.append(
+                        f'<li class="{"ok" if good else "bad"}">{"✔" if good else "✘"} {e(s.get("summary_vi", ""))}'
+                        f" — {e(who)} {e(when)} ({trusted})</li>"
+                    )
+                sig_html = f"<ul>{''.join(marks)}</ul>" if marks else "<em>Không có chữ ký số</em>"
+                cells.append(f"<div><code>{e(f['path'].split('/')[-1])}</code> ({e(f['kind'])}){sig_html}</div>")
+            rows.append(
+                f"<tr><td>{e(record.title)}</td><td>{e(record.author.full_name)}</td><td>{e(record.school.name)}</td>"
+                f"<td>{e(record.record_type.name_vi)}</td><td>{e(record.school_year)}</td>"
+                f"<td>{''.join(cells)}</td></tr>"
+            )
+        seal_note = (
+            "Gói được niêm phong bằng con dấu tự ký của hệ thống: chứng minh gói không bị sửa sau khi xuất, "
+            "nhưng không xác nhận danh tính đơn vị xuất."
+            if self_signed
+            else "Gói được niêm phong bằng chứng thư số của đơn vị."
+        )
+        page = f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>Gói chứng cứ — {e(title)}</title>
+<style>body{{font-family:serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #444;padding:4px;vertical-align:top}}.ok{{color:#05600f}}.bad{{color:#a00000}}</style>
+</head><body>
+<h1>GÓI CHỨNG CỨ: {e(title)}</h1>
+<p>Mã gói: <code>hoso-evidence-{e(self.export_id)}</code>. Người yêu cầu: {e(requester)}.
+Quyết định thanh tra: {e(", ".join(decisions) or "—")}. Thời điểm xuất: {datetime.now(UTC):%d/%m/%Y %H:%M} UTC.</p>
+<p>{seal_note} Kiểm tra ngoại tuyến: <code>hoso verify {e(f"hoso-evidence-{self.export_id}.zip")}</code>
+(băm SHA-256 của mọi tệp trong <code>manifest-sha256.txt</code>, chữ ký niêm phong <code>seal.p7s</code>,
+mọi chữ ký số trong gói, chuỗi nhật ký).</p>
+<table><tr><th>Tài liệu</th><th>Giáo viên</th><th>Trường</th><th>Loại</th><th>Năm học</th><th>Tệp và chữ ký</th></tr>
+{"".join(rows)}
+</table></body></html>
+"""
+        return page.encode()
+
+    def _store(self, path: Path, files: int) -> None:
+        import hashlib
+
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            self.store.put(export_key(self.export_id), f, size, content_type="application/zip", replace=True)
+        with self.state.sessions() as session, write_transaction(session):
+            export = session.get(EvidenceExport, self.export_id)
+            assert export is not None
+            export.state, export.size, export.sha256 = "ready", size, digest.hexdigest()
+            export.store_key, export.files, export.finished_at = export_key(self.export_id), files, utcnow()
+            audit.append(
+                session,
+                actor=export.requested_by,
+                action="evidence.built",
+                object_type="evidence_export",
+                object_id=export.id,
+                details={"size": size, "sha256": export.sha256, "records": len(export.record_ids)},
+            )
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1, default=str).encode()
+
+
+def run(state: AppState, export_id: str) -> None:
+    """The job: build, or mark failed with the reason (a person sees it on the export)."""
+    with state.sessions() as session, write_transaction(session):
+        export = session.get(EvidenceExport, export_id)
+        if export is None or export.state == "ready":
+            return
+        export.state, export.error = "building", None
+    try:
+        Builder(state, export_id).build()
+    except Exception as e:
+        log.exception("evidence export %s failed", export_id)
+        with state.sessions() as session, write_transaction(session):
+            export = session.get(EvidenceExport, export_id)
+            assert export is not None
+            export.state, export.error, export.finished_at = "failed", repr(e)[:2000], utcnow()
+        raise
