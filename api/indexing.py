@@ -95,7 +95,7 @@ class Describer:
             f"tháng {record.month}" if record.month else "",
             f"năm học {record.school_year}",
             version.original_filename if version else "",
-            f"thời lượng {round(seconds / 60)} phút" if seconds else "",
+            f"thời lượng {int(seconds // 60)} phút {round(seconds % 60)} giây" if seconds else "",
             *(str(v) for v in (record.doc_metadata or {}).values() if isinstance(v, str | int)),
         ]
         return IndexDoc(
@@ -119,21 +119,27 @@ class Describer:
         )
 
     def _content(self, version: Version) -> tuple[str, float | None]:
+        """(text, seconds): text for documents, duration for recordings; both cached by blob."""
         is_video = version.media_type in VIDEO
-        cached = None if is_video else self.cache.get(version.blob_sha256)
+        if not is_video and (version.media_type not in extract.READABLE or version.size > extract.MAX_BYTES):
+            return "", None
+        cached = self.cache.get(version.blob_sha256)
         if cached is not None:
-            return cached, None
-        if not is_video and version.media_type not in extract.READABLE:
-            return "", None
-        if not is_video and version.size > extract.MAX_BYTES:
-            return "", None
-        path = self._spool(version.blob_sha256, mediatype.EXTENSIONS.get(version.media_type, ""))
+            return ("", float(cached) if cached else None) if is_video else (cached, None)
+        key = blob_key(version.blob_sha256)
+        # a recording is probed in place when the store is a folder (no 2 GB copy); documents are spooled
+        # under their own extension (openpyxl goes by the file name)
+        local = getattr(self.store, "local_path", lambda _key: None)(key) if is_video else None
+        path = local or self._spool(version.blob_sha256, mediatype.EXTENSIONS.get(version.media_type, ""))
         try:
             if is_video:
-                return "", extract.video_seconds(path)
+                seconds = extract.video_seconds(path)
+                self.cache.put(version.blob_sha256, str(seconds) if seconds else "")
+                return "", seconds
             text = extract.extract_text(path, version.media_type)
         finally:
-            path.unlink(missing_ok=True)
+            if local is None:
+                path.unlink(missing_ok=True)
         self.cache.put(version.blob_sha256, text)
         return text, None
 

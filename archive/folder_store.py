@@ -54,6 +54,11 @@ class FolderStore:
             raise InvalidInput(f"Khóa đối tượng không hợp lệ: {key!r}", f"Invalid object key: {key!r}")
         return self.root.joinpath(*parts)
 
+    def local_path(self, key: str) -> Path | None:
+        """The object's own read-only file, for tools that need a seekable path (ffprobe); None if absent."""
+        path = self._path(key)
+        return path if path.is_file() else None
+
     def _lock_path(self, key: str) -> Path:
         self._path(key)
         return self._locks.joinpath(*key.split("/")).with_suffix(".lock.json")

@@ -219,3 +219,35 @@ def test_whoosh_serves_the_same_search(world: World, settings: Settings, tmp_pat
         assert find(client, lan, "do do dai")["total"] == 1
         assert find(client, lan, "đo độ dài")["hits"][0]["title"].startswith("Kế hoạch bài dạy Toán")
     assert (settings.data_dir / "index" / "whoosh").is_dir()
+
+
+def test_a_recording_is_found_by_its_metadata_and_duration(client: TestClient, world: World, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import require_tool
+
+    ffmpeg = require_tool("ffmpeg")
+    require_tool("ffprobe")
+    video = tmp_path / "tiet-day.mp4"
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=3:size=160x120:rate=10",
+            "-pix_fmt",
+            "yuv420p",
+            str(video),
+        ],
+        check=True,
+    )
+    lan = login(client, "gv.lan")
+    fields = {"record_type": "lesson_recording", "title": "Video tiết dạy Khoa học 5B", "class_name": "5B"}
+    record_id = upload(client, lan, "tiet-day.mp4", video.read_bytes(), **fields)
+    index_now(client)
+    found = find(client, lan, "video khoa hoc 5b thoi luong 3 giay")
+    assert [h["id"] for h in found["hits"]] == [record_id]
+    assert find(client, lan, "", media="video")["total"] == 1
