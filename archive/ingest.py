@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -144,8 +145,13 @@ def commit_version(
     action: str,
     details: dict[str, object],
     kind: VersionKind = VersionKind.original,
+    deferred: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> Version:
-    """Inside `versioning`: blob row, version row, sidecar and the audit event, together."""
+    """Inside `versioning`: blob row, version row, sidecar and the audit event, together.
+
+    With `deferred`, the sidecar is not written here but handed back as (key, body): a caller
+    committing many versions at once writes them side by side (`write_sidecars`) before it commits.
+    """
     if session.get(Blob, received.sha256) is None:
         session.add(Blob(sha256=received.sha256, size=received.size, media_type=received.media_type))
     number = record.current_version + 1
@@ -166,8 +172,11 @@ def commit_version(
     record.current_version = number
     record.updated_at = version.created_at
     session.add(version)
-    sidecar.write(store, key, sidecar.build(record, version))
-    written.append(key)
+    if deferred is not None:
+        deferred.append((key, sidecar.build(record, version)))
+    else:
+        sidecar.write(store, key, sidecar.build(record, version))
+        written.append(key)
     audit.append(
         session,
         actor=actor,
@@ -186,6 +195,18 @@ def commit_version(
         },
     )
     return version
+
+
+def write_sidecars(store: ObjectStore, deferred: list[tuple[str, dict[str, Any]]], written: list[str]) -> None:
+    """Write deferred sidecars in parallel (each put waits on its own fsync); all or an exception."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not deferred:
+        return
+    written.extend(key for key, _ in deferred)  # taken back by `versioning` if anything fails
+    with ThreadPoolExecutor(max_workers=min(8, len(deferred))) as pool:
+        for future in [pool.submit(sidecar.write, store, key, body) for key, body in deferred]:
+            future.result()
 
 
 def store_bytes(store: ObjectStore, tmp_dir: Path, data: bytes, limit: int) -> Received:

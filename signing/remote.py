@@ -125,12 +125,11 @@ class ClientRun(batch_runner._Run):
             raise LeaseLost("Đợt duyệt đang được ký trên máy chủ.", "The batch is being signed on the server.")
         return batch
 
-    def _claim(self, target: str) -> ApprovalBatch:
+    def _consume(self, target: str) -> None:
         """Storing a signature consumes its live preparation, in the same transaction (never twice)."""
-        batch = self._batch_in_tx()
         prepared_id = self.consumes.get(target)
         if prepared_id is None:  # an item failing while it is prepared: no preparation to consume
-            return batch
+            return
         gone = self.session.execute(
             delete(PreparedSignature)
             .where(
@@ -146,7 +145,6 @@ class ClientRun(batch_runner._Run):
                 "The prepared document expired; prepare and sign it again.",
                 prepared_id=prepared_id,
             )
-        return batch
 
     # -- preparing -----------------------------------------------------------------------------
 

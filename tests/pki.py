@@ -226,7 +226,9 @@ class _Delegate:
 
 
 @contextmanager
-def running_pki(directory: Path) -> Iterator[TestPKI]:
+def running_pki(directory: Path, separate_process: bool = False) -> Iterator[TestPKI]:
+    """The PKI's services on 127.0.0.1. `separate_process` serves them from a forked child, as a real
+    TSA/OCSP runs elsewhere: a benchmark then measures hoso, not the TSA's signing sharing hoso's GIL."""
     from certomancer.integrations.animator import Animator, AnimatorArchStore
     from certomancer.registry import CertomancerConfig
     from werkzeug.serving import make_server
@@ -238,6 +240,23 @@ def running_pki(directory: Path) -> Iterator[TestPKI]:
     now = datetime.now(UTC).replace(microsecond=0)
     cfg = CertomancerConfig(config(directory / "keys", now), key_search_dir=str(directory), external_url_prefix=url)
     delegate.target = Animator(AnimatorArchStore(cfg.pki_archs), with_web_ui=False)
+    if separate_process:
+        import os
+        import signal
+
+        child = os.fork()
+        if child == 0:  # the child only serves
+            try:
+                server.serve_forever()
+            finally:
+                os._exit(0)
+        server.socket.close()
+        try:
+            yield TestPKI(arch=cfg.get_pki_arch(ARCH), url=url, directory=directory, config=cfg)
+        finally:
+            os.kill(child, signal.SIGTERM)
+            os.waitpid(child, 0)
+        return
     thread = threading.Thread(target=server.serve_forever, name="test-pki", daemon=True)
     thread.start()
     try:
