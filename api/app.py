@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import approvals, auth, errors, evidence, grants, people, record_types, records, schools, search
+from api import approvals, auth, errors, evidence, grants, people, record_types, records, retention, schools, search
 from api.deps import AppState
 from api.indexing import Describer
 from api.worker import Worker
@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hoso = hoso
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, schools, people, record_types, records, approvals, search, grants, evidence):
+    for module in (auth, schools, people, record_types, records, approvals, search, grants, evidence, retention):
         v1.include_router(module.router)
 
     @v1.get("/health", tags=["health"])

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +41,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(school_app, name="school")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+retention_app = typer.Typer(help="Thời hạn bảo quản / retention.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 
 console = Console(soft_wrap=True)  # never break a password or a URL across lines
 err = Console(stderr=True, soft_wrap=True)
@@ -230,6 +240,57 @@ def reindex() -> None:
             sessions, engine, describe, lambda done, total: bar.update(task, completed=done, total=total)
         )
     console.print(f"Đã lập chỉ mục / indexed: [bold]{count}[/] hồ sơ / records ({settings.search_engine})")
+
+
+@retention_app.command("sweep")
+def retention_sweep() -> None:
+    """Compute every record's term, move those past it and not held to review (xem xét hủy), lock blobs."""
+    from api.retention import record_blobs
+    from retention import schedule
+    from retention import service as retention
+
+    settings = Settings()
+    with open_session(settings) as session:
+        result = retention.sweep(session)
+        locked = 0
+        while done := schedule.lock_pending(session, make_store(settings), record_blobs):
+            locked += done
+    console.print(
+        f"Tính mới / computed: {result['computed']}, tính lại / recomputed: {result['recomputed']}, "
+        f"chuyển sang xem xét hủy / moved to review: [bold]{result['moved_to_review']}[/] "
+        f"(đang chờ / in review: {result['in_review']}), khóa lưu giữ / locked: {locked}"
+    )
+
+
+@app.command("fixity")
+def fixity_check() -> None:
+    """Re-hash every stored blob and walk the audit chain; exits 1 if anything is altered or missing."""
+    from retention import fixity
+
+    settings = Settings()
+    with (
+        open_session(settings) as session,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err
+        ) as bar,
+    ):
+        task = bar.add_task("Kiểm tra toàn vẹn / fixity", total=None)
+        run = fixity.run(
+            session, make_store(settings), "cli", lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    console.print(
+        f"Lần kiểm tra / run #{run.id}: {run.blobs_checked} blob, {run.bytes_checked} byte, "
+        f"{run.audit_events_checked} sự kiện nhật ký / audit events"
+    )
+    for bad in run.mismatched:
+        err.print(f"[red]✗[/] sai băm / altered: {bad['sha256']} (hồ sơ / records: {', '.join(bad['records'])})")
+    for sha in run.missing:
+        err.print(f"[red]✗[/] mất / missing: {sha}")
+    for problem in run.audit_problems:
+        err.print(f"[red]✗[/] nhật ký / audit log: {problem}")
+    if run.state != "ok":
+        raise typer.Exit(1)
+    console.print("[bold green]Toàn vẹn / intact[/]")
 
 
 @app.command("verify")

@@ -12,11 +12,18 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from api import evidence_package
 from api.deps import AppState
+from api.retention import FIXITY_JOB, record_blobs
 from archive import jobs
+from retention import fixity, schedule
+from retention import service as retention
+from retention.models import FixityRun
 from search import indexer
 
 log = logging.getLogger(__name__)
@@ -42,14 +49,54 @@ class Worker:
             self._thread.join(timeout=60)
 
     def _loop(self) -> None:
+        last_sweep: float | None = None  # the first sweep runs at start
         while not self._stop.is_set():
             self.state.woken.clear()
             try:
-                indexer.drain(self.state.sessions, self.state.search, self.state.describe, limit=2000)
+                changed = indexer.drain(self.state.sessions, self.state.search, self.state.describe, limit=2000)
+                if changed:
+                    self.retention_follow_up()
                 self.run_one_export()
+                self.run_fixity_job()
+                hours = self.state.settings.retention_sweep_hours
+                if hours and (last_sweep is None or time.monotonic() - last_sweep > hours * 3600):
+                    last_sweep = time.monotonic()
+                    self.periodic()
             except Exception:
                 log.exception("the background worker failed; retrying")
             self.state.woken.wait(IDLE_SECONDS)
+
+    def retention_follow_up(self) -> None:
+        """New or changed records: compute their term and lock their blobs in the store."""
+        with self.state.sessions() as session:
+            schedule.refresh(session)
+            while schedule.lock_pending(session, self.state.store, record_blobs):
+                pass
+
+    def periodic(self) -> None:
+        """The daily sweep to review, permanent locks rolled forward, and the fixity run when it is due."""
+        with self.state.sessions() as session:
+            retention.sweep(session)
+            while schedule.lock_pending(session, self.state.store, record_blobs):
+                pass
+            every = self.state.settings.fixity_interval_hours
+            last = session.scalar(select(FixityRun.started_at).order_by(FixityRun.id.desc()).limit(1))
+            session.commit()
+            if every and (last is None or (time.time() - last.timestamp()) > every * 3600):
+                fixity.run(session, self.state.store, started_by="schedule")
+
+    def run_fixity_job(self) -> bool:
+        with self.state.sessions() as session:
+            claimed = jobs.claim(session, self.name, [FIXITY_JOB])
+            if claimed is None:
+                return False
+            try:
+                fixity.run(session, self.state.store, started_by=str(claimed.payload.get("started_by", "system")))
+            except Exception as e:
+                jobs.fail(session, session.merge(claimed), repr(e))
+            else:
+                jobs.finish(session, session.merge(claimed))
+        return True
 
     def run_one_export(self) -> bool:
         """Build the oldest queued evidence package, if any; True when one was taken."""

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     seal_password: str | None = Field(default=None, description="Password of HOSO_SEAL_PKCS12")
     evidence_max_bytes: int = Field(default=20 * GIB, gt=0, description="Largest evidence package")
     evidence_max_records: int = Field(default=5000, gt=0, description="Most records in one evidence package")
+    # Retention (retention/): the sweep to review and the fixity audit, run by `hoso serve`'s worker.
+    retention_sweep_hours: float = Field(default=24, ge=0, description="Sweep to review every N hours (0: off)")
+    fixity_interval_hours: float = Field(default=168, ge=0, description="Full fixity run every N hours (0: off)")
     # Full-text search (search/): the index is derived data under data_dir/index/<engine>/.
     search_engine: str = Field(default="tantivy", pattern="^(tantivy|whoosh)$", description="tantivy or whoosh")
     index_worker: bool = Field(default=True, description="Index changes in the background of `hoso serve`")

@@ -88,7 +88,11 @@ def settings(tmp_path: Path, database_template: str) -> Settings:
         shutil.copy(database_template, data / "hoso.db")
         url = f"sqlite:///{data / 'hoso.db'}"
     return Settings(
-        data_dir=data, database_url=url, secret_key="test-secret-key-" + "x" * 32, max_upload_bytes=50 * 1024 * 1024
+        data_dir=data,
+        database_url=url,
+        secret_key="test-secret-key-" + "x" * 32,
+        max_upload_bytes=50 * 1024 * 1024,
+        retention_sweep_hours=0,  # tests run the sweep and fixity themselves, when they mean to
     )
 
 

@@ -27,6 +27,7 @@ def hoso_env(settings: Settings, **extra: str) -> dict[str, str]:
         "HOSO_TRUST_ROOTS": settings.trust_roots,
         "HOSO_TSA_URL": settings.tsa_url or "",
         "HOSO_SIGNING_LEASE_SECONDS": str(settings.signing_lease_seconds),
+        "HOSO_RETENTION_SWEEP_HOURS": str(settings.retention_sweep_hours),
         "COLUMNS": "200",
         **extra,
     }

@@ -1,0 +1,254 @@
+"""Retention over HTTP: the schedule, a record's term, refused deletes, legal holds, sweep, fixity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import AppState, current_user, get_session, state
+from archive import access, jobs, service
+from archive.db import write_transaction
+from archive.exceptions import Forbidden, NotFound
+from archive.models import Person, RecordType, Role
+from archive.schemas import SchoolYear, Text
+from retention import holds, schedule
+from retention import service as retention
+from retention.models import FixityRun, Hold
+from signing.models import Signature
+
+router = APIRouter(tags=["retention"])
+FIXITY_JOB = "fixity_run"
+SWEEPERS = {Role.archivist, Role.principal}
+
+
+def record_blobs(session: Session, record_id: str) -> set[str]:
+    """A record's blobs: its versions (kernel) and its detached signatures (signing)."""
+    detached = session.scalars(
+        select(Signature.detached_sha256).where(
+            Signature.record_id == record_id, Signature.detached_sha256.is_not(None)
+        )
+    )
+    return schedule.version_blobs(session, record_id) | {d for d in detached if d}
+
+
+def _archivist_or_admin(person: Person, roles: set[Role] = SWEEPERS) -> None:
+    if not (access.is_admin(person) or any(m.role in roles for m in person.memberships)):
+        raise Forbidden(
+            "Việc này dành cho cán bộ lưu trữ, hiệu trưởng hoặc quản trị viên.",
+            "This is for the archivist, the principal or an administrator.",
+        )
+
+
+# -- the schedule ---------------------------------------------------------------------------------
+
+
+@router.get("/retention/schedule")
+def get_schedule(_person: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[dict]:  # type: ignore[type-arg]
+    """Every record type's retention row, with its basis and whether the archivist confirmed it."""
+    return [
+        {
+            "code": t.code,
+            "name_vi": t.name_vi,
+            "permanent": t.retention_permanent,
+            "years": t.retention_years,
+            "basis": t.retention_basis,
+            "confirmed": t.retention_confirmed,
+        }
+        for t in session.scalars(select(RecordType).order_by(RecordType.code))
+    ]
+
+
+class PeriodIn(BaseModel):
+    permanent: bool = False
+    years: int | None = Field(default=None, description="2–70 unless permanent")
+    reason: Text = Field(min_length=1, max_length=2000)
+    citation: Text = Field(min_length=1, max_length=1000, description="e.g. TT 08/2025/TT-BGDĐT, Phụ lục, mục 3.2")
+    future_only: bool = Field(default=False, description="A shorter term for new records only")
+
+
+@router.patch("/record-types/{code}/retention")
+def set_period(
+    code: str,
+    body: PeriodIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Change one row of the schedule (archivist); audited with the reason and citation."""
+    rtype = retention.set_period(
+        session,
+        person,
+        code,
+        permanent=body.permanent,
+        years=body.years,
+        reason=body.reason,
+        citation=body.citation,
+        future_only=body.future_only,
+    )
+    schedule.lock_pending(session, app_state.store, record_blobs, limit=100_000)
+    return {"code": rtype.code, "permanent": rtype.retention_permanent, "years": rtype.retention_years}
+
+
+# -- a record's term, and the delete that is always refused -------------------------------------
+
+
+@router.get("/records/{record_id}/retention")
+def record_retention(
+    record_id: str,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    record = service.get_record(session, person, record_id)
+    info = retention.status(session, record)
+    if info["locked_until"] is None:
+        schedule.lock_pending(session, app_state.store, record_blobs)
+        info = retention.status(session, record)
+    return info
+
+
+@router.delete("/records/{record_id}", status_code=204)
+def delete_record(
+    record_id: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> None:
+    """Always 409: a record is kept for its whole term and leaves only by an executed destruction decision."""
+    retention.refuse_delete(session, service.get_record(session, person, record_id))
+
+
+# -- legal holds ----------------------------------------------------------------------------------
+
+
+class HoldIn(BaseModel):
+    reason: Text = Field(min_length=1, max_length=2000)
+    reference: Text | None = Field(default=None, max_length=200, description="e.g. the decision number")
+    record_ids: list[str] | None = Field(default=None, max_length=10000)
+    dossier_id: str | None = None
+    school_code: str | None = None
+    school_year: SchoolYear | None = None
+    record_type: str | None = None
+
+
+class ReleaseIn(BaseModel):
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+def hold_out(session: Session, hold: Hold) -> dict[str, Any]:
+    return {
+        "id": hold.id,
+        "kind": hold.kind,
+        "reason": hold.reason,
+        "reference": hold.reference,
+        "records": len(holds.covered(session, hold)),
+        "created_by": hold.created_by.username,
+        "created_at": hold.created_at,
+        "released_at": hold.released_at,
+        "release_reason": hold.release_reason,
+        "active": hold.released_at is None,
+    }
+
+
+@router.post("/holds", status_code=201)
+def create_hold(
+    body: HoldIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Freeze records (a list, a dossier, or school + year + type): no disposition, legal hold on the blobs."""
+    hold = holds.create(
+        session,
+        app_state.store,
+        person,
+        reason=body.reason,
+        reference=body.reference,
+        record_ids=body.record_ids,
+        dossier_id=body.dossier_id,
+        school_code=body.school_code,
+        school_year=body.school_year,
+        record_type=body.record_type,
+        blobs_of=record_blobs,
+    )
+    return hold_out(session, hold)
+
+
+@router.get("/holds")
+def list_holds(person: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[dict]:  # type: ignore[type-arg]
+    rows = list(session.scalars(select(Hold).order_by(Hold.created_at.desc())))
+    if not access.is_admin(person):
+        schools = access.readable_school_ids(person)
+        rows = [h for h in rows if h.school_id in schools or h.created_by_id == person.id]
+    return [hold_out(session, h) for h in rows]
+
+
+@router.post("/holds/{hold_id}/release")
+def release_hold(
+    hold_id: int,
+    body: ReleaseIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    hold = holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=record_blobs)
+    return hold_out(session, hold)
+
+
+# -- sweep and fixity -----------------------------------------------------------------------------
+
+
+@router.post("/retention/sweep")
+def sweep(person: Person = Depends(current_user), session: Session = Depends(get_session)) -> dict[str, int]:
+    """Move records past their term and not held to review (xem xét hủy); also runs daily by itself."""
+    _archivist_or_admin(person)
+    return retention.sweep(session)
+
+
+def fixity_out(run: FixityRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "state": run.state,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "started_by": run.started_by,
+        "blobs_checked": run.blobs_checked,
+        "bytes_checked": run.bytes_checked,
+        "mismatched": run.mismatched,
+        "missing": run.missing,
+        "audit_events_checked": run.audit_events_checked,
+        "audit_problems": run.audit_problems,
+        "error": run.error,
+    }
+
+
+@router.post("/fixity", status_code=202)
+def start_fixity(
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Queue a full fixity run (every blob re-hashed, the audit chain walked); poll GET /fixity/runs."""
+    _archivist_or_admin(person)
+    with write_transaction(session):
+        job = jobs.enqueue(session, FIXITY_JOB, {"started_by": person.username}, max_attempts=1)
+    app_state.wake()
+    return {"job_id": job.id, "state": "queued"}
+
+
+@router.get("/fixity/runs")
+def fixity_runs(person: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[dict]:  # type: ignore[type-arg]
+    _archivist_or_admin(person)
+    return [fixity_out(r) for r in session.scalars(select(FixityRun).order_by(FixityRun.id.desc()).limit(50))]
+
+
+@router.get("/fixity/runs/{run_id}")
+def fixity_run(
+    run_id: int, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    _archivist_or_admin(person)
+    run = session.get(FixityRun, run_id)
+    if run is None:
+        raise NotFound("Không có lần kiểm tra toàn vẹn này.", "No such fixity run.")
+    return fixity_out(run)

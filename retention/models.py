@@ -1,0 +1,85 @@
+"""SQL tables of retention: each record's computed retention, legal holds, fixity runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from archive.db import Base, UTCDateTime, utcnow
+from archive.models import Person
+
+
+class RecordRetention(Base):
+    """How long a record must be kept, from what it was computed, and whether its blobs are locked.
+
+    `keep_until_year` is the last year the record must be kept (Luật Lưu trữ 2024 Điều 15: the term
+    counts from the year the work ended, here the school year's second year); it becomes eligible
+    for review on 1 January of the next year. It is never shortened once the blobs are locked.
+    """
+
+    __tablename__ = "record_retention"
+    __table_args__ = (Index("ix_retention_state_year", "state", "keep_until_year"),)
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    permanent: Mapped[bool] = mapped_column(Boolean, default=False)
+    keep_until_year: Mapped[int | None] = mapped_column(Integer)  # None when permanent
+    # the inputs it was computed from: a change of any of them recomputes it
+    record_type_id: Mapped[int] = mapped_column(ForeignKey("record_types.id"))
+    school_year: Mapped[str] = mapped_column(String(9))
+    years_applied: Mapped[int | None] = mapped_column(Integer)
+    # active | review (xem xét hủy) | destroyed | transferred
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    locked_until: Mapped[date | None] = mapped_column(Date)  # the storage lock applied to its blobs
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    review_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Hold(Base):
+    """A legal hold (tạm giữ): records, a dossier, or a filter (school + year + type) frozen until released."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # records | dossier | filter
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(200))  # e.g. the inspection decision number
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    school_year: Mapped[str | None] = mapped_column(String(9))
+    record_type_id: Mapped[int | None] = mapped_column(ForeignKey("record_types.id"))
+    dossier_id: Mapped[str | None] = mapped_column(ForeignKey("dossiers.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+    created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id], lazy="joined")
+
+
+class HoldRecord(Base):
+    __tablename__ = "hold_records"
+
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+
+
+class FixityRun(Base):
+    """One pass over every blob: re-hashed, compared with what was recorded; plus the audit chain."""
+
+    __tablename__ = "fixity_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running | ok | problems | failed
+    blobs_checked: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_checked: Mapped[int] = mapped_column(BigInteger, default=0)
+    mismatched: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audit_events_checked: Mapped[int] = mapped_column(Integer, default=0)
+    audit_problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_by: Mapped[str] = mapped_column(String(100), default="system")
+    error: Mapped[str | None] = mapped_column(Text)

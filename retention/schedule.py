@@ -1,0 +1,191 @@
+"""The retention schedule applied: every record's term, computed in SQL, and its blobs locked to match.
+
+Luật Lưu trữ 2024 Điều 15: permanent, or 2–70 years counted from the year the work ended. For a
+school record the work ends with its school year, so a plan of 2025-2026 kept 10 years is kept
+through 31/12/2036 and may be reviewed for destruction from 1/1/2037. The schedule itself is data
+(`RecordType.retention_*`, editable by the archivist); this module keeps `record_retention` in step
+with it and with each record, set-based (a million records take seconds), and never shortens a
+term once computed — exactly as S3 COMPLIANCE retention cannot be shortened.
+
+Storage locks follow: each blob of a record (its versions and detached signatures) is retained in
+the store until the end of the record's term (COMPLIANCE on S3, a lock file in the folder store);
+permanent records are locked for `PERMANENT_LOCK_YEARS` and extended as the years pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from archive.db import utcnow
+from archive.models import Record, RecordType, Version
+from archive.storage import ObjectMissing, ObjectStore, RetentionShortening, blob_key
+from retention.models import RecordRetention
+
+log = logging.getLogger(__name__)
+PERMANENT_LOCK_YEARS = 100
+
+
+def end_year(school_year: str) -> int:
+    """'2025-2026' → 2026: the year the work of a school year ends."""
+    return int(school_year[5:9])
+
+
+def keep_until_year(permanent: bool, years: int | None, school_year: str) -> int | None:
+    return None if permanent else end_year(school_year) + int(years or 0)
+
+
+def eligible_from(row: RecordRetention) -> date | None:
+    """The first day the record may be reviewed for destruction (None: never, it is permanent)."""
+    return None if row.permanent or row.keep_until_year is None else date(row.keep_until_year + 1, 1, 1)
+
+
+def lock_target(row: RecordRetention, today: date) -> date:
+    if row.permanent or row.keep_until_year is None:
+        return date(today.year + PERMANENT_LOCK_YEARS, 1, 1)
+    return date(row.keep_until_year + 1, 1, 1)
+
+
+def _new_keep():  # type: ignore[no-untyped-def]
+    """SQL: the term the record's type and school year give now (NULL when permanent)."""
+    end = cast(func.substr(Record.school_year, 6, 4), Integer)
+    return case((RecordType.retention_permanent, None), else_=end + RecordType.retention_years)
+
+
+def refresh(session: Session) -> tuple[int, int]:
+    """Compute missing rows and recompute changed ones, in two statements; returns (added, changed)."""
+    now = utcnow()
+    missing = ~exists().where(RecordRetention.record_id == Record.id)
+    # ON CONFLICT DO NOTHING: the serving worker and a request may compute the same new record at once
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    added = session.execute(
+        dialect_insert(RecordRetention)
+        .from_select(
+            [
+                "record_id",
+                "permanent",
+                "keep_until_year",
+                "record_type_id",
+                "school_year",
+                "years_applied",
+                "state",
+                "computed_at",
+            ],
+            select(
+                Record.id,
+                RecordType.retention_permanent,
+                _new_keep(),
+                Record.record_type_id,
+                Record.school_year,
+                RecordType.retention_years,
+                literal("active"),
+                literal(now, RecordRetention.computed_at.type),
+            )
+            .join(RecordType, RecordType.id == Record.record_type_id)
+            .where(missing),
+        )
+        .on_conflict_do_nothing(index_elements=["record_id"])
+    ).rowcount
+    # Changed inputs (a corrected school year or type, an edited schedule): recompute, never shorter.
+    source = (
+        select(Record.id)
+        .join(RecordType, RecordType.id == Record.record_type_id)
+        .where(
+            Record.id == RecordRetention.record_id,
+            or_(
+                Record.school_year != RecordRetention.school_year,
+                Record.record_type_id != RecordRetention.record_type_id,
+                # the schedule got longer (a shorter schedule applies to new records only)
+                and_(RecordType.retention_permanent, ~RecordRetention.permanent),
+                and_(
+                    RecordType.retention_years.is_not(None),
+                    RecordRetention.years_applied.is_not(None),
+                    RecordType.retention_years > RecordRetention.years_applied,
+                ),
+            ),
+        )
+    )
+
+    def current(column):  # type: ignore[no-untyped-def]
+        return (
+            select(column)
+            .select_from(Record)
+            .join(RecordType, RecordType.id == Record.record_type_id)
+            .where(Record.id == RecordRetention.record_id)
+            .scalar_subquery()
+        )
+
+    new_perm = current(RecordType.retention_permanent)
+    new_keep = current(_new_keep())
+    changed = session.execute(
+        update(RecordRetention)
+        .where(exists(source), RecordRetention.state == "active")
+        .values(
+            permanent=or_(RecordRetention.permanent, new_perm),
+            keep_until_year=case(
+                (or_(RecordRetention.permanent, new_perm), None),
+                (new_keep > RecordRetention.keep_until_year, new_keep),
+                else_=RecordRetention.keep_until_year,
+            ),
+            record_type_id=current(Record.record_type_id),
+            school_year=current(Record.school_year),
+            years_applied=current(RecordType.retention_years),
+            computed_at=now,
+            locked_until=None,  # the storage lock follows on the next `lock_pending`
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return added or 0, changed or 0
+
+
+BlobsOf = Callable[[Session, str], set[str]]
+
+
+def version_blobs(session: Session, record_id: str) -> set[str]:
+    """The blobs of a record's versions (`api` adds the detached signatures, which signing keeps)."""
+    return set(session.scalars(select(Version.blob_sha256).where(Version.record_id == record_id)))
+
+
+def lock_pending(session: Session, store: ObjectStore, blobs_of: BlobsOf = version_blobs, limit: int = 500) -> int:
+    """Lock the blobs of records not locked yet (or recomputed), and roll permanent locks forward."""
+    today = datetime.now(UTC).date()
+    permanent_floor = date(today.year + PERMANENT_LOCK_YEARS - 1, 1, 1)
+    rows = list(
+        session.scalars(
+            select(RecordRetention)
+            .where(
+                RecordRetention.state.in_(("active", "review")),
+                or_(
+                    RecordRetention.locked_until.is_(None),
+                    and_(RecordRetention.permanent, RecordRetention.locked_until < permanent_floor),
+                ),
+            )
+            .limit(limit)
+        )
+    )
+    done = 0
+    for row in rows:
+        target = lock_target(row, today)
+        if row.locked_until is not None and row.locked_until >= target:
+            continue
+        until = datetime(target.year, target.month, target.day, tzinfo=UTC)
+        for sha in blobs_of(session, row.record_id):
+            try:
+                store.set_retention(blob_key(sha), until)
+            except RetentionShortening:
+                pass  # already retained longer (a blob shared with a record kept longer)
+            except ObjectMissing:
+                log.error("blob %s of record %s is missing: the next fixity run reports it", sha, row.record_id)
+        row.locked_until = target
+        done += 1
+    session.commit()
+    return done

@@ -1,0 +1,240 @@
+"""Retention on both stores (folder and S3 over HTTP): terms, WORM, schedule edits, holds, sweep, fixity."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from archive.models import AuditEvent, Role, Version
+from archive.settings import Settings
+from archive.storage import ObjectLocked, ObjectStore, RetentionShortening, blob_key, make_store
+from retention.models import RecordRetention
+from tests.api.test_cli import hoso, hoso_env
+from tests.factories import World, lesson_plan_pdf, login, person
+from tests.search.test_search_api import upload
+
+
+@pytest.fixture(params=["folder", "s3"])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    if request.param == "s3":
+        from tests.conftest import s3_settings
+
+        return s3_settings(settings, request.getfixturevalue("s3_server"))
+    return settings
+
+
+@pytest.fixture
+def store(settings: Settings) -> ObjectStore:
+    return make_store(settings)
+
+
+@pytest.fixture
+def archivist(session: Session, world: World) -> None:
+    person(session, "lt.mai", Role.archivist, "THA")
+
+
+def blob_of(session: Session, record_id: str) -> str:
+    session.commit()
+    return session.scalar(select(Version.blob_sha256).where(Version.record_id == record_id, Version.number == 1)) or ""
+
+
+def retention_of(client: TestClient, headers: dict[str, str], record_id: str) -> dict:  # type: ignore[type-arg]
+    response = client.get(f"/api/v1/records/{record_id}/retention", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_a_record_is_kept_for_its_term_and_its_blob_is_locked(
+    client: TestClient, world: World, session: Session, store: ObjectStore
+) -> None:
+    lan = login(client, "gv.lan")
+    record_id = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Phân số"), school_year="2025-2026")
+    info = retention_of(client, lan, record_id)
+    # lesson plans: 10 years from the end of school year 2025-2026 → kept through 2036
+    assert info["keep_until_year"] == 2036 and info["eligible_from"] == "2037-01-01" and not info["permanent"]
+    assert "2036" in info["summary_vi"] and "01/01/2037" in info["summary_vi"]
+    key = blob_key(blob_of(session, record_id))
+    assert store.head(key).retain_until == datetime(2037, 1, 1, tzinfo=UTC)
+    refused = client.delete(f"/api/v1/records/{record_id}", headers=login(client, "ht.hoa"))
+    assert refused.status_code == 409 and "01/01/2037" in refused.json()["message"]
+    with pytest.raises(ObjectLocked):
+        store.delete(key)  # the storage layer refuses too
+    with pytest.raises(RetentionShortening):
+        store.set_retention(key, datetime(2030, 1, 1, tzinfo=UTC))
+    transcript = upload(
+        client, lan, "hoc-ba.pdf", lesson_plan_pdf("Học bạ"), record_type="transcript", subject=None, month=None
+    )
+    assert retention_of(client, lan, transcript)["permanent"] is True
+    assert (
+        client.delete(f"/api/v1/records/{transcript}", headers=lan)
+        .json()["message"]
+        .startswith("Không thể xóa: hồ sơ thuộc loại bảo quản vĩnh viễn")
+    )
+    assert store.head(blob_key(blob_of(session, transcript))).retain_until.year >= datetime.now(UTC).year + 99  # type: ignore[union-attr]
+
+
+def test_the_archivist_lengthens_a_term_and_shortening_is_refused(
+    client: TestClient, world: World, archivist: None, session: Session, store: ObjectStore
+) -> None:
+    lan, mai = login(client, "gv.lan"), login(client, "lt.mai")
+    old = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Phân số"), school_year="2025-2026")
+    retention_of(client, lan, old)
+    body = {"years": 15, "reason": "Xác nhận theo Phụ lục", "citation": "TT 08/2025/TT-BGDĐT, Phụ lục, mục 3"}
+    longer = client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json=body)
+    assert longer.status_code == 200, longer.text
+    assert retention_of(client, lan, old)["keep_until_year"] == 2041
+    assert store.head(blob_key(blob_of(session, old))).retain_until == datetime(2042, 1, 1, tzinfo=UTC)
+    shorter = client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json={**body, "years": 5})
+    assert shorter.status_code == 409 and "Không thể rút ngắn" in shorter.json()["message"]
+    future = client.patch(
+        "/api/v1/record-types/lesson_plan/retention", headers=mai, json={**body, "years": 5, "future_only": True}
+    )
+    assert future.status_code == 200, future.text
+    assert retention_of(client, lan, old)["keep_until_year"] == 2041  # what was locked stays locked
+    new = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Số thập phân"), school_year="2025-2026")
+    assert retention_of(client, lan, new)["keep_until_year"] == 2031
+    session.commit()
+    changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.schedule_changed")).all()
+    assert [e.details["after"]["years"] for e in changes] == [15, 5]
+    assert changes[0].details["citation"].startswith("TT 08/2025")
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "words"),
+    [
+        ("lt.mai", {"years": 80}, 422, "2 đến 70"),
+        ("lt.mai", {"years": 1}, 422, "2 đến 70"),
+        ("lt.mai", {"permanent": False}, 422, "2 đến 70"),
+        ("gv.lan", {"years": 12}, 403, "cán bộ lưu trữ"),
+        ("lt.mai", {"years": 12, "reason": ""}, 422, ""),
+    ],
+)
+def test_schedule_rows_are_checked(
+    client: TestClient,
+    world: World,
+    archivist: None,
+    who: str,
+    body: dict,
+    status: int,
+    words: str,  # type: ignore[type-arg]
+) -> None:
+    full = {"reason": "r", "citation": "TT 08/2025/TT-BGDĐT", **body}
+    response = client.patch("/api/v1/record-types/lesson_plan/retention", headers=login(client, who), json=full)
+    assert response.status_code == status, response.text
+    if words:
+        assert words in response.json()["message"]
+
+
+def test_holds_freeze_records_and_the_blobs(
+    client: TestClient, world: World, session: Session, store: ObjectStore
+) -> None:
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    old = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Cũ"), school_year="2000-2001")
+    other = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Cũ khác"), school_year="2000-2001", subject="Tiếng Việt")
+    retention_of(client, lan, old)
+    hold = client.post(
+        "/api/v1/holds",
+        headers=hoa,
+        json={"reason": "Thanh tra theo QĐ 125/QĐ-PGDĐT", "reference": "125/QĐ-PGDĐT", "record_ids": [old]},
+    )
+    assert hold.status_code == 201, hold.text
+    assert hold.json()["records"] == 1
+    assert store.head(blob_key(blob_of(session, old))).legal_hold is True
+    refused = client.delete(f"/api/v1/records/{old}", headers=hoa)
+    assert refused.status_code == 409 and "tạm giữ" in refused.json()["message"]
+    # the sweep moves what is past its term (2000-2001 + 10 → 2011), but never a held record
+    swept = client.post("/api/v1/retention/sweep", headers=hoa)
+    assert swept.status_code == 200 and swept.json()["moved_to_review"] == 1
+    session.commit()
+    assert session.get(RecordRetention, other).state == "review"  # type: ignore[union-attr]
+    assert session.get(RecordRetention, old).state == "active"  # type: ignore[union-attr]
+    released = client.post(f"/api/v1/holds/{hold.json()['id']}/release", headers=hoa, json={"reason": "Kết thúc"})
+    assert released.status_code == 200 and released.json()["active"] is False
+    assert store.head(blob_key(blob_of(session, old))).legal_hold is False
+    again = client.post(f"/api/v1/holds/{hold.json()['id']}/release", headers=hoa, json={"reason": "x"})
+    assert again.status_code == 409
+
+
+def test_a_filter_hold_covers_records_added_later(client: TestClient, world: World, session: Session) -> None:
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    body = {"reason": "Tranh chấp", "school_code": "THA", "school_year": "2025-2026", "record_type": "lesson_plan"}
+    assert client.post("/api/v1/holds", headers=hoa, json=body).status_code == 201
+    later = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Sau"), school_year="2025-2026")
+    assert retention_of(client, lan, later)["holds"][0]["reason"] == "Tranh chấp"
+    teacher = client.post("/api/v1/holds", headers=lan, json=body)
+    assert teacher.status_code == 403
+    bad = client.post("/api/v1/holds", headers=hoa, json={"reason": "x", "school_code": "THA", "record_ids": [later]})
+    assert bad.status_code == 422 and "một trong" in bad.json()["message"]
+
+
+def corrupt(settings: Settings, store: ObjectStore, sha: str) -> None:
+    key = blob_key(sha)
+    if settings.s3_endpoint:
+        import io
+
+        data = b"altered"
+        store.client.put_object(store.bucket, key, io.BytesIO(data), len(data))  # type: ignore[attr-defined]
+        return
+    path = Path(store.root, *key.split("/"))  # type: ignore[attr-defined]
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(10)
+        f.write(b"X")
+
+
+def test_fixity_finds_altered_and_missing_blobs_and_a_broken_audit_chain(
+    client: TestClient, world: World, session: Session, settings: Settings, store: ObjectStore
+) -> None:
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    ids = [upload(client, lan, "khbd.pdf", lesson_plan_pdf(f"Bài {i}")) for i in range(3)]
+    ok = hoso(settings, "fixity", env=_env(settings))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Toàn vẹn / intact" in ok.stdout
+    corrupt(settings, store, blob_of(session, ids[0]))
+    if not settings.s3_endpoint:  # a blob gone from the disk (S3 keeps versions: "missing" is a folder-store case)
+        gone = Path(store.root, *blob_key(blob_of(session, ids[1])).split("/"))  # type: ignore[attr-defined]
+        gone.unlink()
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(details={"edited": True}))
+    session.commit()
+    bad = hoso(settings, "fixity", env=_env(settings))
+    assert bad.returncode == 1
+    assert "sai băm / altered" in bad.stderr and ids[0] in bad.stderr
+    assert "event 3: content was altered" in bad.stderr
+    if not settings.s3_endpoint:
+        assert "mất / missing" in bad.stderr
+    assert client.post("/api/v1/fixity", headers=lan).status_code == 403  # a teacher may not
+    assert client.post("/api/v1/fixity", headers=hoa).status_code == 202
+    runs = _wait_runs(client, hoa, 3)
+    assert runs[0]["state"] == "problems" and runs[0]["mismatched"][0]["records"] == [ids[0]]
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    extra = {}
+    if settings.s3_endpoint:
+        extra = {
+            "HOSO_S3_ENDPOINT": settings.s3_endpoint,
+            "HOSO_S3_BUCKET": settings.s3_bucket,
+            "HOSO_S3_ACCESS_KEY": settings.s3_access_key or "",
+            "HOSO_S3_SECRET_KEY": settings.s3_secret_key or "",
+            "HOSO_S3_SECURE": "false",
+            "HOSO_S3_REGION": settings.s3_region or "",
+        }
+    return hoso_env(settings, **extra)
+
+
+def _wait_runs(client: TestClient, headers: dict[str, str], count: int) -> list[dict]:  # type: ignore[type-arg]
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = client.get("/api/v1/fixity/runs", headers=headers).json()
+        if len(runs) >= count and runs[0]["state"] != "running":
+            return runs  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError("the fixity run did not finish")
