@@ -50,6 +50,7 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/retention.py
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

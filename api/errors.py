@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from archive.exceptions import (
     Conflict,
     Forbidden,
+    Gone,
     HosoError,
     IncompleteUpload,
     IntegrityFailure,
@@ -41,6 +42,7 @@ STATUS: dict[type[HosoError], int] = {
     ServiceUnavailable: 503,
     FontMissing: 500,
     IndexBusy: 503,
+    Gone: 410,
 }
 
 

@@ -18,8 +18,8 @@ from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
 from archive import audit, ingest, service
 from archive.db import write_transaction
-from archive.exceptions import InvalidInput
-from archive.models import AuditEvent, Person, Record, Version
+from archive.exceptions import Gone, InvalidInput
+from archive.models import AuditEvent, Person, Record, RecordStatus, Version
 from archive.schemas import (
     AuditEventOut,
     RecordCreate,
@@ -195,6 +195,11 @@ def _download(
 ) -> Response:
     record = service.get_record(session, actor, record_id)
     version = service.get_version(session, record, number)
+    if record.status == RecordStatus.destroyed.value:
+        raise Gone(
+            "Tài liệu đã được hủy theo quyết định hủy tài liệu hết giá trị; chỉ còn siêu dữ liệu và mã băm.",
+            "The record was destroyed by a destruction decision; only its metadata and hashes remain.",
+        )
     etag = f'"{version.blob_sha256}"'
     headers = {
         "Accept-Ranges": "bytes",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,12 +14,15 @@ from sqlalchemy.orm import Session
 from api.deps import AppState, current_user, get_session, state
 from archive import access, jobs, service
 from archive.db import write_transaction
-from archive.exceptions import Forbidden, NotFound
-from archive.models import Person, RecordType, Role
+from archive.exceptions import Forbidden, InvalidInput, NotFound
+from archive.models import Person, Record, RecordType, Role
 from archive.schemas import SchoolYear, Text
+from archive.settings import Settings
+from retention import disposition as disposition_flow
 from retention import holds, schedule
 from retention import service as retention
-from retention.models import FixityRun, Hold
+from retention.models import Disposition, FixityRun, Hold, RecordRetention
+from signing import certcheck, keys, pades, stamp
 from signing.models import Signature
 
 router = APIRouter(tags=["retention"])
@@ -252,3 +257,207 @@ def fixity_run(
     if run is None:
         raise NotFound("Không có lần kiểm tra toàn vẹn này.", "No such fixity run.")
     return fixity_out(run)
+
+
+# -- destruction (TT 06/2025/TT-BNV) --------------------------------------------------------------
+
+
+class ProposalItem(BaseModel):
+    record_id: str
+    explanation: Text = Field(min_length=1, max_length=1000, description="Why it has no value any more")
+
+
+class ProposalIn(BaseModel):
+    school_code: str
+    explanation: Text = Field(min_length=1, max_length=4000, description="Thuyết minh of the list")
+    items: list[ProposalItem] = Field(min_length=1, max_length=20000)
+
+
+class Member(BaseModel):
+    name: Text = Field(min_length=1, max_length=200)
+    title: Text = Field(default="", max_length=200)
+
+
+class CouncilIn(BaseModel):
+    members: list[Member] = Field(min_length=1, max_length=20)
+    establishment_decision: Text = Field(min_length=1, max_length=300, description="e.g. QĐ số 12/QĐ-THA")
+    minutes: Text = Field(min_length=1, max_length=20000)
+    opinion: str = Field(description="agree or disagree")
+    notes: Text = Field(default="", max_length=4000)
+
+
+def disposition_out(session: Session, disposition: Disposition) -> dict[str, Any]:
+    pairs = disposition_flow.items_of(session, disposition)
+    return {
+        "id": disposition.id,
+        "state": disposition.state,
+        "school_id": disposition.school_id,
+        "explanation": disposition.explanation,
+        "proposed_at": disposition.proposed_at,
+        "council": disposition.council,
+        "decision_number": disposition.decision_number,
+        "approved": disposition.approved,
+        "decided_at": disposition.decided_at,
+        "decision_signed": disposition.decision_signed,
+        "execute_before": (disposition.decided_at + timedelta(days=disposition_flow.EXECUTION_DAYS))
+        if disposition.decided_at
+        else None,
+        "executed_at": disposition.executed_at,
+        "documents": disposition.documents,
+        "items": [
+            {"record_id": r.id, "title": r.title, "explanation": i.explanation, "tombstone": i.tombstone}
+            for i, r in pairs
+        ],
+    }
+
+
+@router.get("/retention/review")
+def in_review(
+    school_code: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> list[dict]:  # type: ignore[type-arg]
+    """Records past their term, not held, waiting for a destruction proposal ("Xem xét hủy")."""
+    school = service.school_by_code(session, school_code)
+    if school.id not in access.readable_school_ids(person):
+        raise Forbidden("Bạn không xem được hồ sơ của trường này.", "You may not see this school's records.")
+    rows = session.execute(
+        select(Record, RecordRetention)
+        .join(RecordRetention, RecordRetention.record_id == Record.id)
+        .where(Record.school_id == school.id, RecordRetention.state == "review")
+        .order_by(Record.school_year, Record.title)
+    ).all()
+    return [
+        {
+            "record_id": r.id,
+            "title": r.title,
+            "record_type": r.record_type.code,
+            "school_year": r.school_year,
+            "keep_until_year": rr.keep_until_year,
+            "review_since": rr.review_since,
+        }
+        for r, rr in rows
+    ]
+
+
+@router.post("/dispositions", status_code=201)
+def propose(
+    body: ProposalIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Step 1: the destruction list, with a reason per record, opens a new (permanent) destruction dossier."""
+    disposition = disposition_flow.propose(
+        session,
+        app_state.store,
+        app_state.settings.tmp_dir,
+        person,
+        school_code=body.school_code,
+        items=[(i.record_id, i.explanation) for i in body.items],
+        explanation=body.explanation,
+    )
+    return disposition_out(session, disposition)
+
+
+@router.get("/dispositions/{disposition_id}")
+def get_disposition(
+    disposition_id: int, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    disposition = disposition_flow.load(session, disposition_id)
+    if disposition.school_id not in access.readable_school_ids(person) and not access.is_admin(person):
+        raise NotFound("Không có đợt hủy này.", "No such disposition.")
+    return disposition_out(session, disposition)
+
+
+@router.post("/dispositions/{disposition_id}/council")
+def council(
+    disposition_id: int,
+    body: CouncilIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Step 2: the council's members, establishment decision, minutes and opinion."""
+    disposition = disposition_flow.council(
+        session,
+        app_state.store,
+        app_state.settings.tmp_dir,
+        person,
+        disposition_id,
+        members=[m.model_dump() for m in body.members],
+        establishment_decision=body.establishment_decision,
+        minutes=body.minutes,
+        opinion=body.opinion,
+        notes=body.notes,
+    )
+    return disposition_out(session, disposition)
+
+
+@router.post("/dispositions/{disposition_id}/decision")
+def decide(
+    disposition_id: int,
+    decision_number: Annotated[str, Form(max_length=100, description="Số quyết định, e.g. 05/QĐ-THA")],
+    approve: Annotated[bool, Form()] = True,
+    pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12 to sign the decision")] = None,
+    password: Annotated[str | None, Form()] = None,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Step 3: the principal's decision; with a .p12 it is signed (PAdES), else recorded and flagged unsigned."""
+    sign = None
+    if pkcs12 is not None:
+        data = pkcs12.file.read(64 * 1024 + 1)
+        if len(data) > 64 * 1024 or not data:
+            raise InvalidInput("Tệp chữ ký số không hợp lệ.", "The key file is empty or too large.")
+        sign = sign_decision(app_state.settings, keys.from_pkcs12(data, (password or "").encode()))
+    disposition = disposition_flow.decide(
+        session,
+        app_state.store,
+        app_state.settings.tmp_dir,
+        person,
+        disposition_id,
+        approve=approve,
+        decision_number=decision_number,
+        sign=sign,
+    )
+    return disposition_out(session, disposition)
+
+
+def sign_decision(settings: Settings, key: keys.KeySource) -> disposition_flow.SignPdf:
+    """The decision signed like an approval: certificate checked first, visible stamp, timestamp if a TSA is set."""
+    certcheck.check_signer(settings, key.certificate, key.chain)
+
+    def sign(pdf: bytes) -> bytes:
+        when = datetime.now(UTC)
+        mark = stamp.render(
+            title="HIỆU TRƯỞNG",
+            name=key.certificate.subject.native.get("common_name", ""),
+            when=when,
+            verdict="ĐÃ KÝ",
+            font=settings.stamp_font,
+        )
+        level = "B-T" if settings.tsa_url else "B-B"
+        setup = pades.PadesSetup.build(
+            key.signer, level, mark, settings.stamp_page, settings.tsa_url, None, reason="Quyết định hủy tài liệu"
+        )
+        try:
+            return asyncio.run(pades.sign(setup, pdf, "HOSO_QUYET_DINH_HUY")).pdf
+        finally:
+            key.close()
+
+    return sign
+
+
+@router.post("/dispositions/{disposition_id}/execute")
+def execute(
+    disposition_id: int,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Step 4 (within 15 days of the decision): blobs deleted, tombstones kept, biên bản hủy written."""
+    disposition = disposition_flow.execute(
+        session, app_state.store, app_state.settings.tmp_dir, person, disposition_id, blobs_of=record_blobs
+    )
+    app_state.wake()
+    return disposition_out(session, disposition)

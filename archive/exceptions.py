@@ -55,3 +55,15 @@ class IntegrityFailure(HosoError):
     """Stored bytes do not match what was recorded: never expected, always investigated."""
 
     code = "integrity_failure"
+
+
+class FontMissing(HosoError):
+    """No installed font covers Vietnamese, so no document can be drawn: an installation fault."""
+
+    code = "font_missing"
+
+
+class Gone(HosoError):
+    """The record was lawfully destroyed: its metadata remains, its bytes do not."""
+
+    code = "gone"

@@ -29,7 +29,18 @@ from archive.exceptions import (
     NotFound,
     UnsupportedMediaType,
 )
-from archive.models import Blob, Dossier, Person, Record, RecordType, School, Version, VersionKind, new_uuid
+from archive.models import (
+    Blob,
+    Dossier,
+    Person,
+    Record,
+    RecordStatus,
+    RecordType,
+    School,
+    Version,
+    VersionKind,
+    new_uuid,
+)
 from archive.schemas import RecordCreate, VersionMetadataUpdate, check_filename
 from archive.spool import Received, Spool
 from archive.storage import ObjectExists, ObjectStore, blob_key
@@ -297,3 +308,52 @@ def add_version(
             {"changed": sorted(changes)},
         )
     return version
+
+
+def record_from_bytes(
+    session: Session,
+    store: ObjectStore,
+    tmp_dir: Path,
+    actor: Person,
+    *,
+    school: School,
+    record_type_code: str,
+    title: str,
+    school_year: str,
+    data: bytes,
+    filename: str,
+    dossier: Dossier | None = None,
+    doc_metadata: dict[str, Any] | None = None,
+    details: dict[str, object] | None = None,
+) -> Record:
+    """A record hoso writes itself (a biên bản, a decision): stored, versioned and audited like an upload."""
+    from sqlalchemy import select as _select
+
+    record_type = session.scalar(_select(RecordType).where(RecordType.code == record_type_code))
+    if record_type is None:
+        raise HosoError(
+            f"Thiếu loại hồ sơ {record_type_code!r} (chạy hoso db upgrade).",
+            f"Record type {record_type_code!r} is missing (run hoso db upgrade).",
+        )
+    received = store_bytes(store, tmp_dir, data, len(data) + 1)
+    with versioning(session, store) as written:
+        now = utcnow()
+        record = Record(
+            id=new_uuid(),
+            school_id=school.id,
+            record_type_id=record_type.id,
+            dossier_id=dossier.id if dossier else None,
+            author_id=actor.id,
+            title=title,
+            school_year=school_year,
+            status=RecordStatus.approved.value,
+            doc_metadata=doc_metadata or {},
+            current_version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        record.school, record.record_type, record.author = school, record_type, actor
+        session.add(record)
+        session.flush()
+        commit_version(session, store, actor, record, received, filename, written, "record.created", details or {})
+    return record

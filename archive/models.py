@@ -41,6 +41,7 @@ class RecordStatus(enum.StrEnum):
     submitted = "submitted"
     approved = "approved"
     returned = "returned"
+    destroyed = "destroyed"  # lawfully destroyed (TT 06/2025): metadata and hashes kept as a tombstone
 
 
 class VersionKind(enum.StrEnum):
@@ -186,6 +187,9 @@ class Blob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # set when the bytes were lawfully destroyed (an executed destruction decision): the row and its
+    # hash stay as the tombstone's proof of what was destroyed; fixity no longer expects the bytes
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Version(Base):

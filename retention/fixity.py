@@ -48,8 +48,9 @@ def run(
     fixity = FixityRun(started_by=started_by, started_at=utcnow(), state="running")
     session.add(fixity)
     session.commit()
-    total = int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0))) or 0)
-    blobs = list(session.execute(select(Blob.sha256, Blob.size).order_by(Blob.sha256)))
+    kept = Blob.destroyed_at.is_(None)  # lawfully destroyed bytes are not expected any more
+    total = int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(kept)) or 0)
+    blobs = list(session.execute(select(Blob.sha256, Blob.size).where(kept).order_by(Blob.sha256)))
     session.commit()
     mismatched: list[dict[str, object]] = []
     missing: list[str] = []

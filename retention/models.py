@@ -83,3 +83,43 @@ class FixityRun(Base):
     audit_problems: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_by: Mapped[str] = mapped_column(String(100), default="system")
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Disposition(Base):
+    """One destruction procedure (TT 06/2025/TT-BNV): proposal → council → decision → execution.
+
+    Its documents (the list, the council's minutes, the decision, the biên bản hủy) are records of a
+    permanent destruction dossier, each step an audit event. A decision must be executed within
+    `EXECUTION_DAYS`; after that it has lapsed and must be decided again.
+    """
+
+    __tablename__ = "dispositions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"))
+    # proposed | reviewed | decided | executed | rejected | lapsed
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    explanation: Mapped[str] = mapped_column(Text)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    council: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # members, establishment decision, minutes, opinion
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_number: Mapped[str | None] = mapped_column(String(100))
+    approved: Mapped[bool | None] = mapped_column(Boolean)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    executed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    documents: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # step → record id
+
+
+class DispositionItem(Base):
+    __tablename__ = "disposition_items"
+
+    disposition_id: Mapped[int] = mapped_column(ForeignKey("dispositions.id"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    # what remains of the record once destroyed: its metadata and every version's hash
+    tombstone: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive.db import utcnow
+from archive.db import utcnow, write_transaction
 from archive.models import Record, RecordType, Version
 from archive.storage import ObjectMissing, ObjectStore, RetentionShortening, blob_key
 from retention.models import RecordRetention
@@ -59,6 +59,7 @@ def _new_keep():  # type: ignore[no-untyped-def]
 def refresh(session: Session) -> tuple[int, int]:
     """Compute missing rows and recompute changed ones, in two statements; returns (added, changed)."""
     now = utcnow()
+    session.commit()  # begin as a writer (SQLite cannot upgrade a read snapshot another writer moved past)
     missing = ~exists().where(RecordRetention.record_id == Record.id)
     # ON CONFLICT DO NOTHING: the serving worker and a request may compute the same new record at once
     dialect = session.get_bind().dialect.name
@@ -159,6 +160,7 @@ def lock_pending(session: Session, store: ObjectStore, blobs_of: BlobsOf = versi
     """Lock the blobs of records not locked yet (or recomputed), and roll permanent locks forward."""
     today = datetime.now(UTC).date()
     permanent_floor = date(today.year + PERMANENT_LOCK_YEARS - 1, 1, 1)
+    session.commit()
     rows = list(
         session.scalars(
             select(RecordRetention)
@@ -172,20 +174,30 @@ def lock_pending(session: Session, store: ObjectStore, blobs_of: BlobsOf = versi
             .limit(limit)
         )
     )
-    done = 0
-    for row in rows:
-        target = lock_target(row, today)
-        if row.locked_until is not None and row.locked_until >= target:
+    plans = [(row.record_id, lock_target(row, today), row.locked_until) for row in rows]
+    session.commit()  # the store calls below take time: hold no transaction meanwhile
+    done: dict[str, date] = {}
+    for record_id, target, locked in plans:
+        if locked is not None and locked >= target:
             continue
-        until = datetime(target.year, target.month, target.day, tzinfo=UTC)
-        for sha in blobs_of(session, row.record_id):
-            try:
-                store.set_retention(blob_key(sha), until)
-            except RetentionShortening:
-                pass  # already retained longer (a blob shared with a record kept longer)
-            except ObjectMissing:
-                log.error("blob %s of record %s is missing: the next fixity run reports it", sha, row.record_id)
-        row.locked_until = target
-        done += 1
-    session.commit()
-    return done
+        if target > today:  # a term already over (an old record archived late) has nothing left to lock
+            until = datetime(target.year, target.month, target.day, tzinfo=UTC)
+            for sha in blobs_of(session, record_id):
+                try:
+                    store.set_retention(blob_key(sha), until)
+                except RetentionShortening:
+                    pass  # already retained longer (a blob shared with a record kept longer)
+                except ObjectMissing:
+                    log.error("blob %s of record %s is missing: the next fixity run reports it", sha, record_id)
+            session.commit()
+        done[record_id] = target
+    if done:
+        with write_transaction(session):
+            for record_id, target in done.items():
+                session.execute(
+                    update(RecordRetention)
+                    .where(RecordRetention.record_id == record_id)
+                    .values(locked_until=target)
+                    .execution_options(synchronize_session=False)
+                )
+    return len(done)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archive.exceptions import Conflict, HosoError, InvalidInput
+from archive.exceptions import Conflict, FontMissing, HosoError, InvalidInput  # noqa: F401  (FontMissing: re-exported)
 
 
 class ItemError(InvalidInput):
@@ -27,9 +27,3 @@ class LeaseLost(Conflict):
     """Another run took the batch over (ours was silent longer than the lease)."""
 
     code = "signing_lease_lost"
-
-
-class FontMissing(HosoError):
-    """No installed font covers Vietnamese, so no stamp can be drawn: an installation fault."""
-
-    code = "font_missing"

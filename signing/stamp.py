@@ -12,21 +12,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from signing.exceptions import FontMissing
+from archive.exceptions import FontMissing
+from archive.fonts import VN_TIME, register_fonts
 
-VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
-# Liberation 2.x (Debian fonts-liberation2) first: Liberation 1.x lacks Ệ, Ư, Ở…, so every font is
-# checked for the Vietnamese letters before it is used.
-CANDIDATES = [
-    Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"),
-    Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"),
-]
-VIETNAMESE = "ĐđÂâĂăÊêÔôƠơƯưẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰựỲỳỴỵỶỷỸỹ"
 WIDTH = 200.0
 HEIGHT = 96.0
 IMAGE_HEIGHT = 40.0
@@ -37,34 +27,6 @@ class Stamp:
     pdf: bytes
     width: float
     height: float
-
-
-def _bold_of(regular: Path) -> Path:
-    for name in (regular.name.replace("-Regular", "-Bold"), regular.stem + "-Bold" + regular.suffix):
-        if (regular.parent / name).exists():
-            return regular.parent / name
-    return regular
-
-
-@lru_cache(maxsize=4)
-def register_fonts(configured: Path | None = None) -> tuple[str, str]:
-    """Register the first font covering Vietnamese with reportlab; returns its (regular, bold) names."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    for regular in [configured] if configured else CANDIDATES:
-        if not regular.exists():
-            continue
-        font = TTFont(f"Hoso-{regular.stem}", str(regular))
-        if all(ord(ch) in font.face.charToGlyph for ch in VIETNAMESE):
-            bold = TTFont(f"Hoso-{regular.stem}-Bold", str(_bold_of(regular)))
-            pdfmetrics.registerFont(font)
-            pdfmetrics.registerFont(bold)
-            return font.fontName, bold.fontName
-    raise FontMissing(
-        "Thiếu phông chữ có đủ dấu tiếng Việt (cài gói fonts-liberation2 hoặc đặt HOSO_STAMP_FONT).",
-        "No font with full Vietnamese coverage (install fonts-liberation2 or set HOSO_STAMP_FONT).",
-    )
 
 
 def signing_time_text(when: datetime) -> str:
