@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,14 +16,15 @@ from api.deps import AppState, current_user, get_session, state
 from archive import access, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
-from archive.models import Person, Record, RecordType, Role
+from archive.models import Person, Record, RecordType, Role, School, Version
 from archive.schemas import SchoolYear, Text
 from archive.settings import Settings
 from retention import disposition as disposition_flow
 from retention import holds, schedule
 from retention import service as retention
+from retention import transfer as transfer_flow
 from retention.models import Disposition, FixityRun, Hold, RecordRetention
-from signing import certcheck, keys, pades, stamp
+from signing import certcheck, keys, pades, seal, stamp
 from signing.models import Signature
 
 router = APIRouter(tags=["retention"])
@@ -461,3 +463,97 @@ def execute(
     )
     app_state.wake()
     return disposition_out(session, disposition)
+
+
+# -- transfer (nộp lưu) ---------------------------------------------------------------------------
+
+
+class TransferIn(BaseModel):
+    school_code: str
+    school_year: SchoolYear
+
+
+def _detached_files(session: Session, record: Record) -> list[tuple[str, str, str]]:
+    """A record's detached signatures as (file name, sha256, media type), for the transfer package."""
+    rows = session.execute(
+        select(Signature.version_number, Signature.detached_sha256, Version.original_filename)
+        .join(Version, (Version.record_id == Signature.record_id) & (Version.number == Signature.version_number))
+        .where(Signature.record_id == record.id, Signature.detached_sha256.is_not(None))
+    ).all()
+    return [(f"v{n}-{name}.p7s", sha, "application/pkcs7-signature") for n, sha, name in rows if sha]
+
+
+def _manage_school(session: Session, person: Person, school_code: str) -> Any:
+    school = service.school_by_code(session, school_code)
+    if not (access.is_admin(person) or access.roles_at(person, school.id) & holds.MANAGERS):
+        raise Forbidden(
+            "Chỉ hiệu trưởng, văn thư/lưu trữ của trường hoặc quản trị viên làm việc này.",
+            "Only the school's principal, clerk/archivist or an administrator may do this.",
+        )
+    return school
+
+
+@router.get("/retention/transfers/due")
+def transfers_due(
+    school_code: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
+) -> list[dict]:  # type: ignore[type-arg]
+    """Permanent records waiting for nộp lưu, by school year: due date, and `alert` within 30 days or overdue."""
+    school = _manage_school(session, person, school_code)
+    schedule.refresh(session)
+    return [d.as_dict() for d in transfer_flow.due_for(session, school)]
+
+
+@router.post("/retention/transfers", status_code=201)
+def create_transfer(
+    body: TransferIn,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> dict[str, Any]:
+    """Build the sealed E-ARK SIP of one school year's permanent records; they become `transferred`."""
+    school = _manage_school(session, person, body.school_code)
+    schedule.refresh(session)
+    seal_key, _self_signed = seal.load(app_state.settings)
+    try:
+        transfer = transfer_flow.build(
+            session,
+            app_state.store,
+            app_state.settings.tmp_dir,
+            person,
+            school,
+            body.school_year,
+            _detached_files,
+            lambda manifest: seal.seal(app_state.settings, seal_key, manifest),
+        )
+    finally:
+        seal_key.close()
+    return {
+        "id": transfer.id,
+        "school_year": transfer.school_year,
+        "records": len(transfer.record_ids),
+        "size": transfer.size,
+        "sha256": transfer.sha256,
+        "download_url": f"/api/v1/retention/transfers/{transfer.id}/download",
+    }
+
+
+@router.get("/retention/transfers/{transfer_id}/download", response_class=StreamingResponse)
+def download_transfer(
+    transfer_id: str,
+    person: Person = Depends(current_user),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> StreamingResponse:
+    transfer = transfer_flow.load(session, transfer_id)
+    school = session.get(School, transfer.school_id)
+    assert school is not None
+    _manage_school(session, person, school.code)
+    return StreamingResponse(
+        app_state.store.get(transfer.store_key),
+        media_type="application/zip",
+        headers={
+            "Content-Length": str(transfer.size),
+            "Content-Disposition": f'attachment; filename="{transfer.store_key.rsplit("/", 1)[-1]}"',
+            "X-Content-SHA256": transfer.sha256,
+        },
+    )

@@ -37,7 +37,7 @@ for _prefix, _uri in (("mets", METS_NS), ("xlink", XLINK_NS), ("csip", CSIP_NS),
 
 PROFILES = {
     "DIP": "https://earkdip.dilcis.eu/profile/E-ARK-DIP-v2-1-0.xml",
-    "SIP": "https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-1-0.xml",
+    "SIP": "https://earksip.dilcis.eu/profile/E-ARK-SIP.xml",  # the exact URL the SIP profile's SIP2 demands
     "AIP": "https://earkcsip.dilcis.eu/profile/E-ARK-CSIP-v2-1-0.xml",
 }
 CONTENT_TYPE = "hoso-school-records"  # csip:OTHERCONTENTINFORMATIONTYPE: no CITS covers school records

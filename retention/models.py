@@ -123,3 +123,19 @@ class DispositionItem(Base):
     explanation: Mapped[str] = mapped_column(Text, default="")
     # what remains of the record once destroyed: its metadata and every version's hash
     tombstone: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Transfer(Base):
+    """A transfer package (nộp lưu): one school year's permanent records, as a sealed E-ARK SIP."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    school_year: Mapped[str] = mapped_column(String(9))
+    record_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    store_key: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -165,7 +165,7 @@ def lock_pending(session: Session, store: ObjectStore, blobs_of: BlobsOf = versi
         session.scalars(
             select(RecordRetention)
             .where(
-                RecordRetention.state.in_(("active", "review")),
+                RecordRetention.state.in_(("active", "review", "proposed", "transferred")),
                 or_(
                     RecordRetention.locked_until.is_(None),
                     and_(RecordRetention.permanent, RecordRetention.locked_until < permanent_floor),

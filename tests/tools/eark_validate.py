@@ -5,7 +5,7 @@ the same files ship inside the package (ipxml/resources/vocabs), so this wrapper
 from the local copies and the check runs offline. Prints a JSON summary; exits 0 when the package
 is well-formed and no schema or schematron rule of severity ERROR failed, 1 otherwise.
 
-    .venv-eark/bin/python tests/tools/eark_validate.py PACKAGE.zip
+    .venv-eark/bin/python tests/tools/eark_validate.py PACKAGE.zip [V2.1.0|V2.0.4]
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from eark_validator.specifications.specification import SpecificationVersion  # 
 
 
 def main() -> int:
-    report = packages.PackageValidator(Path(sys.argv[1]), SpecificationVersion.V2_1_0).validation_report
+    version = SpecificationVersion(sys.argv[2]) if len(sys.argv) > 2 else SpecificationVersion.V2_1_0
+    report = packages.PackageValidator(Path(sys.argv[1]), version).validation_report
     structure = report.structure
     errors = [m for m in structure.messages if str(m.severity).lower().endswith("error")]
     metadata = report.metadata

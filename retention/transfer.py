@@ -1,0 +1,249 @@
+"""Transfer (nộp lưu): permanent records leave for the archives as an E-ARK SIP, sealed.
+
+NĐ 30/2020 Phụ lục VI and the Archives Law: records to be kept permanently are submitted to the
+unit's archive within one year after the work ended; hoso counts the year from the end of the
+school year (due 31/12 of the following year) and alerts 30 days ahead. A transfer takes one
+school year of one school: its permanent records, every version (and detached signature), the
+TT 05/2025 metadata and PREMIS, written as a CSIP-shaped SIP (`archive.package`) and sealed like
+an evidence package, so `hoso verify` checks it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive import audit, descriptive, premis
+from archive.db import utcnow, write_transaction
+from archive.exceptions import InvalidInput, NotFound
+from archive.models import Person, Record, School, Version
+from archive.package import PackageWriter
+from archive.storage import ObjectStore, blob_key
+from retention import holds
+from retention.models import RecordRetention, Transfer
+from retention.schedule import end_year
+
+ALERT_DAYS = 30
+VERSION = "0.1.0"
+Extra = Callable[[Session, Record], list[tuple[str, str, str]]]  # (file name, sha256, media type)
+Seal = Callable[[bytes], bytes]
+
+
+def due_date(school_year: str) -> date:
+    return date(end_year(school_year) + 1, 12, 31)
+
+
+@dataclass(frozen=True)
+class Due:
+    school_year: str
+    records: int
+    due: date
+    alert: bool  # within 30 days, or overdue
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "school_year": self.school_year,
+            "records": self.records,
+            "due": self.due.isoformat(),
+            "alert": self.alert,
+        }
+
+
+def due_for(session: Session, school: School, today: date | None = None) -> list[Due]:
+    """Permanent records not yet transferred, by school year, with their due date."""
+    today = today or datetime.now(UTC).date()
+    rows = session.execute(
+        select(Record.school_year)
+        .join(RecordRetention, RecordRetention.record_id == Record.id)
+        .where(Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == "active")
+    ).all()
+    counts: dict[str, int] = {}
+    for (school_year,) in rows:
+        counts[school_year] = counts.get(school_year, 0) + 1
+    return [
+        Due(year, n, due_date(year), today >= due_date(year) - timedelta(days=ALERT_DAYS))
+        for year, n in sorted(counts.items())
+    ]
+
+
+def build(
+    session: Session,
+    store: ObjectStore,
+    tmp_dir: Path,
+    actor: Person,
+    school: School,
+    school_year: str,
+    extra: Extra,
+    seal: Seal,
+) -> Transfer:
+    """Write and store the SIP of a school year's permanent records; they become `transferred`."""
+    records = list(
+        session.scalars(
+            select(Record)
+            .join(RecordRetention, RecordRetention.record_id == Record.id)
+            .where(
+                Record.school_id == school.id,
+                Record.school_year == school_year,
+                RecordRetention.permanent,
+                RecordRetention.state == "active",
+            )
+            .order_by(Record.created_at)
+        )
+    )
+    if not records:
+        raise InvalidInput(
+            f"Không có hồ sơ vĩnh viễn nào của năm học {school_year} chờ nộp lưu.",
+            f"No permanent record of {school_year} is waiting to be transferred.",
+        )
+    held = [r.title for r in records if holds.holds_on(session, r)]
+    if held:
+        raise InvalidInput(
+            f"Hồ sơ đang bị tạm giữ, chưa nộp lưu được: {', '.join(held[:5])}.",
+            f"Records under legal hold cannot be transferred yet: {', '.join(held[:5])}.",
+        )
+    transfer_id = hashlib.sha256(f"{school.code}/{school_year}/{utcnow().isoformat()}".encode()).hexdigest()[:16]
+    objid = f"hoso-transfer-{school.code}-{school_year}-{transfer_id}"
+    events: list[premis.Event] = []
+    documents = []
+    with tempfile.NamedTemporaryFile(dir=tmp_dir, suffix=".sip.zip", delete=False) as out:
+        path = Path(out.name)
+        writer = PackageWriter(out, objid, "SIP", f"Nộp lưu {school.name} năm học {school_year}", VERSION)
+        try:
+            for record in records:
+                versions = list(
+                    session.scalars(select(Version).where(Version.record_id == record.id).order_by(Version.number))
+                )
+                folder = f"representations/rep1/data/{record.id}/"
+                paths = {}
+                for v in versions:
+                    sha = v.blob_sha256
+                    entry = writer.add(
+                        f"{folder}v{v.number}-{_safe(v.original_filename)}",
+                        lambda sha=sha: store.get(blob_key(sha)),
+                        v.media_type,
+                        v.created_at,
+                    )
+                    paths[str(v.number)] = entry.path
+                    events.append(
+                        premis.Event(
+                            f"ingest-{record.id}-v{v.number}",
+                            "ingestion",
+                            v.created_at,
+                            f"Phiên bản {v.number} ({v.kind})",
+                            v.created_by.username,
+                            objects=(entry.path,),
+                        )
+                    )
+                for name, sha, media_type in extra(session, record):
+                    writer.add(f"{folder}{_safe(name)}", lambda sha=sha: store.get(blob_key(sha)), media_type)
+                documents.append((record, versions, any(v.kind == "signed" for v in versions), paths))
+            rows = "".join(
+                f"<tr><td>{n}</td><td>{html.escape(r.title)}</td><td>{html.escape(r.record_type.name_vi)}</td>"
+                f"<td>{html.escape(r.author.full_name)}</td><td>{len(v)}</td></tr>"
+                for n, (r, v, _s, _p) in enumerate(documents, start=1)
+            )
+            writer.add(
+                "documentation/muc-luc-nop-luu.html",
+                (
+                    f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>Mục lục hồ sơ nộp lưu</title>'
+                    f"<h1>MỤC LỤC HỒ SƠ, TÀI LIỆU NỘP LƯU</h1><p>{html.escape(school.name)} — năm học {school_year}"
+                    f"</p><table border=1><tr><th>TT</th><th>Tên tài liệu</th><th>Loại</th><th>Người lập</th>"
+                    f"<th>Số phiên bản</th></tr>{rows}</table></html>"
+                ).encode(),
+                "text/html",
+            )
+            writer.add("schemas/hoso-records.xsd", descriptive.SCHEMA, "text/xml")
+            dates = [r.created_at for r in records]
+            dossier = {
+                "fileCode": objid,
+                "title": f"Hồ sơ nộp lưu năm học {school_year}",
+                "maintenance": "Vĩnh viễn",
+                "mode": "Thường",
+                "language": "Tiếng Việt",
+                "startDate": min(dates).date(),
+                "endDate": max(dates).date(),
+                "totalDoc": len(records),
+                "format": "Điện tử",
+                "confidenceLevel": "Thường",
+                "riskRecovery": "Không",
+                "description": f"Nộp lưu vào lưu trữ cơ quan: {school.name}.",
+            }
+            writer.add("metadata/descriptive/hoso-records.xml", descriptive.build(dossier, documents), "text/xml")
+            events.append(
+                premis.Event(
+                    f"transfer-{transfer_id}",
+                    "transfer",
+                    datetime.now(UTC),
+                    f"Nộp lưu năm học {school_year}",
+                    actor.username,
+                    objects=tuple(e.path for e in writer.under("representations/")),
+                )
+            )
+            objects = [e for e in writer.entries if not e.path.startswith("metadata/")]
+            writer.add(
+                "metadata/preservation/premis.xml",
+                premis.build(objects, events, [("hoso", f"hoso {VERSION}", "software")]),
+                "text/xml",
+            )
+            writer.finish(seal=seal)
+        except BaseException:
+            writer.abort()
+            path.unlink(missing_ok=True)
+            raise
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+        size = path.stat().st_size
+        key = f"transfers/{objid}.zip"
+        with open(path, "rb") as f:
+            store.put(key, f, size, content_type="application/zip")
+    finally:
+        path.unlink(missing_ok=True)
+    ids = [r.id for r in records]
+    with write_transaction(session):
+        transfer = Transfer(
+            id=transfer_id,
+            school_id=school.id,
+            school_year=school_year,
+            record_ids=ids,
+            store_key=key,
+            size=size,
+            sha256=digest.hexdigest(),
+            created_by_id=actor.id,
+            created_at=utcnow(),
+        )
+        session.add(transfer)
+        for row in session.scalars(select(RecordRetention).where(RecordRetention.record_id.in_(ids))):
+            row.state = "transferred"
+        audit.append(
+            session,
+            actor=actor,
+            action="records.transferred",
+            object_type="transfer",
+            object_id=transfer_id,
+            school_id=school.id,
+            details={"school_year": school_year, "records": ids, "sha256": transfer.sha256, "size": size},
+        )
+    return transfer
+
+
+def load(session: Session, transfer_id: str) -> Transfer:
+    transfer = session.get(Transfer, transfer_id)
+    if transfer is None:
+        raise NotFound("Không có gói nộp lưu này.", "No such transfer package.")
+    return transfer
+
+
+def _safe(name: str) -> str:
+    return "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in name)[:150] or "tep"
