@@ -11,11 +11,13 @@ turns on the index lock instead of one of them failing for as long as the other 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from search.documents import IndexDoc
+from search.exceptions import IndexBusy
 from search.query import SearchQuery, SearchResult
 
 
@@ -36,6 +38,24 @@ class SearchEngine(Protocol):
 
 
 ENGINES = ("tantivy", "whoosh")
+BUSY_WAIT_SECONDS = 30
+
+
+def open_writer(open_: Callable[[], Any], busy: Callable[[Exception], bool]) -> Any:
+    """An index writer, waiting while another process holds the index lock (they take turns)."""
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    while True:
+        try:
+            return open_()
+        except Exception as e:
+            if not busy(e):
+                raise
+            if time.monotonic() > deadline:
+                raise IndexBusy(
+                    "Chỉ mục tìm kiếm đang bận (một tiến trình khác đang ghi).",
+                    f"The search index is busy (another process is writing): {e}",
+                ) from None
+            time.sleep(0.2)
 
 
 def open_engine(name: str, data_dir: Path) -> SearchEngine:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ import tantivy
 from tantivy import Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from search.documents import BOOSTS, EXACT_BOOST, FACETS, TEXT_GROUPS, IndexDoc
-from search.exceptions import IndexBusy
+from search.engine import open_writer
 from search.query import Hit, SearchQuery, SearchResult, Terms
 
 HEAP = 64 * 1024 * 1024
@@ -59,17 +58,9 @@ class TantivyEngine:
     # -- writing ---------------------------------------------------------------------------------
 
     def _writer(self) -> Any:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return self.index.writer(HEAP, 1)
-            except ValueError as e:
-                if "LockBusy" not in str(e) or time.monotonic() > deadline:
-                    raise IndexBusy(
-                        "Chỉ mục tìm kiếm đang bận (một tiến trình khác đang ghi).",
-                        f"The search index is busy (another process is writing): {e}",
-                    ) from None
-                time.sleep(0.2)
+        return open_writer(
+            lambda: self.index.writer(HEAP, 1), lambda e: isinstance(e, ValueError) and "LockBusy" in str(e)
+        )
 
     def upsert(self, docs: Sequence[IndexDoc], replace: bool = True) -> None:
         with self._lock:

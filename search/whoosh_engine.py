@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from whoosh.index import LockError
 
 from search import analyzer
 from search.documents import BOOSTS, EXACT_BOOST, FACETS, TEXT_GROUPS, IndexDoc
-from search.exceptions import IndexBusy
+from search.engine import open_writer
 from search.query import Hit, SearchQuery, SearchResult, Terms
 
 SNIPPET_CHARS = 240
@@ -76,17 +75,7 @@ class WhooshEngine:
         self._lock = threading.Lock()
 
     def _writer(self) -> Any:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return self.ix.writer()
-            except LockError:
-                if time.monotonic() > deadline:
-                    raise IndexBusy(
-                        "Chỉ mục tìm kiếm đang bận (một tiến trình khác đang ghi).",
-                        "The search index is busy (another process is writing).",
-                    ) from None
-                time.sleep(0.2)
+        return open_writer(self.ix.writer, lambda e: isinstance(e, LockError))
 
     def upsert(self, docs: Sequence[IndexDoc], replace: bool = True) -> None:
         with self._lock:

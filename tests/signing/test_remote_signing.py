@@ -16,8 +16,9 @@ from tests.api.test_cli import hoso, hoso_env
 from tests.csc_service import OTP, PIN, CSCService, running_csc
 from tests.factories import World, login
 from tests.pki import TestPKI
-from tests.signing.conftest import approve_all, submit, upload_plan, wait_batch
+from tests.signing.conftest import wait_batch
 from tests.signing.test_approval_signing import content, nss_db, pdfsig
+from tests.signing.test_sign_cli import month_of
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +41,6 @@ def settings(settings: Settings, csc: CSCService) -> Settings:
 def sign_remote(client: TestClient, headers: dict[str, str], batch_id: str, **form: str):  # type: ignore[no-untyped-def]
     data = {"key_source": "csc", "credential_id": "hoso/principal", **form}
     return client.post(f"/api/v1/approvals/{batch_id}/sign", headers=headers, data=data)
-
-
-def month_of(client: TestClient, n: int) -> str:
-    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
-    batch_id = ""
-    for i in range(n):
-        batch_id = submit(client, lan, upload_plan(client, lan, f"Kế hoạch bài dạy số {i + 1}")["id"])["batch_id"]
-    approve_all(client, hoa, batch_id)
-    return batch_id
 
 
 def signed_versions(session: Session) -> int:
