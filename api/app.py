@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import approvals, auth, errors, evidence, grants, people, record_types, records, retention, schools, search
 from api.deps import AppState
 from api.indexing import Describer
+from api.web import pages
 from api.worker import Worker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
@@ -58,4 +61,6 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(v1)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app

@@ -91,7 +91,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
     for stale in settings.tmp_dir.glob("*.upload"):
         stale.unlink(missing_ok=True)  # uploads cut off by a crash; never acknowledged
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    console.print(f"[bold green]hoso[/] đang chạy tại / serving at [link]{url}[/]  (API: {url}/docs)")
+    console.print(f"[bold green]hoso[/] đang chạy tại / serving at [link]{url}/dang-nhap[/]  (API: {url}/docs)")
     if first:
         console.print(
             f"Tài khoản quản trị đầu tiên / first admin: [bold]{first.username}[/]  "

@@ -59,10 +59,21 @@ def get_settings(request: Request) -> Settings:
 
 
 def signed_in(request: Request, token: str | None = Depends(oauth2), session: Session = Depends(get_session)) -> Person:
-    """The person behind the bearer token, even one who must still change a one-time password."""
+    """The person behind the bearer token (or the page's session cookie), even one who must still
+    change a one-time password. A state-changing call made with the cookie must carry the CSRF header."""
+    from api.web.session import CSRF_HEADER, SESSION_COOKIE, csrf_ok
+
+    secret = state(request).settings.resolved_secret_key()
+    if not token:
+        token = request.cookies.get(SESSION_COOKIE)
+        unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+        if token and unsafe and not csrf_ok(secret, token, request.headers.get(CSRF_HEADER)):
+            raise Forbidden(
+                "Thiếu mã chống giả mạo (CSRF); hãy tải lại trang.", "Missing or wrong CSRF token; reload the page."
+            )
     if not token:
         raise Unauthorized("Bạn cần đăng nhập.", "You need to log in.")
-    person = person_from_token(session, token, state(request).settings.resolved_secret_key())
+    person = person_from_token(session, token, secret)
     _ = person.memberships  # load roles now, then end the read transaction before long uploads
     session.commit()
     return person

@@ -1,0 +1,300 @@
+"""Pages: log in, each role's home, search, a record (with its signatures, audit trail and player).
+
+Each page calls the same functions the API routes use, so what a person sees in the browser is
+what the API would answer them: the same access rules, the same audit events (an inspector's
+view is audited here as it is over the API). Forms carry a CSRF token; a refused form comes back
+with the message next to the field and the values kept.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import approvals as approvals_api
+from api import search as search_api
+from api.deps import AppState, get_session, state
+from api.web.session import (
+    CSRF_FIELD,
+    PRELOGIN_COOKIE,
+    SESSION_COOKIE,
+    clear_session,
+    csrf_for,
+    csrf_ok,
+    prelogin_value,
+    set_session,
+)
+from archive import access, audit, grants, service
+from archive.auth import authenticate, issue_token, person_from_token
+from archive.db import write_transaction
+from archive.exceptions import HosoError
+from archive.fonts import VN_TIME
+from archive.models import Person, Record, Role
+from retention import service as retention
+from retention.models import FixityRun, RecordRetention
+from search.documents import FACETS
+from signing import periods, workflow
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+ROLE_VI = {
+    Role.teacher: "Giáo viên",
+    Role.department_head: "Tổ trưởng chuyên môn",
+    Role.principal: "Hiệu trưởng",
+    Role.vice_principal: "Phó hiệu trưởng",
+    Role.clerk: "Văn thư",
+    Role.archivist: "Cán bộ lưu trữ",
+    Role.inspector: "Thanh tra",
+    Role.admin: "Quản trị",
+}
+FACET_VI = {
+    "school_code": "Trường",
+    "record_type": "Loại hồ sơ",
+    "school_year": "Năm học",
+    "month": "Tháng",
+    "subject": "Môn",
+    "grade": "Khối",
+    "class_name": "Lớp",
+    "teacher": "Giáo viên",
+    "status": "Trạng thái",
+    "signed": "Chữ ký số",
+    "retention": "Lưu trữ",
+    "media": "Dạng",
+}
+
+
+def vn_date(value: Any) -> str:
+    """dd/mm/yyyy (and the time, in Vietnam's zone, for a moment)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return "" if value is None else str(value)
+
+
+STATUS_VI = {
+    "draft": "Bản nháp",
+    "submitted": "Đã nộp, chờ duyệt",
+    "approved": "Đã duyệt",
+    "returned": "Bị trả lại",
+    "destroyed": "Đã hủy theo quyết định",
+}
+ACTION_VI = {
+    "record.created": "tải lên",
+    "record.version_added": "thêm phiên bản",
+    "record.submitted": "nộp duyệt",
+    "record.approved": "duyệt",
+    "record.returned": "trả lại",
+    "record.signed": "ký số",
+    "record.downloaded": "tải về / xem",
+    "record.destroyed": "hủy theo quyết định",
+    "inspector.viewed": "thanh tra xem",
+}
+
+templates.env.filters["vn_date"] = vn_date
+templates.env.filters["status_vi"] = lambda value: STATUS_VI.get(value, value)
+templates.env.filters["action_vi"] = lambda value: ACTION_VI.get(value, value)
+
+
+def viewer(request: Request, session: Session) -> Person | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        person = person_from_token(session, token, state(request).settings.resolved_secret_key())
+    except HosoError:
+        return None
+    _ = person.memberships
+    session.commit()
+    return person
+
+
+def render(request: Request, name: str, person: Person | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    secret = state(request).settings.resolved_secret_key()
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    roles = sorted({ROLE_VI[Role(m.role)] for m in person.memberships}) if person else []
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"person": person, "roles": roles, "csrf": csrf_for(secret, token) if token else "", **context},
+        status_code=status_code,
+    )
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/dang-nhap", status_code=303)
+
+
+@router.get("/")
+def root(request: Request, session: Session = Depends(get_session)) -> Response:
+    return RedirectResponse("/trang-chu", status_code=303) if viewer(request, session) else to_login()
+
+
+@router.get("/dang-nhap", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    response = render(request, "login.html", None, username="", error="")
+    value = prelogin_value(request, response)
+    secret = state(request).settings.resolved_secret_key()
+    response.body = response.body.replace(b"__PRELOGIN_CSRF__", csrf_for(secret, value).encode())
+    response.headers["content-length"] = str(len(response.body))
+    return response
+
+
+@router.post("/dang-nhap")
+def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    secret = app_state.settings.resolved_secret_key()
+    if not csrf_ok(secret, request.cookies.get(PRELOGIN_COOKIE), csrf_token):
+        return HTMLResponse("Phiên đăng nhập đã hết hạn; hãy tải lại trang.", status_code=403)
+    try:
+        person = authenticate(session, username.strip(), password)
+    except HosoError as e:
+        response = render(request, "login.html", None, status_code=401, username=username, error=e.vi)
+        response.body = response.body.replace(b"__PRELOGIN_CSRF__", csrf_token.encode())
+        response.headers["content-length"] = str(len(response.body))
+        return response
+    with write_transaction(session):
+        audit.append(session, actor=person, action="auth.login", object_type="person", object_id=person.id)
+    ttl = app_state.settings.token_ttl_minutes
+    response = RedirectResponse("/trang-chu", status_code=303)
+    set_session(response, request, issue_token(person, secret, ttl), ttl * 60)
+    return response
+
+
+@router.post("/dang-xuat")
+def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> Response:
+    secret = state(request).settings.resolved_secret_key()
+    if not csrf_ok(secret, request.cookies.get(SESSION_COOKIE), csrf_token):
+        return HTMLResponse("Thiếu mã chống giả mạo (CSRF).", status_code=403)
+    response = to_login()
+    clear_session(response)
+    return response
+
+
+def _home(session: Session, person: Person) -> dict[str, Any]:
+    """What needs this person's attention, by role."""
+    today = datetime.now(UTC).astimezone(VN_TIME)
+    period = f"{today:%Y-%m}"
+    blocks: dict[str, Any] = {"period": periods.label(period)}
+    roles = {m.role for m in person.memberships}
+    schools = access.readable_school_ids(person)
+    if Role.teacher in roles or Role.department_head in roles:
+        mine = select(Record).where(Record.author_id == person.id)
+        blocks["returned"] = list(session.scalars(mine.where(Record.status == "returned").limit(20)))
+        blocks["mine_recent"] = list(session.scalars(mine.order_by(Record.created_at.desc()).limit(10)))
+    if roles & {Role.principal, Role.vice_principal, Role.clerk}:
+        queue = []
+        for school_id in schools:
+            for batch in workflow.batches_for(session, school_id, period):
+                queue.append({"batch": batch, "counts": workflow.counts(session, batch.id)})
+        blocks["queue"] = queue
+    if Role.inspector in roles:
+        blocks["grants"] = grants.clauses(session, person)
+    if roles & {Role.archivist, Role.principal}:
+        reviewing = (
+            select(func.count())
+            .select_from(RecordRetention)
+            .join(Record, Record.id == RecordRetention.record_id)
+            .where(RecordRetention.state == "review", Record.school_id.in_(schools))
+        )
+        blocks["in_review"] = session.scalar(reviewing) or 0
+        blocks["fixity"] = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
+    session.commit()
+    return blocks
+
+
+@router.get("/trang-chu", response_class=HTMLResponse)
+def home(request: Request, session: Session = Depends(get_session)) -> Response:
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    return render(request, "home.html", person, **_home(session, person))
+
+
+@router.get("/tim-kiem", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    q: str = "",
+    page: int = 1,
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    filters = {name: request.query_params.getlist(name) for name in FACETS if request.query_params.getlist(name)}
+    error, result = "", None
+    try:
+        result = search_api.search(
+            q=q, page=page, page_size=20, person=person, session=session, app_state=app_state, **filters
+        )
+    except HosoError as e:
+        error = e.vi
+    return render(
+        request,
+        "search.html",
+        person,
+        status_code=422 if error else 200,
+        q=q,
+        filters=filters,
+        result=result,
+        error=error,
+        facet_names=FACET_VI,
+        page=page,
+    )
+
+
+@router.get("/ho-so/{record_id}", response_class=HTMLResponse)
+def record_page(
+    request: Request,
+    record_id: str,
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    try:
+        record = service.get_record(session, person, record_id)
+    except HosoError as e:
+        return render(request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=e.vi)
+    versions = service.list_versions(session, record)
+    trail = service.record_audit(session, record)
+    keeping = retention.status(session, record)
+    report: dict[str, Any] | None = None
+    if record.status != "destroyed":
+        try:
+            report = approvals_api.signatures(
+                record_id, version=None, online=False, person=person, session=session, app_state=app_state
+            )
+        except HosoError as e:
+            report = {"error": e.vi, "signatures": []}
+    return render(
+        request,
+        "record.html",
+        person,
+        record=record,
+        versions=versions,
+        trail=trail,
+        keeping=keeping,
+        report=report,
+    )

@@ -1,0 +1,141 @@
+"""The pages in a real browser (Debian's chromium, driven by Playwright): log in, search, a signed record, a phone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from archive.settings import Settings
+from tests.conftest import free_port
+from tests.factories import PASSWORD, World, login
+from tests.pki import TestPKI, running_pki
+from tests.search.test_search_api import index_now
+from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
+    with running_pki(tmp_path_factory.mktemp("pki-web")) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(settings: Settings, pki: TestPKI) -> Settings:
+    return settings.model_copy(update={"trust_roots": str(pki.root_pem_path()), "tsa_url": pki.tsa_url})
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        message = "Debian's chromium is not installed (make test installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(client: TestClient, settings: Settings) -> Iterator[str]:
+    """The same archive served over real HTTP for the browser (the TestClient app holds the data)."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings.model_copy(update={"index_worker": False})), port=port, log_level="warning"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{base}/trang-chu")
+
+
+def test_a_teacher_and_a_principal_in_the_browser(
+    client: TestClient, world: World, pki: TestPKI, server: str, browser: object
+) -> None:
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    record = upload_plan(client, lan, "Kế hoạch bài dạy: Phân số thập phân")
+    batch_id = submit(client, lan, record["id"])["batch_id"]
+    approve_all(client, hoa, batch_id)
+    assert sign(client, hoa, batch_id, pki.pkcs12("principal"), level="B-T").status_code == 202
+    assert wait_batch(client, hoa, batch_id)["state"] == "signed"
+    index_now(client)
+
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server}/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill("gv.lan")
+    page.get_by_label("Mật khẩu").fill("sai")
+    page.get_by_role("button", name="Đăng nhập").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_label("Tên đăng nhập").input_value() == "gv.lan"  # nothing lost from the form
+    shot(page, "dang-nhap-loi")
+    log_in(page, server, "gv.lan")
+    assert page.get_by_text("Hồ sơ gần đây của tôi").is_visible()
+    shot(page, "trang-chu-giao-vien")
+    context.close()
+
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "ht.hoa")
+    assert page.get_by_text("Duyệt kế hoạch bài dạy").is_visible()
+    shot(page, "trang-chu-hieu-truong")
+    page.get_by_label("Tìm hồ sơ (gõ có dấu hoặc không dấu)").fill("phan so thap phan")
+    page.get_by_role("button", name="Tìm").click()
+    page.get_by_role("link", name="Kế hoạch bài dạy: Phân số thập phân").click()
+    assert page.get_by_text("Chữ ký hợp lệ").first.is_visible()
+    assert page.get_by_text("Nguyễn Thị Hoa").first.is_visible()
+    shot(page, "ho-so-da-ky")
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url(f"{server}/dang-nhap")
+    context.close()
+
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")  # type: ignore[attr-defined]
+    page = phone.new_page()
+    log_in(page, server, "ht.hoa")
+    page.goto(f"{server}/tim-kiem?q=phan+so")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the search page scrolls sideways on a phone ({width}px)"
+    shot(page, "tim-kiem-dien-thoai")
+    phone.close()
