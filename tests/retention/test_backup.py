@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from archive.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login
+from tests.retention.test_retention import _env
 from tests.search.test_search_api import upload
+
+
+@pytest.fixture(params=["folder", "s3"])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    if request.param == "s3":
+        from tests.conftest import s3_settings
+
+        return s3_settings(settings, request.getfixturevalue("s3_server"))
+    return settings
 
 
 def test_backup_restores_into_an_empty_data_dir_with_every_hash_verified(
@@ -20,10 +31,10 @@ def test_backup_restores_into_an_empty_data_dir_with_every_hash_verified(
     originals = [lesson_plan_pdf(f"Bài {i}") for i in range(3)]
     plans = {upload(client, lan, f"khbd-{i}.pdf", data): data for i, data in enumerate(originals)}
     dest = tmp_path / "ban-sao"
-    made = hoso(settings, "backup", str(dest), env=hoso_env(settings))
+    made = hoso(settings, "backup", str(dest), env=_env(settings))
     assert made.returncode == 0, made.stdout + made.stderr
     assert (dest / "backup.json").exists() and (dest / "manifest-sha256.txt").exists()
-    # a second, independent place: an empty data folder with its own (SQLite) database
+    # a second, independent place: an empty data folder with its own (SQLite) database and folder store
     fresh = Settings(data_dir=tmp_path / "restored", secret_key=settings.secret_key, retention_sweep_hours=0)
     fresh.data_dir.mkdir()
     env = hoso_env(fresh)
@@ -45,7 +56,7 @@ def test_backup_restores_into_an_empty_data_dir_with_every_hash_verified(
 def test_a_damaged_backup_is_refused(client: TestClient, world: World, settings: Settings, tmp_path: Path) -> None:
     upload(client, login(client, "gv.lan"), "khbd.pdf", lesson_plan_pdf("Bài"))
     dest = tmp_path / "ban-sao"
-    assert hoso(settings, "backup", str(dest), env=hoso_env(settings)).returncode == 0
+    assert hoso(settings, "backup", str(dest), env=_env(settings)).returncode == 0
     blob = next(p for p in (dest / "objects" / "blobs").rglob("*") if p.is_file())
     blob.chmod(0o644)
     blob.write_bytes(blob.read_bytes()[:-1] + b"X")
@@ -55,5 +66,5 @@ def test_a_damaged_backup_is_refused(client: TestClient, world: World, settings:
     assert hoso(fresh, "db", "upgrade", env=env).returncode == 0
     refused = hoso(fresh, "restore", str(dest), env=env)
     assert refused.returncode == 1 and "altered" in refused.stderr
-    not_empty = hoso(settings, "backup", str(dest), env=hoso_env(settings))
+    not_empty = hoso(settings, "backup", str(dest), env=_env(settings))
     assert not_empty.returncode == 1 and "không trống" in not_empty.stderr
