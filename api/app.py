@@ -9,7 +9,20 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import approvals, auth, errors, evidence, grants, people, record_types, records, retention, schools, search
+from api import (
+    approvals,
+    auth,
+    errors,
+    evidence,
+    grants,
+    people,
+    record_types,
+    records,
+    retention,
+    schools,
+    search,
+    uploads,
+)
 from api.deps import AppState
 from api.indexing import Describer
 from api.web import pages
@@ -53,7 +66,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hoso = hoso
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, schools, people, record_types, records, approvals, search, grants, evidence, retention):
+    for module in (
+        auth,
+        schools,
+        people,
+        record_types,
+        records,
+        uploads,
+        approvals,
+        search,
+        grants,
+        evidence,
+        retention,
+    ):
         v1.include_router(module.router)
 
     @v1.get("/health", tags=["health"])

@@ -122,7 +122,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         vi, en = describe_validation(list(exc.errors()))
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        errors = [
+            {**{k: v for k, v in e.items() if k in ("loc", "msg", "type")}, "message": _vietnamese(e)}
+            for e in exc.errors()
+        ]
         return JSONResponse(
             {"error": "invalid_input", "message": vi, "message_en": en, "detail": {"errors": errors}},
             status_code=422,

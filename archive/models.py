@@ -293,3 +293,24 @@ class GrantSchool(Base):
 
     grant_id: Mapped[int] = mapped_column(ForeignKey("inspector_grants.id"), primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+
+
+class UploadSession(Base):
+    """A resumable upload (tus 1.0 semantics): a recording arrives in chunks over weak school internet.
+
+    The offset is what the spool file holds *durably*: it is moved only after the chunk is fsynced,
+    so a crash leaves at most an unacknowledged tail, cut off when the client resumes.
+    """
+
+    __tablename__ = "upload_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)  # the RecordCreate it will become
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | done | cancelled
+    record_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

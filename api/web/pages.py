@@ -36,7 +36,7 @@ from archive.auth import authenticate, issue_token, person_from_token
 from archive.db import write_transaction
 from archive.exceptions import HosoError
 from archive.fonts import VN_TIME
-from archive.models import Person, Record, Role
+from archive.models import Person, Record, RecordType, Role, School
 from retention import service as retention
 from retention.models import FixityRun, RecordRetention
 from search.documents import FACETS
@@ -297,4 +297,28 @@ def record_page(
         trail=trail,
         keeping=keeping,
         report=report,
+    )
+
+
+@router.get("/tai-len", response_class=HTMLResponse)
+def upload_page(request: Request, session: Session = Depends(get_session)) -> Response:
+    """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]
+    schools = list(session.scalars(select(School).where(School.id.in_(creating)).order_by(School.name)))
+    hidden = {"approval_record", "disposition_document"}  # written by hoso itself
+    types = [t for t in session.scalars(select(RecordType).order_by(RecordType.name_vi)) if t.code not in hidden]
+    today = datetime.now(UTC).astimezone(VN_TIME)
+    start = today.year if today.month >= 8 else today.year - 1
+    session.commit()
+    return render(
+        request,
+        "upload.html",
+        person,
+        schools=schools,
+        types=types,
+        school_year=f"{start}-{start + 1}",
+        month=today.month,
     )

@@ -139,3 +139,56 @@ def test_a_teacher_and_a_principal_in_the_browser(
     assert width <= 360, f"the search page scrolls sideways on a phone ({width}px)"
     shot(page, "tim-kiem-dien-thoai")
     phone.close()
+
+
+def test_a_recording_upload_survives_a_dropped_connection_and_a_reload(
+    client: TestClient, world: World, server: str, browser: object, tmp_path: Path
+) -> None:
+    from tests.factories import mp4_bytes
+
+    video = tmp_path / "tiet-day-khoa-hoc.mp4"
+    video.write_bytes(mp4_bytes(10 * 1024 * 1024 + 17))  # three 4 MiB chunks
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "gv.lan")
+    page.goto(f"{server}/tai-len")
+    page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
+    page.get_by_label("Tên hồ sơ").fill("")
+    page.locator("#file").set_input_files(str(video))
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_function("document.getElementById('loi-title').textContent.length > 0")
+    assert "thiếu" in page.locator("#loi-title").inner_text()  # refused next to the field, nothing sent
+    assert page.locator("#file").evaluate("el => el.files.length") == 1  # the chosen file is kept
+    shot(page, "tai-len-loi")
+
+    offsets: list[str] = []
+    cut = {"done": False}
+
+    def first_chunk_then_cut(route, request):  # type: ignore[no-untyped-def]
+        offsets.append(request.headers.get("upload-offset", ""))
+        if request.headers.get("upload-offset") != "0" and not cut["done"]:
+            cut["done"] = True
+            route.abort("connectionreset")  # the school's internet drops mid-upload
+            page.goto(f"{server}/tai-len")  # ... and the teacher reloads the page
+            return
+        route.continue_()
+
+    page.route(
+        "**/api/v1/uploads/*",
+        lambda route, request: first_chunk_then_cut(route, request) if request.method == "PATCH" else route.continue_(),
+    )
+    page.get_by_label("Tên hồ sơ").fill("Video tiết dạy Khoa học 5B")
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_url(f"{server}/tai-len", timeout=30_000)
+    page.wait_for_timeout(500)
+    # after the reload: the same file chosen again continues where the server stopped
+    page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
+    page.get_by_label("Tên hồ sơ").fill("Video tiết dạy Khoa học 5B")
+    page.locator("#file").set_input_files(str(video))
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_url(f"{server}/ho-so/*", timeout=60_000)
+    assert offsets.count("0") == 1, offsets  # the first 4 MiB were sent once, never again
+    assert page.get_by_role("heading", name="Video tiết dạy Khoa học 5B").is_visible()
+    assert page.locator("video").count() == 1
+    shot(page, "ho-so-video")
+    context.close()

@@ -1,0 +1,77 @@
+"""Resumable uploads (tus 1.0 semantics): chunks, a dropped connection, wrong offsets, limits, rights."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi.testclient import TestClient
+
+from tests.factories import World, login, meta, mp4_bytes
+
+
+def start(client: TestClient, headers: dict[str, str], data: bytes, **overrides: object):  # type: ignore[no-untyped-def]
+    body = {
+        "metadata": meta(record_type="lesson_recording", title="Video tiết dạy Toán 5", **overrides),
+        "filename": "tiet-day.mp4",
+        "size": len(data),
+    }
+    return client.post("/api/v1/uploads", headers=headers, json=body)
+
+
+def send(client: TestClient, headers: dict[str, str], upload_id: str, offset: int, chunk: bytes):  # type: ignore[no-untyped-def]
+    return client.patch(
+        f"/api/v1/uploads/{upload_id}",
+        headers={**headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+        content=chunk,
+    )
+
+
+def test_a_recording_arrives_in_chunks_and_resumes_after_a_drop(client: TestClient, world: World) -> None:
+    lan = login(client, "gv.lan")
+    data = mp4_bytes(3 * 1024 * 1024 + 123)
+    made = start(client, lan, data)
+    assert made.status_code == 201, made.text
+    upload_id = made.json()["id"]
+    assert made.headers["location"] == f"/api/v1/uploads/{upload_id}"
+    assert send(client, lan, upload_id, 0, data[: 1024 * 1024]).json()["offset"] == 1024 * 1024
+    # the connection drops; the client asks where to carry on
+    head = client.head(f"/api/v1/uploads/{upload_id}", headers=lan)
+    assert head.headers["upload-offset"] == str(1024 * 1024) and head.headers["upload-length"] == str(len(data))
+    wrong = send(client, lan, upload_id, 0, data[:10])
+    assert wrong.status_code == 409 and wrong.json()["detail"]["offset"] == 1024 * 1024
+    done = send(client, lan, upload_id, 1024 * 1024, data[1024 * 1024 :])
+    assert done.status_code == 200 and done.json()["state"] == "done", done.text
+    record_id = done.json()["record_id"]
+    record = client.get(f"/api/v1/records/{record_id}", headers=lan).json()
+    assert record["record_type"] == "lesson_recording"
+    versions = client.get(f"/api/v1/records/{record_id}/versions", headers=lan).json()
+    assert versions[0]["sha256"] == hashlib.sha256(data).hexdigest() and versions[0]["media_type"] == "video/mp4"
+    seek = client.get(f"/api/v1/records/{record_id}/content", headers={**lan, "Range": "bytes=1000-1999"})
+    assert seek.status_code == 206 and seek.content == data[1000:2000]
+    finished = send(client, lan, upload_id, len(data), b"x")
+    assert finished.status_code == 409
+
+
+def test_bad_uploads_are_refused_before_or_as_bytes_arrive(client: TestClient, world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    lan = login(client, "gv.lan")
+    data = mp4_bytes(4096)
+    assert start(client, lan, data, school_code="KHONGCO").status_code == 404
+    assert start(client, lan, data, school_code="THB").status_code == 403
+    settings.max_upload_bytes = 1000
+    too_big = start(client, lan, data)
+    assert too_big.status_code == 413 and "vượt quá giới hạn" in too_big.json()["message"]
+    settings.max_upload_bytes = 50 * 1024 * 1024
+    upload_id = start(client, lan, data).json()["id"]
+    over = send(client, lan, upload_id, 0, data + b"extra")
+    assert over.status_code == 422 and "vượt quá kích thước" in over.json()["message"]
+    missing = client.patch(f"/api/v1/uploads/{upload_id}", headers=lan, content=b"x")
+    assert missing.status_code == 422 and "Upload-Offset" in missing.json()["message"]
+    other = login(client, "gv.minh")
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=other).status_code == 404
+    assert send(client, other, upload_id, 0, data).status_code == 404
+    assert client.delete(f"/api/v1/uploads/{upload_id}", headers=lan).status_code == 204
+    assert send(client, lan, upload_id, 0, data).status_code == 409
+    not_video = start(client, lan, b"%PDF-1.7 not a video")
+    upload_id = not_video.json()["id"]
+    refused = send(client, lan, upload_id, 0, b"%PDF-1.7 not a video")
+    assert refused.status_code == 415  # the sniffed type must be one the record type accepts
