@@ -104,7 +104,12 @@ ACTION_VI = {
     "inspector.viewed": "thanh tra xem",
 }
 
+DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
+BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
+
 templates.env.filters["vn_date"] = vn_date
+templates.env.filters["decision_vi"] = lambda value: DECISION_VI.get(value, value)
+templates.env.filters["batch_vi"] = lambda value: BATCH_VI.get(value, value)
 templates.env.filters["status_vi"] = lambda value: STATUS_VI.get(value, value)
 templates.env.filters["action_vi"] = lambda value: ACTION_VI.get(value, value)
 

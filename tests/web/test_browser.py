@@ -162,26 +162,26 @@ def test_a_recording_upload_survives_a_dropped_connection_and_a_reload(
     shot(page, "tai-len-loi")
 
     offsets: list[str] = []
-    cut = {"done": False}
+    blocked = {"on": True}
 
-    def first_chunk_then_cut(route, request):  # type: ignore[no-untyped-def]
+    def on_patch(route, request):  # type: ignore[no-untyped-def]
+        if request.method != "PATCH":
+            route.continue_()
+            return
         offsets.append(request.headers.get("upload-offset", ""))
-        if request.headers.get("upload-offset") != "0" and not cut["done"]:
-            cut["done"] = True
-            route.abort("connectionreset")  # the school's internet drops mid-upload
-            page.goto(f"{server}/tai-len")  # ... and the teacher reloads the page
+        if blocked["on"] and request.headers.get("upload-offset") != "0":
+            route.abort("connectionreset")  # the school's internet drops after the first chunk
             return
         route.continue_()
 
-    page.route(
-        "**/api/v1/uploads/*",
-        lambda route, request: first_chunk_then_cut(route, request) if request.method == "PATCH" else route.continue_(),
-    )
+    page.route("**/api/v1/uploads/*", on_patch)
     page.get_by_label("Tên hồ sơ").fill("Video tiết dạy Khoa học 5B")
     page.get_by_role("button", name="Tải lên").click()
-    page.wait_for_url(f"{server}/tai-len", timeout=30_000)
-    page.wait_for_timeout(500)
-    # after the reload: the same file chosen again continues where the server stopped
+    page.wait_for_function("document.getElementById('status').textContent.includes('Mất kết nối')", timeout=30_000)
+    shot(page, "tai-len-mat-ket-noi")
+    # the teacher gives up waiting and reloads the page, then chooses the same file again
+    page.reload()
+    blocked["on"] = False
     page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
     page.get_by_label("Tên hồ sơ").fill("Video tiết dạy Khoa học 5B")
     page.locator("#file").set_input_files(str(video))
@@ -192,3 +192,41 @@ def test_a_recording_upload_survives_a_dropped_connection_and_a_reload(
     assert page.locator("video").count() == 1
     shot(page, "ho-so-video")
     context.close()
+
+
+def test_the_principal_approves_returns_and_signs_the_month_in_the_browser(
+    client: TestClient, world: World, pki: TestPKI, server: str, browser: object, tmp_path: Path
+) -> None:
+    lan = login(client, "gv.lan")
+    records = [upload_plan(client, lan, title) for title in ("KHBD Toán — Phân số", "KHBD Tiếng Việt — Tập đọc")]
+    for record in records:
+        submit(client, lan, record["id"])
+    p12 = tmp_path / "hieu-truong.p12"
+    p12.write_bytes(pki.pkcs12("principal"))
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "ht.hoa")
+    page.get_by_role("link", name="Duyệt", exact=True).click()
+    row = page.locator("tr", has_text="KHBD Tiếng Việt — Tập đọc")
+    row.get_by_label("Trả lại").check()
+    row.get_by_label("Ý kiến").fill("Bổ sung phần đánh giá")
+    page.get_by_role("button", name="Chọn duyệt tất cả còn lại").click()
+    shot(page, "duyet-hang-cho")
+    page.get_by_role("button", name="Lưu quyết định").click()
+    assert page.get_by_text("Bổ sung phần đánh giá").is_visible()
+    page.locator("input[name=pkcs12]").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("sai")
+    page.get_by_role("button", name="Ký duyệt").click()
+    assert page.get_by_text("sai mật khẩu").is_visible()  # refused before anything is signed
+    page.go_back()
+    page.reload()
+    page.locator("input[name=pkcs12]").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("mat-khau-p12")
+    page.get_by_role("button", name="Ký duyệt").click()
+    page.get_by_text("Đã ký xong").wait_for(timeout=60_000)
+    shot(page, "ky-duyet-xong")
+    page.get_by_role("link", name="Biên bản duyệt (đã ký)").click()
+    assert page.get_by_text("Chữ ký hợp lệ").first.is_visible()
+    context.close()
+    seen = client.get(f"/api/v1/records/{records[1]['id']}/approvals", headers=lan).json()
+    assert seen[-1]["decision"] == "returned" and seen[-1]["comment"] == "Bổ sung phần đánh giá"

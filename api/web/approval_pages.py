@@ -1,0 +1,157 @@
+"""The principal's monthly approval page: the queue, approve or return (with a comment), then sign.
+
+Plain forms (no script needed): each decision posts back and the page shows the queue again;
+"Ký duyệt" posts the key (a .p12 and its password, used in memory and never stored, or the
+server's token PIN, or a remote-signing credential and its PIN/OTP) to the same signing run the API
+starts, then the page follows the batch until it is signed, with the approval record to download.
+The principal's own USB token signs through `hoso sign-agent` on their PC; the page says how.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from api import approvals as approvals_api
+from api.deps import AppState, get_session, state
+from api.web.pages import render, to_login, viewer
+from api.web.session import CSRF_FIELD, SESSION_COOKIE, csrf_ok
+from archive import access
+from archive.exceptions import HosoError
+from archive.fonts import VN_TIME
+from archive.models import Role
+from signing import periods, workflow
+from signing.models import Decision
+
+router = APIRouter(include_in_schema=False)
+SIGNERS = {Role.principal, Role.vice_principal, Role.clerk}
+
+
+def _check_csrf(request: Request, token: str) -> bool:
+    secret = state(request).settings.resolved_secret_key()
+    return csrf_ok(secret, request.cookies.get(SESSION_COOKIE), token)
+
+
+@router.get("/duyet", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    period: str = "",
+    teacher: str = "",
+    subject: str = "",
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    if not any(m.role in SIGNERS for m in person.memberships):
+        return render(request, "error.html", person, status_code=403, message="Trang này dành cho hiệu trưởng.")
+    period = period or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
+    batches: list[dict[str, Any]] = []
+    for school_id in access.readable_school_ids(person):
+        for batch in workflow.batches_for(session, school_id, period):
+            items = [
+                approvals_api.item_out(i)
+                for i in workflow.items_of(session, batch.id)
+                if (not teacher or i.record.author.username == teacher)
+                and (not subject or (i.record.subject or "") == subject)
+            ]
+            batches.append(
+                {"batch": approvals_api.batch_out(session, batch), "items": items, "school": batch.school.name}
+            )
+    session.commit()
+    return render(
+        request,
+        "approval.html",
+        person,
+        period=period,
+        period_label=periods.label(period) if period else "",
+        batches=batches,
+        teacher=teacher,
+        subject=subject,
+        csc=bool(app_state.settings.csc_url),
+        server_token=bool(app_state.settings.pkcs11_module),
+    )
+
+
+@router.post("/duyet/{batch_id}/quyet-dinh")
+async def decide(request: Request, batch_id: str, session: Session = Depends(get_session)) -> Response:
+    """One decision per item named in the form: approve, or return with its comment."""
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    form = await request.form()
+    if not _check_csrf(request, str(form.get(CSRF_FIELD, ""))):
+        return HTMLResponse("Thiếu mã chống giả mạo (CSRF); hãy tải lại trang.", status_code=403)
+    decisions = []
+    for key, value in form.items():
+        if key.startswith("d-") and value in ("approved", "returned"):
+            item_id = int(key[2:])
+            comment = str(form.get(f"c-{item_id}", "")).strip() or None
+            decisions.append(workflow.DecisionIn(item_id, Decision(value), comment))
+    period = str(form.get("period", ""))
+    try:
+        workflow.decide(session, person, batch_id, decisions)
+    except HosoError as e:
+        return render(request, "error.html", person, status_code=422, message=e.vi)
+    return RedirectResponse(f"/duyet?period={period}", status_code=303)
+
+
+@router.post("/duyet/{batch_id}/ky")
+def sign(
+    request: Request,
+    batch_id: str,
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    key_source: Annotated[str, Form()] = "pkcs12",
+    pkcs12: Annotated[UploadFile | None, File()] = None,
+    password: Annotated[str | None, Form()] = None,
+    pin: Annotated[str | None, Form()] = None,
+    credential_id: Annotated[str | None, Form()] = None,
+    otp: Annotated[str | None, Form()] = None,
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """One authorization for the whole batch, then the page follows the signing run."""
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    if not _check_csrf(request, csrf_token):
+        return HTMLResponse("Thiếu mã chống giả mạo (CSRF); hãy tải lại trang.", status_code=403)
+    if pkcs12 is not None and not pkcs12.filename:
+        pkcs12 = None
+    try:
+        approvals_api.sign(
+            batch_id,
+            key_source=key_source,
+            pkcs12=pkcs12,
+            password=password or None,
+            pin=pin or None,
+            credential_id=credential_id or None,
+            otp=otp or None,
+            csc_token=None,
+            level=None,
+            signature_image=None,
+            person=person,
+            session=session,
+            app_state=app_state,
+        )
+    except HosoError as e:
+        return render(request, "error.html", person, status_code=422, message=e.vi)
+    return RedirectResponse(f"/duyet/{batch_id}", status_code=303)
+
+
+@router.get("/duyet/{batch_id}", response_class=HTMLResponse)
+def batch_page(request: Request, batch_id: str, session: Session = Depends(get_session)) -> Response:
+    """The signing run's progress (the page refreshes itself while it runs) and its result."""
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    try:
+        batch = approvals_api.get_batch(batch_id, person=person, session=session)
+    except HosoError as e:
+        return render(request, "error.html", person, status_code=404, message=e.vi)
+    return render(request, "batch.html", person, batch=batch)
