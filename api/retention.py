@@ -113,7 +113,7 @@ def record_retention(
     record = service.get_record(session, person, record_id)
     info = retention.status(session, record)
     if info["locked_until"] is None:
-        schedule.lock_pending(session, app_state.store, record_blobs)
+        schedule.lock_pending(session, app_state.store, record_blobs, record_ids=[record.id])
         info = retention.status(session, record)
     return info
 

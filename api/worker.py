@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -53,9 +54,9 @@ class Worker:
         while not self._stop.is_set():
             self.state.woken.clear()
             try:
-                changed = indexer.drain(self.state.sessions, self.state.search, self.state.describe, limit=2000)
-                if changed:
-                    self.retention_follow_up()
+                indexer.drain(
+                    self.state.sessions, self.state.search, self.state.describe, 2000, self.retention_follow_up
+                )
                 self.run_one_export()
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
@@ -66,12 +67,11 @@ class Worker:
                 log.exception("the background worker failed; retrying")
             self.state.woken.wait(IDLE_SECONDS)
 
-    def retention_follow_up(self) -> None:
+    def retention_follow_up(self, record_ids: Sequence[str]) -> None:
         """New or changed records: compute their term and lock their blobs in the store."""
         with self.state.sessions() as session:
-            schedule.refresh(session)
-            while schedule.lock_pending(session, self.state.store, record_blobs):
-                pass
+            schedule.refresh(session, record_ids)
+            schedule.lock_pending(session, self.state.store, record_blobs, len(record_ids), record_ids)
 
     def periodic(self) -> None:
         """The daily sweep to review, permanent locks rolled forward, and the fixity run when it is due."""

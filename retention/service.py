@@ -25,7 +25,7 @@ EDITORS = {Role.archivist}
 
 def status(session: Session, record: Record) -> dict[str, Any]:
     """What the archive keeps about a record's retention, in words for people."""
-    schedule.refresh(session)
+    schedule.refresh(session, [record.id])  # this record only: a page view must not scan the table
     row = session.get(RecordRetention, record.id)
     on_hold = holds.holds_on(session, record)
     eligible = schedule.eligible_from(row) if row else None

@@ -31,8 +31,18 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:indexer"
 
 
-def drain(sessions: sessionmaker[Session], engine: SearchEngine, describe: Describe, limit: int | None = None) -> int:
-    """Index every queued change (or up to `limit` jobs); returns how many records were (re)indexed."""
+def drain(
+    sessions: sessionmaker[Session],
+    engine: SearchEngine,
+    describe: Describe,
+    limit: int | None = None,
+    after: Callable[[Sequence[str]], None] | None = None,
+) -> int:
+    """Index every queued change (or up to `limit` jobs); returns how many records were (re)indexed.
+
+    `after` hears the ids of each batch once it is indexed (the serving worker follows up with
+    their retention), so other work on changed records needs no job of its own.
+    """
     done = 0
     while limit is None or done < limit:
         with sessions() as session:
@@ -57,6 +67,8 @@ def drain(sessions: sessionmaker[Session], engine: SearchEngine, describe: Descr
                 return done
             session.execute(delete(Job).where(Job.id.in_([job.id for job in claimed])))
             session.commit()
+            if after is not None:
+                after(ids)
             done += len(ids)
     return done
 

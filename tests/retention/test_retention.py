@@ -17,7 +17,7 @@ from archive.storage import ObjectLocked, ObjectStore, RetentionShortening, blob
 from retention.models import RecordRetention
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login, person
-from tests.search.test_search_api import upload
+from tests.search.test_search_api import index_now, upload
 
 
 @pytest.fixture(params=["folder", "s3"])
@@ -238,3 +238,20 @@ def _wait_runs(client: TestClient, headers: dict[str, str], count: int) -> list[
             return runs  # type: ignore[no-any-return]
         time.sleep(0.2)
     raise AssertionError("the fixity run did not finish")
+
+
+def test_a_page_view_computes_one_record_not_the_whole_table(
+    client: TestClient, world: World, session: Session
+) -> None:
+    from retention import schedule
+
+    lan = login(client, "gv.lan")
+    ids = [upload(client, lan, "khbd.pdf", lesson_plan_pdf(f"Bài {i}")) for i in range(3)]
+    index_now(client)  # the worker's own follow-up on these records is over
+    session.commit()
+    session.execute(RecordRetention.__table__.delete())
+    session.commit()
+    assert schedule.refresh(session, [ids[0]]) == (1, 0)
+    assert schedule.refresh(session, []) == (0, 0)
+    assert session.get(RecordRetention, ids[1]) is None  # untouched until asked for, or swept
+    assert schedule.refresh(session) == (2, 0)
