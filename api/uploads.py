@@ -5,16 +5,13 @@
     PATCH  /uploads/{id}       Upload-Offset: N, body = the next bytes → {"offset", "state", "record_id"}
     DELETE /uploads/{id}       give up
 
-A chunk is spooled to the data disk as it arrives (never held in memory), then appended; a PATCH
+A chunk is written to the upload's spool on the data disk as it arrives (never held in memory); a PATCH
 at the wrong offset is a 409 carrying the right one, so a client that lost its connection asks
 HEAD and carries on from there.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -82,12 +79,6 @@ def head_upload(
     return Response(headers={"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.size)})
 
 
-def _read_back(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            yield chunk
-
-
 @router.patch("/{upload_id}")
 async def append_upload(
     upload_id: str,
@@ -102,24 +93,22 @@ async def append_upload(
     except ValueError:
         raise InvalidInput("Thiếu tiêu đề Upload-Offset.", "The Upload-Offset header is missing.") from None
     settings = app_state.settings
-    with tempfile.NamedTemporaryFile(dir=settings.tmp_dir, suffix=".chunk") as chunk:
-        received = 0
-        async for part in request.stream():
+    upload, path = await run_in_threadpool(uploads.begin_append, session, person, upload_id, offset, settings.tmp_dir)
+    writer = await run_in_threadpool(uploads.ChunkWriter, path, upload.offset, upload.size)
+    received, complete = 0, False
+    try:
+        async for part in request.stream():  # straight into the upload's own spool: written once
             received += len(part)
             if received > MAX_CHUNK:
                 raise UploadTooLarge("Mỗi lần gửi tối đa 64 MB.", "A chunk is at most 64 MiB.")
-            await run_in_threadpool(chunk.write, part)
-        await run_in_threadpool(chunk.flush)
-        upload = await run_in_threadpool(
-            uploads.append,
-            session,
-            app_state.store,
-            settings.tmp_dir,
-            person,
-            upload_id,
-            offset,
-            _read_back(Path(chunk.name)),
-        )
+            await run_in_threadpool(writer.write, part)
+        complete = True
+    finally:
+        # a chunk cut off mid-way is not acknowledged: the offset stays, the tail is cut next time
+        await run_in_threadpool(writer.close, complete)
+    upload = await run_in_threadpool(
+        uploads.commit_append, session, app_state.store, person, upload_id, path, writer.start, writer.written
+    )
     app_state.wake()
     return upload_out(upload)
 

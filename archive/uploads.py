@@ -9,6 +9,7 @@ fsynced before the offset moves; a tail written but not acknowledged is cut on t
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 from collections.abc import Iterable
@@ -70,16 +71,10 @@ def load(session: Session, actor: Person, upload_id: str) -> UploadSession:
     return upload
 
 
-def append(
-    session: Session,
-    store: ObjectStore,
-    tmp_dir: Path,
-    actor: Person,
-    upload_id: str,
-    offset: int,
-    chunks: Iterable[bytes],
-) -> UploadSession:
-    """Write a chunk at `offset` (which must be the server's); the last one creates the record."""
+def begin_append(
+    session: Session, actor: Person, upload_id: str, offset: int, tmp_dir: Path
+) -> tuple[UploadSession, Path]:
+    """Checks before the bytes of a chunk are read: whose upload, still open, the right offset."""
     upload = load(session, actor, upload_id)
     if upload.state != "open":
         raise Conflict("Phiên tải lên đã kết thúc.", "The upload is finished.", state=upload.state)
@@ -89,28 +84,75 @@ def append(
             f"The upload continues at offset {upload.offset}, not {offset}.",
             offset=upload.offset,
         )
-    path = spool_path(tmp_dir, upload.id)
-    with open(path, "ab") as out:
-        out.truncate(upload.offset)  # a tail written before a crash, never acknowledged
-        out.seek(upload.offset)
-        written = upload.offset
-        for chunk in chunks:
-            written += len(chunk)
-            if written > upload.size:
-                raise InvalidInput(
-                    f"Dữ liệu gửi vượt quá kích thước đã khai báo ({upload.size} byte).",
-                    f"More bytes than the declared size ({upload.size}).",
-                )
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
     session.commit()
+    return upload, spool_path(tmp_dir, upload.id)
+
+
+class ChunkWriter:
+    """Appends one chunk to the upload's spool at its acknowledged offset, refusing bytes past the size."""
+
+    def __init__(self, path: Path, offset: int, size: int) -> None:
+        self.out = open(path, "ab")  # noqa: SIM115  (closed by close())
+        try:  # one writer per upload, across processes: a second PATCH at once is refused, not interleaved
+            fcntl.flock(self.out, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.out.close()
+            raise Conflict(
+                "Phần trước của tệp này vẫn đang được gửi; hãy đợi.", "Another chunk of this upload is being sent."
+            ) from None
+        self.start = offset
+        self.out.truncate(offset)  # a tail written before a crash, never acknowledged
+        self.out.seek(offset)
+        self.written, self.size = offset, size
+
+    def write(self, chunk: bytes) -> None:
+        if self.written + len(chunk) > self.size:
+            raise InvalidInput(
+                f"Dữ liệu gửi vượt quá kích thước đã khai báo ({self.size} byte).",
+                f"More bytes than the declared size ({self.size}).",
+            )
+        self.out.write(chunk)
+        self.written += len(chunk)
+
+    def close(self, durable: bool) -> None:
+        if durable:
+            self.out.flush()
+            os.fsync(self.out.fileno())
+        self.out.close()
+
+
+def commit_append(
+    session: Session, store: ObjectStore, actor: Person, upload_id: str, path: Path, start: int, written: int
+) -> UploadSession:
+    """The chunk is on disk (fsynced): move the offset; the last chunk turns the upload into a record."""
     with write_transaction(session):
         upload = load(session, actor, upload_id)
+        if upload.offset != start or upload.state != "open":
+            raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
         upload.offset = written
     if written == upload.size:
         finish(session, store, actor, upload, path)
     return upload
+
+
+def append(
+    session: Session,
+    store: ObjectStore,
+    tmp_dir: Path,
+    actor: Person,
+    upload_id: str,
+    offset: int,
+    chunks: Iterable[bytes],
+) -> UploadSession:
+    """Write a chunk at `offset` (which must be the server's), in one call (the CLI, tests)."""
+    upload, path = begin_append(session, actor, upload_id, offset, tmp_dir)
+    writer = ChunkWriter(path, upload.offset, upload.size)
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+    finally:
+        writer.close(durable=True)
+    return commit_append(session, store, actor, upload_id, path, writer.start, writer.written)
 
 
 def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSession, path: Path) -> Record:

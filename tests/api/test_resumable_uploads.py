@@ -57,6 +57,12 @@ def test_bad_uploads_are_refused_before_or_as_bytes_arrive(client: TestClient, w
     data = mp4_bytes(4096)
     assert start(client, lan, data, school_code="KHONGCO").status_code == 404
     assert start(client, lan, data, school_code="THB").status_code == 403
+    traversal = client.post(
+        "/api/v1/uploads",
+        headers=lan,
+        json={"metadata": meta(record_type="lesson_recording"), "filename": "../x.mp4", "size": 9},
+    )
+    assert traversal.status_code == 422 and "Tên tệp không hợp lệ" in traversal.json()["message"]
     settings.max_upload_bytes = 1000
     too_big = start(client, lan, data)
     assert too_big.status_code == 413 and "vượt quá giới hạn" in too_big.json()["message"]
