@@ -333,19 +333,13 @@ mọi chữ ký số trong gói, chuỗi nhật ký).</p>
         return page.encode()
 
     def _store(self, path: Path, files: int) -> None:
-        import hashlib
-
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1024 * 1024):
-                digest.update(chunk)
         size = path.stat().st_size
-        with open(path, "rb") as f:
-            self.store.put(export_key(self.export_id), f, size, content_type="application/zip", replace=True)
+        with open(path, "rb") as f:  # the store hashes what it writes: the ZIP is read once
+            put = self.store.put(export_key(self.export_id), f, size, content_type="application/zip", replace=True)
         with self.state.sessions() as session, write_transaction(session):
             export = session.get(EvidenceExport, self.export_id)
             assert export is not None
-            export.state, export.size, export.sha256 = "ready", size, digest.hexdigest()
+            export.state, export.size, export.sha256 = "ready", put.size, put.sha256
             export.store_key, export.files, export.finished_at = export_key(self.export_id), files, utcnow()
             audit.append(
                 session,

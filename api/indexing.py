@@ -39,10 +39,14 @@ SHEETS = {mediatype.XLSX, mediatype.CSV}
 
 
 class TextCache:
-    """Extracted text by blob SHA-256: a record reindexed for a status change is not re-read."""
+    """Extracted text by blob SHA-256: a record reindexed for a status change is not re-read.
 
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
+    Bounded by characters, not entries: a text can be 200,000 characters (`extract.MAX_CHARS`).
+    """
+
+    def __init__(self, max_chars: int = 8_000_000) -> None:
+        self.max_chars = max_chars
+        self._chars = 0
         self._items: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -55,9 +59,11 @@ class TextCache:
 
     def put(self, sha256: str, text: str) -> None:
         with self._lock:
+            self._chars -= len(self._items.pop(sha256, ""))
             self._items[sha256] = text
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._chars += len(text)
+            while self._chars > self.max_chars and len(self._items) > 1:
+                self._chars -= len(self._items.popitem(last=False)[1])
 
 
 class Describer:

@@ -397,6 +397,8 @@ def execute(
         "Chỉ cán bộ lưu trữ/văn thư hoặc hiệu trưởng thực hiện việc hủy.",
         "Only the archivist/clerk or the principal executes a destruction.",
     )
+    if disposition.state == "executed":
+        raise Conflict("Đợt hủy này đã được thực hiện.", "This disposition was executed already.")
     if disposition.state != "decided" or disposition.decided_at is None:
         raise Conflict("Đợt hủy chưa có quyết định hủy.", "The disposition has no destruction decision.")
     now = utcnow()

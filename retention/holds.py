@@ -136,18 +136,7 @@ def create(
 
 def covered(session: Session, hold: Hold) -> list[str]:
     """Ids of the records the hold covers now (a filter also covers records added since)."""
-    if hold.kind == "records":
-        return list(session.scalars(select(HoldRecord.record_id).where(HoldRecord.hold_id == hold.id)))
-    query = select(Record.id)
-    if hold.kind == "dossier":
-        query = query.where(Record.dossier_id == hold.dossier_id)
-    else:
-        query = query.where(Record.school_id == hold.school_id)
-        if hold.school_year is not None:
-            query = query.where(Record.school_year == hold.school_year)
-        if hold.record_type_id is not None:
-            query = query.where(Record.record_type_id == hold.record_type_id)
-    return list(session.scalars(query))
+    return list(session.scalars(select(Record.id).where(exists().where(Hold.id == hold.id, covers()))))
 
 
 def release(

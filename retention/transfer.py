@@ -200,14 +200,10 @@ def build(
             path.unlink(missing_ok=True)
             raise
     try:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1024 * 1024):
-                digest.update(chunk)
         size = path.stat().st_size
         key = f"transfers/{objid}.zip"
-        with open(path, "rb") as f:
-            store.put(key, f, size, content_type="application/zip")
+        with open(path, "rb") as f:  # the store hashes what it writes: the ZIP is read once
+            put = store.put(key, f, size, content_type="application/zip")
     finally:
         path.unlink(missing_ok=True)
     ids = [r.id for r in records]
@@ -219,7 +215,7 @@ def build(
             record_ids=ids,
             store_key=key,
             size=size,
-            sha256=digest.hexdigest(),
+            sha256=put.sha256,
             created_by_id=actor.id,
             created_at=utcnow(),
         )

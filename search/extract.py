@@ -85,7 +85,8 @@ def _xlsx(path: Path) -> Iterator[str]:
 
 
 def _csv(path: Path) -> Iterator[str]:
-    raw = path.read_bytes()[: MAX_CHARS * 4]
+    with open(path, "rb") as f:
+        raw = f.read(MAX_CHARS * 4)  # enough for MAX_CHARS characters of UTF-8; never the whole file
     for encoding in ("utf-8-sig", "cp1258"):  # UTF-8, else the Vietnamese Windows code page of old exports
         try:
             text = raw.decode(encoding)

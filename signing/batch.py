@@ -41,11 +41,11 @@ from signing.models import (
     ApprovalBatch,
     ApprovalItem,
     BatchState,
-    Decision,
     PreparedSignature,
     Signature,
     SignatureKind,
     SignState,
+    left_to_sign,
 )
 
 log = logging.getLogger(__name__)
@@ -262,11 +262,7 @@ class _Run:
             .join(
                 Version, (Version.record_id == ApprovalItem.record_id) & (Version.number == ApprovalItem.version_number)
             )
-            .where(
-                ApprovalItem.batch_id == self.batch_id,
-                ApprovalItem.decision == Decision.approved.value,
-                ApprovalItem.sign_state == SignState.unsigned.value,
-            )
+            .where(left_to_sign(self.batch_id))
             .order_by(ApprovalItem.id)
         ).all()
         self.planned = {row[0]: _Planned(title=row[1], sha256=row[2], size=row[3], media_type=row[4]) for row in rows}
@@ -718,15 +714,7 @@ def sign_batch(
 
 def signatures_needed(session: Session, batch_id: str) -> int:
     """How many signatures the rest of the batch takes: unsigned approved items, plus the approval record."""
-    left = session.scalar(
-        select(func.count())
-        .select_from(ApprovalItem)
-        .where(
-            ApprovalItem.batch_id == batch_id,
-            ApprovalItem.decision == Decision.approved.value,
-            ApprovalItem.sign_state == SignState.unsigned.value,
-        )
-    )
+    left = session.scalar(select(func.count()).select_from(ApprovalItem).where(left_to_sign(batch_id)))
     return (left or 0) + 1
 
 

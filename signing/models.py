@@ -12,8 +12,9 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from archive.db import Base, UTCDateTime, utcnow
 from archive.models import Person, Record, School, new_uuid
@@ -145,3 +146,12 @@ class PreparedSignature(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # stamp page and box
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def left_to_sign(batch_id: str) -> ColumnElement[bool]:
+    """SQL: the items of a batch that are approved and not signed yet (what a signing run does next)."""
+    return and_(
+        ApprovalItem.batch_id == batch_id,
+        ApprovalItem.decision == Decision.approved.value,
+        ApprovalItem.sign_state == SignState.unsigned.value,
+    )

@@ -45,7 +45,7 @@ from signing import batch as batch_runner
 from signing import cades, keys, pades, periods, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost
 from signing.keys import KeySource
-from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, PreparedSignature, SignState
+from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, left_to_sign
 
 WORK_PREFIX = "work/prepared/"
 PREPARE_LIMIT = 100
@@ -350,14 +350,7 @@ def prepare(
             _drop(store, work_key)
         todo = list(
             session.scalars(
-                select(ApprovalItem.id)
-                .where(
-                    ApprovalItem.batch_id == batch_id,
-                    ApprovalItem.decision == Decision.approved.value,
-                    ApprovalItem.sign_state == SignState.unsigned.value,
-                )
-                .order_by(ApprovalItem.id)
-                .limit(limit)
+                select(ApprovalItem.id).where(left_to_sign(batch_id)).order_by(ApprovalItem.id).limit(limit)
             )
         )
         session.commit()

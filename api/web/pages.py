@@ -28,7 +28,8 @@ from api.web.session import (
     clear_session,
     csrf_for,
     csrf_ok,
-    prelogin_value,
+    new_prelogin_value,
+    set_prelogin,
     set_session,
 )
 from archive import access, audit, grants, service
@@ -148,14 +149,26 @@ def root(request: Request, session: Session = Depends(get_session)) -> Response:
     return RedirectResponse("/trang-chu", status_code=303) if viewer(request, session) else to_login()
 
 
+def _login_page(request: Request, status_code: int, username: str, error: str) -> HTMLResponse:
+    """The login form, its CSRF token bound to a per-browser value set in its own cookie."""
+    value = request.cookies.get(PRELOGIN_COOKIE) or new_prelogin_value()
+    secret = state(request).settings.resolved_secret_key()
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        username=username,
+        error=error,
+        login_csrf=csrf_for(secret, value),
+    )
+    set_prelogin(response, request, value)
+    return response
+
+
 @router.get("/dang-nhap", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
-    response = render(request, "login.html", None, username="", error="")
-    value = prelogin_value(request, response)
-    secret = state(request).settings.resolved_secret_key()
-    response.body = response.body.replace(b"__PRELOGIN_CSRF__", csrf_for(secret, value).encode())
-    response.headers["content-length"] = str(len(response.body))
-    return response
+    return _login_page(request, 200, "", "")
 
 
 @router.post("/dang-nhap")
@@ -173,10 +186,7 @@ def login(
     try:
         person = authenticate(session, username.strip(), password)
     except HosoError as e:
-        response = render(request, "login.html", None, status_code=401, username=username, error=e.vi)
-        response.body = response.body.replace(b"__PRELOGIN_CSRF__", csrf_token.encode())
-        response.headers["content-length"] = str(len(response.body))
-        return response
+        return _login_page(request, 401, username, e.vi)
     with write_transaction(session):
         audit.append(session, actor=person, action="auth.login", object_type="person", object_id=person.id)
     ttl = app_state.settings.token_ttl_minutes

@@ -42,10 +42,10 @@ def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-def prelogin_value(request: Request, response: Response) -> str:
-    """The random value the login form's CSRF token is bound to (set once per browser)."""
-    value = request.cookies.get(PRELOGIN_COOKIE)
-    if not value:
-        value = secrets.token_urlsafe(24)
-        response.set_cookie(PRELOGIN_COOKIE, value, httponly=True, samesite="strict", secure=_secure(request), path="/")
-    return value
+def new_prelogin_value() -> str:
+    """A random value the login form's CSRF token is bound to, before anyone is signed in."""
+    return secrets.token_urlsafe(24)
+
+
+def set_prelogin(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(PRELOGIN_COOKIE, value, httponly=True, samesite="strict", secure=_secure(request), path="/")

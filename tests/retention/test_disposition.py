@@ -124,6 +124,8 @@ def test_the_whole_procedure_destroys_lawfully_and_leaves_proof(
         gone = client.get(f"/api/v1/records/{record_id}/content", headers=hoa)
         assert gone.status_code == 410 and "đã được hủy" in gone.json()["message"]
         assert client.get(f"/api/v1/records/{record_id}", headers=hoa).json()["status"] == "destroyed"
+    again = client.post(f"/api/v1/dispositions/{disposition_id}/execute", headers=mai)
+    assert again.status_code == 409 and "đã được thực hiện" in again.json()["message"]
     tombstone = body["items"][0]["tombstone"]
     assert tombstone["versions"][0]["sha256"] and tombstone["decision_number"] == "05/QĐ-THA"
     assert all(store.exists(blob_key(sha)) for sha in blobs[due["young"]])  # untouched
