@@ -135,6 +135,10 @@ class Builder:
             folder = f"representations/rep1/data/{record.id}/"
             paths: dict[str, str] = {}
             report: dict[str, Any] = {"record_id": record.id, "title": record.title, "files": []}
+            if record.status == "destroyed":  # lawfully destroyed: its metadata and hashes, no bytes
+                report["destroyed"] = "Tài liệu đã được hủy theo quyết định hủy; chỉ còn siêu dữ liệu và mã băm."
+                report["versions"] = [{"number": v.number, "sha256": v.blob_sha256, "size": v.size} for v in versions]
+                versions = []
             for version in versions:
                 file_path = folder + safe_name(f"v{version.number}-{version.original_filename}")
                 sha = version.blob_sha256

@@ -134,6 +134,14 @@ def test_the_whole_procedure_destroys_lawfully_and_leaves_proof(
     assert client.get(f"/api/v1/records/{certificate}/retention", headers=hoa).json()["permanent"] is True
     pdf = client.get(f"/api/v1/records/{certificate}/content", headers=hoa)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # an evidence package may still name a destroyed record: its metadata and hashes travel, no bytes
+    from tests.search.test_evidence import wait_ready
+
+    asked = client.post(
+        "/api/v1/evidence", headers=hoa, json={"title": "Sau khi hủy", "record_ids": [due["a"], due["young"]]}
+    )
+    assert asked.status_code == 202, asked.text
+    assert wait_ready(client, hoa, asked.json()["id"])["state"] == "ready"
     fixity = client.post("/api/v1/fixity", headers=hoa)
     assert fixity.status_code == 202
     session.commit()
