@@ -75,7 +75,11 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    added = session.execute(
+    scoped = RecordRetention.record_id.in_(list(record_ids)) if record_ids is not None else true()
+    counted = select(func.count()).select_from(RecordRetention).where(scoped)
+    before = session.scalar(counted) or 0  # psycopg reports no rowcount for INSERT … SELECT … ON CONFLICT
+    session.commit()  # the insert must begin the write transaction (SQLite), not this read
+    session.execute(
         dialect_insert(RecordRetention)
         .from_select(
             [
@@ -102,7 +106,8 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
             .where(missing),
         )
         .on_conflict_do_nothing(index_elements=["record_id"])
-    ).rowcount
+    )
+    added = (session.scalar(counted) or 0) - before
     # Changed inputs (a corrected school year or type, an edited schedule): recompute, never shorter.
     source = (
         select(Record.id)
@@ -134,10 +139,9 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
 
     new_perm = current(RecordType.retention_permanent)
     new_keep = current(_new_keep())
-    scope = RecordRetention.record_id.in_(list(record_ids)) if record_ids is not None else true()
     changed = session.execute(
         update(RecordRetention)
-        .where(scope, exists(source), RecordRetention.state == "active")
+        .where(scoped, exists(source), RecordRetention.state == "active")
         .values(
             permanent=or_(RecordRetention.permanent, new_perm),
             keep_until_year=case(
