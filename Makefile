@@ -27,6 +27,7 @@ $(BIN)/.installed-test: $(BIN)/.installed
 	touch $@
 
 ## make run: install, migrate, serve the archive on the embedded default (SQLite + ./hoso-data)
+run: export HOSO_TRUST_DEMO_ROOT ?= 1
 run: $(BIN)/.installed
 	scripts/install-system-deps deps/debian-run.txt
 	$(BIN)/hoso db upgrade

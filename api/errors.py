@@ -83,7 +83,7 @@ _VI = {
 }
 
 
-def _vietnamese(err: dict) -> str:  # type: ignore[type-arg]
+def vietnamese(err: dict) -> str:  # type: ignore[type-arg]
     """Pydantic speaks English; a teacher reading the error should not have to."""
     kind = str(err.get("type", ""))
     if kind == "value_error":  # our validators already write "vi / en"
@@ -102,7 +102,7 @@ def describe_validation(errors: list[dict]) -> tuple[str, str]:  # type: ignore[
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
         prefix = f"{loc}: " if loc else ""
-        vi.append(prefix + _vietnamese(err))
+        vi.append(prefix + vietnamese(err))
         en.append(prefix + str(err.get("msg")))
     return f"Dữ liệu không hợp lệ — {'; '.join(vi)}", f"Invalid input — {'; '.join(en)}"
 
@@ -123,7 +123,7 @@ def install(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         vi, en = describe_validation(list(exc.errors()))
         errors = [
-            {**{k: v for k, v in e.items() if k in ("loc", "msg", "type")}, "message": _vietnamese(e)}
+            {**{k: v for k, v in e.items() if k in ("loc", "msg", "type")}, "message": vietnamese(e)}
             for e in exc.errors()
         ]
         return JSONResponse(

@@ -74,7 +74,11 @@ def person_by_id(session: Session, person_id: int) -> Person:
     return person
 
 
-def create_person(session: Session, actor: Person | None, data: PersonCreate) -> Person:
+def create_person(
+    session: Session, actor: Person | None, data: PersonCreate, role: MembershipCreate | None = None
+) -> Person:
+    """The account, and its first role when given, in one transaction: both are written, or neither."""
+    school = school_by_code(session, role.school_code) if role and role.school_code else None
     with write_transaction(session):
         if session.scalar(select(Person).where(Person.username == data.username)):
             raise Conflict(f"Tên đăng nhập {data.username!r} đã có.", f"Username {data.username!r} is taken.")
@@ -96,6 +100,8 @@ def create_person(session: Session, actor: Person | None, data: PersonCreate) ->
             object_id=person.id,
             details={"username": person.username, "full_name": person.full_name},
         )
+        if role is not None:
+            _membership(session, actor, person, role, school)
     return person
 
 
@@ -171,29 +177,36 @@ def list_people(session: Session, school_code: str | None = None) -> list[Person
 def add_membership(session: Session, actor: Person | None, person: Person, data: MembershipCreate) -> Membership:
     school = school_by_code(session, data.school_code) if data.school_code else None
     with write_transaction(session):
-        exists = session.scalar(
-            select(Membership).where(
-                Membership.person_id == person.id,
-                Membership.role == data.role.value,
-                Membership.school_id.is_(None) if school is None else Membership.school_id == school.id,
-            )
-        )
-        if exists:
-            raise Conflict("Người này đã có vai trò đó.", "This person already has that role.")
-        membership = Membership(person_id=person.id, school_id=school.id if school else None, role=data.role.value)
-        membership.school = school
-        session.add(membership)
-        session.flush()
-        audit.append(
-            session,
-            actor=actor,
-            action="membership.added",
-            object_type="person",
-            object_id=person.id,
-            school_id=school.id if school else None,
-            details={"role": data.role.value, "school": school.code if school else None},
-        )
+        membership = _membership(session, actor, person, data, school)
     session.refresh(person)
+    return membership
+
+
+def _membership(
+    session: Session, actor: Person | None, person: Person, data: MembershipCreate, school: School | None
+) -> Membership:
+    exists = session.scalar(
+        select(Membership).where(
+            Membership.person_id == person.id,
+            Membership.role == data.role.value,
+            Membership.school_id.is_(None) if school is None else Membership.school_id == school.id,
+        )
+    )
+    if exists:
+        raise Conflict("Người này đã có vai trò đó.", "This person already has that role.")
+    membership = Membership(person_id=person.id, school_id=school.id if school else None, role=data.role.value)
+    membership.school = school
+    session.add(membership)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="membership.added",
+        object_type="person",
+        object_id=person.id,
+        school_id=school.id if school else None,
+        details={"role": data.role.value, "school": school.code if school else None},
+    )
     return membership
 
 

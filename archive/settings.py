@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Signing (signing/). The trust store is configuration, not code: in production the national
     # root (NEAC, rootca.gov.vn) and the providers' CAs; in tests the certomancer root.
     trust_roots: str = Field(default="", description="Comma-separated PEM/DER files or folders of trusted roots")
+    trust_demo_root: bool = Field(
+        default=False, description="Also trust the test root of `hoso demo-cert` (for trying hoso; never in production)"
+    )
     tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping service for B-T and above")
     signature_level: str | None = Field(default=None, description="B-B, B-T, B-LT or B-LTA; B-LT if a TSA is set")
     revocation_mode: str = Field(default="hard-fail", pattern="^(soft-fail|hard-fail|require)$")

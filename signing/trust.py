@@ -14,6 +14,7 @@ from asn1crypto import pem, x509
 from pyhanko_certvalidator import ValidationContext
 
 from archive.settings import Settings
+from signing import demo_cert
 
 CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
@@ -34,6 +35,9 @@ def load_roots(settings: Settings) -> list[x509.Certificate]:
         files = sorted(f for f in path.iterdir() if f.suffix.lower() in CERT_SUFFIXES) if path.is_dir() else [path]
         for f in files:
             roots.extend(_load(f))
+    demo = demo_cert.root_path(settings)
+    if settings.trust_demo_root and demo.exists():
+        roots.extend(_load(demo))
     return roots
 
 

@@ -26,7 +26,7 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 
 from archive.exceptions import InvalidInput
 from archive.settings import Settings
-from signing import keys, trust
+from signing import demo_cert, keys, trust
 
 CHANGES_VI = {
     "none": "Không thay đổi sau khi ký",
@@ -58,6 +58,8 @@ def _summary(report: dict[str, Any]) -> str:
         return "Chữ ký đúng nhưng chứng thư số đã bị thu hồi"
     if not report["trusted"]:
         return "Chữ ký đúng nhưng chứng thư số không dẫn tới gốc tin cậy"
+    if report.get("test_certificate"):
+        return "Chữ ký hợp lệ với chứng thư THỬ NGHIỆM (không có giá trị pháp lý)"
     return "Chữ ký hợp lệ"
 
 
@@ -73,6 +75,7 @@ def _base(status: Any, kind: str) -> dict[str, Any]:
         "timestamp_time": _iso(ts.timestamp) if ts is not None else None,
         "timestamp_valid": bool(ts.intact and ts.valid and ts.trusted) if ts is not None else None,
         "revocation": _revocation(status),
+        "test_certificate": demo_cert.is_demo(status.signing_cert),
     }
     report["revocation_vi"] = REVOCATION_VI[report["revocation"]]
     return report

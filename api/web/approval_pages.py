@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from api import approvals as approvals_api
 from api.deps import AppState, get_session, state
-from api.web.pages import render, to_login, viewer
-from api.web.session import CSRF_FIELD, SESSION_COOKIE, csrf_ok
+from api.web.forms import csrf_refused
+from api.web.rendering import page_viewer, render
+from api.web.session import CSRF_FIELD
 from archive import access
 from archive.exceptions import HosoError
 from archive.fonts import VN_TIME
@@ -31,11 +32,6 @@ router = APIRouter(include_in_schema=False)
 SIGNERS = {Role.principal, Role.vice_principal, Role.clerk}
 
 
-def _check_csrf(request: Request, token: str) -> bool:
-    secret = state(request).settings.resolved_secret_key()
-    return csrf_ok(secret, request.cookies.get(SESSION_COOKIE), token)
-
-
 @router.get("/duyet", response_class=HTMLResponse)
 def queue_page(
     request: Request,
@@ -45,11 +41,9 @@ def queue_page(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
-    if not any(m.role in SIGNERS for m in person.memberships):
-        return render(request, "error.html", person, status_code=403, message="Trang này dành cho hiệu trưởng.")
+    person = page_viewer(request, session, SIGNERS, "Trang này dành cho hiệu trưởng.")
+    if isinstance(person, Response):
+        return person
     period = period or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
     batches: list[dict[str, Any]] = []
     for school_id in access.readable_school_ids(person):
@@ -81,12 +75,12 @@ def queue_page(
 @router.post("/duyet/{batch_id}/quyet-dinh")
 async def decide(request: Request, batch_id: str, session: Session = Depends(get_session)) -> Response:
     """One decision per item named in the form: approve, or return with its comment."""
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
     form = await request.form()
-    if not _check_csrf(request, str(form.get(CSRF_FIELD, ""))):
-        return HTMLResponse("Thiếu mã chống giả mạo (CSRF); hãy tải lại trang.", status_code=403)
+    if refused := csrf_refused(request, str(form.get(CSRF_FIELD, ""))):
+        return refused
     decisions = []
     for key, value in form.items():
         if key.startswith("d-") and value in ("approved", "returned"):
@@ -116,11 +110,11 @@ def sign(
     app_state: AppState = Depends(state),
 ) -> Response:
     """One authorization for the whole batch, then the page follows the signing run."""
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
-    if not _check_csrf(request, csrf_token):
-        return HTMLResponse("Thiếu mã chống giả mạo (CSRF); hãy tải lại trang.", status_code=403)
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
+    if refused := csrf_refused(request, csrf_token):
+        return refused
     if pkcs12 is not None and not pkcs12.filename:
         pkcs12 = None
     try:
@@ -147,9 +141,9 @@ def sign(
 @router.get("/duyet/{batch_id}", response_class=HTMLResponse)
 def batch_page(request: Request, batch_id: str, session: Session = Depends(get_session)) -> Response:
     """The signing run's progress (the page refreshes itself while it runs) and its result."""
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
     try:
         batch = approvals_api.get_batch(batch_id, person=person, session=session)
     except HosoError as e:

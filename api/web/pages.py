@@ -8,19 +8,18 @@ with the message next to the field and the values kept.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import approvals as approvals_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
+from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,
     PRELOGIN_COOKIE,
@@ -33,7 +32,7 @@ from api.web.session import (
     set_session,
 )
 from archive import access, audit, grants, service
-from archive.auth import authenticate, issue_token, person_from_token
+from archive.auth import authenticate, issue_token
 from archive.db import write_transaction
 from archive.exceptions import HosoError
 from archive.fonts import VN_TIME
@@ -44,104 +43,6 @@ from search.documents import FACETS
 from signing import periods, workflow
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-ROLE_VI = {
-    Role.teacher: "Giáo viên",
-    Role.department_head: "Tổ trưởng chuyên môn",
-    Role.principal: "Hiệu trưởng",
-    Role.vice_principal: "Phó hiệu trưởng",
-    Role.clerk: "Văn thư",
-    Role.archivist: "Cán bộ lưu trữ",
-    Role.inspector: "Thanh tra",
-    Role.admin: "Quản trị",
-}
-FACET_VI = {
-    "school_code": "Trường",
-    "record_type": "Loại hồ sơ",
-    "school_year": "Năm học",
-    "month": "Tháng",
-    "subject": "Môn",
-    "grade": "Khối",
-    "class_name": "Lớp",
-    "teacher": "Giáo viên",
-    "status": "Trạng thái",
-    "signed": "Chữ ký số",
-    "retention": "Lưu trữ",
-    "media": "Dạng",
-}
-
-
-def vn_date(value: Any) -> str:
-    """dd/mm/yyyy (and the time, in Vietnam's zone, for a moment)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return value.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return "" if value is None else str(value)
-
-
-STATUS_VI = {
-    "draft": "Bản nháp",
-    "submitted": "Đã nộp, chờ duyệt",
-    "approved": "Đã duyệt",
-    "returned": "Bị trả lại",
-    "destroyed": "Đã hủy theo quyết định",
-}
-ACTION_VI = {
-    "record.created": "tải lên",
-    "record.version_added": "thêm phiên bản",
-    "record.submitted": "nộp duyệt",
-    "record.approved": "duyệt",
-    "record.returned": "trả lại",
-    "record.signed": "ký số",
-    "record.downloaded": "tải về / xem",
-    "record.destroyed": "hủy theo quyết định",
-    "inspector.viewed": "thanh tra xem",
-}
-
-DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
-BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
-
-templates.env.filters["vn_date"] = vn_date
-templates.env.filters["decision_vi"] = lambda value: DECISION_VI.get(value, value)
-templates.env.filters["batch_vi"] = lambda value: BATCH_VI.get(value, value)
-templates.env.filters["status_vi"] = lambda value: STATUS_VI.get(value, value)
-templates.env.filters["action_vi"] = lambda value: ACTION_VI.get(value, value)
-
-
-def viewer(request: Request, session: Session) -> Person | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        person = person_from_token(session, token, state(request).settings.resolved_secret_key())
-    except HosoError:
-        return None
-    _ = person.memberships
-    session.commit()
-    return person
-
-
-def render(request: Request, name: str, person: Person | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    secret = state(request).settings.resolved_secret_key()
-    token = request.cookies.get(SESSION_COOKIE) or ""
-    roles = sorted({ROLE_VI[Role(m.role)] for m in person.memberships}) if person else []
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"person": person, "roles": roles, "csrf": csrf_for(secret, token) if token else "", **context},
-        status_code=status_code,
-    )
-
-
-def to_login() -> RedirectResponse:
-    return RedirectResponse("/dang-nhap", status_code=303)
 
 
 @router.get("/")
@@ -190,7 +91,7 @@ def login(
     with write_transaction(session):
         audit.append(session, actor=person, action="auth.login", object_type="person", object_id=person.id)
     ttl = app_state.settings.token_ttl_minutes
-    response = RedirectResponse("/trang-chu", status_code=303)
+    response = RedirectResponse("/doi-mat-khau" if person.must_change_password else "/trang-chu", status_code=303)
     set_session(response, request, issue_token(person, secret, ttl), ttl * 60)
     return response
 
@@ -239,9 +140,9 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
 
 @router.get("/trang-chu", response_class=HTMLResponse)
 def home(request: Request, session: Session = Depends(get_session)) -> Response:
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
     return render(request, "home.html", person, **_home(session, person))
 
 
@@ -253,9 +154,9 @@ def search_page(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
     filters = {name: request.query_params.getlist(name) for name in FACETS if request.query_params.getlist(name)}
     error, result = "", None
     try:
@@ -285,9 +186,9 @@ def record_page(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
     try:
         record = service.get_record(session, person, record_id)
     except HosoError as e:
@@ -318,9 +219,9 @@ def record_page(
 @router.get("/tai-len", response_class=HTMLResponse)
 def upload_page(request: Request, session: Session = Depends(get_session)) -> Response:
     """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
-    person = viewer(request, session)
-    if person is None:
-        return to_login()
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
     creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]
     schools = list(session.scalars(select(School).where(School.id.in_(creating)).order_by(School.name)))
     hidden = {"approval_record", "disposition_document"}  # written by hoso itself

@@ -1,0 +1,307 @@
+"""The administrator's page (schools, people and their roles) and the inspection-grant page.
+
+Forms post to the same service functions the API uses (audited the same way). A person is created
+with their first role in one step: the role and school are checked before the account is written,
+so a refused form never leaves an account without a role behind.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import get_session, state
+from api.web.forms import csrf_refused, field_errors
+from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
+from api.web.session import set_session
+from archive import access, grants, service
+from archive.auth import check_password, issue_token
+from archive.exceptions import HosoError
+from archive.fonts import VN_TIME
+from archive.models import Membership, Person, RecordType, Role, School
+from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
+
+router = APIRouter(include_in_schema=False)
+ADMINS = (Role.admin,)
+GRANTORS = (Role.admin, Role.principal)
+
+
+def _admin_page(
+    request: Request,
+    session: Session,
+    person: Person,
+    status_code: int = 200,
+    school_form: dict[str, str] | None = None,
+    person_form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    schools = list(session.scalars(select(School).order_by(School.code)))
+    people = service.list_people(session)
+    rows = [
+        {
+            "person": p,
+            "roles": ", ".join(
+                ROLE_VI[Role(m.role)] + (f" ({m.school.code})" if m.school is not None else "") for m in p.memberships
+            ),
+        }
+        for p in people
+    ]
+    session.commit()
+    return render(
+        request,
+        "admin.html",
+        person,
+        status_code=status_code,
+        schools=schools,
+        people=rows,
+        role_names=ROLE_VI,
+        school_form=school_form or {},
+        person_form=person_form or {},
+        errors=errors or {},
+        done=done,
+    )
+
+
+@router.get("/quan-tri", response_class=HTMLResponse)
+def admin_page(request: Request, done: str = "", session: Session = Depends(get_session)) -> Response:
+    person = page_viewer(request, session, ADMINS, "Trang này dành cho quản trị viên.")
+    if isinstance(person, Response):
+        return person
+    return _admin_page(request, session, person, done=done)
+
+
+@router.post("/quan-tri/truong")
+def add_school(
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    district: Annotated[str, Form()] = "",
+    province: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+) -> Response:
+    person = page_viewer(request, session, ADMINS, "Trang này dành cho quản trị viên.")
+    if isinstance(person, Response):
+        return person
+    if refused := csrf_refused(request, csrf_token):
+        return refused
+    form = {"code": code.strip(), "name": name.strip(), "district": district.strip(), "province": province.strip()}
+    try:
+        data = SchoolCreate(**{k: v or None for k, v in form.items()} | {"code": form["code"], "name": form["name"]})
+        service.create_school(session, person, data)
+    except ValidationError as e:
+        return _admin_page(request, session, person, 422, school_form=form, errors=field_errors(e))
+    except HosoError as e:
+        return _admin_page(request, session, person, 409, school_form=form, errors={"code": e.vi})
+    return RedirectResponse(f"/quan-tri?done=truong-{form['code']}", status_code=303)
+
+
+@router.post("/quan-tri/nguoi-dung")
+def add_person(
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    school_code: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+) -> Response:
+    """A new account with its first role; the password is one-time (changed at first login)."""
+    person = page_viewer(request, session, ADMINS, "Trang này dành cho quản trị viên.")
+    if isinstance(person, Response):
+        return person
+    if refused := csrf_refused(request, csrf_token):
+        return refused
+    form = {"username": username.strip(), "full_name": full_name.strip(), "role": role, "school_code": school_code}
+    errors: dict[str, str] = {}
+    try:
+        data = PersonCreate(username=form["username"], full_name=form["full_name"], password=password)
+    except ValidationError as e:
+        errors |= field_errors(e)
+    try:
+        role_in = MembershipCreate(role=role or None, school_code=school_code or None)  # type: ignore[arg-type]
+        if role_in.school_code:
+            service.school_by_code(session, role_in.school_code)
+    except ValidationError as e:
+        found = field_errors(e)
+        errors["role" if "role" in found else "school_code"] = found.get("role") or next(iter(found.values()))
+    except HosoError as e:
+        errors["school_code"] = e.vi
+    if errors:
+        return _admin_page(request, session, person, 422, person_form=form, errors=errors)
+    try:
+        service.create_person(session, person, data, role_in)
+    except HosoError as e:
+        return _admin_page(request, session, person, 409, person_form=form, errors={"username": e.vi})
+    return RedirectResponse(f"/quan-tri?done=nguoi-dung-{form['username']}", status_code=303)
+
+
+# -- inspection grants --------------------------------------------------------------------------
+
+
+def _grants_page(
+    request: Request,
+    session: Session,
+    person: Person,
+    status_code: int = 200,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    own = (
+        list(session.scalars(select(School).order_by(School.code)))
+        if access.is_admin(person)
+        else [m.school for m in person.memberships if m.role == Role.principal and m.school is not None]
+    )
+    inspectors = list(
+        session.scalars(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.role == Role.inspector.value, Person.active, Person.deleted_at.is_(None))
+            .order_by(Person.username)
+        )
+    )
+    types = list(session.scalars(select(RecordType).order_by(RecordType.name_vi)))
+    rows = [grants.out(g) for g in grants.visible(session, person)]
+    session.commit()
+    return render(
+        request,
+        "grants.html",
+        person,
+        status_code=status_code,
+        schools=own,
+        inspectors=inspectors,
+        types=types,
+        grants=rows,
+        form=form or {"school_codes": [s.code for s in own[:1]], "record_types": []},
+        errors=errors or {},
+    )
+
+
+@router.get("/cap-quyen-thanh-tra", response_class=HTMLResponse)
+def grants_page(request: Request, session: Session = Depends(get_session)) -> Response:
+    person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
+    if isinstance(person, Response):
+        return person
+    return _grants_page(request, session, person)
+
+
+@router.post("/cap-quyen-thanh-tra")
+async def add_grant(request: Request, session: Session = Depends(get_session)) -> Response:
+    person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
+    if isinstance(person, Response):
+        return person
+    posted = await request.form()
+    if refused := csrf_refused(request, str(posted.get("csrf_token", ""))):
+        return refused
+    form: dict[str, Any] = {
+        "inspector": str(posted.get("inspector", "")),
+        "decision_number": str(posted.get("decision_number", "")).strip(),
+        "decision_date": str(posted.get("decision_date", "")),
+        "school_codes": [str(v) for v in posted.getlist("school_codes")],
+        "record_types": [str(v) for v in posted.getlist("record_types")],
+        "school_years": str(posted.get("school_years", "")).strip(),
+        "expires_on": str(posted.get("expires_on", "")),
+    }
+    errors: dict[str, str] = {}
+    expires: datetime | None = None
+    try:
+        expires = datetime.combine(datetime.strptime(form["expires_on"], "%Y-%m-%d").date(), time(23, 59, 59), VN_TIME)
+    except ValueError:
+        errors["expires_on"] = "Chọn ngày hết hạn quyền thanh tra."
+    try:
+        body = GrantCreate(
+            inspector=form["inspector"],
+            decision_number=form["decision_number"],
+            decision_date=form["decision_date"] or None,
+            school_codes=form["school_codes"],
+            record_types=form["record_types"],
+            school_years=[y.strip() for y in form["school_years"].replace(";", ",").split(",") if y.strip()],
+            expires_at=expires or datetime.now(UTC),
+        )
+    except ValidationError as e:
+        errors = field_errors(e) | errors
+    if errors:
+        return _grants_page(request, session, person, 422, form, errors)
+    try:
+        grants.create(session, person, body)
+    except HosoError as e:
+        return _grants_page(request, session, person, 422, form, {"_": e.vi})
+    return RedirectResponse("/cap-quyen-thanh-tra", status_code=303)
+
+
+@router.post("/cap-quyen-thanh-tra/{grant_id}/thu-hoi")
+def revoke_grant(
+    request: Request,
+    grant_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+) -> Response:
+    person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
+    if isinstance(person, Response):
+        return person
+    if refused := csrf_refused(request, csrf_token):
+        return refused
+    try:
+        grants.revoke(session, person, grant_id, GrantRevoke(reason=reason.strip()))
+    except ValidationError:
+        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": "Ghi lý do thu hồi."})
+    except HosoError as e:
+        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": e.vi})
+    return RedirectResponse("/cap-quyen-thanh-tra", status_code=303)
+
+
+# -- one's own password -------------------------------------------------------------------------
+
+
+def _password_page(
+    request: Request, person: Person, status_code: int = 200, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    return render(request, "password.html", person, status_code=status_code, errors=errors or {})
+
+
+@router.get("/doi-mat-khau", response_class=HTMLResponse)
+def password_form(request: Request, session: Session = Depends(get_session)) -> Response:
+    """Everyone's own password; the first login with a one-time password lands here."""
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    return _password_page(request, person)
+
+
+@router.post("/doi-mat-khau")
+def change_password(
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    repeat_password: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+) -> Response:
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    if refused := csrf_refused(request, csrf_token):
+        return refused
+    try:
+        body = PasswordChange(current_password=current_password, new_password=new_password)
+    except ValidationError as e:
+        return _password_page(request, person, 422, field_errors(e))
+    if new_password != repeat_password:
+        return _password_page(request, person, 422, {"repeat_password": "Hai lần nhập mật khẩu mới không khớp."})
+    if not check_password(person.password_hash, body.current_password):
+        return _password_page(request, person, 422, {"current_password": "Mật khẩu hiện tại không đúng."})
+    service.change_password(session, person, body.new_password)
+    settings = state(request).settings
+    response = RedirectResponse("/trang-chu", status_code=303)
+    token = issue_token(person, settings.resolved_secret_key(), settings.token_ttl_minutes)
+    set_session(response, request, token, settings.token_ttl_minutes * 60)  # the old session ended with the change
+    return response

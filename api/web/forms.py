@@ -1,0 +1,35 @@
+"""What every page with a form needs: CSRF, and field errors in Vietnamese.
+
+A refused form is rendered again with the values the person typed and one message per field, in
+Vietnamese, taken from the same pydantic models the API validates with, so the page and the API
+never disagree about what is valid.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from api.deps import state
+from api.errors import vietnamese
+from api.web.session import SESSION_COOKIE, csrf_ok
+
+CSRF_REFUSED = "Thiếu mã chống giả mạo (CSRF); hãy tải lại trang."
+
+
+def csrf_refused(request: Request, token: str) -> Response | None:
+    """A 403 when the form's CSRF token does not belong to this browser's session."""
+    secret = state(request).settings.resolved_secret_key()
+    if csrf_ok(secret, request.cookies.get(SESSION_COOKIE), token):
+        return None
+    return HTMLResponse(CSRF_REFUSED, status_code=403)
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """One Vietnamese message per form field (the first, when a field fails several rules)."""
+    found: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        name = str(err["loc"][0]) if err.get("loc") else "_"
+        found.setdefault(name, vietnamese(dict(err)))
+    return found

@@ -1,0 +1,137 @@
+"""Rendering shared by every page: the templates and their filters (dates as dd/mm/yyyy, Vietnamese
+labels for states), who is signed in, and the response for someone who may not be on a page."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from api.deps import state
+from api.web.session import SESSION_COOKIE, csrf_for
+from archive.auth import person_from_token
+from archive.exceptions import HosoError
+from archive.fonts import VN_TIME
+from archive.models import Person, Role
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+ROLE_VI = {
+    Role.teacher: "Giáo viên",
+    Role.department_head: "Tổ trưởng chuyên môn",
+    Role.principal: "Hiệu trưởng",
+    Role.vice_principal: "Phó hiệu trưởng",
+    Role.clerk: "Văn thư",
+    Role.archivist: "Cán bộ lưu trữ",
+    Role.inspector: "Thanh tra",
+    Role.admin: "Quản trị",
+}
+FACET_VI = {
+    "school_code": "Trường",
+    "record_type": "Loại hồ sơ",
+    "school_year": "Năm học",
+    "month": "Tháng",
+    "subject": "Môn",
+    "grade": "Khối",
+    "class_name": "Lớp",
+    "teacher": "Giáo viên",
+    "status": "Trạng thái",
+    "signed": "Chữ ký số",
+    "retention": "Lưu trữ",
+    "media": "Dạng",
+}
+
+
+def vn_date(value: Any) -> str:
+    """dd/mm/yyyy (and the time, in Vietnam's zone, for a moment)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return "" if value is None else str(value)
+
+
+STATUS_VI = {
+    "draft": "Bản nháp",
+    "submitted": "Đã nộp, chờ duyệt",
+    "approved": "Đã duyệt",
+    "returned": "Bị trả lại",
+    "destroyed": "Đã hủy theo quyết định",
+}
+ACTION_VI = {
+    "record.created": "tải lên",
+    "record.version_added": "thêm phiên bản",
+    "record.submitted": "nộp duyệt",
+    "record.approved": "duyệt",
+    "record.returned": "trả lại",
+    "record.signed": "ký số",
+    "record.downloaded": "tải về / xem",
+    "record.destroyed": "hủy theo quyết định",
+    "inspector.viewed": "thanh tra xem",
+}
+
+DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
+BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
+
+templates.env.filters["vn_date"] = vn_date
+templates.env.filters["decision_vi"] = lambda value: DECISION_VI.get(value, value)
+templates.env.filters["batch_vi"] = lambda value: BATCH_VI.get(value, value)
+templates.env.filters["status_vi"] = lambda value: STATUS_VI.get(value, value)
+templates.env.filters["action_vi"] = lambda value: ACTION_VI.get(value, value)
+
+
+def viewer(request: Request, session: Session) -> Person | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        person = person_from_token(session, token, state(request).settings.resolved_secret_key())
+    except HosoError:
+        return None
+    _ = person.memberships
+    session.commit()
+    return person
+
+
+def render(request: Request, name: str, person: Person | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    secret = state(request).settings.resolved_secret_key()
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    roles = sorted({ROLE_VI[Role(m.role)] for m in person.memberships}) if person else []
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"person": person, "roles": roles, "csrf": csrf_for(secret, token) if token else "", **context},
+        status_code=status_code,
+    )
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/dang-nhap", status_code=303)
+
+
+def page_viewer(
+    request: Request, session: Session, roles: Collection[Role] = (), message: str = ""
+) -> Person | Response:
+    """The signed-in person, or the response to send instead: the login page, the one-time password
+    change (as the API insists on it too), or a 403 page for someone without one of `roles`."""
+    person = viewer(request, session)
+    if person is None:
+        return to_login()
+    if person.must_change_password:
+        return RedirectResponse("/doi-mat-khau", status_code=303)
+    if roles and not any(m.role in roles for m in person.memberships):
+        return render(
+            request, "error.html", person, status_code=403, message=message or "Bạn không có quyền ở trang này."
+        )
+    return person
