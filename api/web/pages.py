@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -146,6 +147,57 @@ def home(request: Request, session: Session = Depends(get_session)) -> Response:
     return render(request, "home.html", person, **_home(session, person))
 
 
+def search_url(q: str, filters: dict[str, list[str]], page: int = 1, toggle: tuple[str, str] | None = None) -> str:
+    """The search page's address for these words and filters (a facet value toggled on or off)."""
+    chosen = {name: list(values) for name, values in filters.items()}
+    if toggle:
+        name, value = toggle
+        values = chosen.setdefault(name, [])
+        if value in values:
+            values.remove(value)
+        else:
+            values.append(value)
+    pairs = [("q", q)] + [(n, v) for n, vs in chosen.items() for v in vs] + ([("page", str(page))] if page > 1 else [])
+    return "/tim-kiem?" + urlencode(pairs)
+
+
+def render_search(
+    request: Request,
+    person: Person,
+    session: Session,
+    app_state: AppState,
+    q: str,
+    filters: dict[str, list[str]],
+    page: int = 1,
+    export: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """Results, facets (each keeps the other filters) and the evidence-export form (`export` holds a
+    refused export's title, selection and messages, so nothing typed or ticked is lost)."""
+    error, result = "", None
+    try:
+        result = search_api.search(
+            q=q, page=page, page_size=20, person=person, session=session, app_state=app_state, **filters
+        )
+    except HosoError as e:
+        error = e.vi
+    export = export or {}
+    return render(
+        request,
+        "search.html",
+        person,
+        status_code=422 if error or export.get("errors") else 200,
+        q=q,
+        filters=filters,
+        result=result,
+        error=error,
+        facet_names=FACET_VI,
+        page=page,
+        search_url=search_url,
+        export=export,
+        selected=set(export.get("record_ids", [])),
+    )
+
+
 @router.get("/tim-kiem", response_class=HTMLResponse)
 def search_page(
     request: Request,
@@ -158,25 +210,7 @@ def search_page(
     if isinstance(person, Response):
         return person
     filters = {name: request.query_params.getlist(name) for name in FACETS if request.query_params.getlist(name)}
-    error, result = "", None
-    try:
-        result = search_api.search(
-            q=q, page=page, page_size=20, person=person, session=session, app_state=app_state, **filters
-        )
-    except HosoError as e:
-        error = e.vi
-    return render(
-        request,
-        "search.html",
-        person,
-        status_code=422 if error else 200,
-        q=q,
-        filters=filters,
-        result=result,
-        error=error,
-        facet_names=FACET_VI,
-        page=page,
-    )
+    return render_search(request, person, session, app_state, q, filters, max(page, 1))
 
 
 @router.get("/ho-so/{record_id}", response_class=HTMLResponse)

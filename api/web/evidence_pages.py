@@ -1,0 +1,76 @@
+"""Evidence packages from the search page: the chosen records (or everything a search finds) become a
+sealed package built by the worker; the list page follows it and downloads it with a progress bar.
+
+The request goes through the API's own `request_evidence`, so an inspector's export is held to
+their grants and audited exactly as over the API. A refused export re-renders the search page with
+the title typed and the records ticked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from api import evidence as evidence_api
+from api.deps import AppState, get_session, state
+from api.web.forms import csrf_refused, field_errors
+from api.web.pages import render_search
+from api.web.rendering import page_viewer, render
+from archive.exceptions import HosoError, InvalidInput
+from search.documents import FACETS
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/goi-chung-cu")
+async def request_package(
+    request: Request, session: Session = Depends(get_session), app_state: AppState = Depends(state)
+) -> Response:
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
+    form = await request.form()
+    if refused := csrf_refused(request, str(form.get("csrf_token", ""))):
+        return refused
+    q = str(form.get("q", ""))
+    filters = {n: [str(v) for v in form.getlist(f"f-{n}")] for n in FACETS if form.getlist(f"f-{n}")}
+    page = int(str(form.get("page", "1"))) if str(form.get("page", "1")).isdigit() else 1
+    whole = form.get("scope") == "search"
+    chosen = [str(v) for v in form.getlist("record_ids")]
+    typed: dict[str, Any] = {"title": str(form.get("title", "")).strip(), "record_ids": chosen}
+    try:
+        body = evidence_api.EvidenceIn(
+            title=typed["title"],
+            record_ids=[] if whole else chosen,
+            search=evidence_api.SavedSearch(q=q, filters=filters) if whole else None,
+        )
+        if not whole and not chosen:
+            raise InvalidInput(
+                "Hãy đánh dấu ít nhất một hồ sơ, hoặc chọn “Xuất mọi hồ sơ tìm được”.",
+                "Tick at least one record, or export everything the search found.",
+            )
+        evidence_api.request_evidence(body, person=person, session=session, app_state=app_state)
+    except ValidationError as e:
+        found = field_errors(e)
+        typed["errors"] = found | ({"title": "Đặt tên cho gói chứng cứ."} if "title" in found else {})
+        return render_search(request, person, session, app_state, q, filters, page, typed)
+    except HosoError as e:
+        typed["errors"] = {"_": e.vi}
+        return render_search(request, person, session, app_state, q, filters, page, typed)
+    return RedirectResponse("/goi-chung-cu", status_code=303)
+
+
+@router.get("/goi-chung-cu", response_class=HTMLResponse)
+def packages_page(request: Request, session: Session = Depends(get_session)) -> Response:
+    """My packages: state (the page refreshes itself while one is being built), size, SHA-256, download."""
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
+    packages = evidence_api.list_evidence(person=person, session=session)
+    session.commit()
+    building = any(p["state"] in ("queued", "building") for p in packages)
+    return render(request, "evidence.html", person, packages=packages, building=building)

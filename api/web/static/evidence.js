@@ -1,0 +1,46 @@
+// Download an evidence package with a progress bar, then check its SHA-256 against the one the
+// server sealed (when the browser offers Web Crypto), before handing the file to the person.
+(function () {
+  "use strict";
+  var MB = 1048576;
+  async function sha256hex(blob) {
+    if (!(window.crypto && crypto.subtle)) { return null; }
+    var digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+    return Array.from(new Uint8Array(digest)).map(function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+  async function download(button) {
+    var box = document.getElementById(button.getAttribute("aria-describedby"));
+    var bar = box.querySelector("progress"), say = box.querySelector("p");
+    box.hidden = false; button.disabled = true;
+    try {
+      var response = await fetch(button.dataset.url, { credentials: "same-origin" });
+      if (!response.ok) {
+        var problem = await response.json().catch(function () { return {}; });
+        throw new Error(problem.message || ("HTTP " + response.status));
+      }
+      var total = Number(response.headers.get("Content-Length") || button.dataset.size);
+      var reader = response.body.getReader(), parts = [], got = 0, started = Date.now();
+      for (;;) {
+        var step = await reader.read();
+        if (step.done) { break; }
+        parts.push(step.value); got += step.value.length;
+        bar.value = total ? Math.round(100 * got / total) : 0;
+        var speed = got / Math.max((Date.now() - started) / 1000, 0.001);
+        say.textContent = "Đã tải " + (got / MB).toFixed(1) + " / " + (total / MB).toFixed(1) + " MB (" + (speed / MB).toFixed(1) + " MB/giây)";
+      }
+      var blob = new Blob(parts, { type: "application/zip" });
+      var hash = await sha256hex(blob);
+      if (hash && hash !== button.dataset.sha256) { throw new Error("mã SHA-256 không khớp; hãy tải lại"); }
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob); link.download = button.dataset.name;
+      document.body.appendChild(link); link.click(); link.remove();
+      say.textContent = "✔ Đã tải xong " + (got / MB).toFixed(1) + " MB" + (hash ? "; SHA-256 khớp với gói đã niêm phong." : ".");
+      say.className = "ok";
+    } catch (e) {
+      say.textContent = "Không tải được: " + e.message; say.className = "error";
+    } finally { button.disabled = false; }
+  }
+  document.querySelectorAll("button.download").forEach(function (b) {
+    b.addEventListener("click", function () { download(b); });
+  });
+})();

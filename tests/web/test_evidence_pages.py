@@ -1,0 +1,63 @@
+"""Evidence from the search page: tick records or take the whole search; refused exports keep the form."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from tests.web.test_pages_http import csrf_of, page_login
+
+
+def wait_ready(client: TestClient, timeout: float = 60) -> list[dict]:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        packages = client.get("/api/v1/evidence").json()
+        if packages and all(p["state"] in ("ready", "failed") for p in packages):
+            return packages  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError("the evidence package was not built in time")
+
+
+def test_an_inspector_exports_ticked_records_and_a_whole_search(client: TestClient, inspection: dict[str, str]) -> None:
+    page_login(client, "tt.nam")
+    found = client.get("/tim-kiem", params={"q": "phan so", "school_code": "THA"})
+    assert found.status_code == 200 and 'name="record_ids"' in found.text
+    assert "school_code=THA" in found.text and "Trường: THA ✕" in found.text  # the filter is shown and removable
+    csrf = csrf_of(found.text)
+    base = {"csrf_token": csrf, "q": "phan so", "f-school_code": "THA"}
+
+    untitled = client.post("/goi-chung-cu", data={**base, "record_ids": inspection["plan"], "scope": "selected"})
+    assert untitled.status_code == 422 and "Đặt tên cho gói" in untitled.text
+    assert f'value="{inspection["plan"]}" id="chon-{inspection["plan"]}" checked' in untitled.text  # kept ticked
+    nothing = client.post("/goi-chung-cu", data={**base, "title": "Thanh tra", "scope": "selected"})
+    assert nothing.status_code == 422 and "ít nhất một hồ sơ" in nothing.text and 'value="Thanh tra"' in nothing.text
+    outside = client.post(
+        "/goi-chung-cu", data={**base, "title": "Thanh tra", "record_ids": inspection["gradebook"], "scope": "selected"}
+    )
+    assert outside.status_code == 422 and "quyết định thanh tra" in outside.text  # not covered by the grant
+    forged = client.post(
+        "/goi-chung-cu", data={**base, "csrf_token": "x", "title": "T", "record_ids": inspection["plan"]}
+    )
+    assert forged.status_code == 403
+
+    ticked = client.post(
+        "/goi-chung-cu",
+        data={**base, "title": "Thanh tra KHBD 11/2026", "record_ids": inspection["plan"], "scope": "selected"},
+        follow_redirects=False,
+    )
+    assert ticked.status_code == 303 and ticked.headers["location"] == "/goi-chung-cu"
+    whole = client.post(
+        "/goi-chung-cu", data={**base, "title": "Cả tìm kiếm", "scope": "search"}, follow_redirects=False
+    )
+    assert whole.status_code == 303
+    packages = wait_ready(client)
+    assert sorted((p["title"], p["records"], p["state"]) for p in packages) == [
+        ("Cả tìm kiếm", 1, "ready"),
+        ("Thanh tra KHBD 11/2026", 1, "ready"),
+    ]
+    listing = client.get("/goi-chung-cu")
+    assert listing.status_code == 200 and "Sẵn sàng" in listing.text and "125/QĐ-PGDĐT" in listing.text
+    assert packages[0]["sha256"] in listing.text and packages[0]["download_url"] in listing.text
+    zipped = client.get(packages[0]["download_url"])
+    assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
