@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     )
     signing_concurrency: int = Field(default=4, ge=1, le=64, description="Documents in flight (overlaps TSA trips)")
     stamp_font: Path | None = Field(default=None, description="TTF for the stamp; Liberation Serif if unset")
+    sign_agent_url: str = Field(
+        default="http://127.0.0.1:8765", description="Where the approval page looks for `hoso sign-agent` on the PC"
+    )
     # A token or HSM attached to the server (the school's seal when hoso runs on the school's machine).
     pkcs11_module: str | None = Field(default=None, description="PKCS#11 module (.so) of a token attached here")
     pkcs11_token_label: str | None = Field(default=None, description="Which token, when several are present")

@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,10 @@ from archive.db import make_engine, make_sessionmaker
 from archive.folder_store import FolderStore
 from archive.settings import Settings
 from tests import factories
+from tests.pki import TestPKI, running_pki
+
+if TYPE_CHECKING:
+    from tests.softhsm import Token
 
 PG_URL = os.environ.get("HOSO_TEST_DATABASE_URL")
 
@@ -182,3 +187,20 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     import archive.auth
 
     monkeypatch.setattr(archive.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+# -- a live test PKI (certomancer CA, TSA, OCSP, CRL over HTTP) and SoftHSM2 tokens, once per run --
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
+    with running_pki(tmp_path_factory.mktemp("pki")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def tokens(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Token]:
+    """SoftHSM2 tokens: the principal's (HT-HOA) and one holding a revoked certificate."""
+    from tests import softhsm  # it imports from this module
+
+    return softhsm.create(tmp_path_factory.mktemp("softhsm"), pki, {"HT-HOA": "principal", "HT-REVOKED": "revoked"})

@@ -69,6 +69,7 @@ def queue_page(
         subject=subject,
         csc=bool(app_state.settings.csc_url),
         server_token=bool(app_state.settings.pkcs11_module),
+        agent_url=app_state.settings.sign_agent_url.rstrip("/"),
     )
 
 

@@ -3,7 +3,6 @@ decision (signed) → execution with tombstones and biên bản; and each refusa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key, make_store
 from retention.models import Disposition
 from tests.factories import World, lesson_plan_pdf, login, person
-from tests.pki import PKCS12_PASSWORD, TestPKI, running_pki
+from tests.pki import PKCS12_PASSWORD, TestPKI
 from tests.search.test_search_api import upload
 
 COUNCIL = {
@@ -29,12 +28,6 @@ COUNCIL = {
     "minutes": "Hội đồng đã xem xét từng tài liệu trong danh mục.",
     "opinion": "agree",
 }
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
-    with running_pki(tmp_path_factory.mktemp("pki-disposition")) as running:
-        yield running
 
 
 @pytest.fixture(params=["folder", "s3"])

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import time
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,18 +22,12 @@ from archive.models import AuditEvent, Role
 from archive.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, login, mp4_bytes, person
-from tests.pki import TestPKI, running_pki
+from tests.pki import TestPKI
 from tests.search.test_search_api import index_now, upload
 from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 EARK_PYTHON = ROOT / ".venv-eark" / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
-    with running_pki(tmp_path_factory.mktemp("pki-evidence")) as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from archive.models import Role
 from archive.settings import Settings
-from tests import factories, softhsm
+from tests import factories
 from tests.factories import login
-from tests.pki import PKCS12_PASSWORD, TestPKI, running_pki
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
-    with running_pki(tmp_path_factory.mktemp("pki")) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def tokens(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> dict[str, softhsm.Token]:
-    """SoftHSM2 tokens: the principal's (HT-HOA) and one holding a revoked certificate."""
-    return softhsm.create(tmp_path_factory.mktemp("softhsm"), pki, {"HT-HOA": "principal", "HT-REVOKED": "revoked"})
+from tests.pki import PKCS12_PASSWORD, TestPKI
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,16 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from archive.settings import Settings
+from signing.agent import create_agent
 from tests.conftest import free_port
 from tests.factories import PASSWORD, World, login
-from tests.pki import TestPKI, running_pki
+from tests.pki import TestPKI
 from tests.search.test_search_api import index_now
 from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch
+from tests.softhsm import Token
 
+AGENT_PORT = free_port()
+AGENT_URL = f"http://127.0.0.1:{AGENT_PORT}"
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
 ARGS = [
     "--no-sandbox",
@@ -33,15 +38,11 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
-    with running_pki(tmp_path_factory.mktemp("pki-web")) as running:
-        yield running
-
-
 @pytest.fixture
 def settings(settings: Settings, pki: TestPKI) -> Settings:
-    return settings.model_copy(update={"trust_roots": str(pki.root_pem_path()), "tsa_url": pki.tsa_url})
+    return settings.model_copy(
+        update={"trust_roots": str(pki.root_pem_path()), "tsa_url": pki.tsa_url, "sign_agent_url": AGENT_URL}
+    )
 
 
 @pytest.fixture
@@ -60,22 +61,27 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
-@pytest.fixture
-def server(client: TestClient, settings: Settings) -> Iterator[str]:
-    """The same archive served over real HTTP for the browser (the TestClient app holds the data)."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings.model_copy(update={"index_worker": False})), port=port, log_level="warning"
-    )
-    running = uvicorn.Server(config)
+@contextmanager
+def serving(app: object, port: int) -> Iterator[str]:
+    """An ASGI app over real HTTP on 127.0.0.1 in a thread, for the browser."""
+    running = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))  # type: ignore[arg-type]
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not running.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(client: TestClient, settings: Settings) -> Iterator[str]:
+    """The same archive served over real HTTP for the browser (the TestClient app holds the data)."""
+    with serving(create_app(settings.model_copy(update={"index_worker": False})), free_port()) as url:
+        yield url
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -230,3 +236,43 @@ def test_the_principal_approves_returns_and_signs_the_month_in_the_browser(
     context.close()
     seen = client.get(f"/api/v1/records/{records[1]['id']}/approvals", headers=lan).json()
     assert seen[-1]["decision"] == "returned" and seen[-1]["comment"] == "Bổ sung phần đánh giá"
+
+
+def test_the_principal_signs_with_the_usb_token_on_their_pc_through_the_sign_agent(
+    client: TestClient, world: World, server: str, browser: object, tokens: dict[str, Token]
+) -> None:
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    batch_id = ""
+    for title in ("KHBD Toán — Hình tròn", "KHBD Khoa học — Nước", "KHBD Lịch sử — Văn Lang"):
+        batch_id = submit(client, lan, upload_plan(client, lan, title)["id"])["batch_id"]
+    approve_all(client, hoa, batch_id)
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "ht.hoa")
+    page.goto(f"{server}/duyet?period=2026-11")
+    page.get_by_label("USB token cắm vào máy tính này").check()
+    page.get_by_text("Chưa thấy hoso sign-agent").wait_for()  # not started yet: the page says how
+    assert f"--origin {server}" in page.locator("pre").inner_text()
+    shot(page, "ky-usb-token-chua-chay-agent")
+    agent = create_agent(tokens["principal"].module, server, AGENT_PORT, idle_seconds=60)
+    with serving(agent, AGENT_PORT):
+        page.get_by_role("button", name="thử lại").click()
+        page.get_by_text("Đã kết nối hoso sign-agent").wait_for()
+        page.get_by_label("USB token", exact=True).select_option("HT-HOA")
+        page.get_by_role("button", name="Ký duyệt").click()
+        assert page.get_by_text("Nhập mã PIN của USB token.").is_visible()
+        page.get_by_label("Mã PIN của USB token").fill("000000")
+        page.get_by_role("button", name="Ký duyệt").click()
+        page.get_by_text("Sai mã PIN").wait_for()
+        assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["counts"]["signed"] == 0
+        shot(page, "ky-usb-token-sai-pin")
+        page.get_by_label("Mã PIN của USB token").fill(tokens["principal"].pin)
+        page.get_by_role("button", name="Ký duyệt").click()
+        page.wait_for_url(f"{server}/duyet/{batch_id}", timeout=60_000)
+        page.get_by_text("Đã ký xong").wait_for()
+        shot(page, "ky-usb-token-xong")
+    context.close()
+    batch = client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()
+    assert batch["state"] == "signed" and batch["counts"]["signed"] == 3 and batch["approval_record_id"]
+    for item in batch["items"]:
+        assert client.get(f"/api/v1/records/{item['record_id']}/signatures", headers=hoa).json()["all_valid"]

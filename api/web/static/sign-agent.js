@@ -1,0 +1,111 @@
+// "Ký duyệt" with the USB token on this PC, through `hoso sign-agent` on 127.0.0.1: the agent asks
+// the token for the PIN once, then the page moves digests from hoso to the agent and signature
+// values back, chunk by chunk, until the batch (and its approval record) is signed. The document
+// never reaches the agent; the PIN never reaches the hoso server.
+(function () {
+  "use strict";
+  var CHUNK = 25;
+
+  function sourceOf(form) {
+    var checked = form.querySelector("input[name=key_source]:checked");
+    return checked ? checked.value : "pkcs12";
+  }
+  function showFields(form) {
+    var source = sourceOf(form);
+    form.querySelectorAll("[data-for]").forEach(function (box) {
+      box.hidden = box.dataset.for.split(" ").indexOf(source) < 0;
+    });
+    if (source === "agent") { probe(form); }
+  }
+  async function problem(response) {
+    var body = await response.json().catch(function () { return {}; });
+    return new Error(body.message || ("HTTP " + response.status));
+  }
+  async function agentCall(form, path, method, body) {
+    var response = await fetch(form.dataset.agent + path, {
+      method: method || "GET",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!response.ok) { throw await problem(response); }
+    return response.status === 204 ? null : response.json();
+  }
+  async function hosoCall(form, path, body) {
+    var response = await fetch("/api/v1/approvals/" + form.dataset.batch + path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": form.dataset.csrf },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) { throw await problem(response); }
+    return response.json();
+  }
+  async function probe(form) {
+    var state = form.querySelector(".agent-state"), ready = form.querySelector(".agent-ready");
+    var help = form.querySelector(".agent-help"), select = form.querySelector(".agent-token");
+    state.textContent = "Đang tìm hoso sign-agent trên máy tính này…";
+    ready.hidden = true; help.hidden = true;
+    try {
+      var status = await agentCall(form, "/status");
+      select.innerHTML = "";
+      status.tokens.forEach(function (label) {
+        var option = document.createElement("option");
+        option.value = label; option.textContent = label; select.appendChild(option);
+      });
+      if (!status.tokens.length) { throw new Error("chưa cắm USB token"); }
+      state.textContent = "✔ Đã kết nối hoso sign-agent (" + status.tokens.length + " token).";
+      ready.hidden = false;
+    } catch (e) {
+      var why = e instanceof TypeError ? "" : " (" + e.message + ")";  // TypeError: nothing listens there
+      state.textContent = "Không kết nối được hoso sign-agent" + why + ".";
+      help.hidden = false;
+    }
+  }
+  async function signWithAgent(form) {
+    var error = form.querySelector(".field-error"), bar = form.querySelector(".agent-progress");
+    var state = form.querySelector(".agent-state"), button = form.querySelector("button[type=submit]");
+    var pin = form.querySelector(".agent-pin");
+    error.textContent = ""; pin.removeAttribute("aria-invalid");
+    if (!pin.value) { error.textContent = "Nhập mã PIN của USB token."; pin.setAttribute("aria-invalid", "true"); return; }
+    button.disabled = true;
+    var session = null;
+    try {
+      session = await agentCall(form, "/sessions", "POST", { pin: pin.value, token_label: form.querySelector(".agent-token").value });
+      pin.value = "";
+      bar.hidden = false;
+      var body = { certificate: session.certificate, chain: session.chain, limit: CHUNK };
+      for (;;) {
+        var prepared = await hosoCall(form, "/prepare", body);
+        if (!prepared.items.length) { break; }
+        var signed = await agentCall(form, "/sessions/" + session.session + "/sign", "POST", {
+          digests: prepared.items.map(function (i) { return i.digest; }),
+        });
+        var done = await hosoCall(form, "/complete", {
+          signatures: prepared.items.map(function (i, n) { return { id: i.id, signature: signed.signatures[n] }; }),
+        });
+        var c = done.counts;
+        bar.max = Math.max(c.approved, 1); bar.value = c.signed;
+        state.textContent = "Đang ký… " + c.signed + " / " + c.approved + " hồ sơ.";
+        if (done.state === "signed") { break; }
+      }
+      window.location.assign("/duyet/" + form.dataset.batch);
+    } catch (e) {
+      error.textContent = "Chưa ký xong: " + (e instanceof TypeError ? "mất kết nối tới hoso sign-agent hoặc máy chủ" : e.message);
+      button.disabled = false;
+    } finally {
+      if (session) { agentCall(form, "/sessions/" + session.session, "DELETE").catch(function () {}); }
+    }
+  }
+
+  document.querySelectorAll("form.sign").forEach(function (form) {
+    form.querySelectorAll(".needs-script").forEach(function (e) { e.hidden = false; });
+    form.querySelectorAll("input[name=key_source]").forEach(function (radio) {
+      radio.addEventListener("change", function () { showFields(form); });
+    });
+    form.querySelector(".agent-retry").addEventListener("click", function () { probe(form); });
+    form.addEventListener("submit", function (event) {
+      if (sourceOf(form) === "agent") { event.preventDefault(); signWithAgent(form); }
+    });
+    showFields(form);
+  });
+})();
