@@ -25,7 +25,7 @@ from api import (
 )
 from api.deps import AppState
 from api.indexing import Describer
-from api.web import admin_pages, approval_pages, evidence_pages, pages
+from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages
 from api.worker import Worker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
@@ -90,5 +90,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(approval_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(evidence_pages.router)
+    app.include_router(retention_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app

@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from api.deps import get_session, state
-from api.web.forms import csrf_refused, field_errors
+from api.web.forms import csrf_refused, field_errors, posted_form
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
 from archive import access, grants, service
@@ -194,11 +195,12 @@ def grants_page(request: Request, session: Session = Depends(get_session)) -> Re
 
 
 @router.post("/cap-quyen-thanh-tra")
-async def add_grant(request: Request, session: Session = Depends(get_session)) -> Response:
+def add_grant(
+    request: Request, posted: FormData = Depends(posted_form), session: Session = Depends(get_session)
+) -> Response:
     person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
     if isinstance(person, Response):
         return person
-    posted = await request.form()
     if refused := csrf_refused(request, str(posted.get("csrf_token", ""))):
         return refused
     form: dict[str, Any] = {

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from api import approvals as approvals_api
 from api.deps import AppState, get_session, state
-from api.web.forms import csrf_refused
+from api.web.forms import csrf_refused, posted_form
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
 from archive import access
@@ -74,12 +75,13 @@ def queue_page(
 
 
 @router.post("/duyet/{batch_id}/quyet-dinh")
-async def decide(request: Request, batch_id: str, session: Session = Depends(get_session)) -> Response:
+def decide(
+    request: Request, batch_id: str, form: FormData = Depends(posted_form), session: Session = Depends(get_session)
+) -> Response:
     """One decision per item named in the form: approve, or return with its comment."""
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
-    form = await request.form()
     if refused := csrf_refused(request, str(form.get(CSRF_FIELD, ""))):
         return refused
     decisions = []

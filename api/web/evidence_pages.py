@@ -14,10 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from api import evidence as evidence_api
 from api.deps import AppState, get_session, state
-from api.web.forms import csrf_refused, field_errors
+from api.web.forms import csrf_refused, field_errors, posted_form
 from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput
@@ -27,13 +28,15 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.post("/goi-chung-cu")
-async def request_package(
-    request: Request, session: Session = Depends(get_session), app_state: AppState = Depends(state)
+def request_package(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
 ) -> Response:
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
-    form = await request.form()
     if refused := csrf_refused(request, str(form.get("csrf_token", ""))):
         return refused
     q = str(form.get("q", ""))

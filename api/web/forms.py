@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from api.deps import state
 from api.errors import vietnamese
@@ -33,3 +34,9 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         name = str(err["loc"][0]) if err.get("loc") else "_"
         found.setdefault(name, vietnamese(dict(err)))
     return found
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read on the event loop, so the handler itself can be a plain function that
+    FastAPI runs in its thread pool (signing, PDFs and packages must not block the loop)."""
+    return await request.form()

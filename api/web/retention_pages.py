@@ -1,0 +1,442 @@
+"""Retention in the browser, for the archivist and the principal: the schedule (editable, with a reason),
+legal holds, "Xem xét hủy", the four destruction steps, transfers (nộp lưu) and fixity runs.
+
+Each form calls the function the API route calls, so the rules (who may, what is refused, what is
+audited) are the API's. A refused form comes back on the same page with its message beside it
+and what was typed kept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from api import retention as retention_api
+from api.deps import AppState, get_session, state
+from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.rendering import page_viewer, render
+from archive import access
+from archive.exceptions import HosoError, InvalidInput
+from archive.models import Person, Role, School
+from retention import disposition as disposition_flow
+from retention.holds import MANAGERS
+from retention.models import Disposition, Transfer
+
+router = APIRouter(include_in_schema=False)
+KEEPERS = (*MANAGERS, Role.admin)
+REFUSED = "Trang này dành cho cán bộ lưu trữ, văn thư, hiệu trưởng và quản trị viên."
+DISPOSITION_VI = {
+    "proposed": "Đã lập danh mục, chờ Hội đồng",
+    "reviewed": "Hội đồng đồng ý, chờ quyết định",
+    "decided": "Đã có quyết định, chờ thực hiện hủy",
+    "executed": "Đã hủy",
+    "rejected": "Không được chấp thuận",
+    "lapsed": "Quá 15 ngày, phải quyết định lại",
+}
+
+
+def _schools(session: Session, person: Person) -> list[School]:
+    if access.is_admin(person):
+        return list(session.scalars(select(School).order_by(School.code)))
+    return sorted(
+        {m.school for m in person.memberships if m.role in MANAGERS and m.school is not None}, key=lambda s: s.code
+    )
+
+
+def _page(
+    request: Request,
+    session: Session,
+    person: Person,
+    app_state: AppState,
+    school_code: str = "",
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    schools = _schools(session, person)
+    school = next((s for s in schools if s.code == school_code), schools[0] if schools else None)
+    context: dict[str, Any] = {"schools": schools, "school": school, "errors": errors or {}, "typed": typed or {}}
+    context["schedule"] = retention_api.get_schedule(person, session)
+    context["may_edit_schedule"] = access.is_admin(person) or any(m.role == Role.archivist for m in person.memberships)
+    context["fixity"] = retention_api.fixity_runs(person, session)[:10] if _may_sweep(person) else []
+    if school is not None:
+        context["holds"] = retention_api.list_holds(person, session)
+        context["review"] = retention_api.in_review(school.code, person, session)
+        context["dispositions"] = list(
+            session.scalars(
+                select(Disposition).where(Disposition.school_id == school.id).order_by(Disposition.id.desc())
+            )
+        )
+        context["due"] = retention_api.transfers_due(school.code, person, session)
+        context["transfers"] = list(
+            session.scalars(
+                select(Transfer).where(Transfer.school_id == school.id).order_by(Transfer.created_at.desc())
+            )
+        )
+    session.commit()
+    return render(
+        request,
+        "retention.html",
+        person,
+        status_code=status_code,
+        disposition_vi=DISPOSITION_VI,
+        may_sweep=_may_sweep(person),
+        done=done,
+        **context,
+    )
+
+
+def _may_sweep(person: Person) -> bool:
+    return access.is_admin(person) or any(m.role in retention_api.SWEEPERS for m in person.memberships)
+
+
+def _back(school: str, done: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/luu-tru?truong={school}" + (f"&xong={done}" if done else ""), status_code=303)
+
+
+@router.get("/luu-tru", response_class=HTMLResponse)
+def retention_page(
+    request: Request,
+    truong: str = "",
+    xong: str = "",
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    person = page_viewer(request, session, KEEPERS, REFUSED)
+    if isinstance(person, Response):
+        return person
+    return _page(request, session, person, app_state, truong, done=xong)
+
+
+def _posted(request: Request, session: Session, form: FormData) -> tuple[Person | Response, dict[str, Any]]:
+    """The signed-in keeper and the form, or the response that refuses them (login, 403, CSRF)."""
+    person = page_viewer(request, session, KEEPERS, REFUSED)
+    if isinstance(person, Response):
+        return person, {}
+    if refused := csrf_refused(request, str(form.get("csrf_token", ""))):
+        return refused, {}
+    return person, {k: form.getlist(k) if k in ("record_ids",) else form.get(k) for k in form}
+
+
+def _refused(
+    request: Request,
+    session: Session,
+    person: Person,
+    app_state: AppState,
+    form: dict[str, Any],
+    key: str,
+    message: str,
+) -> HTMLResponse:
+    return _page(request, session, person, app_state, str(form.get("school", "")), 422, {key: message}, form)
+
+
+@router.post("/luu-tru/thoi-han/{code}")
+def set_period(
+    request: Request,
+    code: str,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """One row of the schedule: a term (or permanent), with the reason and the legal citation."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    years = str(form.get("years") or "").strip()
+    try:
+        body = retention_api.PeriodIn(
+            permanent=form.get("permanent") == "on",
+            years=int(years) if years.isdigit() else None,
+            reason=str(form.get("reason") or ""),
+            citation=str(form.get("citation") or ""),
+            future_only=form.get("future_only") == "on",
+        )
+        if years and not years.isdigit():
+            raise InvalidInput("Số năm phải là số nguyên.", "Years must be a whole number.")
+        retention_api.set_period(code, body, person, session, app_state)
+    except ValidationError as e:
+        found = field_errors(e)
+        return _refused(request, session, person, app_state, form, f"schedule-{code}", "; ".join(found.values()))
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, f"schedule-{code}", e.vi)
+    return _back(str(form.get("school", "")), "thoi-han")
+
+
+@router.post("/luu-tru/phong-toa")
+def create_hold(
+    request: Request,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """Freeze a school's records (a year, a type, or both) against any destruction, with the reason."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    try:
+        body = retention_api.HoldIn(
+            reason=str(form.get("reason") or ""),
+            reference=str(form.get("reference") or "") or None,
+            school_code=str(form.get("school") or ""),
+            school_year=str(form.get("school_year") or "") or None,
+            record_type=str(form.get("record_type") or "") or None,
+        )
+        retention_api.create_hold(body, person, session, app_state)
+    except ValidationError as e:
+        return _refused(request, session, person, app_state, form, "hold", "; ".join(field_errors(e).values()))
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, "hold", e.vi)
+    return _back(str(form.get("school", "")), "phong-toa")
+
+
+@router.post("/luu-tru/phong-toa/{hold_id}/giai-toa")
+def release_hold(
+    request: Request,
+    hold_id: int,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    try:
+        body = retention_api.ReleaseIn(reason=str(form.get("reason") or ""))
+        retention_api.release_hold(hold_id, body, person, session, app_state)
+    except ValidationError:
+        return _refused(request, session, person, app_state, form, f"release-{hold_id}", "Ghi lý do giải tỏa.")
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, f"release-{hold_id}", e.vi)
+    return _back(str(form.get("school", "")), "giai-toa")
+
+
+@router.post("/luu-tru/ra-soat")
+def sweep(
+    request: Request,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """Move records past their term (and not held) to "Xem xét hủy" now; the worker also does it daily."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    try:
+        retention_api.sweep(person, session)
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, "sweep", e.vi)
+    return _back(str(form.get("school", "")), "ra-soat")
+
+
+@router.post("/luu-tru/kiem-tra")
+def fixity(
+    request: Request,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    try:
+        retention_api.start_fixity(person, session, app_state)
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, "fixity", e.vi)
+    return _back(str(form.get("school", "")), "kiem-tra")
+
+
+@router.post("/luu-tru/huy")
+def propose(
+    request: Request,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """Step 1: the ticked records of "Xem xét hủy" become a destruction list with its explanation."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    explanation = str(form.get("explanation") or "").strip()
+    try:
+        if not form.get("record_ids"):
+            raise InvalidInput("Đánh dấu ít nhất một hồ sơ để lập danh mục hủy.", "Tick at least one record.")
+        body = retention_api.ProposalIn(
+            school_code=str(form.get("school") or ""),
+            explanation=explanation,
+            items=[{"record_id": r, "explanation": explanation} for r in form["record_ids"]],  # type: ignore[misc]
+        )
+        made = retention_api.propose(body, person, session, app_state)
+    except ValidationError:
+        message = "Ghi thuyết minh: vì sao các hồ sơ này hết giá trị."
+        return _refused(request, session, person, app_state, form, "propose", message)
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, "propose", e.vi)
+    return RedirectResponse(f"/luu-tru/huy/{made['id']}", status_code=303)
+
+
+@router.post("/luu-tru/nop-luu")
+def transfer(
+    request: Request,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """One school year's permanent records as a sealed E-ARK SIP for the historical archive."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    try:
+        body = retention_api.TransferIn(
+            school_code=str(form.get("school") or ""), school_year=str(form.get("school_year"))
+        )
+        retention_api.create_transfer(body, person, session, app_state)
+    except ValidationError as e:
+        return _refused(request, session, person, app_state, form, "transfer", "; ".join(field_errors(e).values()))
+    except HosoError as e:
+        return _refused(request, session, person, app_state, form, "transfer", e.vi)
+    return _back(str(form.get("school", "")), "nop-luu")
+
+
+# -- one destruction, step by step -------------------------------------------------------------
+
+
+def _disposition_page(
+    request: Request,
+    session: Session,
+    person: Person,
+    disposition_id: int,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    try:
+        shown = retention_api.get_disposition(disposition_id, person, session)
+    except HosoError as e:
+        return render(request, "error.html", person, status_code=404, message=e.vi)
+    school = session.get(School, shown["school_id"])
+    session.commit()
+    return render(
+        request,
+        "disposition.html",
+        person,
+        status_code=status_code,
+        d=shown,
+        school=school,
+        state_vi=DISPOSITION_VI.get(shown["state"], shown["state"]),
+        errors=errors or {},
+        typed=typed or {},
+        execution_days=disposition_flow.EXECUTION_DAYS,
+    )
+
+
+@router.get("/luu-tru/huy/{disposition_id}", response_class=HTMLResponse)
+def disposition_page(request: Request, disposition_id: int, session: Session = Depends(get_session)) -> Response:
+    person = page_viewer(request, session, KEEPERS, REFUSED)
+    if isinstance(person, Response):
+        return person
+    return _disposition_page(request, session, person, disposition_id)
+
+
+def _members(text: str) -> list[dict[str, str]]:
+    """One member per line, "Họ tên — chức vụ" (or "Họ tên, chức vụ")."""
+    members = []
+    for line in filter(None, (raw.strip() for raw in text.splitlines())):
+        name, _sep, title = line.replace(" - ", " — ").replace(",", " — ", 1).partition(" — ")
+        members.append({"name": name.strip(), "title": title.strip()})
+    return members
+
+
+@router.post("/luu-tru/huy/{disposition_id}/hoi-dong")
+def council(
+    request: Request,
+    disposition_id: int,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """Step 2: the council (at least three members), its establishment decision, minutes and opinion."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    try:
+        body = retention_api.CouncilIn(
+            members=_members(str(form.get("members") or "")),  # type: ignore[arg-type]
+            establishment_decision=str(form.get("establishment_decision") or ""),
+            minutes=str(form.get("minutes") or ""),
+            opinion=str(form.get("opinion") or ""),
+            notes=str(form.get("notes") or ""),
+        )
+        retention_api.council(disposition_id, body, person, session, app_state)
+    except ValidationError as e:
+        errors = field_errors(e)
+        return _disposition_page(request, session, person, disposition_id, 422, errors, form)
+    except HosoError as e:
+        return _disposition_page(request, session, person, disposition_id, 422, {"council": e.vi}, form)
+    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
+
+
+@router.post("/luu-tru/huy/{disposition_id}/quyet-dinh")
+def decide(
+    request: Request,
+    disposition_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+    decision_number: Annotated[str, Form()] = "",
+    approve: Annotated[str, Form()] = "yes",
+    pkcs12: Annotated[UploadFile | None, File()] = None,
+    password: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """Step 3: the principal's decision, PAdES-signed when a .p12 is given."""
+    person = page_viewer(request, session, KEEPERS, REFUSED)
+    if isinstance(person, Response):
+        return person
+    if refused := csrf_refused(request, csrf_token):
+        return refused
+    typed = {"decision_number": decision_number, "approve": approve}
+    if not decision_number.strip():
+        errors = {"decision_number": "Ghi số quyết định hủy, ví dụ 05/QĐ-THA."}
+        return _disposition_page(request, session, person, disposition_id, 422, errors, typed)
+    try:
+        retention_api.decide(
+            disposition_id,
+            decision_number=decision_number.strip(),
+            approve=approve == "yes",
+            pkcs12=pkcs12 if pkcs12 is not None and pkcs12.filename else None,
+            password=password,
+            person=person,
+            session=session,
+            app_state=app_state,
+        )
+    except HosoError as e:
+        return _disposition_page(request, session, person, disposition_id, 422, {"decision": e.vi}, typed)
+    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
+
+
+@router.post("/luu-tru/huy/{disposition_id}/thuc-hien")
+def execute(
+    request: Request,
+    disposition_id: int,
+    posted: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """Step 4: destroy the listed records' content (tombstones and the biên bản hủy stay)."""
+    person, form = _posted(request, session, posted)
+    if isinstance(person, Response):
+        return person
+    if form.get("confirm") != "on":
+        errors = {"execute": "Đánh dấu ô xác nhận trước khi hủy: việc hủy không thể hoàn tác."}
+        return _disposition_page(request, session, person, disposition_id, 422, errors)
+    try:
+        retention_api.execute(disposition_id, person, session, app_state)
+    except HosoError as e:
+        return _disposition_page(request, session, person, disposition_id, 422, {"execute": e.vi})
+    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
