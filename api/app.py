@@ -21,11 +21,12 @@ from api import (
     retention,
     schools,
     search,
+    statistics,
     uploads,
 )
 from api.deps import AppState
 from api.indexing import Describer
-from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages
+from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
 from api.worker import Worker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
         grants,
         evidence,
         retention,
+        statistics,
     ):
         v1.include_router(module.router)
 
@@ -91,5 +93,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_pages.router)
     app.include_router(evidence_pages.router)
     app.include_router(retention_pages.router)
+    app.include_router(stats_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app

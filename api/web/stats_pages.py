@@ -1,0 +1,55 @@
+"""The statistics page: one school's month in tables, the chart, and CSV/SVG downloads (api/statistics.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import statistics
+from api.deps import get_session
+from api.web.rendering import page_viewer, render
+from archive import access
+from archive.exceptions import HosoError
+from archive.fonts import VN_TIME
+from archive.models import Role, School
+
+router = APIRouter(include_in_schema=False)
+VIEWERS = (*statistics.VIEWERS, Role.admin)
+
+
+@router.get("/thong-ke", response_class=HTMLResponse)
+def statistics_page(
+    request: Request, truong: str = "", ky: str = "", session: Session = Depends(get_session)
+) -> Response:
+    person = page_viewer(request, session, VIEWERS, "Thống kê dành cho ban giám hiệu và tổ trưởng chuyên môn.")
+    if isinstance(person, Response):
+        return person
+    if access.is_admin(person):
+        schools = list(session.scalars(select(School).order_by(School.code)))
+    else:
+        seen = {m.school for m in person.memberships if m.role in statistics.VIEWERS and m.school is not None}
+        schools = sorted(seen, key=lambda s: s.code)
+    period = ky or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
+    school = next((s for s in schools if s.code == truong), schools[0] if schools else None)
+    stats, error = None, ""
+    if school is not None:
+        try:
+            stats = statistics.compute(session, person, school.code, period)
+        except HosoError as e:
+            error = e.vi
+    session.commit()
+    return render(
+        request,
+        "statistics.html",
+        person,
+        status_code=422 if error else 200,
+        schools=schools,
+        school=school,
+        period=period,
+        stats=stats,
+        error=error,
+    )
