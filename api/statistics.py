@@ -208,9 +208,9 @@ def to_svg(stats: Statistics) -> str:
     """Grouped bars per teacher (submitted, approved, signed, recorded lessons) and the target line."""
     rows = stats.by_teacher
     top = max([1, TARGET_RECORDINGS, *(max(r.submitted, r.recordings or 0) for r in rows)])
-    bar, gap, left, chart_h, top_pad = 14, 18, 48, 220, 40
+    bar, gap, left, chart_h, top_pad = 14, 18, 48, 220, 60
     group_w = bar * 4 + gap
-    width = max(420, left + group_w * len(rows) + 20)
+    width = max(680, left + group_w * len(rows) + 20)
     height = top_pad + chart_h + 110
 
     def y(value: float) -> float:
@@ -223,7 +223,9 @@ def to_svg(stats: Statistics) -> str:
         f'role="img" aria-label={aria} font-family="Liberation Sans, Arial, sans-serif">',
         f"<title>{escape(title)}</title>",
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
-        f'<text x="{left}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="bold">'
+        f"Kế hoạch bài dạy và tiết dạy ghi hình {escape(stats.period_label)}</text>",
+        f'<text x="{left}" y="38" font-size="13">{escape(stats.school_name)} — năm học {stats.school_year}</text>',
     ]
     for tick in range(0, top + 1, max(1, top // 5)):
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#ddd"/>')
@@ -250,7 +252,7 @@ def to_svg(stats: Statistics) -> str:
     )
     legend = [*((label, colour) for _k, label, colour in SERIES), ("Tiết ghi hình", RECORDING_COLOUR)]
     for k, (label, colour) in enumerate(legend):
-        lx = left + k * 120
+        lx = left + k * 140
         parts.append(f'<rect x="{lx}" y="{height - 22}" width="12" height="12" fill="{colour}"/>')
         parts.append(f'<text x="{lx + 16}" y="{height - 12}" font-size="12">{escape(label)}</text>')
     parts.append("</svg>")

@@ -8,8 +8,8 @@ with the message next to the field and the values kept.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api import approvals as approvals_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
+from api.web.forms import csrf_refused
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,
@@ -39,9 +40,13 @@ from archive.exceptions import HosoError
 from archive.fonts import VN_TIME
 from archive.models import Person, Record, RecordType, Role, School
 from retention import service as retention
+from retention import transfer as transfer_flow
+from retention.holds import MANAGERS
 from retention.models import FixityRun, RecordRetention
 from search.documents import FACETS
+from search.models import EvidenceExport
 from signing import periods, workflow
+from signing.models import ApprovalBatch
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,6 +129,11 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
             for batch in workflow.batches_for(session, school_id, period):
                 queue.append({"batch": batch, "counts": workflow.counts(session, batch.id)})
         blocks["queue"] = queue
+    if Role.admin in roles:
+        blocks["admin"] = {
+            "schools": session.scalar(select(func.count()).select_from(School)) or 0,
+            "people": session.scalar(select(func.count()).select_from(Person).where(Person.deleted_at.is_(None))) or 0,
+        }
     if Role.inspector in roles:
         blocks["grants"] = grants.clauses(session, person)
     if roles & {Role.archivist, Role.principal}:
@@ -135,6 +145,19 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
         )
         blocks["in_review"] = session.scalar(reviewing) or 0
         blocks["fixity"] = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
+        managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
+        blocks["transfers_due"] = [
+            (school, due) for school in managed for due in transfer_flow.due_for(session, school) if due.alert
+        ]
+    if Role.admin in roles:
+        blocks["admin"] = {
+            "schools": session.scalar(select(func.count()).select_from(School)) or 0,
+            "people": session.scalar(select(func.count()).select_from(Person).where(Person.deleted_at.is_(None))) or 0,
+        }
+    if Role.inspector in roles:
+        blocks["exports"] = session.scalar(
+            select(func.count()).select_from(EvidenceExport).where(EvidenceExport.requested_by_id == person.id)
+        )
     session.commit()
     return blocks
 
@@ -217,6 +240,7 @@ def search_page(
 def record_page(
     request: Request,
     record_id: str,
+    xong: str = "",
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
@@ -227,27 +251,81 @@ def record_page(
         record = service.get_record(session, person, record_id)
     except HosoError as e:
         return render(request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=e.vi)
+    return _record_page(request, session, app_state, person, record, done=xong)
+
+
+def _record_page(
+    request: Request,
+    session: Session,
+    app_state: AppState,
+    person: Person,
+    record: Record,
+    status_code: int = 200,
+    submit_error: str = "",
+    period: str = "",
+    done: str = "",
+) -> HTMLResponse:
+    """The record with its versions, signatures, approvals (comments included), audit trail, and for
+    its author the "Nộp duyệt" form and a new-version upload (a returned plan is corrected here)."""
     versions = service.list_versions(session, record)
     trail = service.record_audit(session, record)
     keeping = retention.status(session, record)
+    history = [(i, session.get(ApprovalBatch, i.batch_id)) for i in workflow.items_for_record(session, record.id)]
+    cadence = record.record_type.signing_cadence
+    mine = record.author_id == person.id and record.status in ("draft", "returned", "submitted")
     report: dict[str, Any] | None = None
     if record.status != "destroyed":
         try:
             report = approvals_api.signatures(
-                record_id, version=None, online=False, person=person, session=session, app_state=app_state
+                record.id, version=None, online=False, person=person, session=session, app_state=app_state
             )
         except HosoError as e:
             report = {"error": e.vi, "signatures": []}
+    session.commit()
     return render(
         request,
         "record.html",
         person,
+        status_code=status_code,
         record=record,
         versions=versions,
         trail=trail,
         keeping=keeping,
         report=report,
+        history=history,
+        may_submit=bool(cadence) and mine,
+        may_add_version=mine,
+        period=period or (periods.default_for(record, cadence, date.today()) if cadence else ""),
+        submit_error=submit_error,
+        done=done,
     )
+
+
+@router.post("/ho-so/{record_id}/nop-duyet")
+def submit_for_approval(
+    request: Request,
+    record_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    period: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
+) -> Response:
+    """The teacher submits the current version for the period's approval (the principal's queue)."""
+    person = page_viewer(request, session)
+    if isinstance(person, Response):
+        return person
+    if refused := csrf_refused(request, csrf_token):
+        return refused
+    try:
+        workflow.submit(session, person, record_id, period.strip() or None, note.strip() or None)
+    except HosoError as e:
+        try:
+            record = service.get_record(session, person, record_id)
+        except HosoError as missing:
+            return render(request, "error.html", person, status_code=404, message=missing.vi)
+        return _record_page(request, session, app_state, person, record, 422, e.vi, period)
+    return RedirectResponse(f"/ho-so/{record_id}?xong=nop-duyet", status_code=303)
 
 
 @router.get("/tai-len", response_class=HTMLResponse)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,12 @@ ARGS = [
 @pytest.fixture
 def settings(settings: Settings, pki: TestPKI) -> Settings:
     return settings.model_copy(
-        update={"trust_roots": str(pki.root_pem_path()), "tsa_url": pki.tsa_url, "sign_agent_url": AGENT_URL}
+        update={
+            "trust_roots": str(pki.root_pem_path()),
+            "tsa_url": pki.tsa_url,
+            "sign_agent_url": AGENT_URL,
+            "trust_demo_root": True,
+        }
     )
 
 
@@ -276,3 +282,125 @@ def test_the_principal_signs_with_the_usb_token_on_their_pc_through_the_sign_age
     assert batch["state"] == "signed" and batch["counts"]["signed"] == 3 and batch["approval_record_id"]
     for item in batch["items"]:
         assert client.get(f"/api/v1/records/{item['record_id']}/signatures", headers=hoa).json()["all_valid"]
+
+
+def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_evidence(
+    client: TestClient, world: World, settings: Settings, server: str, browser: object, tmp_path: Path
+) -> None:
+    """The README's first hour, all in the browser: admin, teacher, principal (demo certificate), inspector."""
+    from tests.api.test_cli import hoso, hoso_env
+    from tests.factories import lesson_plan_pdf, mp4_bytes
+
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "admin1")
+    page.get_by_role("link", name="Quản trị", exact=True).click()
+    page.get_by_label("Mã trường (theo CSDL ngành, không dấu)").fill("THCS-ND")
+    page.get_by_label("Tên trường").fill("Trường THCS Nguyễn Du")
+    page.get_by_role("button", name="Thêm trường").click()
+    people = [
+        ("gv.an", "Lê Văn An", "teacher", "THCS-ND"),
+        ("ht.ba", "Trần Thị Ba", "principal", "THCS-ND"),
+        ("tt.son", "Phạm Văn Sơn", "inspector", ""),
+    ]
+    for username, name, role, school in people:
+        page.get_by_label("Tên đăng nhập").fill(username)
+        page.get_by_label("Họ và tên").fill(name)
+        page.get_by_label("Mật khẩu (ít nhất 10 ký tự)").fill(PASSWORD)
+        page.get_by_label("Vai trò").select_option(role)
+        page.get_by_label("Trường (không dùng cho thanh tra và quản trị)").select_option(school)
+        page.get_by_role("button", name="Thêm người dùng").click()
+        page.get_by_role("status").wait_for()
+    assert page.get_by_role("cell", name="Hiệu trưởng (THCS-ND)").is_visible()
+    shot(page, "quan-tri")
+    context.close()
+
+    plan, video = tmp_path / "khbd-toan-6.pdf", tmp_path / "tiet-day.mp4"
+    plan.write_bytes(lesson_plan_pdf("Kế hoạch bài dạy Toán 6: Phân số bằng nhau"))
+    video.write_bytes(mp4_bytes(1024 * 1024))
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "gv.an")
+    for kind, title, path in (
+        ("lesson_plan", "KHBD Toán 6 — Phân số bằng nhau", plan),
+        ("lesson_recording", "Tiết dạy trực tuyến Toán 6A", video),
+    ):
+        page.get_by_role("link", name="Tải lên").click()
+        page.get_by_label("Loại hồ sơ").select_option(kind)
+        page.get_by_label("Tên hồ sơ").fill(title)
+        page.get_by_label("Tháng").fill("11")
+        page.get_by_label("Môn").fill("Toán")
+        page.get_by_label("Khối").fill("6")
+        page.get_by_label("Lớp").fill("6A")
+        page.locator("#file").set_input_files(str(path))
+        page.get_by_role("button", name="Tải lên").click()
+        page.wait_for_url(f"{server}/ho-so/*", timeout=60_000)
+        if kind == "lesson_plan":
+            assert page.get_by_label("Kỳ duyệt (tháng: năm-tháng, ví dụ 2026-11)").input_value() == "2026-11"
+            page.get_by_role("button", name="Nộp duyệt").click()
+            page.get_by_text("Đã nộp duyệt").wait_for()
+            shot(page, "ho-so-nop-duyet")
+    context.close()
+
+    p12 = tmp_path / "ht-ba-demo.p12"
+    made = hoso(
+        settings,
+        "demo-cert",
+        "--out",
+        str(p12),
+        "--name",
+        "Trần Thị Ba",
+        env=hoso_env(settings, HOSO_DEMO_P12_PASSWORD="demo-mat-khau"),
+    )
+    assert made.returncode == 0, made.stderr
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "ht.ba")
+    page.get_by_role("link", name="Duyệt", exact=True).click()
+    page.get_by_role("button", name="Chọn duyệt tất cả còn lại").click()
+    page.get_by_role("button", name="Lưu quyết định").click()
+    page.locator("input[name=pkcs12]").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("demo-mat-khau")
+    page.get_by_role("button", name="Ký duyệt").click()
+    page.get_by_text("Đã ký xong").wait_for(timeout=60_000)
+    page.get_by_role("link", name="KHBD Toán 6 — Phân số bằng nhau").click()
+    assert page.get_by_text("chứng thư THỬ NGHIỆM").first.is_visible()  # a demo signature says so
+    shot(page, "ho-so-ky-chung-thu-thu-nghiem")
+    page.get_by_role("link", name="Thống kê").click()
+    assert page.get_by_role("cell", name="✘ chưa đạt").is_visible()  # one recorded lesson of the two a month
+    page.locator("img.chart").wait_for()
+    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth > 0")
+    shot(page, "thong-ke")
+    page.get_by_role("link", name="Cấp quyền thanh tra").click()
+    page.get_by_label("Thanh tra viên").select_option("tt.son")
+    page.get_by_label("Số quyết định thanh tra").fill("17/QĐ-PGDĐT")
+    page.get_by_label("Năm học (cách nhau bằng dấu phẩy)").fill("2026-2027")
+    page.get_by_label("Hết hạn vào ngày (tối đa một năm)").fill((date.today() + timedelta(days=30)).isoformat())
+    page.get_by_role("button", name="Cấp quyền").click()
+    page.get_by_text("Đang hiệu lực").wait_for()
+    shot(page, "cap-quyen-thanh-tra")
+    context.close()
+
+    index_now(client)
+    context = browser.new_context(locale="vi-VN", accept_downloads=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "tt.son")
+    assert page.get_by_text("17/QĐ-PGDĐT").is_visible()
+    page.get_by_role("link", name="Tìm kiếm").click()
+    page.locator("#q").fill("phan so bang nhau")
+    page.get_by_role("button", name="Tìm", exact=True).click()
+    page.get_by_label("Chọn KHBD Toán 6 — Phân số bằng nhau").check()
+    page.get_by_label("Tên gói").fill("Thanh tra KHBD tháng 11/2026 — THCS Nguyễn Du")
+    shot(page, "tim-kiem-chon-xuat")
+    page.get_by_role("button", name="Xuất các hồ sơ đã chọn").click()
+    page.wait_for_url(f"{server}/goi-chung-cu")
+    page.get_by_role("button", name="Tải gói về").wait_for(timeout=60_000)
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Tải gói về").click()
+    page.get_by_text("SHA-256 khớp").wait_for()
+    shot(page, "goi-chung-cu")
+    saved = tmp_path / "evidence.zip"
+    downloading.value.save_as(saved)
+    context.close()
+    verified = hoso(settings, "verify", str(saved))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
