@@ -27,6 +27,7 @@ from api import (
 from api.deps import AppState
 from api.indexing import Describer
 from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
+from api.web.i18n import LanguageMiddleware
 from api.worker import Worker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.hoso = hoso
+    app.add_middleware(LanguageMiddleware)
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
     for module in (

@@ -60,6 +60,7 @@ def get_schedule(_person: Person = Depends(current_user), session: Session = Dep
         {
             "code": t.code,
             "name_vi": t.name_vi,
+            "name_en": t.name_en,
             "permanent": t.retention_permanent,
             "years": t.retention_years,
             "basis": t.retention_basis,

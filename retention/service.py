@@ -38,6 +38,7 @@ def status(session: Session, record: Record) -> dict[str, Any]:
         "locked_until": row.locked_until.isoformat() if row and row.locked_until else None,
         "holds": [{"id": h.id, "reason": h.reason, "reference": h.reference} for h in on_hold],
         "summary_vi": _summary(row, eligible, on_hold),
+        "summary_en": _summary_en(row, eligible, on_hold),
     }
 
 
@@ -47,6 +48,14 @@ def _summary(row: RecordRetention | None, eligible: date | None, on_hold: list[A
     if row is None or row.permanent:
         return "Bảo quản vĩnh viễn." if row else "Đang tính thời hạn bảo quản."
     return f"Bảo quản đến hết năm {row.keep_until_year}; được xem xét hủy từ {eligible:%d/%m/%Y}."
+
+
+def _summary_en(row: RecordRetention | None, eligible: date | None, on_hold: list[Any]) -> str:
+    if on_hold:
+        return f"Under legal hold ({on_hold[0].reason}); may not be destroyed."
+    if row is None or row.permanent:
+        return "Kept permanently." if row else "Retention term being computed."
+    return f"Kept until the end of {row.keep_until_year}; may be reviewed for destruction from {eligible:%d/%m/%Y}."
 
 
 def refuse_delete(session: Session, record: Record) -> None:

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 
 from api.deps import get_session, state
 from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
 from archive import access, grants, service
@@ -72,7 +73,7 @@ def _admin_page(
 
 @router.get("/quan-tri", response_class=HTMLResponse)
 def admin_page(request: Request, done: str = "", session: Session = Depends(get_session)) -> Response:
-    person = page_viewer(request, session, ADMINS, "Trang này dành cho quản trị viên.")
+    person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
     return _admin_page(request, session, person, done=done)
@@ -88,7 +89,7 @@ def add_school(
     province: Annotated[str, Form()] = "",
     session: Session = Depends(get_session),
 ) -> Response:
-    person = page_viewer(request, session, ADMINS, "Trang này dành cho quản trị viên.")
+    person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
     if refused := csrf_refused(request, csrf_token):
@@ -100,7 +101,7 @@ def add_school(
     except ValidationError as e:
         return _admin_page(request, session, person, 422, school_form=form, errors=field_errors(e))
     except HosoError as e:
-        return _admin_page(request, session, person, 409, school_form=form, errors={"code": e.vi})
+        return _admin_page(request, session, person, 409, school_form=form, errors={"code": said(e)})
     return RedirectResponse(f"/quan-tri?done=truong-{form['code']}", status_code=303)
 
 
@@ -116,7 +117,7 @@ def add_person(
     session: Session = Depends(get_session),
 ) -> Response:
     """A new account with its first role; the password is one-time (changed at first login)."""
-    person = page_viewer(request, session, ADMINS, "Trang này dành cho quản trị viên.")
+    person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
     if refused := csrf_refused(request, csrf_token):
@@ -135,13 +136,13 @@ def add_person(
         found = field_errors(e)
         errors["role" if "role" in found else "school_code"] = found.get("role") or next(iter(found.values()))
     except HosoError as e:
-        errors["school_code"] = e.vi
+        errors["school_code"] = said(e)
     if errors:
         return _admin_page(request, session, person, 422, person_form=form, errors=errors)
     try:
         service.create_person(session, person, data, role_in)
     except HosoError as e:
-        return _admin_page(request, session, person, 409, person_form=form, errors={"username": e.vi})
+        return _admin_page(request, session, person, 409, person_form=form, errors={"username": said(e)})
     return RedirectResponse(f"/quan-tri?done=nguoi-dung-{form['username']}", status_code=303)
 
 
@@ -188,7 +189,7 @@ def _grants_page(
 
 @router.get("/cap-quyen-thanh-tra", response_class=HTMLResponse)
 def grants_page(request: Request, session: Session = Depends(get_session)) -> Response:
-    person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
+    person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
     if isinstance(person, Response):
         return person
     return _grants_page(request, session, person)
@@ -198,7 +199,7 @@ def grants_page(request: Request, session: Session = Depends(get_session)) -> Re
 def add_grant(
     request: Request, posted: FormData = Depends(posted_form), session: Session = Depends(get_session)
 ) -> Response:
-    person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
+    person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
     if isinstance(person, Response):
         return person
     if refused := csrf_refused(request, str(posted.get("csrf_token", ""))):
@@ -217,7 +218,7 @@ def add_grant(
     try:
         expires = datetime.combine(datetime.strptime(form["expires_on"], "%Y-%m-%d").date(), time(23, 59, 59), VN_TIME)
     except ValueError:
-        errors["expires_on"] = "Chọn ngày hết hạn quyền thanh tra."
+        errors["expires_on"] = t("Chọn ngày hết hạn quyền thanh tra.")
     try:
         body = GrantCreate(
             inspector=form["inspector"],
@@ -235,7 +236,7 @@ def add_grant(
     try:
         grants.create(session, person, body)
     except HosoError as e:
-        return _grants_page(request, session, person, 422, form, {"_": e.vi})
+        return _grants_page(request, session, person, 422, form, {"_": said(e)})
     return RedirectResponse("/cap-quyen-thanh-tra", status_code=303)
 
 
@@ -247,7 +248,7 @@ def revoke_grant(
     reason: Annotated[str, Form()] = "",
     session: Session = Depends(get_session),
 ) -> Response:
-    person = page_viewer(request, session, GRANTORS, "Trang này dành cho quản trị viên và hiệu trưởng.")
+    person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
     if isinstance(person, Response):
         return person
     if refused := csrf_refused(request, csrf_token):
@@ -255,9 +256,9 @@ def revoke_grant(
     try:
         grants.revoke(session, person, grant_id, GrantRevoke(reason=reason.strip()))
     except ValidationError:
-        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": "Ghi lý do thu hồi."})
+        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": t("Ghi lý do thu hồi.")})
     except HosoError as e:
-        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": e.vi})
+        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": said(e)})
     return RedirectResponse("/cap-quyen-thanh-tra", status_code=303)
 
 
@@ -298,9 +299,9 @@ def change_password(
     except ValidationError as e:
         return _password_page(request, person, 422, field_errors(e))
     if new_password != repeat_password:
-        return _password_page(request, person, 422, {"repeat_password": "Hai lần nhập mật khẩu mới không khớp."})
+        return _password_page(request, person, 422, {"repeat_password": t("Hai lần nhập mật khẩu mới không khớp.")})
     if not check_password(person.password_hash, body.current_password):
-        return _password_page(request, person, 422, {"current_password": "Mật khẩu hiện tại không đúng."})
+        return _password_page(request, person, 422, {"current_password": t("Mật khẩu hiện tại không đúng.")})
     service.change_password(session, person, body.new_password)
     settings = state(request).settings
     response = RedirectResponse("/trang-chu", status_code=303)

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from api import approvals as approvals_api
 from api.deps import AppState, get_session, state
 from api.web.forms import csrf_refused, posted_form
+from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
 from archive import access
@@ -42,7 +43,7 @@ def queue_page(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person = page_viewer(request, session, SIGNERS, "Trang này dành cho hiệu trưởng.")
+    person = page_viewer(request, session, SIGNERS, t("Trang này dành cho hiệu trưởng."))
     if isinstance(person, Response):
         return person
     period = period or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
@@ -94,7 +95,7 @@ def decide(
     try:
         workflow.decide(session, person, batch_id, decisions)
     except HosoError as e:
-        return render(request, "error.html", person, status_code=422, message=e.vi)
+        return render(request, "error.html", person, status_code=422, message=said(e))
     return RedirectResponse(f"/duyet?period={period}", status_code=303)
 
 
@@ -137,7 +138,7 @@ def sign(
             app_state=app_state,
         )
     except HosoError as e:
-        return render(request, "error.html", person, status_code=422, message=e.vi)
+        return render(request, "error.html", person, status_code=422, message=said(e))
     return RedirectResponse(f"/duyet/{batch_id}", status_code=303)
 
 
@@ -150,5 +151,5 @@ def batch_page(request: Request, batch_id: str, session: Session = Depends(get_s
     try:
         batch = approvals_api.get_batch(batch_id, person=person, session=session)
     except HosoError as e:
-        return render(request, "error.html", person, status_code=404, message=e.vi)
+        return render(request, "error.html", person, status_code=404, message=said(e))
     return render(request, "batch.html", person, batch=batch)

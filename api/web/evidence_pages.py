@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from api import evidence as evidence_api
 from api.deps import AppState, get_session, state
 from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.i18n import said, t
 from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput
@@ -59,10 +60,10 @@ def request_package(
         evidence_api.request_evidence(body, person=person, session=session, app_state=app_state)
     except ValidationError as e:
         found = field_errors(e)
-        typed["errors"] = found | ({"title": "Đặt tên cho gói chứng cứ."} if "title" in found else {})
+        typed["errors"] = found | ({"title": t("Đặt tên cho gói chứng cứ.")} if "title" in found else {})
         return render_search(request, person, session, app_state, q, filters, page, typed)
     except HosoError as e:
-        typed["errors"] = {"_": e.vi}
+        typed["errors"] = {"_": said(e)}
         return render_search(request, person, session, app_state, q, filters, page, typed)
     return RedirectResponse("/goi-chung-cu", status_code=303)
 

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from api.deps import state
 from api.errors import vietnamese
+from api.web.i18n import lang, t
 from api.web.session import SESSION_COOKIE, csrf_ok
 
 CSRF_REFUSED = "Thiếu mã chống giả mạo (CSRF); hãy tải lại trang."
@@ -24,7 +25,7 @@ def csrf_refused(request: Request, token: str) -> Response | None:
     secret = state(request).settings.resolved_secret_key()
     if csrf_ok(secret, request.cookies.get(SESSION_COOKIE), token):
         return None
-    return HTMLResponse(CSRF_REFUSED, status_code=403)
+    return HTMLResponse(t(CSRF_REFUSED), status_code=403)
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -32,7 +33,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     found: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
         name = str(err["loc"][0]) if err.get("loc") else "_"
-        found.setdefault(name, vietnamese(dict(err)))
+        found.setdefault(name, str(err["msg"]) if lang() == "en" else vietnamese(dict(err)))
     return found
 
 

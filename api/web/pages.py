@@ -21,6 +21,7 @@ from api import approvals as approvals_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
 from api.web.forms import csrf_refused
+from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,
@@ -73,6 +74,15 @@ def _login_page(request: Request, status_code: int, username: str, error: str) -
     return response
 
 
+@router.get("/ngon-ngu")
+def choose_language(lang: str = "vi", next: str = "/") -> Response:
+    """Tiếng Việt / English, kept in a cookie for a year; back to the page the person was on."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LANG_COOKIE, lang if lang in LANGS else "vi", max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
 @router.get("/dang-nhap", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
     return _login_page(request, 200, "", "")
@@ -89,11 +99,11 @@ def login(
 ) -> Response:
     secret = app_state.settings.resolved_secret_key()
     if not csrf_ok(secret, request.cookies.get(PRELOGIN_COOKIE), csrf_token):
-        return HTMLResponse("Phiên đăng nhập đã hết hạn; hãy tải lại trang.", status_code=403)
+        return HTMLResponse(t("Phiên đăng nhập đã hết hạn; hãy tải lại trang."), status_code=403)
     try:
         person = authenticate(session, username.strip(), password)
     except HosoError as e:
-        return _login_page(request, 401, username, e.vi)
+        return _login_page(request, 401, username, said(e))
     with write_transaction(session):
         audit.append(session, actor=person, action="auth.login", object_type="person", object_id=person.id)
     ttl = app_state.settings.token_ttl_minutes
@@ -106,7 +116,7 @@ def login(
 def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> Response:
     secret = state(request).settings.resolved_secret_key()
     if not csrf_ok(secret, request.cookies.get(SESSION_COOKIE), csrf_token):
-        return HTMLResponse("Thiếu mã chống giả mạo (CSRF).", status_code=403)
+        return HTMLResponse(t("Thiếu mã chống giả mạo (CSRF)."), status_code=403)
     response = to_login()
     clear_session(response)
     return response
@@ -202,7 +212,7 @@ def render_search(
             q=q, page=page, page_size=20, person=person, session=session, app_state=app_state, **filters
         )
     except HosoError as e:
-        error = e.vi
+        error = said(e)
     export = export or {}
     return render(
         request,
@@ -250,7 +260,7 @@ def record_page(
     try:
         record = service.get_record(session, person, record_id)
     except HosoError as e:
-        return render(request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=e.vi)
+        return render(request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=said(e))
     return _record_page(request, session, app_state, person, record, done=xong)
 
 
@@ -280,7 +290,7 @@ def _record_page(
                 record.id, version=None, online=False, person=person, session=session, app_state=app_state
             )
         except HosoError as e:
-            report = {"error": e.vi, "signatures": []}
+            report = {"error": said(e), "signatures": []}
     session.commit()
     return render(
         request,
@@ -323,8 +333,8 @@ def submit_for_approval(
         try:
             record = service.get_record(session, person, record_id)
         except HosoError as missing:
-            return render(request, "error.html", person, status_code=404, message=missing.vi)
-        return _record_page(request, session, app_state, person, record, 422, e.vi, period)
+            return render(request, "error.html", person, status_code=404, message=said(missing))
+        return _record_page(request, session, app_state, person, record, 422, said(e), period)
     return RedirectResponse(f"/ho-so/{record_id}?xong=nop-duyet", status_code=303)
 
 

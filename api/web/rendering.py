@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api.deps import state
+from api.web.i18n import english, gettext, lang
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token
 from archive.exceptions import HosoError
@@ -21,6 +22,10 @@ from archive.fonts import VN_TIME
 from archive.models import Person, Role
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=gettext, ngettext=lambda one, many, n: gettext(one if n == 1 else many), newstyle=True
+)
 
 ROLE_VI = {
     Role.teacher: "Giáo viên",
@@ -85,10 +90,32 @@ DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned
 BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
 
 templates.env.filters["vn_date"] = vn_date
-templates.env.filters["decision_vi"] = lambda value: DECISION_VI.get(value, value)
-templates.env.filters["batch_vi"] = lambda value: BATCH_VI.get(value, value)
-templates.env.filters["status_vi"] = lambda value: STATUS_VI.get(value, value)
-templates.env.filters["action_vi"] = lambda value: ACTION_VI.get(value, value)
+templates.env.filters["decision_vi"] = lambda value: gettext(DECISION_VI.get(value, value))
+templates.env.filters["batch_vi"] = lambda value: gettext(BATCH_VI.get(value, value))
+templates.env.filters["status_vi"] = lambda value: gettext(STATUS_VI.get(value, value))
+templates.env.filters["action_vi"] = lambda value: gettext(ACTION_VI.get(value, value))
+templates.env.filters["t"] = gettext  # labels that come from Python dicts (roles, facets)
+
+
+def type_name(record_type: Any) -> str:
+    """A record type's name in the page's language (the schedule keeps both)."""
+    get = record_type.get if isinstance(record_type, dict) else lambda k: getattr(record_type, k, None)
+    return str(get("name_en") if lang() == "en" and get("name_en") else get("name_vi"))
+
+
+templates.env.filters["type_name"] = type_name
+PERIOD_WORDS = (("học kỳ", "semester"), ("năm học", "school year"), ("tháng", "month"), ("tuần", "week"))
+
+
+def period_name(label: str) -> str:
+    """signing.periods' Vietnamese label ("tháng 11/2026"), in English on an English page."""
+    if lang() == "en":
+        for vi, en in PERIOD_WORDS:
+            label = label.replace(vi, en)
+    return label
+
+
+templates.env.filters["period_name"] = period_name
 
 
 def viewer(request: Request, session: Session) -> Person | None:
@@ -107,11 +134,20 @@ def viewer(request: Request, session: Session) -> Person | None:
 def render(request: Request, name: str, person: Person | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     secret = state(request).settings.resolved_secret_key()
     token = request.cookies.get(SESSION_COOKIE) or ""
-    roles = sorted({ROLE_VI[Role(m.role)] for m in person.memberships}) if person else []
+    roles = sorted({gettext(ROLE_VI[Role(m.role)]) for m in person.memberships}) if person else []
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return templates.TemplateResponse(
         request,
         name,
-        {"person": person, "roles": roles, "csrf": csrf_for(secret, token) if token else "", **context},
+        {
+            "person": person,
+            "roles": roles,
+            "csrf": csrf_for(secret, token) if token else "",
+            "lang": lang(),
+            "catalogue": english() if lang() == "en" else {},
+            "here": here,
+            **context,
+        },
         status_code=status_code,
     )
 

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from api import retention as retention_api
 from api.deps import AppState, get_session, state
 from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access
 from archive.exceptions import HosoError, InvalidInput
@@ -109,7 +110,7 @@ def retention_page(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person = page_viewer(request, session, KEEPERS, REFUSED)
+    person = page_viewer(request, session, KEEPERS, t(REFUSED))
     if isinstance(person, Response):
         return person
     return _page(request, session, person, app_state, truong, done=xong)
@@ -117,7 +118,7 @@ def retention_page(
 
 def _posted(request: Request, session: Session, form: FormData) -> tuple[Person | Response, dict[str, Any]]:
     """The signed-in keeper and the form, or the response that refuses them (login, 403, CSRF)."""
-    person = page_viewer(request, session, KEEPERS, REFUSED)
+    person = page_viewer(request, session, KEEPERS, t(REFUSED))
     if isinstance(person, Response):
         return person, {}
     if refused := csrf_refused(request, str(form.get("csrf_token", ""))):
@@ -165,7 +166,7 @@ def set_period(
         found = field_errors(e)
         return _refused(request, session, person, app_state, form, f"schedule-{code}", "; ".join(found.values()))
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, f"schedule-{code}", e.vi)
+        return _refused(request, session, person, app_state, form, f"schedule-{code}", said(e))
     return _back(str(form.get("school", "")), "thoi-han")
 
 
@@ -192,7 +193,7 @@ def create_hold(
     except ValidationError as e:
         return _refused(request, session, person, app_state, form, "hold", "; ".join(field_errors(e).values()))
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, "hold", e.vi)
+        return _refused(request, session, person, app_state, form, "hold", said(e))
     return _back(str(form.get("school", "")), "phong-toa")
 
 
@@ -211,9 +212,9 @@ def release_hold(
         body = retention_api.ReleaseIn(reason=str(form.get("reason") or ""))
         retention_api.release_hold(hold_id, body, person, session, app_state)
     except ValidationError:
-        return _refused(request, session, person, app_state, form, f"release-{hold_id}", "Ghi lý do giải tỏa.")
+        return _refused(request, session, person, app_state, form, f"release-{hold_id}", t("Ghi lý do giải tỏa."))
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, f"release-{hold_id}", e.vi)
+        return _refused(request, session, person, app_state, form, f"release-{hold_id}", said(e))
     return _back(str(form.get("school", "")), "giai-toa")
 
 
@@ -231,7 +232,7 @@ def sweep(
     try:
         retention_api.sweep(person, session)
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, "sweep", e.vi)
+        return _refused(request, session, person, app_state, form, "sweep", said(e))
     return _back(str(form.get("school", "")), "ra-soat")
 
 
@@ -248,7 +249,7 @@ def fixity(
     try:
         retention_api.start_fixity(person, session, app_state)
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, "fixity", e.vi)
+        return _refused(request, session, person, app_state, form, "fixity", said(e))
     return _back(str(form.get("school", "")), "kiem-tra")
 
 
@@ -274,10 +275,10 @@ def propose(
         )
         made = retention_api.propose(body, person, session, app_state)
     except ValidationError:
-        message = "Ghi thuyết minh: vì sao các hồ sơ này hết giá trị."
+        message = t("Ghi thuyết minh: vì sao các hồ sơ này hết giá trị.")
         return _refused(request, session, person, app_state, form, "propose", message)
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, "propose", e.vi)
+        return _refused(request, session, person, app_state, form, "propose", said(e))
     return RedirectResponse(f"/luu-tru/huy/{made['id']}", status_code=303)
 
 
@@ -300,7 +301,7 @@ def transfer(
     except ValidationError as e:
         return _refused(request, session, person, app_state, form, "transfer", "; ".join(field_errors(e).values()))
     except HosoError as e:
-        return _refused(request, session, person, app_state, form, "transfer", e.vi)
+        return _refused(request, session, person, app_state, form, "transfer", said(e))
     return _back(str(form.get("school", "")), "nop-luu")
 
 
@@ -319,7 +320,7 @@ def _disposition_page(
     try:
         shown = retention_api.get_disposition(disposition_id, person, session)
     except HosoError as e:
-        return render(request, "error.html", person, status_code=404, message=e.vi)
+        return render(request, "error.html", person, status_code=404, message=said(e))
     school = session.get(School, shown["school_id"])
     session.commit()
     return render(
@@ -338,7 +339,7 @@ def _disposition_page(
 
 @router.get("/luu-tru/huy/{disposition_id}", response_class=HTMLResponse)
 def disposition_page(request: Request, disposition_id: int, session: Session = Depends(get_session)) -> Response:
-    person = page_viewer(request, session, KEEPERS, REFUSED)
+    person = page_viewer(request, session, KEEPERS, t(REFUSED))
     if isinstance(person, Response):
         return person
     return _disposition_page(request, session, person, disposition_id)
@@ -378,7 +379,7 @@ def council(
         errors = field_errors(e)
         return _disposition_page(request, session, person, disposition_id, 422, errors, form)
     except HosoError as e:
-        return _disposition_page(request, session, person, disposition_id, 422, {"council": e.vi}, form)
+        return _disposition_page(request, session, person, disposition_id, 422, {"council": said(e)}, form)
     return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
 
 
@@ -395,14 +396,14 @@ def decide(
     app_state: AppState = Depends(state),
 ) -> Response:
     """Step 3: the principal's decision, PAdES-signed when a .p12 is given."""
-    person = page_viewer(request, session, KEEPERS, REFUSED)
+    person = page_viewer(request, session, KEEPERS, t(REFUSED))
     if isinstance(person, Response):
         return person
     if refused := csrf_refused(request, csrf_token):
         return refused
     typed = {"decision_number": decision_number, "approve": approve}
     if not decision_number.strip():
-        errors = {"decision_number": "Ghi số quyết định hủy, ví dụ 05/QĐ-THA."}
+        errors = {"decision_number": t("Ghi số quyết định hủy, ví dụ 05/QĐ-THA.")}
         return _disposition_page(request, session, person, disposition_id, 422, errors, typed)
     try:
         retention_api.decide(
@@ -416,7 +417,7 @@ def decide(
             app_state=app_state,
         )
     except HosoError as e:
-        return _disposition_page(request, session, person, disposition_id, 422, {"decision": e.vi}, typed)
+        return _disposition_page(request, session, person, disposition_id, 422, {"decision": said(e)}, typed)
     return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
 
 
@@ -433,10 +434,10 @@ def execute(
     if isinstance(person, Response):
         return person
     if form.get("confirm") != "on":
-        errors = {"execute": "Đánh dấu ô xác nhận trước khi hủy: việc hủy không thể hoàn tác."}
+        errors = {"execute": t("Đánh dấu ô xác nhận trước khi hủy: việc hủy không thể hoàn tác.")}
         return _disposition_page(request, session, person, disposition_id, 422, errors)
     try:
         retention_api.execute(disposition_id, person, session, app_state)
     except HosoError as e:
-        return _disposition_page(request, session, person, disposition_id, 422, {"execute": e.vi})
+        return _disposition_page(request, session, person, disposition_id, 422, {"execute": said(e)})
     return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)

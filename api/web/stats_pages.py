@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api import statistics
 from api.deps import get_session
+from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access
 from archive.exceptions import HosoError
@@ -25,7 +26,7 @@ VIEWERS = (*statistics.VIEWERS, Role.admin)
 def statistics_page(
     request: Request, truong: str = "", ky: str = "", session: Session = Depends(get_session)
 ) -> Response:
-    person = page_viewer(request, session, VIEWERS, "Thống kê dành cho ban giám hiệu và tổ trưởng chuyên môn.")
+    person = page_viewer(request, session, VIEWERS, t("Thống kê dành cho ban giám hiệu và tổ trưởng chuyên môn."))
     if isinstance(person, Response):
         return person
     if access.is_admin(person):
@@ -40,7 +41,7 @@ def statistics_page(
         try:
             stats = statistics.compute(session, person, school.code, period)
         except HosoError as e:
-            error = e.vi
+            error = said(e)
     session.commit()
     return render(
         request,

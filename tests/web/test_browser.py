@@ -404,3 +404,23 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
     context.close()
     verified = hoso(settings, "verify", str(saved))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_the_english_switch_in_the_browser(client: TestClient, world: World, server: str, browser: object) -> None:
+    context = browser.new_context(locale="en-GB")  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server}/dang-nhap")
+    page.get_by_role("link", name="English").click()
+    page.get_by_label("Username").fill("gv.lan")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}/trang-chu")
+    assert page.get_by_role("heading", name="My recent records").is_visible()
+    shot(page, "trang-chu-tieng-anh")
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_role("button", name="Upload").click()  # nothing chosen: the script answers in English too
+    page.wait_for_function("document.getElementById('loi-file').textContent.length > 0")
+    assert page.locator("#loi-file").inner_text() == "Choose a file to upload."
+    page.get_by_role("link", name="Tiếng Việt").click()
+    page.get_by_role("heading", name="Tải hồ sơ lên").wait_for()
+    context.close()

@@ -16,7 +16,7 @@
       var response = await fetch(button.dataset.url, { credentials: "same-origin" });
       if (!response.ok) {
         var problem = await response.json().catch(function () { return {}; });
-        throw new Error(problem.message || ("HTTP " + response.status));
+        throw new Error(hosoProblem(problem) || ("HTTP " + response.status));
       }
       var total = Number(response.headers.get("Content-Length") || button.dataset.size);
       var reader = response.body.getReader(), parts = [], got = 0, started = Date.now();
@@ -26,18 +26,22 @@
         parts.push(step.value); got += step.value.length;
         bar.value = total ? Math.round(100 * got / total) : 0;
         var speed = got / Math.max((Date.now() - started) / 1000, 0.001);
-        say.textContent = "Đã tải " + (got / MB).toFixed(1) + " / " + (total / MB).toFixed(1) + " MB (" + (speed / MB).toFixed(1) + " MB/giây)";
+        say.textContent = hosoT("Đã tải %(got)s / %(total)s MB (%(speed)s MB/giây)", {
+          got: (got / MB).toFixed(1), total: (total / MB).toFixed(1), speed: (speed / MB).toFixed(1),
+        });
       }
       var blob = new Blob(parts, { type: "application/zip" });
       var hash = await sha256hex(blob);
-      if (hash && hash !== button.dataset.sha256) { throw new Error("mã SHA-256 không khớp; hãy tải lại"); }
+      if (hash && hash !== button.dataset.sha256) { throw new Error(hosoT("mã SHA-256 không khớp; hãy tải lại")); }
       var link = document.createElement("a");
       link.href = URL.createObjectURL(blob); link.download = button.dataset.name;
       document.body.appendChild(link); link.click(); link.remove();
-      say.textContent = "✔ Đã tải xong " + (got / MB).toFixed(1) + " MB" + (hash ? "; SHA-256 khớp với gói đã niêm phong." : ".");
+      var mb = { mb: (got / MB).toFixed(1) };
+      say.textContent = hash ? hosoT("✔ Đã tải xong %(mb)s MB; SHA-256 khớp với gói đã niêm phong.", mb)
+        : hosoT("✔ Đã tải xong %(mb)s MB.", mb);
       say.className = "ok";
     } catch (e) {
-      say.textContent = "Không tải được: " + e.message; say.className = "error";
+      say.textContent = hosoT("Không tải được: %(why)s", { why: e.message }); say.className = "error";
     } finally { button.disabled = false; }
   }
   document.querySelectorAll("button.download").forEach(function (b) {

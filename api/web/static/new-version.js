@@ -8,7 +8,7 @@
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     error.textContent = ""; input.removeAttribute("aria-invalid");
-    if (!input.files.length) { error.textContent = "Chọn tệp phiên bản mới."; input.setAttribute("aria-invalid", "true"); return; }
+    if (!input.files.length) { error.textContent = hosoT("Chọn tệp phiên bản mới."); input.setAttribute("aria-invalid", "true"); return; }
     var body = new FormData();
     body.append("file", input.files[0]);
     var button = form.querySelector("button");
@@ -19,11 +19,11 @@
       });
       if (!response.ok) {
         var problem = await response.json().catch(function () { return {}; });
-        throw new Error(problem.message || ("HTTP " + response.status));
+        throw new Error(hosoProblem(problem) || ("HTTP " + response.status));
       }
       window.location.reload();
     } catch (e) {
-      error.textContent = e instanceof TypeError ? "Mất kết nối; hãy thử lại." : e.message;
+      error.textContent = e instanceof TypeError ? hosoT("Mất kết nối; hãy thử lại.") : e.message;
       input.setAttribute("aria-invalid", "true");
       button.disabled = false;
     }

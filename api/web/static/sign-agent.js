@@ -19,7 +19,7 @@
   }
   async function problem(response) {
     var body = await response.json().catch(function () { return {}; });
-    return new Error(body.message || ("HTTP " + response.status));
+    return new Error(hosoProblem(body) || ("HTTP " + response.status));
   }
   async function agentCall(form, path, method, body) {
     var response = await fetch(form.dataset.agent + path, {
@@ -43,7 +43,7 @@
   async function probe(form) {
     var state = form.querySelector(".agent-state"), ready = form.querySelector(".agent-ready");
     var help = form.querySelector(".agent-help"), select = form.querySelector(".agent-token");
-    state.textContent = "Đang tìm hoso sign-agent trên máy tính này…";
+    state.textContent = hosoT("Đang tìm hoso sign-agent trên máy tính này…");
     ready.hidden = true; help.hidden = true;
     try {
       var status = await agentCall(form, "/status");
@@ -52,12 +52,12 @@
         var option = document.createElement("option");
         option.value = label; option.textContent = label; select.appendChild(option);
       });
-      if (!status.tokens.length) { throw new Error("chưa cắm USB token"); }
-      state.textContent = "✔ Đã kết nối hoso sign-agent (" + status.tokens.length + " token).";
+      if (!status.tokens.length) { throw new Error(hosoT("chưa cắm USB token")); }
+      state.textContent = hosoT("✔ Đã kết nối hoso sign-agent (%(n)s token).", { n: status.tokens.length });
       ready.hidden = false;
     } catch (e) {
       var why = e instanceof TypeError ? "" : " (" + e.message + ")";  // TypeError: nothing listens there
-      state.textContent = "Không kết nối được hoso sign-agent" + why + ".";
+      state.textContent = hosoT("Không kết nối được hoso sign-agent%(why)s.", { why: why });
       help.hidden = false;
     }
   }
@@ -66,7 +66,7 @@
     var state = form.querySelector(".agent-state"), button = form.querySelector("button[type=submit]");
     var pin = form.querySelector(".agent-pin");
     error.textContent = ""; pin.removeAttribute("aria-invalid");
-    if (!pin.value) { error.textContent = "Nhập mã PIN của USB token."; pin.setAttribute("aria-invalid", "true"); return; }
+    if (!pin.value) { error.textContent = hosoT("Nhập mã PIN của USB token."); pin.setAttribute("aria-invalid", "true"); return; }
     button.disabled = true;
     var session = null;
     try {
@@ -85,12 +85,13 @@
         });
         var c = done.counts;
         bar.max = Math.max(c.approved, 1); bar.value = c.signed;
-        state.textContent = "Đang ký… " + c.signed + " / " + c.approved + " hồ sơ.";
+        state.textContent = hosoT("Đang ký… %(done)s / %(all)s hồ sơ.", { done: c.signed, all: c.approved });
         if (done.state === "signed") { break; }
       }
       window.location.assign("/duyet/" + form.dataset.batch);
     } catch (e) {
-      error.textContent = "Chưa ký xong: " + (e instanceof TypeError ? "mất kết nối tới hoso sign-agent hoặc máy chủ" : e.message);
+      var reason = e instanceof TypeError ? hosoT("mất kết nối tới hoso sign-agent hoặc máy chủ") : e.message;
+      error.textContent = hosoT("Chưa ký xong: %(why)s", { why: reason });
       button.disabled = false;
     } finally {
       if (session) { agentCall(form, "/sessions/" + session.session, "DELETE").catch(function () {}); }

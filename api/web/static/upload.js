@@ -32,7 +32,7 @@
   function human(seconds) {
     if (!isFinite(seconds)) { return "…"; }
     var m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
-    return (m ? m + " phút " : "") + s + " giây";
+    return m ? hosoT("%(m)s phút %(s)s giây", { m: m, s: s }) : hosoT("%(s)s giây", { s: s });
   }
 
   drop.addEventListener("dragover", function (e) { e.preventDefault(); drop.classList.add("over"); });
@@ -67,7 +67,7 @@
     if (stored) {
       upload = await offsetOf(stored);
       if (!upload || upload.state !== "open") { upload = null; localStorage.removeItem(key(file)); }
-      else { show("Tiếp tục tải lên từ " + Math.round(100 * upload.offset / file.size) + "%…"); }
+      else { show(hosoT("Tiếp tục tải lên từ %(p)s%…", { p: Math.round(100 * upload.offset / file.size) })); }
     }
     if (!upload) {
       var r = await fetch("/api/v1/uploads", {
@@ -79,8 +79,8 @@
       if (!r.ok) {
         var errors = (body.detail && body.detail.errors) || [];
         if (errors.length) {
-          errors.forEach(function (e) { fieldError(String(e.loc[e.loc.length - 1]), e.message); });
-        } else { fieldError(r.status === 413 ? "file" : "record_type", body.message); }
+          errors.forEach(function (e) { fieldError(String(e.loc[e.loc.length - 1]), hosoLang() === "en" ? e.msg : e.message); });
+        } else { fieldError(r.status === 413 ? "file" : "record_type", hosoProblem(body)); }
         return null;
       }
       upload = body;
@@ -98,12 +98,12 @@
         });
         if (p.status === 409) { var now = await offsetOf(upload.id); offset = now ? now.offset : offset; continue; }
         var state = await p.json();
-        if (!p.ok) { fieldError("file", state.message); return null; }
+        if (!p.ok) { fieldError("file", hosoProblem(state)); return null; }
         offset = state.offset; failures = 0;
         if (state.state === "done") { localStorage.removeItem(key(file)); return state; }
       } catch (err) {
         failures += 1;
-        show("Mất kết nối, đang thử lại… (lần " + failures + ")");
+        show(hosoT("Mất kết nối, đang thử lại… (lần %(n)s)", { n: failures }));
         await sleep(Math.min(30000, 500 * Math.pow(2, failures)));
         var again = await offsetOf(upload.id).catch(function () { return null; });
         if (again) { offset = again.offset; }
@@ -112,7 +112,9 @@
       var elapsed = (Date.now() - started) / 1000, sent = offset - startOffset;
       var speed = sent / Math.max(elapsed, 0.001);
       bar.value = Math.round(100 * offset / file.size);
-      show(bar.value + "% — " + (speed / 1024 / 1024).toFixed(1) + " MB/s — còn khoảng " + human((file.size - offset) / speed));
+      show(hosoT("%(p)s% — %(speed)s MB/s — còn khoảng %(left)s", {
+        p: bar.value, speed: (speed / 1024 / 1024).toFixed(1), left: human((file.size - offset) / speed),
+      }));
     }
     return await offsetOf(upload.id);
   }
@@ -121,11 +123,11 @@
     e.preventDefault();
     clearErrors();
     var file = dropped || fileInput.files[0];
-    if (!file) { fieldError("file", "Hãy chọn tệp để tải lên."); return; }
+    if (!file) { fieldError("file", hosoT("Hãy chọn tệp để tải lên.")); return; }
     var done = await send(file);
     if (done && done.record_id) {
       bar.value = 100;
-      show("Đã tải lên xong.");
+      show(hosoT("Đã tải lên xong."));
       window.location.href = "/ho-so/" + done.record_id;
     }
   });
