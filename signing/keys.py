@@ -22,10 +22,12 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from archive.exceptions import InvalidInput
+from signing.cms_template import TemplatedCMS
 
 
-class KeptKeySigner(signers.SimpleSigner):
-    """A `SimpleSigner` that keeps its private key parsed between signatures."""
+class KeptKeySigner(TemplatedCMS, signers.SimpleSigner):
+    """A `SimpleSigner` that keeps its private key parsed between signatures, and splices the batch's
+    containers from a template (signing/cms_template.py)."""
 
     def __init__(self, *args: Any, loaded_key: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

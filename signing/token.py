@@ -150,11 +150,16 @@ def from_token(spec: TokenSpec, pin: str) -> KeySource:
     """Open the token once for a whole batch; `KeySource.close()` logs out."""
     from pyhanko.sign.pkcs11 import PKCS11Signer
 
+    from signing.cms_template import TemplatedCMS
+
+    class TokenSigner(TemplatedCMS, PKCS11Signer):
+        """pyHanko's token signer; the batch's containers spliced from a template (the token still signs each)."""
+
     session = open_session(spec, pin)
     try:
         found, others = signing_keys(session)
         key = choose(found, spec.key_label)
-        signer = PKCS11Signer(
+        signer = TokenSigner(
             session,  # type: ignore[arg-type]
             key_id=key.key_id,
             cert_id=key.key_id,
