@@ -5,7 +5,9 @@ runner end to end: stamp placement, signature, the signed version stored with it
 and audit event, the approval record at the end. The baseline is what a script would do with
 pyHanko directly: `SimpleSigner.load_pkcs12` once, then for each document `signers.async_sign_pdf`
 (no visible stamp, no storage, no DB) one after another. Both use the same key and, at B-T, the
-same RFC 3161 TSA (certomancer, served over HTTP on 127.0.0.1 from its own process).
+same RFC 3161 TSA (certomancer, served over HTTP on 127.0.0.1 from its own process, its key parsed
+once instead of per stamp: `tests.pki.keep_service_keys`; without that it answers ~27 stamps/s,
+which would be the ceiling of any B-T run).
 
 Goals (issue #3): ratio ≥ 5x; ≥ 80 docs/s at B-B and ≥ 50 docs/s at B-T.
 
