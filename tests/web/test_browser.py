@@ -146,10 +146,18 @@ def test_a_teacher_and_a_principal_in_the_browser(
     phone = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")  # type: ignore[attr-defined]
     page = phone.new_page()
     log_in(page, server, "ht.hoa")
-    page.goto(f"{server}/tim-kiem?q=phan+so")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"the search page scrolls sideways on a phone ({width}px)"
-    shot(page, "tim-kiem-dien-thoai")
+    for path, name in (
+        ("/tim-kiem?q=phan+so", "tim-kiem"),
+        ("/trang-chu", "trang-chu"),
+        ("/duyet?period=2026-11", "duyet"),
+        (f"/ho-so/{record['id']}", "ho-so"),
+        ("/luu-tru", "luu-tru"),
+        ("/thong-ke?ky=2026-11", "thong-ke"),
+    ):
+        page.goto(f"{server}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} scrolls sideways on a phone ({width}px)"
+        shot(page, f"{name}-dien-thoai")
     phone.close()
 
 
@@ -423,4 +431,82 @@ def test_the_english_switch_in_the_browser(client: TestClient, world: World, ser
     assert page.locator("#loi-file").inner_text() == "Choose a file to upload."
     page.get_by_role("link", name="Tiếng Việt").click()
     page.get_by_role("heading", name="Tải hồ sơ lên").wait_for()
+    context.close()
+
+
+def test_the_archivist_and_the_principal_keep_and_destroy_lawfully_in_the_browser(
+    client: TestClient, due: dict[str, str], pki: TestPKI, server: str, browser: object, tmp_path: Path
+) -> None:
+    """Schedule edited with a reason, a hold placed and released, the four destruction steps, a fixity run."""
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "lt.mai")
+    page.get_by_role("link", name="Lưu trữ", exact=True).click()
+    assert page.get_by_role("heading", name="Xem xét hủy (2)").is_visible()
+    shot(page, "luu-tru")
+    row = page.locator("tr", has=page.locator("small", has_text="(lesson_plan)"))
+    row.locator("summary").click()
+    row.get_by_label("Số năm (2–70)").fill("12")
+    row.get_by_role("button", name="Lưu thời hạn").click()
+    row = page.locator("tr", has=page.locator("small", has_text="(lesson_plan)"))
+    assert row.get_by_role("alert").is_visible() and row.get_by_label("Số năm (2–70)").input_value() == "12"
+    row.get_by_label("Lý do", exact=True).fill("Theo hướng dẫn của Sở")
+    row.get_by_label("Căn cứ pháp lý").fill("CV 1234/SGDĐT")
+    row.get_by_role("button", name="Lưu thời hạn").click()
+    page.get_by_role("status").wait_for()
+    page.get_by_label("Lý do phong tỏa").fill("Thanh tra hồ sơ năm 2000-2001")
+    page.get_by_label("Năm học", exact=True).fill("2000-2001")
+    page.get_by_role("button", name="Phong tỏa", exact=True).click()
+    page.get_by_label("Lý do giải tỏa").fill("Kết thúc thanh tra")
+    page.get_by_role("button", name="Giải tỏa").click()
+    page.get_by_text("Đã giải tỏa").wait_for()
+    for record_id in (due["a"], due["b"]):
+        page.locator(f"#huy-{record_id}").check()
+    page.get_by_label("Thuyết minh (vì sao các hồ sơ này hết giá trị)").fill("Hết thời hạn bảo quản")
+    page.get_by_role("button", name="Lập danh mục hồ sơ đề nghị hủy").click()
+    page.wait_for_url(f"{server}/luu-tru/huy/*")
+    destruction = page.url
+    page.get_by_label("Thành viên (mỗi dòng một người: Họ tên — chức vụ; ít nhất 3 người)").fill(
+        "Trần Văn Hòa — Hiệu trưởng\nLê Thị Mai — Lưu trữ\nPhạm Văn Ba — Kế toán"
+    )
+    page.get_by_label("Quyết định thành lập Hội đồng").fill("12/QĐ-THA")
+    page.get_by_label("Nội dung họp").fill("Hội đồng xem xét danh mục, thống nhất đề nghị hủy.")
+    page.get_by_role("button", name="Ghi biên bản Hội đồng").click()
+    page.get_by_text("Hội đồng đồng ý, chờ quyết định").wait_for()
+    context.close()
+
+    p12 = tmp_path / "ht.p12"
+    p12.write_bytes(pki.pkcs12("principal"))
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "ht.hoa")
+    page.goto(destruction)
+    page.get_by_label("Số quyết định").fill("05/QĐ-THA")
+    page.get_by_label("Tệp chữ ký số .p12 để ký quyết định (nên có)").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("mat-khau-p12")
+    page.get_by_role("button", name="Ghi quyết định").click()
+    page.get_by_text("Đã có quyết định, chờ thực hiện hủy").wait_for(timeout=30_000)
+    shot(page, "huy-quyet-dinh")
+    context.close()
+
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "lt.mai")
+    page.goto(destruction)
+    page.get_by_role("button", name="Thực hiện hủy").click()
+    assert page.get_by_text("Đánh dấu ô xác nhận trước khi hủy").is_visible()  # nothing destroyed unconfirmed
+    page.get_by_label("Tôi xác nhận thực hiện hủy theo quyết định trên").check()
+    page.get_by_role("button", name="Thực hiện hủy").click()
+    page.get_by_text("Trạng thái: Đã hủy").wait_for()
+    assert page.get_by_role("link", name="Biên bản hủy").is_visible()
+    shot(page, "huy-da-thuc-hien")
+    page.goto(f"{server}/luu-tru")
+    page.get_by_role("button", name="Kiểm tra ngay").click()
+    for _ in range(60):
+        if page.get_by_text("✔ Toàn vẹn").count():
+            break
+        time.sleep(0.5)
+        page.reload()
+    assert page.get_by_text("✔ Toàn vẹn").first.is_visible()
+    shot(page, "luu-tru-toan-ven")
     context.close()
