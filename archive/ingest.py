@@ -327,6 +327,43 @@ def record_from_bytes(
     details: dict[str, object] | None = None,
 ) -> Record:
     """A record hoso writes itself (a biên bản, a decision): stored, versioned and audited like an upload."""
+    received = store_bytes(store, tmp_dir, data, len(data) + 1)
+    with versioning(session, store) as written:
+        return record_from_stored(
+            session,
+            store,
+            actor,
+            written,
+            school=school,
+            record_type_code=record_type_code,
+            title=title,
+            school_year=school_year,
+            received=received,
+            filename=filename,
+            dossier=dossier,
+            doc_metadata=doc_metadata,
+            details=details,
+        )
+
+
+def record_from_stored(
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    written: list[Any],
+    *,
+    school: School,
+    record_type_code: str,
+    title: str,
+    school_year: str,
+    received: Received,
+    filename: str,
+    dossier: Dossier | None = None,
+    doc_metadata: dict[str, Any] | None = None,
+    details: dict[str, object] | None = None,
+) -> Record:
+    """The same, inside the caller's `versioning` transaction (its blob already stored), so a step and the
+    document that records it are written together or not at all."""
     from sqlalchemy import select as _select
 
     record_type = session.scalar(_select(RecordType).where(RecordType.code == record_type_code))
@@ -335,25 +372,23 @@ def record_from_bytes(
             f"Thiếu loại hồ sơ {record_type_code!r} (chạy hoso db upgrade).",
             f"Record type {record_type_code!r} is missing (run hoso db upgrade).",
         )
-    received = store_bytes(store, tmp_dir, data, len(data) + 1)
-    with versioning(session, store) as written:
-        now = utcnow()
-        record = Record(
-            id=new_uuid(),
-            school_id=school.id,
-            record_type_id=record_type.id,
-            dossier_id=dossier.id if dossier else None,
-            author_id=actor.id,
-            title=title,
-            school_year=school_year,
-            status=RecordStatus.approved.value,
-            doc_metadata=doc_metadata or {},
-            current_version=0,
-            created_at=now,
-            updated_at=now,
-        )
-        record.school, record.record_type, record.author = school, record_type, actor
-        session.add(record)
-        session.flush()
-        commit_version(session, store, actor, record, received, filename, written, "record.created", details or {})
+    now = utcnow()
+    record = Record(
+        id=new_uuid(),
+        school_id=school.id,
+        record_type_id=record_type.id,
+        dossier_id=dossier.id if dossier else None,
+        author_id=actor.id,
+        title=title,
+        school_year=school_year,
+        status=RecordStatus.approved.value,
+        doc_metadata=doc_metadata or {},
+        current_version=0,
+        created_at=now,
+        updated_at=now,
+    )
+    record.school, record.record_type, record.author = school, record_type, actor
+    session.add(record)
+    session.flush()
+    commit_version(session, store, actor, record, received, filename, written, "record.created", details or {})
     return record

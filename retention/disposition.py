@@ -69,29 +69,35 @@ def items_of(session: Session, disposition: Disposition) -> list[tuple[Dispositi
     )
 
 
+def _stored(store: ObjectStore, tmp_dir: Path, pdf: bytes) -> ingest.Received:
+    """A step's document, stored before the step's transaction (an unreferenced blob if that fails)."""
+    return ingest.store_bytes(store, tmp_dir, pdf, len(pdf) + 1)
+
+
 def _document(
     session: Session,
     store: ObjectStore,
-    tmp_dir: Path,
     actor: Person,
+    written: list[str],
     disposition: Disposition,
     step: str,
     title: str,
-    pdf: bytes,
+    received: ingest.Received,
 ) -> Record:
+    """The step's document as a record of the destruction dossier, in the step's own transaction."""
     dossier = session.get(Dossier, disposition.dossier_id)
     school = session.get(School, disposition.school_id)
     assert dossier is not None and school is not None
-    record = ingest.record_from_bytes(
+    record = ingest.record_from_stored(
         session,
         store,
-        tmp_dir,
         actor,
+        written,
         school=school,
         record_type_code="disposition_document",
         title=title,
         school_year=dossier.school_year,
-        data=pdf,
+        received=received,
         filename=f"{dossier.file_code}-{step}.pdf",
         dossier=dossier,
         doc_metadata={"typeName": title.split(" ")[0], "organName": school.name, "language": "Tiếng Việt"},
@@ -101,12 +107,17 @@ def _document(
     return record
 
 
-def _rows(pairs: list[tuple[DispositionItem, Record]]) -> list[list[str]]:
+def _rows(pairs: list[tuple[str, Record]]) -> list[list[str]]:
+    """The list's table: (reason, record) pairs in the list's order."""
     rows = []
-    for n, (item, record) in enumerate(pairs, start=1):
+    for n, (why, record) in enumerate(pairs, start=1):
         retention = f"{record.record_type.retention_years} năm" if record.record_type.retention_years else "—"
-        rows.append([str(n), record.title, record.record_type.name_vi, record.school_year, retention, item.explanation])
+        rows.append([str(n), record.title, record.record_type.name_vi, record.school_year, retention, why])
     return rows
+
+
+def _listed(session: Session, disposition: Disposition) -> list[tuple[str, Record]]:
+    return [(item.explanation, record) for item, record in items_of(session, disposition)]
 
 
 HEADER = ["TT", "Tên tài liệu", "Loại", "Năm học", "Thời hạn", "Lý do hủy"]
@@ -162,11 +173,27 @@ def propose(
         )
     now = utcnow()
     count = session.scalar(select(func.count()).select_from(Disposition).where(Disposition.school_id == school.id))
-    with write_transaction(session):
+    file_code = f"HUY-{now.astimezone(VN_TIME):%Y}-{(count or 0) + 1:03d}"
+    reasons = dict(items)
+    listed = sorted(((reasons[i], records[i]) for i in reasons), key=lambda p: (p[1].school_year, p[1].title))
+    pdf = pdfdoc.render(
+        pdfdoc.Document(
+            unit=school.name,
+            title="Danh mục tài liệu hết giá trị đề nghị hủy",
+            before=[f"Hồ sơ hủy: {file_code}.", explanation.strip()],
+            header=HEADER,
+            rows=_rows(listed),
+            widths_mm=WIDTHS,
+            after=[f"Tổng số: {len(listed)} tài liệu."],
+            signers=["NGƯỜI LẬP DANH MỤC"],
+        )
+    )
+    received = _stored(store, tmp_dir, pdf)
+    with ingest.versioning(session, store) as written:
         dossier = Dossier(
             school_id=school.id,
             owner_id=actor.id,
-            file_code=f"HUY-{now.astimezone(VN_TIME):%Y}-{(count or 0) + 1:03d}",
+            file_code=file_code,
             title=f"Hồ sơ hủy tài liệu hết giá trị, đợt {(count or 0) + 1} năm {now.astimezone(VN_TIME):%Y}",
             school_year=_school_year(now),
             maintenance="Vĩnh viễn",
@@ -200,21 +227,7 @@ def propose(
             school_id=school.id,
             details={"records": ids, "explanation": disposition.explanation, "dossier": dossier.file_code},
         )
-    pairs = items_of(session, disposition)
-    pdf = pdfdoc.render(
-        pdfdoc.Document(
-            unit=school.name,
-            title="Danh mục tài liệu hết giá trị đề nghị hủy",
-            before=[f"Hồ sơ hủy: {dossier.file_code}.", disposition.explanation],
-            header=HEADER,
-            rows=_rows(pairs),
-            widths_mm=WIDTHS,
-            after=[f"Tổng số: {len(pairs)} tài liệu."],
-            signers=["NGƯỜI LẬP DANH MỤC"],
-        )
-    )
-    _document(session, store, tmp_dir, actor, disposition, "danh-muc", "Danh mục tài liệu đề nghị hủy", pdf)
-    session.commit()
+        _document(session, store, actor, written, disposition, "danh-muc", "Danh mục tài liệu đề nghị hủy", received)
     return disposition
 
 
@@ -249,7 +262,28 @@ def council(
             "Hội đồng cần ít nhất 3 thành viên, quyết định thành lập và nội dung biên bản họp.",
             "The council needs at least 3 members, its establishment decision and its minutes.",
         )
-    with write_transaction(session):
+    school = session.get(School, disposition.school_id)
+    assert school is not None
+    pdf = pdfdoc.render(
+        pdfdoc.Document(
+            unit=school.name,
+            title="Biên bản họp Hội đồng xác định tài liệu hết giá trị",
+            before=[
+                f"Căn cứ {establishment_decision.strip()}.",
+                "Thành phần: " + "; ".join(f"{m.get('name', '')} ({m.get('title', '')})" for m in members) + ".",
+                minutes.strip(),
+                "Ý kiến của Hội đồng: "
+                + ("nhất trí đề nghị hủy các tài liệu trong danh mục." if opinion == "agree" else "không nhất trí.")
+                + (f" {notes.strip()}" if notes.strip() else ""),
+            ],
+            header=HEADER,
+            rows=_rows(_listed(session, disposition)),
+            widths_mm=WIDTHS,
+            signers=["THƯ KÝ HỘI ĐỒNG", "CHỦ TỊCH HỘI ĐỒNG"],
+        )
+    )
+    received = _stored(store, tmp_dir, pdf)
+    with ingest.versioning(session, store) as written:
         disposition.council = {
             "members": members,
             "establishment_decision": establishment_decision.strip(),
@@ -270,28 +304,8 @@ def council(
             school_id=disposition.school_id,
             details={"opinion": opinion, "members": [m.get("name") for m in members]},
         )
-    school = session.get(School, disposition.school_id)
-    assert school is not None
-    pdf = pdfdoc.render(
-        pdfdoc.Document(
-            unit=school.name,
-            title="Biên bản họp Hội đồng xác định tài liệu hết giá trị",
-            before=[
-                f"Căn cứ {establishment_decision.strip()}.",
-                "Thành phần: " + "; ".join(f"{m.get('name', '')} ({m.get('title', '')})" for m in members) + ".",
-                minutes.strip(),
-                "Ý kiến của Hội đồng: "
-                + ("nhất trí đề nghị hủy các tài liệu trong danh mục." if opinion == "agree" else "không nhất trí.")
-                + (f" {notes.strip()}" if notes.strip() else ""),
-            ],
-            header=HEADER,
-            rows=_rows(items_of(session, disposition)),
-            widths_mm=WIDTHS,
-            signers=["THƯ KÝ HỘI ĐỒNG", "CHỦ TỊCH HỘI ĐỒNG"],
-        )
-    )
-    _document(session, store, tmp_dir, actor, disposition, "bien-ban-hoi-dong", "Biên bản họp Hội đồng xét hủy", pdf)
-    session.commit()
+        title = "Biên bản họp Hội đồng xét hủy"
+        _document(session, store, actor, written, disposition, "bien-ban-hoi-dong", title, received)
     return disposition
 
 
@@ -324,7 +338,7 @@ def decide(
         raise InvalidInput("Hãy ghi số quyết định.", "Give the decision number.")
     school = session.get(School, disposition.school_id)
     assert school is not None
-    pairs = items_of(session, disposition)
+    pairs = _listed(session, disposition)
     now = utcnow()
     pdf = pdfdoc.render(
         pdfdoc.Document(
@@ -349,7 +363,8 @@ def decide(
     if sign is not None:
         pdf = sign(pdf)
         signed = True
-    with write_transaction(session):
+    received = _stored(store, tmp_dir, pdf)
+    with ingest.versioning(session, store) as written:
         disposition.decision_number = decision_number.strip()
         disposition.approved = approve
         disposition.decided_by_id = actor.id
@@ -367,9 +382,8 @@ def decide(
             school_id=disposition.school_id,
             details={"approve": approve, "decision_number": disposition.decision_number, "signed": signed},
         )
-    title = f"Quyết định hủy tài liệu {decision_number}"
-    _document(session, store, tmp_dir, actor, disposition, "quyet-dinh", title, pdf)
-    session.commit()
+        title = f"Quyết định hủy tài liệu {decision_number}"
+        _document(session, store, actor, written, disposition, "quyet-dinh", title, received)
     return disposition
 
 
@@ -450,13 +464,45 @@ def execute(
                 f"Kho lưu trữ còn khóa tệp {sha[:12]}… đến {info.retain_until}; không hủy gì cả.",
                 f"The store still locks blob {sha[:12]}… (until {info.retain_until}); nothing was destroyed.",
             )
+    versions_of = {
+        record.id: list(session.scalars(select(Version).where(Version.record_id == record.id).order_by(Version.number)))
+        for _, record in pairs
+    }
+    school = session.get(School, disposition.school_id)
+    assert school is not None
+    local = now.astimezone(VN_TIME)
+    rows = [
+        [
+            str(n),
+            record.title,
+            record.school_year,
+            versions_of[record.id][0].blob_sha256 if versions_of[record.id] else "",
+        ]
+        for n, (_item, record) in enumerate(pairs, start=1)
+    ]
+    pdf = pdfdoc.render(
+        pdfdoc.Document(
+            unit=school.name,
+            title="Biên bản hủy tài liệu hết giá trị",
+            before=[
+                f"Hôm nay, {local:%H:%M} ngày {local:%d/%m/%Y}, thực hiện Quyết định số "
+                f"{disposition.decision_number}, đã hủy {len(pairs)} tài liệu điện tử dưới đây "
+                "(xóa khỏi kho lưu trữ; giữ lại siêu dữ liệu và mã SHA-256).",
+            ],
+            header=["TT", "Tên tài liệu", "Năm học", "SHA-256 (bản gốc)"],
+            rows=rows,
+            widths_mm=[10, 70, 20, 80],
+            after=[f"Số tệp đã xóa: {len(doomed)}."],
+            signers=["NGƯỜI THỰC HIỆN", "HIỆU TRƯỞNG"],
+        )
+    )
+    received = _stored(store, tmp_dir, pdf)  # the biên bản exists before anything is deleted
     for sha in sorted(doomed):
         with contextlib.suppress(ObjectMissing):  # a re-run after a crash: already gone
             store.delete(blob_key(sha))
-    with write_transaction(session):
+    with ingest.versioning(session, store) as written:
         for item, record in pairs:
-            of_record = select(Version).where(Version.record_id == record.id).order_by(Version.number)
-            versions = list(session.scalars(of_record))
+            versions = versions_of[record.id]
             item.tombstone = {
                 "record_id": record.id,
                 "title": record.title,
@@ -510,29 +556,5 @@ def execute(
                 "decision_number": disposition.decision_number,
             },
         )
-    school = session.get(School, disposition.school_id)
-    assert school is not None
-    local = now.astimezone(VN_TIME)
-    rows = [
-        [str(n), record.title, record.school_year, (item.tombstone or {}).get("versions", [{}])[0].get("sha256", "")]
-        for n, (item, record) in enumerate(pairs, start=1)
-    ]
-    pdf = pdfdoc.render(
-        pdfdoc.Document(
-            unit=school.name,
-            title="Biên bản hủy tài liệu hết giá trị",
-            before=[
-                f"Hôm nay, {local:%H:%M} ngày {local:%d/%m/%Y}, thực hiện Quyết định số "
-                f"{disposition.decision_number}, đã hủy {len(pairs)} tài liệu điện tử dưới đây "
-                "(xóa khỏi kho lưu trữ; giữ lại siêu dữ liệu và mã SHA-256).",
-            ],
-            header=["TT", "Tên tài liệu", "Năm học", "SHA-256 (bản gốc)"],
-            rows=rows,
-            widths_mm=[10, 70, 20, 80],
-            after=[f"Số tệp đã xóa: {len(doomed)}."],
-            signers=["NGƯỜI THỰC HIỆN", "HIỆU TRƯỞNG"],
-        )
-    )
-    _document(session, store, tmp_dir, actor, disposition, "bien-ban-huy", "Biên bản hủy tài liệu", pdf)
-    session.commit()
+        _document(session, store, actor, written, disposition, "bien-ban-huy", "Biên bản hủy tài liệu", received)
     return disposition

@@ -201,3 +201,26 @@ def test_proposals_are_checked(client: TestClient, due: dict[str, str]) -> None:
     assert few.status_code == 422 and "ít nhất 3" in few.json()["message"]
     twice = propose(client, [due["a"]])
     assert twice.status_code == 409  # already in a proposal
+
+
+def test_a_step_and_its_document_are_written_together_or_not_at_all(
+    client: TestClient, due: dict[str, str], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archive import ingest
+
+    disposition_id = propose(client, [due["a"]]).json()["id"]
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("the document could not be recorded")
+
+    monkeypatch.setattr(ingest, "record_from_stored", broken)
+    with pytest.raises(RuntimeError):
+        client.post(f"/api/v1/dispositions/{disposition_id}/council", headers=login(client, "lt.mai"), json=COUNCIL)
+    monkeypatch.undo()
+    shown = client.get(f"/api/v1/dispositions/{disposition_id}", headers=login(client, "lt.mai")).json()
+    assert shown["state"] == "proposed" and shown["council"] is None and set(shown["documents"]) == {"danh-muc"}
+    session.commit()
+    actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == str(disposition_id))))
+    assert "disposition.proposed" in actions and "disposition.council_reviewed" not in actions
+    again = client.post(f"/api/v1/dispositions/{disposition_id}/council", headers=login(client, "lt.mai"), json=COUNCIL)
+    assert again.status_code == 200 and set(again.json()["documents"]) == {"danh-muc", "bien-ban-hoi-dong"}
