@@ -26,9 +26,9 @@ from api.web.session import CSRF_FIELD
 from archive import access
 from archive.exceptions import HosoError
 from archive.fonts import VN_TIME
-from archive.models import Role
+from archive.models import Person, Role
 from signing import periods, workflow
-from signing.models import Decision
+from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
 SIGNERS = {Role.principal, Role.vice_principal, Role.clerk}
@@ -46,6 +46,21 @@ def queue_page(
     person = page_viewer(request, session, SIGNERS, t("Trang này dành cho hiệu trưởng."))
     if isinstance(person, Response):
         return person
+    return _queue(request, person, session, app_state, period, teacher, subject)
+
+
+def _queue(
+    request: Request,
+    person: Person,
+    session: Session,
+    app_state: AppState,
+    period: str,
+    teacher: str = "",
+    subject: str = "",
+    refused: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The month's queue; `refused` ({batch, message, key_source, credential_id}) puts a refused
+    signing's message next to its form, with the choices made kept."""
     period = period or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
     batches: list[dict[str, Any]] = []
     for school_id in access.readable_school_ids(person):
@@ -64,6 +79,8 @@ def queue_page(
         request,
         "approval.html",
         person,
+        status_code=422 if refused else 200,
+        refused=refused or {},
         period=period,
         period_label=periods.label(period) if period else "",
         batches=batches,
@@ -138,7 +155,11 @@ def sign(
             app_state=app_state,
         )
     except HosoError as e:
-        return render(request, "error.html", person, status_code=422, message=said(e))
+        session.rollback()
+        batch = session.get(ApprovalBatch, batch_id)
+        period = batch.period if batch is not None else ""
+        refused = {"batch": batch_id, "message": said(e), "key_source": key_source, "credential_id": credential_id}
+        return _queue(request, person, session, app_state, period, refused=refused)
     return RedirectResponse(f"/duyet/{batch_id}", status_code=303)
 
 
