@@ -47,7 +47,7 @@ from retention.models import FixityRun, RecordRetention
 from search.documents import FACETS
 from search.models import EvidenceExport
 from signing import periods, workflow
-from signing.models import ApprovalBatch
+from signing.models import ApprovalBatch, ApprovalItem
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,6 +133,15 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
         mine = select(Record).where(Record.author_id == person.id)
         blocks["returned"] = list(session.scalars(mine.where(Record.status == "returned").limit(20)))
         blocks["mine_recent"] = list(session.scalars(mine.order_by(Record.created_at.desc()).limit(10)))
+        blocks["submitted_now"] = list(
+            session.scalars(
+                select(ApprovalItem)
+                .join(ApprovalBatch, ApprovalBatch.id == ApprovalItem.batch_id)
+                .where(ApprovalItem.submitted_by_id == person.id, ApprovalBatch.period == period)
+                .order_by(ApprovalItem.submitted_at.desc())
+                .limit(50)
+            )
+        )
     if roles & {Role.principal, Role.vice_principal, Role.clerk}:
         queue = []
         for school_id in schools:

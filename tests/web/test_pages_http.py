@@ -67,3 +67,18 @@ def test_search_and_record_pages(client: TestClient, world: World) -> None:
     assert "Bảo quản đến hết năm" in page.text
     other = client.get("/ho-so/00000000-0000-0000-0000-000000000000")
     assert other.status_code == 404
+
+
+def test_a_teachers_home_lists_this_months_submissions_with_their_decisions(client: TestClient, world: World) -> None:
+    from datetime import UTC, datetime
+
+    from archive.fonts import VN_TIME
+    from tests.signing.conftest import submit, upload_plan
+
+    lan = login(client, "gv.lan")
+    period = f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
+    record = upload_plan(client, lan, "KHBD Toán — Đo độ dài")
+    submit(client, lan, record["id"], period)
+    page_login(client, "gv.lan")
+    home = client.get("/trang-chu").text
+    assert "Đã nộp duyệt trong tháng này (1)" in home and "KHBD Toán — Đo độ dài</a> — chờ duyệt" in home
