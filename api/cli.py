@@ -96,7 +96,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
         console.print(
             f"Tài khoản quản trị đầu tiên / first admin: [bold]{first.username}[/]  "
             f"mật khẩu dùng một lần / one-time password: [bold]{first.password}[/]\n"
-            "Đăng nhập rồi đổi mật khẩu / log in, then change it: POST /api/v1/auth/password"
+            f"Đăng nhập tại {url}/dang-nhap, trang sẽ yêu cầu đổi mật khẩu / log in there and choose your own "
+            "password (API: POST /api/v1/auth/password)"
         )
     sys.stdout.flush()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
