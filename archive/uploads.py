@@ -12,9 +12,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,40 @@ from archive.spool import Received
 from archive.storage import ObjectStore
 
 LIFETIME = timedelta(hours=48)
+
+
+class RunningHashes:
+    """The SHA-256 of each spool as its chunks arrive, kept in this process, so the last chunk does not
+    re-read a 2 GB recording to hash it. A hash is only trusted at the offset it reached: a chunk that
+    was not acknowledged, an append from another process or after a restart finds none, and the
+    upload's end hashes the spool from disk as before."""
+
+    LIMIT = 10_000  # abandoned uploads' entries are dropped oldest first
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.known: dict[str, tuple[int, Any]] = {}
+
+    def take(self, path: Path, offset: int) -> Any:
+        with self.lock:
+            entry = self.known.pop(str(path), None)
+        if offset == 0:
+            return hashlib.sha256()
+        return entry[1] if entry is not None and entry[0] == offset else None
+
+    def put(self, path: Path, offset: int, digest: Any) -> None:
+        with self.lock:
+            if len(self.known) >= self.LIMIT:
+                self.known.pop(next(iter(self.known)))
+            self.known[str(path)] = (offset, digest)
+
+    def done(self, path: Path, size: int) -> str | None:
+        with self.lock:
+            entry = self.known.pop(str(path), None)
+        return entry[1].hexdigest() if entry is not None and entry[0] == size else None
+
+
+RUNNING = RunningHashes()
 
 
 def spool_path(tmp_dir: Path, upload_id: str) -> Path:
@@ -103,7 +139,9 @@ class ChunkWriter:
         self.start = offset
         self.out.truncate(offset)  # a tail written before a crash, never acknowledged
         self.out.seek(offset)
-        self.written, self.size = offset, size
+        self.written, self.size, self.path = offset, size, path
+        self.digest = RUNNING.take(path, offset)
+        self.acknowledged = self.digest.copy() if self.digest is not None else None
 
     def write(self, chunk: bytes) -> None:
         if self.written + len(chunk) > self.size:
@@ -113,11 +151,17 @@ class ChunkWriter:
             )
         self.out.write(chunk)
         self.written += len(chunk)
+        if self.digest is not None:
+            self.digest.update(chunk)
 
     def close(self, durable: bool) -> None:
         if durable:
             self.out.flush()
             os.fsync(self.out.fileno())
+            if self.digest is not None:  # valid once this offset is acknowledged; the next append checks
+                RUNNING.put(self.path, self.written, self.digest)
+        elif self.acknowledged is not None:  # a chunk cut off or refused: the hash of what was acknowledged
+            RUNNING.put(self.path, self.start, self.acknowledged)
         self.out.close()
 
 
@@ -156,13 +200,15 @@ def append(
 
 
 def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSession, path: Path) -> Record:
-    digest = hashlib.sha256()
+    sha256 = RUNNING.done(path, upload.size)
     with open(path, "rb") as f:
         head = f.read(mediatype.HEAD_BYTES)
-        digest.update(head)
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    received = Received(path=path, sha256=digest.hexdigest(), size=upload.size, media_type=mediatype.sniff(head, path))
+        if sha256 is None:  # chunks from another process or before a restart: hash the spool from disk
+            digest = hashlib.sha256(head)
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+            sha256 = digest.hexdigest()
+    received = Received(path=path, sha256=sha256, size=upload.size, media_type=mediatype.sniff(head, path))
     meta = RecordCreate.model_validate(upload.meta)
     prepared = ingest.prepare_record(session, actor, meta)
     record = ingest.create_record(session, store, actor, prepared, received, upload.filename)
@@ -180,3 +226,4 @@ def cancel(session: Session, tmp_dir: Path, actor: Person, upload_id: str) -> No
     with write_transaction(session):
         upload.state = "cancelled"
     spool_path(tmp_dir, upload.id).unlink(missing_ok=True)
+    RUNNING.done(spool_path(tmp_dir, upload.id), -1)  # forget its running hash

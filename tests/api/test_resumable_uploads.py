@@ -81,3 +81,30 @@ def test_bad_uploads_are_refused_before_or_as_bytes_arrive(client: TestClient, w
     upload_id = not_video.json()["id"]
     refused = send(client, lan, upload_id, 0, b"%PDF-1.7 not a video")
     assert refused.status_code == 415  # the sniffed type must be one the record type accepts
+
+
+def test_the_last_chunk_uses_the_running_hash_and_falls_back_to_the_disk(
+    client: TestClient, world: World, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Hashed as the chunks arrive (no re-read of the whole recording); from the disk when the running
+    hash cannot be trusted (a refused chunk, another process, a restart); the record's SHA-256 right both ways."""
+    from archive import uploads
+
+    seen: list[str | None] = []
+    done = uploads.RUNNING.done
+    monkeypatch.setattr(uploads.RUNNING, "done", lambda path, size: seen.append(done(path, size)) or seen[-1])
+    lan = login(client, "gv.lan")
+    mb = 1024 * 1024
+    for restart in (False, True):
+        data = mp4_bytes(3 * mb + 77 + restart)
+        upload_id = start(client, lan, data).json()["id"]
+        assert send(client, lan, upload_id, 0, data[:mb]).json()["offset"] == mb
+        too_much = send(client, lan, upload_id, mb, data[mb:] + b"extra")  # refused as it arrives
+        assert too_much.status_code in (400, 413, 422), too_much.text
+        assert send(client, lan, upload_id, mb, data[mb : 2 * mb]).json()["offset"] == 2 * mb
+        if restart:
+            uploads.RUNNING.known.clear()  # what a restart of `hoso serve` loses
+        finished = send(client, lan, upload_id, 2 * mb, data[2 * mb :]).json()
+        versions = client.get(f"/api/v1/records/{finished['record_id']}/versions", headers=lan).json()
+        assert versions[0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert seen == [hashlib.sha256(mp4_bytes(3 * mb + 77)).hexdigest(), None]

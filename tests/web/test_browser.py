@@ -428,8 +428,12 @@ def test_the_english_switch_in_the_browser(client: TestClient, world: World, ser
     page.get_by_role("button", name="Upload").click()  # nothing chosen: the script answers in English too
     page.wait_for_function("document.getElementById('loi-file').textContent.length > 0")
     assert page.locator("#loi-file").inner_text() == "Choose a file to upload."
+    page.get_by_role("link", name="Change password").click()
+    page.get_by_role("button", name="Change password").click()
+    assert page.get_by_role("alert").first.is_visible()  # refused in English, next to the field
+    shot(page, "doi-mat-khau-tieng-anh")
     page.get_by_role("link", name="Tiếng Việt").click()
-    page.get_by_role("heading", name="Tải hồ sơ lên").wait_for()
+    page.get_by_role("heading", name="Đổi mật khẩu").wait_for()
     context.close()
 
 
