@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import get_session, state
-from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
@@ -89,11 +89,9 @@ def add_school(
     province: Annotated[str, Form()] = "",
     session: Session = Depends(get_session),
 ) -> Response:
-    person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
+    person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, csrf_token):
-        return refused
     form = {"code": code.strip(), "name": name.strip(), "district": district.strip(), "province": province.strip()}
     try:
         data = SchoolCreate(**{k: v or None for k, v in form.items()} | {"code": form["code"], "name": form["name"]})
@@ -117,11 +115,9 @@ def add_person(
     session: Session = Depends(get_session),
 ) -> Response:
     """A new account with its first role; the password is one-time (changed at first login)."""
-    person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
+    person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, csrf_token):
-        return refused
     form = {"username": username.strip(), "full_name": full_name.strip(), "role": role, "school_code": school_code}
     errors: dict[str, str] = {}
     try:
@@ -199,11 +195,15 @@ def grants_page(request: Request, session: Session = Depends(get_session)) -> Re
 def add_grant(
     request: Request, posted: FormData = Depends(posted_form), session: Session = Depends(get_session)
 ) -> Response:
-    person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
+    person = form_poster(
+        request,
+        session,
+        str(posted.get("csrf_token", "")),
+        GRANTORS,
+        t("Trang này dành cho quản trị viên và hiệu trưởng."),
+    )
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, str(posted.get("csrf_token", ""))):
-        return refused
     form: dict[str, Any] = {
         "inspector": str(posted.get("inspector", "")),
         "decision_number": str(posted.get("decision_number", "")).strip(),
@@ -248,11 +248,9 @@ def revoke_grant(
     reason: Annotated[str, Form()] = "",
     session: Session = Depends(get_session),
 ) -> Response:
-    person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
+    person = form_poster(request, session, csrf_token, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, csrf_token):
-        return refused
     try:
         grants.revoke(session, person, grant_id, GrantRevoke(reason=reason.strip()))
     except ValidationError:

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from api import approvals as approvals_api
 from api.deps import AppState, get_session, state
-from api.web.forms import csrf_refused, posted_form
+from api.web.forms import form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
@@ -97,11 +97,9 @@ def decide(
     request: Request, batch_id: str, form: FormData = Depends(posted_form), session: Session = Depends(get_session)
 ) -> Response:
     """One decision per item named in the form: approve, or return with its comment."""
-    person = page_viewer(request, session)
+    person = form_poster(request, session, str(form.get(CSRF_FIELD, "")))
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, str(form.get(CSRF_FIELD, ""))):
-        return refused
     decisions = []
     for key, value in form.items():
         if key.startswith("d-") and value in ("approved", "returned"):
@@ -131,11 +129,9 @@ def sign(
     app_state: AppState = Depends(state),
 ) -> Response:
     """One authorization for the whole batch, then the page follows the signing run."""
-    person = page_viewer(request, session)
+    person = form_poster(request, session, csrf_token)
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, csrf_token):
-        return refused
     if pkcs12 is not None and not pkcs12.filename:
         pkcs12 = None
     try:

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from api import evidence as evidence_api
 from api.deps import AppState, get_session, state
-from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
@@ -35,11 +35,9 @@ def request_package(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person = page_viewer(request, session)
+    person = form_poster(request, session, str(form.get("csrf_token", "")))
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, str(form.get("csrf_token", ""))):
-        return refused
     q = str(form.get("q", ""))
     filters = {n: [str(v) for v in form.getlist(f"f-{n}")] for n in FACETS if form.getlist(f"f-{n}")}
     page = int(str(form.get("page", "1"))) if str(form.get("page", "1")).isdigit() else 1

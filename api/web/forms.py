@@ -7,15 +7,20 @@ never disagree about what is valid.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import state
 from api.errors import vietnamese
 from api.web.i18n import lang, t
+from api.web.rendering import page_viewer
 from api.web.session import SESSION_COOKIE, csrf_ok
+from archive.models import Person, Role
 
 CSRF_REFUSED = "Thiếu mã chống giả mạo (CSRF); hãy tải lại trang."
 
@@ -41,3 +46,14 @@ async def posted_form(request: Request) -> FormData:
     """The posted form, read on the event loop, so the handler itself can be a plain function that
     FastAPI runs in its thread pool (signing, PDFs and packages must not block the loop)."""
     return await request.form()
+
+
+def form_poster(
+    request: Request, session: Session, csrf_token: str, roles: Collection[Role] = (), message: str = ""
+) -> Person | Response:
+    """The signed-in person who may post this form, or the response that refuses them: the login page,
+    the one-time password change, a 403 page, or the CSRF refusal."""
+    person = page_viewer(request, session, roles, message)
+    if isinstance(person, Response):
+        return person
+    return csrf_refused(request, csrf_token) or person

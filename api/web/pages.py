@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api import approvals as approvals_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
-from api.web.forms import csrf_refused
+from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
@@ -331,11 +331,9 @@ def submit_for_approval(
     app_state: AppState = Depends(state),
 ) -> Response:
     """The teacher submits the current version for the period's approval (the principal's queue)."""
-    person = page_viewer(request, session)
+    person = form_poster(request, session, csrf_token)
     if isinstance(person, Response):
         return person
-    if refused := csrf_refused(request, csrf_token):
-        return refused
     try:
         workflow.submit(session, person, record_id, period.strip() or None, note.strip() or None)
     except HosoError as e:

@@ -8,6 +8,7 @@ and what was typed kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -19,7 +20,7 @@ from starlette.datastructures import FormData
 
 from api import retention as retention_api
 from api.deps import AppState, get_session, state
-from api.web.forms import csrf_refused, field_errors, posted_form
+from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access
@@ -116,26 +117,34 @@ def retention_page(
     return _page(request, session, person, app_state, truong, done=xong)
 
 
-def _posted(request: Request, session: Session, form: FormData) -> tuple[Person | Response, dict[str, Any]]:
-    """The signed-in keeper and the form, or the response that refuses them (login, 403, CSRF)."""
-    person = page_viewer(request, session, KEEPERS, t(REFUSED))
-    if isinstance(person, Response):
-        return person, {}
-    if refused := csrf_refused(request, str(form.get("csrf_token", ""))):
-        return refused, {}
-    return person, {k: form.getlist(k) if k in ("record_ids",) else form.get(k) for k in form}
+Action = Callable[[Person, dict[str, Any]], "str | Response"]
 
 
-def _refused(
+def _act(
     request: Request,
     session: Session,
-    person: Person,
     app_state: AppState,
-    form: dict[str, Any],
+    posted: FormData,
     key: str,
-    message: str,
-) -> HTMLResponse:
-    return _page(request, session, person, app_state, str(form.get("school", "")), 422, {key: message}, form)
+    action: Action,
+    invalid: str = "",
+) -> Response:
+    """One form of the retention page: who may post it, then `action`; a refusal comes back on the page
+    beside that form (`key`) with what was typed, a success back to the page with its "done" mark.
+
+    `action` returns the mark (or a response of its own); `invalid` replaces pydantic's wording."""
+    person = form_poster(request, session, str(posted.get("csrf_token", "")), KEEPERS, t(REFUSED))
+    if isinstance(person, Response):
+        return person
+    form = {k: posted.getlist(k) if k == "record_ids" else posted.get(k) for k in posted}
+    school = str(form.get("school") or "")
+    try:
+        done = action(person, form)
+    except (ValidationError, HosoError) as e:
+        session.rollback()
+        message = said(e) if isinstance(e, HosoError) else invalid or "; ".join(field_errors(e).values())
+        return _page(request, session, person, app_state, school, 422, {key: message}, form)
+    return done if isinstance(done, Response) else _back(school, done)
 
 
 @router.post("/luu-tru/thoi-han/{code}")
@@ -147,27 +156,22 @@ def set_period(
     app_state: AppState = Depends(state),
 ) -> Response:
     """One row of the schedule: a term (or permanent), with the reason and the legal citation."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    years = str(form.get("years") or "").strip()
-    try:
+
+    def action(person: Person, form: dict[str, Any]) -> str:
+        years = str(form.get("years") or "").strip()
+        if years and not years.isdigit():
+            raise InvalidInput("Số năm phải là số nguyên.", "Years must be a whole number.")
         body = retention_api.PeriodIn(
             permanent=form.get("permanent") == "on",
-            years=int(years) if years.isdigit() else None,
+            years=int(years) if years else None,
             reason=str(form.get("reason") or ""),
             citation=str(form.get("citation") or ""),
             future_only=form.get("future_only") == "on",
         )
-        if years and not years.isdigit():
-            raise InvalidInput("Số năm phải là số nguyên.", "Years must be a whole number.")
         retention_api.set_period(code, body, person, session, app_state)
-    except ValidationError as e:
-        found = field_errors(e)
-        return _refused(request, session, person, app_state, form, f"schedule-{code}", "; ".join(found.values()))
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, f"schedule-{code}", said(e))
-    return _back(str(form.get("school", "")), "thoi-han")
+        return "thoi-han"
+
+    return _act(request, session, app_state, posted, f"schedule-{code}", action)
 
 
 @router.post("/luu-tru/phong-toa")
@@ -178,10 +182,8 @@ def create_hold(
     app_state: AppState = Depends(state),
 ) -> Response:
     """Freeze a school's records (a year, a type, or both) against any destruction, with the reason."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    try:
+
+    def action(person: Person, form: dict[str, Any]) -> str:
         body = retention_api.HoldIn(
             reason=str(form.get("reason") or ""),
             reference=str(form.get("reference") or "") or None,
@@ -190,11 +192,9 @@ def create_hold(
             record_type=str(form.get("record_type") or "") or None,
         )
         retention_api.create_hold(body, person, session, app_state)
-    except ValidationError as e:
-        return _refused(request, session, person, app_state, form, "hold", "; ".join(field_errors(e).values()))
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, "hold", said(e))
-    return _back(str(form.get("school", "")), "phong-toa")
+        return "phong-toa"
+
+    return _act(request, session, app_state, posted, "hold", action)
 
 
 @router.post("/luu-tru/phong-toa/{hold_id}/giai-toa")
@@ -205,17 +205,12 @@ def release_hold(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    try:
+    def action(person: Person, form: dict[str, Any]) -> str:
         body = retention_api.ReleaseIn(reason=str(form.get("reason") or ""))
         retention_api.release_hold(hold_id, body, person, session, app_state)
-    except ValidationError:
-        return _refused(request, session, person, app_state, form, f"release-{hold_id}", t("Ghi lý do giải tỏa."))
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, f"release-{hold_id}", said(e))
-    return _back(str(form.get("school", "")), "giai-toa")
+        return "giai-toa"
+
+    return _act(request, session, app_state, posted, f"release-{hold_id}", action, t("Ghi lý do giải tỏa."))
 
 
 @router.post("/luu-tru/ra-soat")
@@ -226,14 +221,12 @@ def sweep(
     app_state: AppState = Depends(state),
 ) -> Response:
     """Move records past their term (and not held) to "Xem xét hủy" now; the worker also does it daily."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    try:
+
+    def action(person: Person, _form: dict[str, Any]) -> str:
         retention_api.sweep(person, session)
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, "sweep", said(e))
-    return _back(str(form.get("school", "")), "ra-soat")
+        return "ra-soat"
+
+    return _act(request, session, app_state, posted, "sweep", action)
 
 
 @router.post("/luu-tru/kiem-tra")
@@ -243,14 +236,13 @@ def fixity(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    try:
+    """A full fixity run now (the worker runs one weekly)."""
+
+    def action(person: Person, _form: dict[str, Any]) -> str:
         retention_api.start_fixity(person, session, app_state)
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, "fixity", said(e))
-    return _back(str(form.get("school", "")), "kiem-tra")
+        return "kiem-tra"
+
+    return _act(request, session, app_state, posted, "fixity", action)
 
 
 @router.post("/luu-tru/huy")
@@ -261,25 +253,21 @@ def propose(
     app_state: AppState = Depends(state),
 ) -> Response:
     """Step 1: the ticked records of "Xem xét hủy" become a destruction list with its explanation."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    explanation = str(form.get("explanation") or "").strip()
-    try:
+
+    def action(person: Person, form: dict[str, Any]) -> Response:
         if not form.get("record_ids"):
             raise InvalidInput("Đánh dấu ít nhất một hồ sơ để lập danh mục hủy.", "Tick at least one record.")
+        explanation = str(form.get("explanation") or "").strip()
         body = retention_api.ProposalIn(
             school_code=str(form.get("school") or ""),
             explanation=explanation,
             items=[{"record_id": r, "explanation": explanation} for r in form["record_ids"]],  # type: ignore[misc]
         )
         made = retention_api.propose(body, person, session, app_state)
-    except ValidationError:
-        message = t("Ghi thuyết minh: vì sao các hồ sơ này hết giá trị.")
-        return _refused(request, session, person, app_state, form, "propose", message)
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, "propose", said(e))
-    return RedirectResponse(f"/luu-tru/huy/{made['id']}", status_code=303)
+        return RedirectResponse(f"/luu-tru/huy/{made['id']}", status_code=303)
+
+    invalid = t("Ghi thuyết minh: vì sao các hồ sơ này hết giá trị.")
+    return _act(request, session, app_state, posted, "propose", action, invalid)
 
 
 @router.post("/luu-tru/nop-luu")
@@ -290,19 +278,14 @@ def transfer(
     app_state: AppState = Depends(state),
 ) -> Response:
     """One school year's permanent records as a sealed E-ARK SIP for the historical archive."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    try:
-        body = retention_api.TransferIn(
-            school_code=str(form.get("school") or ""), school_year=str(form.get("school_year"))
-        )
+
+    def action(person: Person, form: dict[str, Any]) -> str:
+        school_year = str(form.get("school_year") or "")
+        body = retention_api.TransferIn(school_code=str(form.get("school") or ""), school_year=school_year)
         retention_api.create_transfer(body, person, session, app_state)
-    except ValidationError as e:
-        return _refused(request, session, person, app_state, form, "transfer", "; ".join(field_errors(e).values()))
-    except HosoError as e:
-        return _refused(request, session, person, app_state, form, "transfer", said(e))
-    return _back(str(form.get("school", "")), "nop-luu")
+        return "nop-luu"
+
+    return _act(request, session, app_state, posted, "transfer", action)
 
 
 # -- one destruction, step by step -------------------------------------------------------------
@@ -354,6 +337,28 @@ def _members(text: str) -> list[dict[str, str]]:
     return members
 
 
+def _step(
+    request: Request,
+    session: Session,
+    disposition_id: int,
+    csrf_token: str,
+    key: str,
+    action: Callable[[Person], None],
+    typed: dict[str, Any] | None = None,
+) -> Response:
+    """One destruction step: who may post it, then `action`; a refusal comes back beside the step's form."""
+    person = form_poster(request, session, csrf_token, KEEPERS, t(REFUSED))
+    if isinstance(person, Response):
+        return person
+    try:
+        action(person)
+    except (ValidationError, HosoError) as e:
+        session.rollback()
+        errors = field_errors(e) if isinstance(e, ValidationError) else {key: said(e)}
+        return _disposition_page(request, session, person, disposition_id, 422, errors, typed)
+    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
+
+
 @router.post("/luu-tru/huy/{disposition_id}/hoi-dong")
 def council(
     request: Request,
@@ -363,24 +368,19 @@ def council(
     app_state: AppState = Depends(state),
 ) -> Response:
     """Step 2: the council (at least three members), its establishment decision, minutes and opinion."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    try:
+    form = {k: str(v) for k, v in posted.items()}
+
+    def action(person: Person) -> None:
         body = retention_api.CouncilIn(
-            members=_members(str(form.get("members") or "")),  # type: ignore[arg-type]
-            establishment_decision=str(form.get("establishment_decision") or ""),
-            minutes=str(form.get("minutes") or ""),
-            opinion=str(form.get("opinion") or ""),
-            notes=str(form.get("notes") or ""),
+            members=_members(form.get("members", "")),  # type: ignore[arg-type]
+            establishment_decision=form.get("establishment_decision", ""),
+            minutes=form.get("minutes", ""),
+            opinion=form.get("opinion", ""),
+            notes=form.get("notes", ""),
         )
         retention_api.council(disposition_id, body, person, session, app_state)
-    except ValidationError as e:
-        errors = field_errors(e)
-        return _disposition_page(request, session, person, disposition_id, 422, errors, form)
-    except HosoError as e:
-        return _disposition_page(request, session, person, disposition_id, 422, {"council": said(e)}, form)
-    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
+
+    return _step(request, session, disposition_id, form.get("csrf_token", ""), "council", action, form)
 
 
 @router.post("/luu-tru/huy/{disposition_id}/quyet-dinh")
@@ -396,16 +396,10 @@ def decide(
     app_state: AppState = Depends(state),
 ) -> Response:
     """Step 3: the principal's decision, PAdES-signed when a .p12 is given."""
-    person = page_viewer(request, session, KEEPERS, t(REFUSED))
-    if isinstance(person, Response):
-        return person
-    if refused := csrf_refused(request, csrf_token):
-        return refused
-    typed = {"decision_number": decision_number, "approve": approve}
-    if not decision_number.strip():
-        errors = {"decision_number": t("Ghi số quyết định hủy, ví dụ 05/QĐ-THA.")}
-        return _disposition_page(request, session, person, disposition_id, 422, errors, typed)
-    try:
+
+    def action(person: Person) -> None:
+        if not decision_number.strip():
+            raise InvalidInput("Ghi số quyết định hủy, ví dụ 05/QĐ-THA.", "Give the decision number, e.g. 05/QĐ-THA.")
         retention_api.decide(
             disposition_id,
             decision_number=decision_number.strip(),
@@ -416,28 +410,28 @@ def decide(
             session=session,
             app_state=app_state,
         )
-    except HosoError as e:
-        return _disposition_page(request, session, person, disposition_id, 422, {"decision": said(e)}, typed)
-    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
+
+    typed = {"decision_number": decision_number, "approve": approve}
+    return _step(request, session, disposition_id, csrf_token, "decision", action, typed)
 
 
 @router.post("/luu-tru/huy/{disposition_id}/thuc-hien")
 def execute(
     request: Request,
     disposition_id: int,
-    posted: FormData = Depends(posted_form),
+    csrf_token: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
     """Step 4: destroy the listed records' content (tombstones and the biên bản hủy stay)."""
-    person, form = _posted(request, session, posted)
-    if isinstance(person, Response):
-        return person
-    if form.get("confirm") != "on":
-        errors = {"execute": t("Đánh dấu ô xác nhận trước khi hủy: việc hủy không thể hoàn tác.")}
-        return _disposition_page(request, session, person, disposition_id, 422, errors)
-    try:
+
+    def action(person: Person) -> None:
+        if confirm != "on":
+            raise InvalidInput(
+                "Đánh dấu ô xác nhận trước khi hủy: việc hủy không thể hoàn tác.",
+                "Tick the confirmation first: a destruction cannot be undone.",
+            )
         retention_api.execute(disposition_id, person, session, app_state)
-    except HosoError as e:
-        return _disposition_page(request, session, person, disposition_id, 422, {"execute": said(e)})
-    return RedirectResponse(f"/luu-tru/huy/{disposition_id}", status_code=303)
+
+    return _step(request, session, disposition_id, csrf_token, "execute", action)
