@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import audit, descriptive, premis
@@ -61,14 +61,14 @@ class Due:
 def due_for(session: Session, school: School, today: date | None = None) -> list[Due]:
     """Permanent records not yet transferred, by school year, with their due date."""
     today = today or datetime.now(UTC).date()
-    rows = session.execute(
-        select(Record.school_year)
-        .join(RecordRetention, RecordRetention.record_id == Record.id)
-        .where(Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == "active")
-    ).all()
-    counts: dict[str, int] = {}
-    for (school_year,) in rows:
-        counts[school_year] = counts.get(school_year, 0) + 1
+    counts = dict(
+        session.execute(
+            select(Record.school_year, func.count())
+            .join(RecordRetention, RecordRetention.record_id == Record.id)
+            .where(Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == "active")
+            .group_by(Record.school_year)
+        ).all()
+    )
     return [
         Due(year, n, due_date(year), today >= due_date(year) - timedelta(days=ALERT_DAYS))
         for year, n in sorted(counts.items())

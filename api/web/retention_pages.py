@@ -27,6 +27,7 @@ from archive import access
 from archive.exceptions import HosoError, InvalidInput
 from archive.models import Person, Role, School
 from retention import disposition as disposition_flow
+from retention import transfer as transfer_flow
 from retention.holds import MANAGERS
 from retention.models import Disposition, Transfer
 
@@ -76,7 +77,8 @@ def _page(
                 select(Disposition).where(Disposition.school_id == school.id).order_by(Disposition.id.desc())
             )
         )
-        context["due"] = retention_api.transfers_due(school.code, person, session)
+        # the worker keeps new records' terms; a page view does not refresh the whole schedule (the API does)
+        context["due"] = [d.as_dict() for d in transfer_flow.due_for(session, school)]
         context["transfers"] = list(
             session.scalars(
                 select(Transfer).where(Transfer.school_id == school.id).order_by(Transfer.created_at.desc())

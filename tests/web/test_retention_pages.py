@@ -99,7 +99,9 @@ def test_a_destruction_from_the_review_list_to_the_executed_biên_bản(
 
 
 def test_fixity_and_a_transfer_package_from_the_page(client: TestClient, due: dict[str, str]) -> None:
-    transcript(client, login(client, "gv.lan"), "Học bạ lớp 5A", "2023-2024")
+    record_id = transcript(client, login(client, "gv.lan"), "Học bạ lớp 5A", "2023-2024")
+    # its term, as the worker computes it for every new record (the page itself does not refresh the schedule)
+    assert client.get(f"/api/v1/records/{record_id}/retention", headers=login(client, "lt.mai")).json()["permanent"]
     page_login(client, "lt.mai")
     assert post_form(client, "/luu-tru", "/luu-tru/kiem-tra", {"school": "THA"}).status_code == 303
     deadline = time.monotonic() + 30
