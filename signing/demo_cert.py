@@ -58,9 +58,10 @@ def _name(common: str, unit: str) -> x509.Name:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Written whole or not at all (a temporary file renamed into place), readable by its owner only."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     tmp.replace(path)
@@ -95,7 +96,7 @@ def _root(settings: Settings) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     )
     pem = serialization.Encoding.PEM
     _write_private(key_file, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    cert_file.write_bytes(cert.public_bytes(pem))
+    _write_private(cert_file, cert.public_bytes(pem), 0o644)
     return key, cert
 
 

@@ -71,3 +71,15 @@ def test_the_demo_root_is_trusted_only_when_asked(
     approve_all(client, hoa, batch_id)
     refused = sign(client, hoa, batch_id, (tmp_path / "hoa.p12").read_bytes(), password=PASSWORD.encode())
     assert refused.status_code == 409 and "HOSO_TRUST_ROOTS" in refused.json()["message"], refused.text
+
+
+def test_demo_cert_refuses_a_short_password_and_a_name_too_long_for_a_certificate(
+    settings: Settings, tmp_path: Path
+) -> None:
+    short = hoso(
+        settings, "demo-cert", "--out", str(tmp_path / "a.p12"), env=hoso_env(settings, HOSO_DEMO_P12_PASSWORD="123")
+    )
+    assert short.returncode == 1 and "ít nhất 6 ký tự" in short.stderr
+    long_name = make_demo(settings, tmp_path / "b.p12", "--name", "Nguyễn " * 10)
+    assert long_name.returncode == 1 and "48 ký tự" in long_name.stderr
+    assert not (tmp_path / "a.p12").exists() and not (tmp_path / "b.p12").exists()  # nothing written
