@@ -58,8 +58,8 @@ def _name(common: str, unit: str) -> x509.Name:
     )
 
 
-def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Written whole or not at all (a temporary file renamed into place), readable by its owner only."""
+def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Written whole or not at all (a temporary file renamed into place); keys readable by their owner only."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
@@ -95,8 +95,8 @@ def _root(settings: Settings) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         .sign(key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    _write_private(key_file, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    _write_private(cert_file, cert.public_bytes(pem), 0o644)
+    _write_atomic(key_file, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    _write_atomic(cert_file, cert.public_bytes(pem), 0o644)
     return key, cert
 
 
@@ -141,5 +141,5 @@ def create(settings: Settings, full_name: str, title: str, out: Path, password: 
         serialization.BestAvailableEncryption(password.encode()),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(out, bundle)
+    _write_atomic(out, bundle)
     return DemoCert(out, subject.rfc4514_string(), cert.not_valid_after_utc, root_path(settings))
