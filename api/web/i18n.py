@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 from functools import cache
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+
+from starlette.requests import cookie_parser
 
 from archive.exceptions import HosoError
 
@@ -61,9 +62,9 @@ class LanguageMiddleware:
         chosen = "vi"
         for name, value in scope.get("headers", []):
             if name == b"cookie":
-                morsel = SimpleCookie(value.decode("latin-1")).get(LANG_COOKIE)
-                if morsel is not None and morsel.value in LANGS:
-                    chosen = morsel.value
+                value_of = cookie_parser(value.decode("latin-1")).get(LANG_COOKIE)  # lenient, as Starlette's own
+                if value_of in LANGS:
+                    chosen = value_of
         token = _current.set(chosen)
         try:
             await self.app(scope, receive, send)

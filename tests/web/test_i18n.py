@@ -74,3 +74,8 @@ def test_switching_to_english_and_back(client: TestClient, world: World) -> None
     back = client.get("/ngon-ngu", params={"lang": "vi", "next": "//evil.example/"}, follow_redirects=False)
     assert back.headers["location"] == "/"  # never sends anyone off-site
     assert "Xin chào" in client.get("/trang-chu").text
+
+
+def test_another_sites_malformed_cookie_does_not_lose_the_language(client: TestClient, world: World) -> None:
+    page = client.get("/dang-nhap", headers={"Cookie": 'bad cookie;;; =x; hoso_lang=en; other="unterminated'})
+    assert page.status_code == 200 and '<html lang="en">' in page.text
