@@ -65,10 +65,9 @@ class Statistics:
 
 
 def school_year_of(period: str) -> tuple[str, int]:
-    """2026-11 → ("2026-2027", 11); a school year runs from August (Vietnam's calendar, from September)."""
-    year, month = (int(p) for p in periods.check(period, "monthly").split("-"))
-    start = year if month >= 8 else year - 1
-    return f"{start}-{start + 1}", month
+    """2026-11 → ("2026-2027", 11)."""
+    periods.check(period, "monthly")
+    return periods.school_year_of(period), int(period[5:7])
 
 
 def _may_see(person: Person, school: School) -> None:

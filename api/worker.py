@@ -21,7 +21,7 @@ from sqlalchemy import select
 from api import evidence_package
 from api.deps import AppState
 from api.retention import FIXITY_JOB, record_blobs
-from archive import jobs
+from archive import calendar, jobs
 from retention import fixity, schedule
 from retention import service as retention
 from retention.models import FixityRun
@@ -82,7 +82,7 @@ class Worker:
             every = self.state.settings.fixity_interval_hours
             last = session.scalar(select(FixityRun.started_at).order_by(FixityRun.id.desc()).limit(1))
             session.commit()
-            if every and (last is None or (time.time() - last.timestamp()) > every * 3600):
+            if every and (last is None or (calendar.now() - last).total_seconds() > every * 3600):
                 fixity.run(session, self.state.store, started_by="schedule")
 
     def run_fixity_job(self) -> bool:

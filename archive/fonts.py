@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from archive.calendar import VN_TIME  # noqa: F401  (re-exported: stamps and records print Hanoi time)
 from archive.exceptions import FontMissing
 
-VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 CANDIDATES = [
     Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"),
     Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"),

@@ -20,15 +20,14 @@ import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, ingest, pdfdoc
+from archive import access, audit, calendar, ingest, pdfdoc
+from archive.calendar import VN_TIME
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from archive.fonts import VN_TIME
 from archive.models import Blob, Dossier, Person, Record, RecordStatus, Role, School, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
 from retention import holds
@@ -38,12 +37,6 @@ from retention.schedule import BlobsOf, version_blobs
 EXECUTION_DAYS = 15
 PROPOSERS = {Role.archivist, Role.clerk, Role.principal}
 SignPdf = Callable[[bytes], bytes]
-
-
-def _school_year(when: Any) -> str:
-    local = when.astimezone(VN_TIME)
-    start = local.year if local.month >= 9 else local.year - 1
-    return f"{start}-{start + 1}"
 
 
 def _require(actor: Person, school_id: int, roles: set[Role], vi: str, en: str) -> None:
@@ -195,7 +188,7 @@ def propose(
             owner_id=actor.id,
             file_code=file_code,
             title=f"Hồ sơ hủy tài liệu hết giá trị, đợt {(count or 0) + 1} năm {now.astimezone(VN_TIME):%Y}",
-            school_year=_school_year(now),
+            school_year=calendar.school_year_of(now),
             maintenance="Vĩnh viễn",
             language="vi",
             start_date=now.date(),

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from archive import calendar
 from archive.db import utcnow, write_transaction
 from archive.models import Record, RecordType, Version
 from archive.storage import ObjectMissing, ObjectStore, RetentionShortening, blob_key
@@ -177,7 +178,7 @@ def lock_pending(
     record_ids: Sequence[str] | None = None,
 ) -> int:
     """Lock the blobs of records not locked yet (or recomputed), and roll permanent locks forward."""
-    today = datetime.now(UTC).date()
+    today = calendar.today()
     permanent_floor = date(today.year + PERMANENT_LOCK_YEARS - 1, 1, 1)
     session.commit()
     rows = list(

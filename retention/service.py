@@ -7,13 +7,13 @@ eligible for review (or that it is permanent, or held) and points to disposition
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from archive import access, audit
+from archive import access, audit, calendar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordType, Role
@@ -75,7 +75,7 @@ def refuse_delete(session: Session, record: Record) -> None:
             permanent=True,
         )
     eligible = info["eligible_from"]
-    if eligible and date.fromisoformat(eligible) > datetime.now(UTC).date():
+    if eligible and date.fromisoformat(eligible) > calendar.today():
         raise Conflict(
             f"Không thể xóa trước hạn: hồ sơ được bảo quản đến hết năm {info['keep_until_year']}, "
             f"được xem xét hủy từ {date.fromisoformat(eligible):%d/%m/%Y} theo quy trình TT 06/2025/TT-BNV.",
@@ -95,7 +95,7 @@ def refuse_delete(session: Session, record: Record) -> None:
 def sweep(session: Session, today: date | None = None) -> dict[str, int]:
     """Set-based: compute what is missing, then move eligible, unheld records to review (xem xét hủy)."""
     added, changed = schedule.refresh(session)
-    year = (today or datetime.now(UTC).date()).year
+    year = (today or calendar.today()).year
     moved = session.execute(
         update(RecordRetention)
         .where(

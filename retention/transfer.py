@@ -15,14 +15,14 @@ import html
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, descriptive, premis
+from archive import audit, calendar, descriptive, premis
 from archive.db import utcnow, write_transaction
 from archive.exceptions import InvalidInput, NotFound
 from archive.models import Person, Record, School, Version
@@ -60,7 +60,7 @@ class Due:
 
 def due_for(session: Session, school: School, today: date | None = None) -> list[Due]:
     """Permanent records not yet transferred, by school year, with their due date."""
-    today = today or datetime.now(UTC).date()
+    today = today or calendar.today()
     counts = dict(
         session.execute(
             select(Record.school_year, func.count())
@@ -182,7 +182,7 @@ def build(
                 premis.Event(
                     f"transfer-{transfer_id}",
                     "transfer",
-                    datetime.now(UTC),
+                    utcnow(),
                     f"Nộp lưu năm học {school_year}",
                     actor.username,
                     objects=tuple(e.path for e in writer.under("representations/")),

@@ -8,8 +8,10 @@ national one, so it is data).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 
+from archive import calendar
 from archive.exceptions import InvalidInput
 from archive.models import Record
 
@@ -41,10 +43,8 @@ def check(period: str, cadence: str) -> str:
 
 def default_for(record: Record, cadence: str, today: date) -> str:
     """The period a record belongs to when the teacher does not say: its month, semester or year."""
-    first, second = (int(y) for y in record.school_year.split("-"))
     if cadence == "monthly" and record.month:
-        year = first if record.month >= 8 else second  # a school year runs September to May
-        return f"{year}-{record.month:02d}"
+        return f"{calendar.year_of_month(record.school_year, record.month)}-{record.month:02d}"
     if cadence == "semester" and record.semester:
         return f"{record.school_year}-HK{record.semester}"
     if cadence == "yearly":
@@ -70,16 +70,32 @@ def label(period: str) -> str:
     return f"năm học {period}"
 
 
+def starts(period: str) -> date:
+    """The first day a period covers, so periods of different cadences sort by time together."""
+    if PATTERNS["monthly"].match(period):
+        return date(int(period[:4]), int(period[5:7]), 1)
+    if PATTERNS["weekly"].match(period):
+        return date.fromisocalendar(int(period[:4]), int(period.split("-W")[1]), 1)
+    first, second = calendar.school_year_bounds(period[:9])
+    if period.endswith("-HK2"):
+        return date(second, 1, 1)
+    return date(first, calendar.SCHOOL_YEAR_FIRST_MONTH, 1)
+
+
+def latest_first(found: Iterable[str]) -> list[str]:
+    return sorted(found, key=lambda p: (starts(p), p), reverse=True)
+
+
 def month_of(period: str) -> int | None:
     return int(period[5:]) if PATTERNS["monthly"].match(period) else None
 
 
 def school_year_of(period: str) -> str:
-    """The school year a period falls in (a school year runs from August to the next summer)."""
+    """The school year a period falls in (`archive.calendar` says where a school year starts)."""
     year = int(period[:4])
     month = month_of(period)
     if month is not None:
-        first = year if month >= 8 else year - 1
+        first = calendar.school_year_start(year, month)
         return f"{first}-{first + 1}"
     if PATTERNS["weekly"].match(period):
         return f"{year}-{year + 1}"

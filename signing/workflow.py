@@ -7,13 +7,13 @@ approved.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit
+from archive import access, audit, calendar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordStatus, Role
@@ -71,7 +71,7 @@ def submit(session: Session, actor: Person, record_id: str, period: str | None, 
                 f"Loại hồ sơ '{record.record_type.name_vi}' không cần ký duyệt.",
                 f"Records of type {record.record_type.code!r} are not approved by signature.",
             )
-        period = periods.check(period, cadence) if period else periods.default_for(record, cadence, date.today())
+        period = periods.check(period, cadence) if period else periods.default_for(record, cadence, calendar.today())
         open_item = session.scalar(
             select(ApprovalItem).where(
                 ApprovalItem.record_id == record.id,
@@ -212,6 +212,29 @@ def batches_for(session: Session, school_id: int, period: str | None = None) -> 
     if period:
         query = query.where(ApprovalBatch.period == period)
     return list(session.scalars(query.order_by(ApprovalBatch.period.desc(), ApprovalBatch.round.desc())))
+
+
+def waiting_periods(session: Session, school_ids: Iterable[int]) -> list[str]:
+    """Periods, latest first, whose batches still wait for the principal: a decision or the signature.
+
+    The approval page opens on the first of these, not on the calendar month: November's plans are
+    signed in the first days of December, and the principal must land on November.
+    """
+    waiting = or_(
+        ApprovalItem.decision == Decision.pending.value,
+        and_(ApprovalItem.decision == Decision.approved.value, ApprovalItem.sign_state == SignState.unsigned.value),
+    )
+    rows = session.scalars(
+        select(ApprovalBatch.period)
+        .join(ApprovalItem, ApprovalItem.batch_id == ApprovalBatch.id)
+        .where(
+            ApprovalBatch.school_id.in_(list(school_ids)),
+            ApprovalBatch.state != BatchState.signed.value,
+            waiting,
+        )
+        .distinct()
+    )
+    return periods.latest_first(rows)
 
 
 def items_of(session: Session, batch_id: str) -> list[ApprovalItem]:

@@ -11,6 +11,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from archive import migrate, seed
+from archive import calendar, migrate, seed
+from archive.calendar import VN_TIME
 from archive.db import make_engine, make_sessionmaker
 from archive.folder_store import FolderStore
 from archive.settings import Settings
@@ -30,6 +32,12 @@ if TYPE_CHECKING:
     from tests.softhsm import Token
 
 PG_URL = os.environ.get("HOSO_TEST_DATABASE_URL")
+
+
+# How long a test waits for a server or an agent it started to answer. Tests wait on the condition
+# (it answers, or its process died), so a generous deadline costs nothing when things work and
+# keeps a busy CI machine from failing a test that would have passed.
+STARTUP_DEADLINE = 180.0
 
 
 def free_port() -> int:
@@ -47,6 +55,36 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# -- the clock ---------------------------------------------------------------------------------
+
+# Every test runs at a pinned instant (archive.calendar keeps ticking from it), so no test depends
+# on the day it runs. The date-sensitive tests (periods, school years, retention terms, the approval
+# queue, the browser's first hour) run again at the dates where calendars break: a month's first
+# day after its plans were submitted, and the school-year boundary (31 July / 1 August, Hanoi time,
+# which is still 31 July in UTC), and the first day of classes.
+DEFAULT_NOW = datetime(2026, 11, 16, 9, 0, tzinfo=VN_TIME)
+SCHOOL_DATES = {
+    "mid-november": datetime(2026, 11, 15, 10, 0, tzinfo=VN_TIME),
+    "first-of-december": datetime(2026, 12, 1, 8, 0, tzinfo=VN_TIME),
+    "last-of-july": datetime(2027, 7, 31, 23, 30, tzinfo=VN_TIME),
+    "first-of-august": datetime(2027, 8, 1, 0, 30, tzinfo=VN_TIME),
+    "first-of-september": datetime(2027, 9, 1, 7, 0, tzinfo=VN_TIME),
+}
+
+
+def on_dates(*names: str) -> pytest.MarkDecorator:
+    """Run a test once per pinned date (all of SCHOOL_DATES by default); it takes the `clock` fixture."""
+    chosen = names or tuple(SCHOOL_DATES)
+    return pytest.mark.parametrize("clock", [SCHOOL_DATES[n] for n in chosen], ids=list(chosen), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The pinned "now" of this test (DEFAULT_NOW unless `on_dates` parametrizes it)."""
+    with calendar.pinned(getattr(request, "param", DEFAULT_NOW)) as at:
+        yield at
 
 
 # -- database ----------------------------------------------------------------------------------

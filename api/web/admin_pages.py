@@ -7,7 +7,7 @@ so a refused form never leaves an account without a role behind.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -22,10 +22,10 @@ from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
-from archive import access, grants, service
+from archive import access, calendar, grants, service
 from archive.auth import check_password, issue_token
+from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
-from archive.fonts import VN_TIME
 from archive.models import Membership, Person, RecordType, Role, School
 from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
 
@@ -227,7 +227,7 @@ def add_grant(
             school_codes=form["school_codes"],
             record_types=form["record_types"],
             school_years=[y.strip() for y in form["school_years"].replace(";", ",").split(",") if y.strip()],
-            expires_at=expires or datetime.now(UTC),
+            expires_at=expires or calendar.now(),
         )
     except ValidationError as e:
         errors = field_errors(e) | errors

@@ -9,7 +9,6 @@ The principal's own USB token signs through `hoso sign-agent` on their PC; the p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -23,9 +22,8 @@ from api.web.forms import form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
-from archive import access
+from archive import access, calendar
 from archive.exceptions import HosoError
-from archive.fonts import VN_TIME
 from archive.models import Person, Role
 from signing import periods, workflow
 from signing.models import ApprovalBatch, Decision
@@ -59,11 +57,14 @@ def _queue(
     subject: str = "",
     refused: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The month's queue; `refused` ({batch, message, key_source, credential_id}) puts a refused
+    """The queue of `period` (by default the latest period still waiting for a decision or the
+    signature, the others listed to switch to); `refused` ({batch, message, key_source, credential_id}) puts a refused
     signing's message next to its form, with the choices made kept."""
-    period = period or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
+    schools = access.readable_school_ids(person)
+    waiting = workflow.waiting_periods(session, schools)
+    period = period or (waiting[0] if waiting else calendar.this_month())
     batches: list[dict[str, Any]] = []
-    for school_id in access.readable_school_ids(person):
+    for school_id in schools:
         for batch in workflow.batches_for(session, school_id, period):
             items = [
                 approvals_api.item_out(i)
@@ -83,6 +84,7 @@ def _queue(
         refused=refused or {},
         period=period,
         period_label=periods.label(period) if period else "",
+        waiting=[(p, periods.label(p)) for p in waiting],
         batches=batches,
         teacher=teacher,
         subject=subject,

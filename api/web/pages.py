@@ -8,13 +8,12 @@ with the message next to the field and the values kept.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api import approvals as approvals_api
@@ -34,11 +33,10 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, audit, grants, service
+from archive import access, audit, calendar, grants, service
 from archive.auth import authenticate, issue_token
 from archive.db import write_transaction
 from archive.exceptions import HosoError
-from archive.fonts import VN_TIME
 from archive.models import Person, Record, RecordType, Role, School
 from retention import service as retention
 from retention import transfer as transfer_flow
@@ -47,7 +45,7 @@ from retention.models import FixityRun, RecordRetention
 from search.documents import FACETS
 from search.models import EvidenceExport
 from signing import periods, workflow
-from signing.models import ApprovalBatch, ApprovalItem
+from signing.models import ApprovalBatch, ApprovalItem, BatchState
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,8 +122,7 @@ def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> Re
 
 def _home(session: Session, person: Person) -> dict[str, Any]:
     """What needs this person's attention, by role."""
-    today = datetime.now(UTC).astimezone(VN_TIME)
-    period = f"{today:%Y-%m}"
+    period = calendar.this_month()
     blocks: dict[str, Any] = {"period": periods.label(period)}
     roles = {m.role for m in person.memberships}
     schools = access.readable_school_ids(person)
@@ -137,16 +134,20 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
             session.scalars(
                 select(ApprovalItem)
                 .join(ApprovalBatch, ApprovalBatch.id == ApprovalItem.batch_id)
-                .where(ApprovalItem.submitted_by_id == person.id, ApprovalBatch.period == period)
+                .where(
+                    ApprovalItem.submitted_by_id == person.id,
+                    or_(ApprovalBatch.period == period, ApprovalBatch.state != BatchState.signed.value),
+                )
                 .order_by(ApprovalItem.submitted_at.desc())
                 .limit(50)
             )
         )
     if roles & {Role.principal, Role.vice_principal, Role.clerk}:
         queue = []
-        for school_id in schools:
-            for batch in workflow.batches_for(session, school_id, period):
-                queue.append({"batch": batch, "counts": workflow.counts(session, batch.id)})
+        for waiting in workflow.waiting_periods(session, schools) or [period]:
+            for school_id in schools:
+                for batch in workflow.batches_for(session, school_id, waiting):
+                    queue.append({"batch": batch, "counts": workflow.counts(session, batch.id)})
         blocks["queue"] = queue
     if Role.admin in roles:
         blocks["admin"] = {
@@ -314,7 +315,7 @@ def _record_page(
         history=history,
         may_submit=bool(cadence) and mine,
         may_add_version=mine,
-        period=period or (periods.default_for(record, cadence, date.today()) if cadence else ""),
+        period=period or (periods.default_for(record, cadence, calendar.today()) if cadence else ""),
         submit_error=submit_error,
         done=done,
     )
@@ -355,8 +356,7 @@ def upload_page(request: Request, session: Session = Depends(get_session)) -> Re
     schools = list(session.scalars(select(School).where(School.id.in_(creating)).order_by(School.name)))
     hidden = {"approval_record", "disposition_document"}  # written by hoso itself
     types = [t for t in session.scalars(select(RecordType).order_by(RecordType.name_vi)) if t.code not in hidden]
-    today = datetime.now(UTC).astimezone(VN_TIME)
-    start = today.year if today.month >= 8 else today.year - 1
+    today = calendar.today()
     session.commit()
     return render(
         request,
@@ -364,6 +364,6 @@ def upload_page(request: Request, session: Session = Depends(get_session)) -> Re
         person,
         schools=schools,
         types=types,
-        school_year=f"{start}-{start + 1}",
+        school_year=calendar.school_year_of(today),
         month=today.month,
     )

@@ -17,9 +17,10 @@ from api.deps import state
 from api.web.i18n import english, gettext, lang
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token
+from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
-from archive.fonts import VN_TIME
 from archive.models import Person, Role
+from signing import periods
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.add_extension("jinja2.ext.i18n")
@@ -116,6 +117,7 @@ def period_name(label: str) -> str:
 
 
 templates.env.filters["period_name"] = period_name
+templates.env.filters["period_label"] = periods.label
 
 
 def viewer(request: Request, session: Session) -> Person | None:

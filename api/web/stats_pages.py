@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
@@ -13,9 +11,8 @@ from api import statistics
 from api.deps import get_session
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
-from archive import access
+from archive import access, calendar
 from archive.exceptions import HosoError
-from archive.fonts import VN_TIME
 from archive.models import Role, School
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +31,7 @@ def statistics_page(
     else:
         seen = {m.school for m in person.memberships if m.role in statistics.VIEWERS and m.school is not None}
         schools = sorted(seen, key=lambda s: s.code)
-    period = ky or f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
+    period = ky or calendar.this_month()
     school = next((s for s in schools if s.code == truong), schools[0] if schools else None)
     stats, error = None, ""
     if school is not None:

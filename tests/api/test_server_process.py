@@ -23,7 +23,7 @@ from archive.db import make_sessionmaker
 from archive.models import Blob, Record, Version
 from archive.settings import Settings
 from archive.storage import blob_key, make_store
-from tests.conftest import free_port
+from tests.conftest import STARTUP_DEADLINE, free_port
 from tests.factories import World, meta, mp4_bytes
 
 BOUNDARY = "hosoTestBoundary"
@@ -48,10 +48,11 @@ class Server:
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        # wait on the condition (it answers, or it died), with a deadline no busy machine reaches
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=5).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -147,7 +148,7 @@ def assert_consistent(engine: Engine, settings: Settings) -> None:
         assert audit.verify_chain(s).ok
 
 
-def wait_until(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

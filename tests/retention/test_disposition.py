@@ -3,13 +3,14 @@ decision (signed) → execution with tombstones and biên bản; and each refusa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from archive import calendar
 from archive.models import AuditEvent, Role, Version
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key, make_store
@@ -173,7 +174,7 @@ def test_a_decision_lapses_after_15_days(client: TestClient, due: dict[str, str]
     session.execute(
         update(Disposition)
         .where(Disposition.id == disposition_id)
-        .values(decided_at=datetime.now(UTC) - timedelta(days=16))
+        .values(decided_at=calendar.now() - timedelta(days=16))
     )
     session.commit()
     late = client.post(f"/api/v1/dispositions/{disposition_id}/execute", headers=mai)

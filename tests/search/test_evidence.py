@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.verify_package import verify
+from archive import calendar
 from archive.models import AuditEvent, Role
 from archive.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
@@ -69,7 +70,7 @@ def package(client: TestClient, world: World, session: Session, pki: TestPKI, tm
         "decision_number": "125/QĐ-PGDĐT",
         "school_codes": ["THA"],
         "school_years": ["2026-2027"],
-        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "expires_at": (calendar.now() + timedelta(days=7)).isoformat(),
     }
     assert client.post("/api/v1/grants", headers=hoa, json=grant).status_code == 201
     index_now(client)

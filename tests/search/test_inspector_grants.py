@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from archive import calendar
 from archive.models import AuditEvent, InspectorGrant, Role
+from tests.conftest import DEFAULT_NOW
 from tests.factories import World, lesson_plan_pdf, login, person
 from tests.search.test_search_api import find, index_now, upload, xlsx_gradebook
-
-SOON = (datetime.now(UTC) + timedelta(days=14)).isoformat()
 
 
 def grant_body(**overrides: object) -> dict[str, object]:
@@ -24,7 +24,7 @@ def grant_body(**overrides: object) -> dict[str, object]:
         "school_codes": ["THA"],
         "record_types": ["lesson_plan"],
         "school_years": ["2025-2026"],
-        "expires_at": SOON,
+        "expires_at": (calendar.now() + timedelta(days=14)).isoformat(),
     }
     body.update(overrides)
     return body
@@ -87,11 +87,11 @@ def test_a_revoked_or_expired_grant_stops_at_once(
     plan = f"/api/v1/records/{inspection['plan']}"
     assert client.get(plan, headers=nam).status_code == 200
     session.commit()  # end the fixture's read snapshot before writing (SQLite)
-    session.execute(update(InspectorGrant).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    session.execute(update(InspectorGrant).values(expires_at=calendar.now() - timedelta(seconds=1)))
     session.commit()
     assert client.get(plan, headers=nam).status_code == 403
     assert find(client, nam, "phan so")["total"] == 0
-    session.execute(update(InspectorGrant).values(expires_at=datetime.now(UTC) + timedelta(days=1)))
+    session.execute(update(InspectorGrant).values(expires_at=calendar.now() + timedelta(days=1)))
     session.commit()
     assert client.get(plan, headers=nam).status_code == 200
     revoked = client.post(f"/api/v1/grants/{inspection['grant']}/revoke", headers=hoa, json={"reason": "Kết thúc"})
@@ -110,7 +110,7 @@ def test_a_revoked_or_expired_grant_stops_at_once(
         ("ht.hoa", {"school_codes": ["KHONGCO"]}, 422, "Không có trường"),
         ("ht.hoa", {"record_types": ["bi_mat"]}, 422, "Không có loại hồ sơ"),
         ("ht.hoa", {"expires_at": "2020-01-01T00:00:00Z"}, 422, "tương lai"),
-        ("ht.hoa", {"expires_at": (datetime.now(UTC) + timedelta(days=800)).isoformat()}, 422, "một năm"),
+        ("ht.hoa", {"expires_at": (DEFAULT_NOW + timedelta(days=800)).isoformat()}, 422, "một năm"),
         ("ht.hoa", {"school_years": ["2025"]}, 422, "năm học"),
         ("ht.hoa", {"decision_number": ""}, 422, ""),
         ("admin1", {"school_codes": ["THA", "THB"]}, 201, ""),

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from archive.settings import Settings
 from signing.agent import create_agent
 from tests.api.test_cli import hoso_env
-from tests.conftest import free_port
+from tests.conftest import STARTUP_DEADLINE, free_port
 from tests.signing.conftest import approve_all
 from tests.softhsm import Token
 
@@ -104,10 +104,10 @@ def test_hoso_sign_agent_command_serves_on_localhost(settings: Settings, tokens:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + STARTUP_DEADLINE  # the condition is what we wait on
         while True:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/status", headers={"Origin": ORIGIN}, timeout=1)
+                answer = httpx.get(f"http://127.0.0.1:{port}/status", headers={"Origin": ORIGIN}, timeout=5)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline and proc.poll() is None, "sign-agent did not start"

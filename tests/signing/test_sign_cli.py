@@ -6,15 +6,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from archive.models import Version
 from archive.settings import Settings
-from signing.models import ApprovalItem, Signature
+from signing.models import ApprovalBatch, ApprovalItem, Signature
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, login
 from tests.pki import PKCS12_PASSWORD, TestPKI
@@ -85,7 +86,14 @@ def test_sigkill_mid_batch_then_rerun_signs_each_item_exactly_once(
     n = 30
     batch_id = month_of(client, n)
     p12 = pki.pkcs12_file("principal")
-    env = hoso_env(settings, HOSO_PKCS12_PASSWORD=PKCS12_PASSWORD.decode(), HOSO_SIGNING_CONCURRENCY="1")
+    # an hour's lease: the dead run's lease is certainly alive when the second run asks, however
+    # slow the machine; then the hour "passes" by moving the lease into the past, as time would
+    env = hoso_env(
+        settings,
+        HOSO_PKCS12_PASSWORD=PKCS12_PASSWORD.decode(),
+        HOSO_SIGNING_CONCURRENCY="1",
+        HOSO_SIGNING_LEASE_SECONDS="3600",
+    )
     args = [sys.executable, "-m", "api.cli", *sign_month(p12), "--level", "B-T"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -110,7 +118,10 @@ def test_sigkill_mid_batch_then_rerun_signs_each_item_exactly_once(
 
     busy = hoso(settings, *args[3:], env=env)  # the dead run's lease has not lapsed yet
     assert busy.returncode == 1 and "đang được ký" in busy.stderr
-    time.sleep(settings.signing_lease_seconds + 0.5)
+    session.execute(
+        update(ApprovalBatch).where(ApprovalBatch.id == batch_id).values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
+    )
+    session.commit()
     resumed = hoso(settings, *args[3:], env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert signed_count() == n

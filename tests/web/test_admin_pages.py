@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from archive import calendar
 from archive.models import Person
 from tests.factories import PASSWORD, World
 from tests.web.test_pages_http import csrf_of, page_login
@@ -71,7 +72,7 @@ def test_a_principal_grants_an_inspector_and_revokes_with_a_reason(client: TestC
         "decision_number": "45/QĐ-PGDĐT",
         "school_codes": ["THA"],
         "school_years": "2025-2026",
-        "expires_on": (date.today() + timedelta(days=30)).isoformat(),
+        "expires_on": (calendar.today() + timedelta(days=30)).isoformat(),
     }
     other_school = post_form(client, "/cap-quyen-thanh-tra", "/cap-quyen-thanh-tra", {**grant, "school_codes": ["THB"]})
     assert other_school.status_code == 422 and "hiệu trưởng của trường" in other_school.text

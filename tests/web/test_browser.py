@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from archive import calendar
 from archive.settings import Settings
 from signing.agent import create_agent
-from tests.conftest import free_port
+from tests.conftest import STARTUP_DEADLINE, free_port, on_dates
 from tests.factories import PASSWORD, World, login
 from tests.pki import TestPKI
 from tests.search.test_search_api import index_now
@@ -73,9 +74,11 @@ def serving(app: object, port: int) -> Iterator[str]:
     running = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))  # type: ignore[arg-type]
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not running.started and time.monotonic() < deadline:
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    while not running.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
+    if not running.started:
+        raise RuntimeError(f"the server on port {port} did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -214,9 +217,11 @@ def test_a_recording_upload_survives_a_dropped_connection_and_a_reload(
     context.close()
 
 
+@on_dates("mid-november", "first-of-december")
 def test_the_principal_approves_returns_and_signs_the_month_in_the_browser(
-    client: TestClient, world: World, pki: TestPKI, server: str, browser: object, tmp_path: Path
+    client: TestClient, world: World, pki: TestPKI, server: str, browser: object, tmp_path: Path, clock: datetime
 ) -> None:
+    """November's plans, and the principal lands on them from the menu, on 15 November or 1 December."""
     lan = login(client, "gv.lan")
     records = [upload_plan(client, lan, title) for title in ("KHBD Toán — Phân số", "KHBD Tiếng Việt — Tập đọc")]
     for record in records:
@@ -291,10 +296,16 @@ def test_the_principal_signs_with_the_usb_token_on_their_pc_through_the_sign_age
         assert client.get(f"/api/v1/records/{item['record_id']}/signatures", headers=hoa).json()["all_valid"]
 
 
+@on_dates("first-of-december", "first-of-august")
 def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_evidence(
-    client: TestClient, world: World, settings: Settings, server: str, browser: object, tmp_path: Path
+    client: TestClient, world: World, settings: Settings, server: str, browser: object, tmp_path: Path, clock: datetime
 ) -> None:
-    """The README's first hour, all in the browser: admin, teacher, principal (demo certificate), inspector."""
+    """The README's first hour, all in the browser: admin, teacher, principal (demo certificate), inspector.
+
+    Run on 1 December (November's plan is signed in December) and on 1 August (a new school year
+    has begun: the upload form proposes it, and November's plan falls in the next calendar year)."""
+    school_year = calendar.current_school_year()
+    november = f"{calendar.year_of_month(school_year, 11)}-11"
     from tests.api.test_cli import hoso, hoso_env
     from tests.factories import lesson_plan_pdf, mp4_bytes
 
@@ -343,7 +354,7 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
         page.get_by_role("button", name="Tải lên").click()
         page.wait_for_url(f"{server}/ho-so/*", timeout=60_000)
         if kind == "lesson_plan":
-            assert page.get_by_label("Kỳ duyệt (tháng: năm-tháng, ví dụ 2026-11)").input_value() == "2026-11"
+            assert page.get_by_label("Kỳ duyệt (tháng: năm-tháng, ví dụ 2026-11)").input_value() == november
             page.get_by_role("button", name="Nộp duyệt").click()
             page.get_by_text("Đã nộp duyệt").wait_for()
             shot(page, "ho-so-nop-duyet")
@@ -381,8 +392,8 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
     page.get_by_role("link", name="Cấp quyền thanh tra").click()
     page.get_by_label("Thanh tra viên").select_option("tt.son")
     page.get_by_label("Số quyết định thanh tra").fill("17/QĐ-PGDĐT")
-    page.get_by_label("Năm học (cách nhau bằng dấu phẩy)").fill("2026-2027")
-    page.get_by_label("Hết hạn vào ngày (tối đa một năm)").fill((date.today() + timedelta(days=30)).isoformat())
+    page.get_by_label("Năm học (cách nhau bằng dấu phẩy)").fill(school_year)
+    page.get_by_label("Hết hạn vào ngày (tối đa một năm)").fill((calendar.today() + timedelta(days=30)).isoformat())
     page.get_by_role("button", name="Cấp quyền").click()
     page.get_by_text("Đang hiệu lực").wait_for()
     shot(page, "cap-quyen-thanh-tra")
@@ -505,7 +516,7 @@ def test_the_archivist_and_the_principal_keep_and_destroy_lawfully_in_the_browse
     shot(page, "huy-da-thuc-hien")
     page.goto(f"{server}/luu-tru")
     page.get_by_role("button", name="Kiểm tra ngay").click()
-    for _ in range(60):
+    for _ in range(240):
         if page.get_by_text("✔ Toàn vẹn").count():
             break
         time.sleep(0.5)

@@ -70,15 +70,16 @@ def test_search_and_record_pages(client: TestClient, world: World) -> None:
 
 
 def test_a_teachers_home_lists_this_months_submissions_with_their_decisions(client: TestClient, world: World) -> None:
-    from datetime import UTC, datetime
-
-    from archive.fonts import VN_TIME
+    from archive import calendar
     from tests.signing.conftest import submit, upload_plan
 
     lan = login(client, "gv.lan")
-    period = f"{datetime.now(UTC).astimezone(VN_TIME):%Y-%m}"
+    period = calendar.this_month()
     record = upload_plan(client, lan, "KHBD Toán — Đo độ dài")
     submit(client, lan, record["id"], period)
     page_login(client, "gv.lan")
     home = client.get("/trang-chu").text
-    assert "Đã nộp duyệt trong tháng này (1)" in home and "KHBD Toán — Đo độ dài</a> — chờ duyệt" in home
+    assert (
+        "Kế hoạch đã nộp duyệt: tháng này và các kỳ chưa ký xong (1)" in home
+        and "KHBD Toán — Đo độ dài</a> — chờ duyệt" in home
+    )

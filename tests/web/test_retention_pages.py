@@ -104,7 +104,7 @@ def test_fixity_and_a_transfer_package_from_the_page(client: TestClient, due: di
     assert client.get(f"/api/v1/records/{record_id}/retention", headers=login(client, "lt.mai")).json()["permanent"]
     page_login(client, "lt.mai")
     assert post_form(client, "/luu-tru", "/luu-tru/kiem-tra", {"school": "THA"}).status_code == 303
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while "✔ Toàn vẹn" not in (page := client.get("/luu-tru").text):
         assert time.monotonic() < deadline, "the fixity run did not finish"
         time.sleep(0.2)
