@@ -28,6 +28,7 @@ from archive.models import Person, Role
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
 from archive.settings import Settings
 from archive.storage import make_store
+from search.engine import open_engine
 
 if TYPE_CHECKING:
     from signing.keys import KeySource
@@ -90,6 +91,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
         store.clean_temp()
     for stale in settings.tmp_dir.glob("*.upload"):
         stale.unlink(missing_ok=True)  # uploads cut off by a crash; never acknowledged
+    open_engine(settings.search_engine, settings.data_dir).clean_temp()  # an indexer killed mid-commit
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(f"[bold green]hoso[/] đang chạy tại / serving at [link]{url}/dang-nhap[/]  (API: {url}/docs)")
     if first:
@@ -225,11 +227,11 @@ def reindex() -> None:
     """
     from api.indexing import Describer
     from search import indexer
-    from search.engine import open_engine
 
     settings = Settings()
     store = make_store(settings)
     engine = open_engine(settings.search_engine, settings.data_dir)
+    engine.clean_temp()
     with open_session(settings) as session:
         sessions = make_sessionmaker(session.get_bind())
     with Progress(

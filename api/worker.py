@@ -1,9 +1,11 @@
 """The background worker of `hoso serve`: it runs the jobs table's work inside the serving process.
 
 Index updates are drained in batches every moment (or at once when a request wakes the worker);
-evidence packages are built one at a time between them. A job a dead worker left `running` goes
-back to the queue at start, so a crash between a commit and its follow-up work is repaired by the
-next start. Several server processes may run workers: jobs are claimed with SKIP LOCKED.
+evidence packages are built one at a time between them. Claimed jobs are leases (`archive.jobs`):
+a heartbeat thread renews this worker's, and every worker puts back the jobs of one that went
+silent, so a crash between a commit and its follow-up work is repaired within a lease while the
+other servers run, and at the next start. Several server processes may run workers: jobs are
+claimed with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:worker"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hoso-worker", daemon=True)
+        self._heart = threading.Thread(target=self._heartbeat, name="hoso-worker-heartbeat", daemon=True)
+        self.lease = timedelta(seconds=state.settings.job_lease_seconds)
 
     def start(self) -> None:
         with self.state.sessions() as session:
-            jobs.requeue_stale(session, timedelta(minutes=10))
+            jobs.requeue_stale(session, self.lease)
+        self._heart.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -48,6 +53,19 @@ class Worker:
         self.state.wake()
         if self._thread.is_alive():
             self._thread.join(timeout=60)
+        if self._heart.is_alive():
+            self._heart.join(timeout=10)
+
+    def _heartbeat(self) -> None:
+        """Every third of the lease: renew what this worker holds, put back what a dead one held."""
+        while not self._stop.wait(self.lease.total_seconds() / 3):
+            try:
+                with self.state.sessions() as session:
+                    jobs.renew(session, self.name)
+                    if jobs.requeue_stale(session, self.lease):
+                        self.state.wake()
+            except Exception:
+                log.exception("the worker's heartbeat failed; retrying")
 
     def _loop(self) -> None:
         last_sweep: float | None = None  # the first sweep runs at start

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     signing_lease_seconds: int = Field(
         default=120, ge=1, description="A signing run silent this long may be taken over"
     )
+    job_lease_seconds: int = Field(
+        default=60, ge=1, le=3600, description="A job whose worker is silent this long goes back to the queue"
+    )
     signing_prepared_seconds: int = Field(
         default=900, ge=10, description="How long a document prepared for the principal's PC waits for its signature"
     )

@@ -31,6 +31,15 @@ class SearchEngine(Protocol):
 
     def clear(self) -> None: ...
 
+    def clean_temp(self) -> int:
+        """Remove what a writer killed mid-commit left (files no commit refers to); returns how many.
+
+        Measured: a SIGKILL mid-commit leaves tantivy's half-written segment files and Whoosh's
+        `MAIN.tmp` folder and posting files; nothing reads them, but they grow with every crash.
+        Called at `hoso serve` and `hoso reindex` start, like the upload spool's cleanup; it holds
+        the index lock, so another process's writer is never cut short.
+        """
+
     def count(self) -> int: ...
 
     def search(self, query: SearchQuery) -> SearchResult:

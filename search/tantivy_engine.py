@@ -43,6 +43,7 @@ class TantivyEngine:
     name = "tantivy"
 
     def __init__(self, directory: Path) -> None:
+        self.directory = directory
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(directory), reuse=True)
         self.index.register_tokenizer(
@@ -109,6 +110,18 @@ class TantivyEngine:
             finally:
                 del writer
         self.index.reload()
+
+    def clean_temp(self) -> int:
+        with self._lock:
+            writer = self._writer()
+            try:
+                before = {p.name for p in self.directory.iterdir()}
+                writer.garbage_collect_files()  # segment files a killed commit registered but never used
+                for partial in self.directory.glob(".tmp*"):  # an atomic write (meta.json) cut short
+                    partial.unlink(missing_ok=True)
+                return len(before - {p.name for p in self.directory.iterdir()})
+            finally:
+                del writer
 
     def count(self) -> int:
         self.index.reload()

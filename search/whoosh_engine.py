@@ -8,6 +8,7 @@ strips marks and maps đ→d. Facets are Whoosh's grouping over sortable keyword
 from __future__ import annotations
 
 import html
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -64,6 +65,10 @@ class _Bold(HtmlFormatter):
         return f"<b>{html.escape(get_text(text, token, replace))}</b>"
 
 
+def _raise_busy() -> bool:
+    raise LockError("the index is being written by another process")
+
+
 class WhooshEngine:
     name = "whoosh"
 
@@ -106,6 +111,21 @@ class WhooshEngine:
             writer = self._writer()
             writer.delete_by_query(query.Every())
             writer.commit()
+
+    def clean_temp(self) -> int:
+        with self._lock:
+            lock = self.ix.lock("WRITELOCK")  # the writers' lock, without a writer's own new files
+            open_writer(lambda: lock.acquire(blocking=False) or _raise_busy(), lambda e: isinstance(e, LockError))
+            try:
+                folder = Path(self.ix.storage.folder)
+                before = {p.name for p in folder.iterdir()}
+                toc = index.TOC.read(self.ix.storage, self.ix.indexname)
+                index.clean_files(self.ix.storage, self.ix.indexname, toc.generation, toc.segments)
+                for spill in folder.glob("*.tmp"):  # a killed writer's posting pool
+                    shutil.rmtree(spill, ignore_errors=True)
+                return len(before - {p.name for p in folder.iterdir()})
+            finally:
+                lock.release()
 
     def count(self) -> int:
         self.ix = self.ix.refresh()

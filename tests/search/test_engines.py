@@ -197,3 +197,50 @@ def test_query_syntax_never_fails(engine: SearchEngine, text: str) -> None:
 def test_index_survives_reopening(engine: SearchEngine, tmp_path: Path) -> None:
     again = open_engine(engine.name, tmp_path)
     assert again.count() == 4 and set(ids(again, "so diem")) == {"r3"}
+
+
+KILLED_WRITER = """
+import random, sys
+from pathlib import Path
+from search.documents import IndexDoc
+from search.engine import open_engine
+engine = open_engine(sys.argv[1], Path(sys.argv[2]))
+words = "phân số toán lớp năm bài học sinh hoạt động".split()
+engine.upsert(  # one commit at the very end, minutes away: the test kills it long before
+    IndexDoc(id=f"k{n}", title="t", text=" ".join(random.choices(words, k=3000)), meta="", created=n)
+    for n in range(10**6)
+)
+"""
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_what_a_writer_killed_mid_commit_leaves_is_cleaned_and_the_index_still_answers(
+    name: str, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import STARTUP_DEADLINE
+
+    open_engine(name, tmp_path).upsert(DOCS, replace=False)
+    folder = tmp_path / "index" / name
+    committed = {p.name for p in folder.iterdir()}
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, name, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while not ({p.name for p in folder.iterdir()} - committed) and time.monotonic() < deadline:
+            assert writer.poll() is None
+            time.sleep(0.05)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    left = {p.name for p in folder.iterdir()} - committed
+    assert left, "the killed writer left nothing to clean"
+    engine = open_engine(name, tmp_path)
+    assert engine.clean_temp() >= 1
+    assert {p.name for p in folder.iterdir()} - committed <= {"MAIN_WRITELOCK", ".tantivy-writer.lock"}
+    assert engine.count() == len(DOCS) and ids(engine, "phan so")
+    engine.upsert(DOCS[:1])  # and it still takes writes
+    assert engine.count() == len(DOCS)

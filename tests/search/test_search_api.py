@@ -57,7 +57,7 @@ def upload(client: TestClient, headers: dict[str, str], name: str, data: bytes, 
     return str(response.json()["id"])
 
 
-def index_now(client: TestClient, timeout: float = 30) -> None:
+def index_now(client: TestClient, timeout: float = 120) -> None:
     """Index what is queued; also wait for a batch the background worker may hold (it claimed it first)."""
     hoso = client.app.state.hoso  # type: ignore[attr-defined]
     deadline = time.monotonic() + timeout
