@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +17,7 @@ from api.deps import current_user, get_session, get_settings, get_store
 from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
-from archive import audit, ingest, service
+from archive import audit, idempotency, ingest, service
 from archive.db import write_transaction
 from archive.exceptions import Gone, InvalidInput
 from archive.models import AuditEvent, Person, Record, RecordStatus, Version
@@ -84,12 +85,23 @@ def _require_file(upload: Upload) -> Spool:
 )
 async def create_record(
     request: Request,
+    response: Response,
     actor: Person = Depends(current_user),
     session: Session = Depends(get_session),
     store: ObjectStore = Depends(get_store),
     settings: Settings = Depends(get_settings),
 ) -> Record:
-    """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data."""
+    """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data.
+
+    With an `Idempotency-Key` header, sending the same upload again (its answer was lost) returns
+    the record the first request made, with `Idempotent-Replayed: true`, instead of a duplicate.
+    """
+    key = idempotency.checked(request.headers.get(idempotency.HEADER))
+    if key is not None:
+        earlier = await run_in_threadpool(idempotency.replay, session, actor, key)
+        if earlier is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+            return earlier
     prepared: ingest.PreparedRecord | None = None
 
     def prepare(value: str) -> ingest.PreparedRecord:
@@ -110,9 +122,18 @@ async def create_record(
                 raise InvalidInput("Thiếu trường 'metadata'.", "The 'metadata' field is missing.")
             prepared = await run_in_threadpool(prepare, upload.fields["metadata"])
         received = spool.finish()
-        return await run_in_threadpool(
-            ingest.create_record, session, store, actor, prepared, received, upload.filename or ""
-        )
+        within = idempotency.remember(session, actor, key) if key is not None else None
+        try:
+            return await run_in_threadpool(
+                ingest.create_record, session, store, actor, prepared, received, upload.filename or "", within
+            )
+        except IntegrityError:
+            session.rollback()
+            raced = await run_in_threadpool(idempotency.replay, session, actor, key) if key else None
+            if raced is None:
+                raise
+            response.headers["Idempotent-Replayed"] = "true"
+            return raced
     finally:
         upload.discard()
 

@@ -3,6 +3,7 @@
     POST   /uploads            {"metadata": {...}, "filename", "size"}  → 201 {"id", "offset": 0}
     HEAD   /uploads/{id}       Upload-Offset, Upload-Length headers (GET: the same as JSON)
     PATCH  /uploads/{id}       Upload-Offset: N, body = the next bytes → {"offset", "state", "record_id"}
+                               (a PATCH to a finished upload answers with its record: a retry is safe)
     DELETE /uploads/{id}       give up
 
 A chunk is written to the upload's spool on the data disk as it arrives (never held in memory); a PATCH
@@ -93,6 +94,9 @@ async def append_upload(
     except ValueError:
         raise InvalidInput("Thiếu tiêu đề Upload-Offset.", "The Upload-Offset header is missing.") from None
     settings = app_state.settings
+    finished = await run_in_threadpool(uploads.load, session, person, upload_id)
+    if finished.state == "done":  # the last chunk's answer was lost: the same record, never a second one
+        return upload_out(finished)
     upload, path = await run_in_threadpool(uploads.begin_append, session, person, upload_id, offset, settings.tmp_dir)
     writer = await run_in_threadpool(uploads.ChunkWriter, path, upload.offset, upload.size)
     received, complete = 0, False

@@ -10,7 +10,7 @@ that version number replaces the orphan sidecar.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,8 +239,17 @@ def _remove_sidecar(store: ObjectStore, key: str | None) -> None:
 
 
 def create_record(
-    session: Session, store: ObjectStore, actor: Person, prepared: PreparedRecord, received: Received, filename: str
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    prepared: PreparedRecord,
+    received: Received,
+    filename: str,
+    within: Callable[[Record], None] | None = None,
 ) -> Record:
+    """A new record from checked metadata and a received file. `within(record)` runs inside the
+    record's own transaction: what must commit with it or not at all (the upload session marked
+    done, the client's idempotency key), so a crash can never leave one without the other."""
     name = check_content(received, prepared.record_type, filename)
     store_blob(store, received)
     meta = prepared.meta
@@ -269,6 +278,8 @@ def create_record(
         commit_version(
             session, store, actor, record, received, name, written, "record.created", {"title": record.title}
         )
+        if within is not None:
+            within(record)
     return record
 
 

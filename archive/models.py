@@ -314,3 +314,19 @@ class UploadSession(Base):
     record_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """A client's `Idempotency-Key` on POST /records, written with the record it made.
+
+    A teacher on weak school internet whose answer was lost sends the same upload again; the key
+    returns the first record instead of a duplicate. Keys are per person (two teachers may pick
+    the same string) and kept with the record: a few bytes each.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import ingest, mediatype
@@ -168,15 +169,27 @@ class ChunkWriter:
 def commit_append(
     session: Session, store: ObjectStore, actor: Person, upload_id: str, path: Path, start: int, written: int
 ) -> UploadSession:
-    """The chunk is on disk (fsynced): move the offset; the last chunk turns the upload into a record."""
+    """The chunk is on disk (fsynced): move the offset. The last chunk turns the upload into a record
+    in one transaction with the offset and the upload's end: a crash before it commits leaves the
+    last chunk unacknowledged (sent again, nothing duplicated); after, a retry gets the record."""
+    if written == size_of(session, upload_id):
+        upload = load(session, actor, upload_id)
+        if upload.offset != start or upload.state != "open":
+            raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
+        finish(session, store, actor, upload, path)
+        return upload
     with write_transaction(session):
         upload = load(session, actor, upload_id)
         if upload.offset != start or upload.state != "open":
             raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
         upload.offset = written
-    if written == upload.size:
-        finish(session, store, actor, upload, path)
     return upload
+
+
+def size_of(session: Session, upload_id: str) -> int | None:
+    size = session.scalar(select(UploadSession.size).where(UploadSession.id == upload_id))
+    session.commit()
+    return size
 
 
 def append(
@@ -211,13 +224,16 @@ def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSe
     received = Received(path=path, sha256=sha256, size=upload.size, media_type=mediatype.sniff(head, path))
     meta = RecordCreate.model_validate(upload.meta)
     prepared = ingest.prepare_record(session, actor, meta)
-    record = ingest.create_record(session, store, actor, prepared, received, upload.filename)
-    with write_transaction(session):
-        fresh = session.get(UploadSession, upload.id)
-        assert fresh is not None
-        fresh.state, fresh.record_id = "done", record.id
+    acknowledged = upload.offset
+
+    def done(record: Record) -> None:
+        fresh = session.get(UploadSession, upload.id, populate_existing=True)
+        if fresh is None or fresh.state != "open" or fresh.offset != acknowledged:
+            raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
+        fresh.state, fresh.record_id, fresh.offset = "done", record.id, upload.size
+
+    record = ingest.create_record(session, store, actor, prepared, received, upload.filename, within=done)
     path.unlink(missing_ok=True)
-    upload.state, upload.record_id = "done", record.id
     return record
 
 
