@@ -212,6 +212,16 @@ def rebuild_db() -> None:
         f"Khôi phục / rebuilt: {report.records} records, {report.versions} versions, "
         f"{report.schools} schools, {report.people} people (disabled, no password)"
     )
+    if report.unsealed_archive:
+        console.print(
+            "[yellow]![/] Kho chưa đóng dấu xong các tệp mô tả cũ: mọi tệp mô tả đều được lấy / the archive's old "
+            "sidecars are not all sealed yet (a server seals them once): every sidecar was taken"
+        )
+    if report.phantoms:
+        console.print(
+            f"Bỏ qua {len(report.phantoms)} tệp mô tả của giao dịch chưa từng hoàn tất / skipped "
+            f"{len(report.phantoms)} sidecars of transactions that never committed"
+        )
     if report.problems:
         for problem in report.problems:
             err.print(f"[red]✗[/] {problem}")

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from api import evidence_package
 from api.deps import AppState
 from api.retention import FIXITY_JOB, record_blobs
-from archive import calendar, jobs
+from archive import calendar, jobs, sidecar
 from retention import fixity, schedule
 from retention import service as retention
 from retention.models import FixityRun
@@ -45,6 +45,10 @@ class Worker:
     def start(self) -> None:
         with self.state.sessions() as session:
             jobs.requeue_stale(session, self.lease)
+            # a crash between a commit and its sidecars' seals: seal them while the database knows
+            sealed = sidecar.seal_missing(session, self.state.store, since=calendar.now() - timedelta(days=1))
+            if sealed:
+                log.warning("sealed %d committed sidecars a crash had left unsealed", sealed)
         self._heart.start()
         self._thread.start()
 
@@ -69,6 +73,13 @@ class Worker:
 
     def _loop(self) -> None:
         last_sweep: float | None = None  # the first sweep runs at start
+        try:
+            with self.state.sessions() as session:
+                sealed = sidecar.seal_archive(session, self.state.store)  # once per archive
+            if sealed:
+                log.info("sealed %d sidecars written before seals existed", sealed)
+        except Exception:
+            log.exception("could not seal the archive's older sidecars; next start tries again")
         while not self._stop.is_set():
             self.state.woken.clear()
             try:

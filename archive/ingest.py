@@ -134,7 +134,8 @@ def store_blob(store: ObjectStore, received: Received) -> str:
 
 @contextmanager
 def versioning(session: Session, store: ObjectStore) -> Iterator[list[str]]:
-    """A write transaction that takes back the sidecars it wrote if it does not commit."""
+    """A write transaction that takes back the sidecars it wrote if it does not commit, and seals
+    them once it has (`archive.sidecar`: only sealed sidecars come back in a rebuild)."""
     written: list[str] = []
     try:
         with write_transaction(session):
@@ -143,6 +144,10 @@ def versioning(session: Session, store: ObjectStore) -> Iterator[list[str]]:
         for key in written:
             _remove_sidecar(store, key)
         raise
+    try:
+        sidecar.seal(store, written)
+    except Exception:  # committed all the same: the worker's start and fixity seal what is missing
+        log.exception("could not seal %d committed sidecars", len(written))
 
 
 def commit_version(

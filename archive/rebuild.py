@@ -1,6 +1,10 @@
 """Rebuild the SQL metadata from the bucket's sidecars: the way back after losing the database.
 
 Each sidecar carries the record as it stood at that version; the newest one of a record wins.
+Only sealed sidecars count (`archive.sidecar`): one without its seal was written by a transaction
+that never committed, and its record never existed. (Until an archive from before seals has had
+every old sidecar sealed — its worker does that once — all sidecars are taken, and the report says
+so.)
 Schools come back from the sidecars; people come back as disabled accounts without a password
 (an administrator re-enables them), since no secret is ever written to the bucket. The audit log
 cannot be rebuilt: the restored archive starts a new chain whose first events say so.
@@ -31,6 +35,8 @@ class RebuildReport:
     schools: int = 0
     people: int = 0
     problems: list[str] = field(default_factory=list)
+    phantoms: list[str] = field(default_factory=list)  # sidecars of transactions that never committed
+    unsealed_archive: bool = False  # written before seals and not yet sealed: every sidecar taken
 
 
 def _person(session: Session, cache: dict[str, Person], info: dict[str, Any], report: RebuildReport) -> Person:
@@ -67,7 +73,14 @@ def rebuild(session: Session, store: ObjectStore, progress: Callable[[int, int],
         )
     report = RebuildReport()
     by_record: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    keys = [k for k in store.list("records/") if k.endswith(".json")]
+    listed = list(store.list("records/"))
+    sealed = {k for k in listed if k.endswith(sidecar.SEAL_SUFFIX)}
+    keys = [k for k in listed if k.endswith(".json")]
+    if sidecar.ALL_SEALED in listed:
+        report.phantoms = [k for k in keys if sidecar.seal_key(k) not in sealed]
+        keys = [k for k in keys if sidecar.seal_key(k) in sealed]
+    else:
+        report.unsealed_archive = bool(keys)
     for key in keys:
         try:
             body = sidecar.read(store, key)

@@ -2,18 +2,35 @@
 
 Each version's sidecar holds the record as it stood when that version was made, the version's
 own facts, and who the school, type and people were, by their stable codes and usernames.
+
+A sidecar is written before its transaction commits ("put first, ask later"), so a process killed
+between the two leaves a sidecar for a record that never existed: measured, 8 phantom records of
+504 came back from `hoso rebuild-db` after 43 SIGKILLs. So each committed sidecar gets a seal
+beside it (`v<N>.committed`, empty), written right after the commit; `rebuild-db` restores only
+sealed sidecars. A crash between commit and seal is repaired while the database still knows: the
+worker seals the last day's versions at every start (`seal_missing`), and once, in the
+background, every version written before seals existed (`seal_archive`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from archive.models import Record, Version
-from archive.storage import ObjectExists, ObjectStore, sidecar_key
+from archive.storage import ObjectExists, ObjectMissing, ObjectStore, sidecar_key
 
 FORMAT = "hoso.sidecar/1"
+SEAL_SUFFIX = ".committed"
+ALL_SEALED = "records/_seals/complete"  # every sidecar older than seals has been sealed (`seal_archive`)
 
 
 def build(record: Record, version: Version) -> dict[str, Any]:
@@ -66,6 +83,66 @@ def write(store: ObjectStore, key: str, body: dict[str, Any]) -> None:
         store.put(key, io.BytesIO(data), len(data), content_type="application/json")
     except ObjectExists:
         store.put(key, io.BytesIO(data), len(data), content_type="application/json", replace=True)
+
+
+def seal_key(key: str) -> str:
+    return key.removesuffix(".json") + SEAL_SUFFIX
+
+
+def seal(store: ObjectStore, keys: Sequence[str]) -> None:
+    """Mark these sidecars' transaction committed (an existing seal is already right)."""
+
+    if len(keys) <= 1:
+        for key in keys:
+            _mark(store, seal_key(key))
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
+        for future in [pool.submit(_mark, store, seal_key(key)) for key in keys]:
+            future.result()
+
+
+def _mark(store: ObjectStore, key: str) -> None:
+    """An empty object whose presence is the fact; one already there says the same."""
+    with contextlib.suppress(ObjectExists):
+        store.put(key, io.BytesIO(b""), 0, content_type="application/octet-stream")
+
+
+def is_sealed(store: ObjectStore, key: str) -> bool:
+    return is_present(store, seal_key(key))
+
+
+def seal_missing(session: Session, store: ObjectStore, since: datetime | None = None, batch: int = 500) -> int:
+    """Seal committed versions (created since `since`, or all) whose seal a crash kept from being
+    written; returns how many were missing. The database is the truth here: a row means committed."""
+    query = select(Version.sidecar_key).where(Version.sidecar_key.is_not(None)).order_by(Version.created_at)
+    if since is not None:
+        query = query.where(Version.created_at >= since)
+    keys = [k for k in session.scalars(query) if k]
+    session.commit()
+    missing = 0
+    for start in range(0, len(keys), batch):
+        chunk = [k for k in keys[start : start + batch] if not is_sealed(store, k)]
+        seal(store, chunk)
+        missing += len(chunk)
+    return missing
+
+
+def seal_archive(session: Session, store: ObjectStore) -> int:
+    """Once per archive: seal every committed version (those written before seals existed), then
+    say so, from which point `rebuild-db` trusts seals alone. Returns how many were sealed now."""
+    if is_present(store, ALL_SEALED):
+        return 0
+    sealed = seal_missing(session, store)
+    _mark(store, ALL_SEALED)
+    return sealed
+
+
+def is_present(store: ObjectStore, key: str) -> bool:
+    try:
+        store.head(key)
+    except ObjectMissing:
+        return False
+    return True
 
 
 def read(store: ObjectStore, key: str) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, ingest, rebuild, seed, sidecar
+from archive import audit, calendar, ingest, rebuild, seed, sidecar
 from archive.db import make_engine, make_sessionmaker
 from archive.migrate import upgrade
 from archive.models import Blob, Record, Version
@@ -171,3 +172,44 @@ def test_stored_blobs_verify_with_an_independent_sha256sum(settings: Settings, s
     for line in out.splitlines():
         digest, path = line.split(maxsplit=1)
         assert path.endswith(digest), line
+
+
+def test_rebuild_restores_exactly_the_committed_records(
+    any_settings: Settings, session: Session, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction killed after its sidecar was written leaves a phantom that never comes back; a
+    commit whose seal a crash kept from being written is sealed at the worker's start."""
+    store = make_store(any_settings)
+    kept = new_record(session, store, any_settings, world.teacher, factories.pdf_bytes("a"), title="Đã lưu")
+
+    monkeypatch.setattr(ingest, "_remove_sidecar", lambda store, key: None)  # a killed process cleans nothing
+
+    def dies_before_commit(record: Record) -> None:
+        raise OSError("SIGKILL")
+
+    prepared = ingest.prepare_record(session, world.teacher, RecordCreate.model_validate(factories.meta(title="Ma")))
+    with receive(any_settings, factories.pdf_bytes("phantom")) as spool, pytest.raises(OSError):
+        ingest.create_record(
+            session, store, world.teacher, prepared, spool.finish(), "ma.pdf", within=dies_before_commit
+        )
+    session.rollback()
+    phantom_keys = [k for k in store.list("records/") if k.endswith(".json") and kept.id not in k]
+    assert len(phantom_keys) == 1  # the sidecar is there, its transaction is not
+
+    def seal_lost(store: object, keys: object) -> None:
+        raise OSError("SIGKILL between commit and seal")
+
+    monkeypatch.setattr(sidecar, "seal", seal_lost)
+    unsealed = new_record(session, store, any_settings, world.teacher, factories.pdf_bytes("b"), title="Chưa niêm")
+    monkeypatch.undo()
+    assert not sidecar.is_sealed(store, f"records/THA/2025-2026/{unsealed.id}/v1.json")
+    # the next start of a worker: the last day's commits sealed, then (once) the whole archive
+    assert sidecar.seal_missing(session, store, since=calendar.now() - timedelta(days=1)) == 1
+    assert sidecar.seal_archive(session, store) == 0
+
+    engine = _empty_database(tmp_path)
+    with make_sessionmaker(engine)() as fresh:
+        report = rebuild.rebuild(fresh, store)
+        assert {r.title for r in fresh.scalars(select(Record))} == {"Đã lưu", "Chưa niêm"}
+        assert report.phantoms == phantom_keys and report.problems == [] and not report.unsealed_archive
+    engine.dispose()
