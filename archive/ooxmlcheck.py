@@ -12,8 +12,8 @@ The limits, and why:
   0.01). Small parts are exempt: a 200 KB sheet of identical empty rows may well inflate 150×, and
   under 1 MiB it costs nothing.
 - `MAX_TOTAL` 256 MiB uncompressed: a 60-page plan full of photos is ~30–50 MB (pictures are stored
-  almost as they are), so five times that is still a document; beyond it, one inflate pass (about a
-  second per 200 MB here) and the indexer's bounded read are no longer cheap.
+  almost as they are), so five times that is still a document; beyond it the inflate pass is no
+  longer cheap (185 MB inflated took 2.5 s on the shared 2-core test machine).
 - `MAX_MEMBERS` 10,000: a DOCX has ~15–50 parts, a workbook with many sheets and pictures hundreds.
 - Macros (`vbaProject.bin`, a .docm/.xlsm renamed) are refused like JavaScript in a PDF: an archived
   record is a static document, and the original is what hoso keeps and signs, so it is never

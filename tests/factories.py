@@ -45,9 +45,9 @@ def pdf_bytes(text: str = "Ke hoach bai day", pad: int = 0) -> bytes:
     return bytes(out)
 
 
-def _ooxml(part: str, xml: str, compression: int = zipfile.ZIP_STORED) -> bytes:
+def _ooxml(part: str, xml: str) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as zf:
+    with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         zf.writestr(part, xml)
     return buf.getvalue()
@@ -169,23 +169,41 @@ def pdf_with_page_js() -> bytes:
     return _written(writer)
 
 
+def _replace_part(document: bytes, part: str, xml: str) -> bytes:
+    """A real Office file (as python-docx/openpyxl write it) with one XML part replaced, deflated."""
+    source = zipfile.ZipFile(io.BytesIO(document))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            zf.writestr(info.filename, xml.encode() if info.filename == part else source.read(info))
+    return buf.getvalue()
+
+
+def docx_with_body(body: str) -> bytes:
+    """A real DOCX whose document body is `body` (WordprocessingML paragraphs)."""
+    import docx
+
+    blank = io.BytesIO()
+    docx.Document().save(blank)
+    xml = f'<w:document xmlns:w="{_W_NS}"><w:body>{body}</w:body></w:document>'
+    return _replace_part(blank.getvalue(), "word/document.xml", xml)
+
+
 def docx_bomb(inflated: int = 2 * 1024 * 1024) -> bytes:
     """A DOCX whose document.xml inflates to `inflated` bytes from a few KB (the issue's had 60 MB in 88 KB)."""
     paragraph = "<w:p><w:r><w:t>Bài học hôm nay</w:t></w:r></w:p>"
-    body = paragraph * (inflated // len(paragraph.encode()))
-    xml = f'<w:document xmlns:w="{_W_NS}"><w:body>{body}</w:body></w:document>'
-    return _ooxml("word/document.xml", xml, compression=zipfile.ZIP_DEFLATED)
+    return docx_with_body(paragraph * (inflated // len(paragraph.encode())))
 
 
 def xlsx_bomb(inflated: int = 2 * 1024 * 1024) -> bytes:
+    """A real XLSX whose first sheet inflates to `inflated` bytes of identical rows."""
+    from openpyxl import Workbook
+
+    blank = io.BytesIO()
+    Workbook().save(blank)
     row = '<row><c t="inlineStr"><is><t>0</t></is></c></row>'
     xml = f'<worksheet xmlns="{_S_NS}"><sheetData>{row * (inflated // len(row))}</sheetData></worksheet>'
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        zf.writestr("xl/workbook.xml", f'<workbook xmlns="{_S_NS}"/>')
-        zf.writestr("xl/worksheets/sheet1.xml", xml)
-    return buf.getvalue()
+    return _replace_part(blank.getvalue(), "xl/worksheets/sheet1.xml", xml)
 
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
