@@ -233,3 +233,22 @@ def test_the_bulk_import_refuses_the_same(world: World, session: Session, settin
     assert "năm học phải có dạng" in reasons["nam-hoc.pdf"]
     assert "không được để trống" in reasons["trong.pdf"]
     assert PDF_DAMAGED in reasons["cut.pdf"] and "zip bomb" in reasons["bom.docx"]
+
+
+@pytest.mark.parametrize(
+    ("period", "cadence"),
+    [
+        (ARABIC_INDIC_YEAR, "yearly"),
+        (ARABIC_INDIC_YEAR + "-HK1", "semester"),
+        ("\u0662\u0660\u0662\u0666-11", "monthly"),  # ٢٠٢٦-11
+        ("2026-11\n", "monthly"),
+    ],
+)
+def test_a_signing_period_is_ascii_too(period: str, cadence: str) -> None:
+    """A yearly or semester period carries a school year: it is spelled as the records' is."""
+    from archive.exceptions import InvalidInput
+    from signing import periods
+
+    with pytest.raises(InvalidInput, match="malformed"):
+        periods.check(period, cadence)
+    assert periods.check("2025-2026", "yearly") == "2025-2026"
