@@ -8,8 +8,11 @@ file (never loaded whole into memory), and refused when:
   or not a PDF at all);
 - its end is not a PDF's end (`%%EOF` within the last KiB, as readers look for it): a file cut
   short in transfer is refused, not "repaired" into fewer pages than the teacher sent;
-- its cross-reference table is broken: the parser would have to scan (and hold) the whole file to
-  guess where its objects are, and the copy the archive keeps and signs would be one a reader guesses at;
+- its cross-reference table is broken (offsets that do not point at their objects, as after a
+  CRLF conversion): pypdf would scan, and hold, the whole file to guess where the objects are, and
+  pyHanko, which signs the plan at the month's end, cannot open such a file even when not strict
+  (measured here: "Could not find xref table"), so accepting it would only move the refusal to the
+  principal's signing run, a month later;
 - it is encrypted: nobody can index it, and a principal cannot sign it without the owner's password;
 - it carries active content (JavaScript anywhere an action can stand, a Launch action that starts a
   program): refused, not neutralised. The original is what hoso preserves, hashes and signs, so it
@@ -27,6 +30,7 @@ this module bounds the pages and the objects the action walk visits.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -54,7 +58,9 @@ class _TooManyObjects(Exception):
     """The action walk passed MAX_WALKED dictionaries."""
 
 
+@functools.cache
 def _reader_class() -> Any:
+    """pypdf's reader, except that a broken cross-reference table is refused, not rebuilt."""
     from pypdf import PdfReader
 
     class _StrictXrefReader(PdfReader):  # type: ignore[misc]

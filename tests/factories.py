@@ -87,6 +87,12 @@ def pdf_header_then_zeros() -> bytes:
     return b"%PDF-1.7\n" + b"\x00" * 8_000 + b"\n%%EOF\n"
 
 
+def pdf_with_broken_xref() -> bytes:
+    """A PDF whose line ends were converted to CRLF (a mail gateway, an FTP ASCII transfer): every
+    cross-reference offset now points beside its object. Readers repair it; pyHanko cannot sign it."""
+    return pdf_bytes("Ke hoach bai day").replace(b"\n", b"\r\n")
+
+
 def exe_with_pdf_header() -> bytes:
     """A Windows program with a PDF header and a whole PDF after its own header (a polyglot)."""
     return EXE + b"\n" + pdf_bytes()

@@ -71,6 +71,7 @@ RUNS_BY_ITSELF = "mã lệnh tự chạy"
     [
         (factories.truncated_pdf, "ke-hoach.pdf", "lesson_plan", 415, PDF_DAMAGED),
         (factories.pdf_header_then_zeros, "ke-hoach.pdf", "lesson_plan", 415, PDF_DAMAGED),
+        (factories.pdf_with_broken_xref, "ke-hoach.pdf", "lesson_plan", 415, PDF_DAMAGED),
         (factories.exe_with_pdf_header, "ke-hoach.pdf", "lesson_plan", 415, "không nhận dạng được"),
         (factories.html_with_pdf_line, "ke-hoach.pdf", "lesson_plan", 415, "không nhận dạng được"),
         (factories.encrypted_pdf, "ke-hoach.pdf", "lesson_plan", 415, "mật khẩu hoặc bị mã hóa"),
