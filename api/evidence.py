@@ -18,7 +18,7 @@ from archive import audit, grants, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Blob, Person, Version
-from archive.schemas import Text
+from archive.schemas import RequiredText
 from search import query as search_query
 from search.documents import FACETS
 from search.models import EvidenceExport
@@ -33,7 +33,7 @@ class SavedSearch(BaseModel):
 
 
 class EvidenceIn(BaseModel):
-    title: Text = Field(min_length=1, max_length=300, description="E.g. 'Thanh tra KHBD tháng 11/2026 — THA'")
+    title: RequiredText = Field(min_length=1, max_length=300, description="E.g. 'Thanh tra KHBD tháng 11/2026 — THA'")
     record_ids: list[str] = Field(default_factory=list, max_length=20000)
     search: SavedSearch | None = Field(default=None, description="Or: every record a search finds (in your scope)")
 

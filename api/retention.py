@@ -17,7 +17,7 @@ from archive import access, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordType, Role, School, Version
-from archive.schemas import SchoolYear, Text
+from archive.schemas import RequiredText, SchoolYear, Text
 from archive.settings import Settings
 from retention import disposition as disposition_flow
 from retention import holds, schedule
@@ -73,8 +73,10 @@ def get_schedule(_person: Person = Depends(current_user), session: Session = Dep
 class PeriodIn(BaseModel):
     permanent: bool = False
     years: int | None = Field(default=None, description="2–70 unless permanent")
-    reason: Text = Field(min_length=1, max_length=2000)
-    citation: Text = Field(min_length=1, max_length=1000, description="e.g. TT 08/2025/TT-BGDĐT, Phụ lục, mục 3.2")
+    reason: RequiredText = Field(min_length=1, max_length=2000)
+    citation: RequiredText = Field(
+        min_length=1, max_length=1000, description="e.g. TT 08/2025/TT-BGDĐT, Phụ lục, mục 3.2"
+    )
     future_only: bool = Field(default=False, description="A shorter term for new records only")
 
 
@@ -131,7 +133,7 @@ def delete_record(
 
 
 class HoldIn(BaseModel):
-    reason: Text = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
     reference: Text | None = Field(default=None, max_length=200, description="e.g. the decision number")
     record_ids: list[str] | None = Field(default=None, max_length=10000)
     dossier_id: str | None = None
@@ -141,7 +143,7 @@ class HoldIn(BaseModel):
 
 
 class ReleaseIn(BaseModel):
-    reason: Text = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
 
 
 def hold_out(session: Session, hold: Hold) -> dict[str, Any]:
@@ -267,24 +269,24 @@ def fixity_run(
 
 class ProposalItem(BaseModel):
     record_id: str
-    explanation: Text = Field(min_length=1, max_length=1000, description="Why it has no value any more")
+    explanation: RequiredText = Field(min_length=1, max_length=1000, description="Why it has no value any more")
 
 
 class ProposalIn(BaseModel):
     school_code: str
-    explanation: Text = Field(min_length=1, max_length=4000, description="Thuyết minh of the list")
+    explanation: RequiredText = Field(min_length=1, max_length=4000, description="Thuyết minh of the list")
     items: list[ProposalItem] = Field(min_length=1, max_length=20000)
 
 
 class Member(BaseModel):
-    name: Text = Field(min_length=1, max_length=200)
+    name: RequiredText = Field(min_length=1, max_length=200)
     title: Text = Field(default="", max_length=200)
 
 
 class CouncilIn(BaseModel):
     members: list[Member] = Field(min_length=1, max_length=20)
-    establishment_decision: Text = Field(min_length=1, max_length=300, description="e.g. QĐ số 12/QĐ-THA")
-    minutes: Text = Field(min_length=1, max_length=20000)
+    establishment_decision: RequiredText = Field(min_length=1, max_length=300, description="e.g. QĐ số 12/QĐ-THA")
+    minutes: RequiredText = Field(min_length=1, max_length=20000)
     opinion: str = Field(description="agree or disagree")
     notes: Text = Field(default="", max_length=4000)
 

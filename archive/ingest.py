@@ -1,10 +1,11 @@
 """The ingest pipeline: spooled upload → checks → content-addressed blob → one DB transaction.
 
-Order matters for "nothing half-stored": the blob goes first (an orphan blob is collectable
-garbage, never a dangling row), then inside one serialised transaction the version number is
-taken, the sidecar written, and record + version + audit event committed together. A failure
-before the commit removes the sidecar; a crash before it leaves no row, and the next attempt at
-that version number replaces the orphan sidecar.
+Order matters for "nothing half-stored": the content is checked first (its type, and that it is
+a real document of that type: `check_document`), before any byte is put; then the blob goes (an
+orphan blob is collectable garbage, never a dangling row), then inside one serialised transaction
+the version number is taken, the sidecar written, and record + version + audit event committed
+together. A failure before the commit removes the sidecar; a crash before it leaves no row, and the
+next attempt at that version number replaces the orphan sidecar.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, mediatype, sidecar
+from archive import access, audit, mediatype, ooxmlcheck, pdfcheck, sidecar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import (
     Conflict,
@@ -106,7 +107,17 @@ def check_content(received: Received, record_type: RecordType, filename: str) ->
             f"The content of {name!r} is {found_en}; {record_type.name_en} accepts only: {allowed}.",
             media_type=received.media_type,
         )
+    check_document(received, name)
     return name
+
+
+def check_document(received: Received, name: str) -> None:
+    """A file of an accepted type must be a real one: a PDF that parses (no password, no script), a
+    DOCX/XLSX that is no decompression bomb. Run before the blob is put, so a refusal stores nothing."""
+    if received.media_type == mediatype.PDF:
+        pdfcheck.check(received.path, name)
+    elif received.media_type in (mediatype.DOCX, mediatype.XLSX):
+        ooxmlcheck.check(received.path, name)
 
 
 def store_blob(store: ObjectStore, received: Received) -> str:

@@ -3,7 +3,9 @@
 A hand-written sniffer rather than libmagic: the formats a school archive accepts are few and
 their signatures are fixed by their standards, OOXML (DOCX/XLSX) must be told apart by looking
 inside the ZIP (libmagic guesses from the first entry's name), and CSV has no signature at all.
-Anything not recognised is `application/octet-stream`, which no record type allows.
+Anything not recognised is `application/octet-stream`, which no record type allows. The sniffer only
+names a type; `archive/pdfcheck.py` and `archive/ooxmlcheck.py` then check, before anything is
+stored, that a file of that type is a real document.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import csv
 import zipfile
 from pathlib import Path
+
+from archive import ooxmlcheck
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -57,7 +61,7 @@ def describe(media_type: str) -> str:
 
 def sniff(head: bytes, path: Path | None = None) -> str:
     """The media type of a file whose first bytes are `head`; `path` lets ZIPs be opened."""
-    if head[:1024].find(b"%PDF-") != -1:
+    if head.startswith(b"%PDF-"):  # at the start: an EXE or a web page with a %PDF- line is not a PDF
         return PDF
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
@@ -77,6 +81,8 @@ def sniff(head: bytes, path: Path | None = None) -> str:
 
 
 def _sniff_ooxml(path: Path) -> str:
+    if not ooxmlcheck.directory_fits(path):  # before zipfile reads a directory of millions of entries
+        return UNKNOWN
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())

@@ -11,7 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from archive.models import Role
 
-_SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits ("٢٠٢٥-٢٠٢٦"), which int() reads as
+# 2025 but no grant, filter or folder name spelled in ASCII ever matches.
+_SCHOOL_YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")
 
 
 def clean_text(value: str) -> str:
@@ -25,8 +27,20 @@ def clean_text(value: str) -> str:
 Text = Annotated[str, AfterValidator(clean_text)]
 
 
+def clean_required_text(value: str) -> str:
+    """`clean_text`, and something must be left: a title of spaces is no title (min_length counts them)."""
+    value = clean_text(value)
+    if not value:
+        raise ValueError("không được để trống (chỉ có dấu cách) / must not be blank (spaces only)")
+    return value
+
+
+RequiredText = Annotated[str, AfterValidator(clean_required_text)]
+
+
 def check_school_year(value: str) -> str:
-    match = _SCHOOL_YEAR.match(value)
+    """The one validator of a school year wherever one is accepted (records, import, grants, filters, search)."""
+    match = _SCHOOL_YEAR.fullmatch(value)
     if not match or int(match.group(2)) != int(match.group(1)) + 1 or not 1950 <= int(match.group(1)) <= 2200:
         raise ValueError(
             f"năm học phải có dạng 2025-2026 (hai năm liên tiếp), nhận được {value!r} / "
@@ -83,9 +97,9 @@ class RecordCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    school_code: Text = Field(min_length=1, max_length=32)
-    record_type: Text = Field(min_length=1, max_length=64)
-    title: Text = Field(min_length=1, max_length=500)
+    school_code: RequiredText = Field(min_length=1, max_length=32)
+    record_type: RequiredText = Field(min_length=1, max_length=64)
+    title: RequiredText = Field(min_length=1, max_length=500)
     school_year: SchoolYear
     subject: Text | None = Field(default=None, max_length=100)
     grade: int | None = Field(default=None, ge=1, le=12)
@@ -101,7 +115,7 @@ class VersionMetadataUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Text | None = Field(default=None, min_length=1, max_length=500)
+    title: RequiredText | None = Field(default=None, min_length=1, max_length=500)
     subject: Text | None = Field(default=None, max_length=100)
     grade: int | None = Field(default=None, ge=1, le=12)
     class_name: Text | None = Field(default=None, max_length=20)
@@ -113,8 +127,8 @@ class VersionMetadataUpdate(BaseModel):
 class SchoolCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Text = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: Text = Field(min_length=1, max_length=300)
+    code: RequiredText = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: RequiredText = Field(min_length=1, max_length=300)
     district: Text | None = Field(default=None, max_length=200)
     province: Text | None = Field(default=None, max_length=200)
 
@@ -122,8 +136,8 @@ class SchoolCreate(BaseModel):
 class PersonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: Text = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
-    full_name: Text = Field(min_length=1, max_length=200)
+    username: RequiredText = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    full_name: RequiredText = Field(min_length=1, max_length=200)
     password: str = Field(min_length=10, max_length=200)
     national_id: Text | None = Field(default=None, max_length=32)
     email: Text | None = Field(default=None, max_length=200)
@@ -133,7 +147,7 @@ class PersonCreate(BaseModel):
 class PersonUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full_name: Text | None = Field(default=None, min_length=1, max_length=200)
+    full_name: RequiredText | None = Field(default=None, min_length=1, max_length=200)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
 
@@ -328,7 +342,7 @@ class GrantCreate(BaseModel):
     """An inspection decision's access: who, which schools, types and school years, until when."""
 
     inspector: str = Field(min_length=1, max_length=100, description="The inspector's username")
-    decision_number: Text = Field(min_length=1, max_length=100, description="Số quyết định thanh tra")
+    decision_number: RequiredText = Field(min_length=1, max_length=100, description="Số quyết định thanh tra")
     decision_date: date | None = None
     school_codes: list[str] = Field(min_length=1, max_length=200)
     record_types: list[str] = Field(default_factory=list, max_length=50, description="Empty: every type")
@@ -337,7 +351,7 @@ class GrantCreate(BaseModel):
 
 
 class GrantRevoke(BaseModel):
-    reason: Text = Field(min_length=1, max_length=1000)
+    reason: RequiredText = Field(min_length=1, max_length=1000)
 
 
 class GrantOut(Out):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from archive.schemas import check_school_year
 from search import analyzer
 from search.documents import FACETS
 from search.exceptions import BadQuery
@@ -100,6 +101,12 @@ def checked(query: SearchQuery) -> SearchQuery:
             f"Không lọc được theo {', '.join(unknown)}; chỉ theo: {', '.join(FACETS)}.",
             f"Cannot filter by {', '.join(unknown)}; only by: {', '.join(FACETS)}.",
         )
+    for year in query.filters.get("school_year") or []:
+        try:
+            check_school_year(year)
+        except ValueError as exc:
+            vi, _, en = str(exc).partition(" / ")
+            raise BadQuery(f"Lọc theo năm học: {vi}", f"School year filter: {en}") from None
     if query.page < 1 or not 1 <= query.page_size <= MAX_PAGE_SIZE:
         raise BadQuery(
             f"Trang phải từ 1, mỗi trang 1–{MAX_PAGE_SIZE} kết quả.", f"page ≥ 1 and page_size 1–{MAX_PAGE_SIZE}."

@@ -74,6 +74,148 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200
 
 
+# -- files that look like documents and are not (issue #13 §4) ----------------------------------
+
+
+def truncated_pdf() -> bytes:
+    """A real PDF cut short, as a dropped connection leaves it."""
+    data = pdf_bytes("Ke hoach bai day", pad=5_000)
+    return data[: len(data) * 2 // 3]
+
+
+def pdf_header_then_zeros() -> bytes:
+    return b"%PDF-1.7\n" + b"\x00" * 8_000 + b"\n%%EOF\n"
+
+
+def pdf_with_broken_xref() -> bytes:
+    """A PDF whose line ends were converted to CRLF (a mail gateway, an FTP ASCII transfer): every
+    cross-reference offset now points beside its object. Readers repair it; pyHanko cannot sign it."""
+    return pdf_bytes("Ke hoach bai day").replace(b"\n", b"\r\n")
+
+
+def exe_with_pdf_header() -> bytes:
+    """A Windows program with a PDF header and a whole PDF after its own header (a polyglot)."""
+    return EXE + b"\n" + pdf_bytes()
+
+
+def html_with_pdf_line() -> bytes:
+    return b"<!DOCTYPE html>\n<html><body>\n%PDF-1.4\n<script>alert(1)</script>\n</body></html>\n%%EOF\n"
+
+
+def _pdf_writer():  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader, PdfWriter
+
+    return PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes("Ke hoach bai day"))))
+
+
+def _written(writer) -> bytes:  # type: ignore[no-untyped-def]
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def encrypted_pdf() -> bytes:
+    """Opens without a password (empty user password) but is encrypted: neither indexable nor signable."""
+    writer = _pdf_writer()
+    writer.encrypt(user_password="", owner_password="mat-khau-chu", algorithm="RC4-128")
+    return _written(writer)
+
+
+def _js_action(script: str):  # type: ignore[no-untyped-def]
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    return DictionaryObject({NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(script)})
+
+
+def pdf_with_open_action_js() -> bytes:
+    from pypdf.generic import NameObject
+
+    writer = _pdf_writer()
+    writer._root_object[NameObject("/OpenAction")] = writer._add_object(_js_action("app.alert('xin chao')"))
+    return _written(writer)
+
+
+def pdf_with_javascript_names() -> bytes:
+    """Document-level JavaScript in the Names tree (runs when the file opens in Acrobat)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = _pdf_writer()
+    tree = DictionaryObject(
+        {NameObject("/Names"): ArrayObject([TextStringObject("init"), writer._add_object(_js_action("this.x=1"))])}
+    )
+    writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): tree})
+    return _written(writer)
+
+
+def pdf_with_launch_link() -> bytes:
+    """A link on page 1 whose action starts a program."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+    writer = _pdf_writer()
+    launch = DictionaryObject({NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")})
+    link = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): ArrayObject([NumberObject(v) for v in (72, 72, 200, 100)]),
+            NameObject("/A"): launch,
+        }
+    )
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
+    return _written(writer)
+
+
+def pdf_with_page_js() -> bytes:
+    """JavaScript on a page's open trigger (/AA /O), chained behind a harmless action by /Next."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    writer = _pdf_writer()
+    harmless = DictionaryObject({NameObject("/S"): NameObject("/GoTo"), NameObject("/Next"): _js_action("1")})
+    writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): harmless})
+    return _written(writer)
+
+
+def _replace_part(document: bytes, part: str, xml: str) -> bytes:
+    """A real Office file (as python-docx/openpyxl write it) with one XML part replaced, deflated."""
+    source = zipfile.ZipFile(io.BytesIO(document))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            zf.writestr(info.filename, xml.encode() if info.filename == part else source.read(info))
+    return buf.getvalue()
+
+
+def docx_with_body(body: str) -> bytes:
+    """A real DOCX whose document body is `body` (WordprocessingML paragraphs)."""
+    import docx
+
+    blank = io.BytesIO()
+    docx.Document().save(blank)
+    xml = f'<w:document xmlns:w="{_W_NS}"><w:body>{body}</w:body></w:document>'
+    return _replace_part(blank.getvalue(), "word/document.xml", xml)
+
+
+def docx_bomb(inflated: int = 2 * 1024 * 1024) -> bytes:
+    """A DOCX whose document.xml inflates to `inflated` bytes from a few KB (the issue's had 60 MB in 88 KB)."""
+    paragraph = "<w:p><w:r><w:t>Bài học hôm nay</w:t></w:r></w:p>"
+    return docx_with_body(paragraph * (inflated // len(paragraph.encode())))
+
+
+def xlsx_bomb(inflated: int = 2 * 1024 * 1024) -> bytes:
+    """A real XLSX whose first sheet inflates to `inflated` bytes of identical rows."""
+    from openpyxl import Workbook
+
+    blank = io.BytesIO()
+    Workbook().save(blank)
+    row = '<row><c t="inlineStr"><is><t>0</t></is></c></row>'
+    xml = f'<worksheet xmlns="{_S_NS}"><sheetData>{row * (inflated // len(row))}</sheetData></worksheet>'
+    return _replace_part(blank.getvalue(), "xl/worksheets/sheet1.xml", xml)
+
+
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
 @dataclass
 class World:
     admin: Person

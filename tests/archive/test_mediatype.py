@@ -52,6 +52,8 @@ def _zip(**members: str) -> bytes:
         b"\x7fELF\x02\x01\x01",
         _zip(**{"readme.txt": "x"}),  # a plain ZIP renamed .docx
         factories.docx_bytes()[:60],  # a truncated DOCX
+        factories.exe_with_pdf_header(),  # %PDF- must start the file, not follow a program's header
+        factories.html_with_pdf_line(),
         b"just one line of prose without separators\n",
         b"a,b\n\x00\x01binary,garbage\n",
         b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska",
