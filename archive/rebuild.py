@@ -76,7 +76,7 @@ def rebuild(session: Session, store: ObjectStore, progress: Callable[[int, int],
     listed = list(store.list("records/"))
     sealed = {k for k in listed if k.endswith(sidecar.SEAL_SUFFIX)}
     keys = [k for k in listed if k.endswith(".json")]
-    if sidecar.ALL_SEALED in listed:
+    if sidecar.is_present(store, sidecar.ALL_SEALED):
         report.phantoms = [k for k in keys if sidecar.seal_key(k) not in sealed]
         keys = [k for k in keys if sidecar.seal_key(k) in sealed]
     else:

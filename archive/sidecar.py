@@ -30,7 +30,7 @@ from archive.storage import ObjectExists, ObjectMissing, ObjectStore, sidecar_ke
 
 FORMAT = "hoso.sidecar/1"
 SEAL_SUFFIX = ".committed"
-ALL_SEALED = "records/_seals/complete"  # every sidecar older than seals has been sealed (`seal_archive`)
+ALL_SEALED = "meta/sidecars-sealed"  # every sidecar older than seals has been sealed (`seal_archive`)
 
 
 def build(record: Record, version: Version) -> dict[str, Any]:
