@@ -17,7 +17,7 @@ from archive import access, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordType, Role, School, Version
-from archive.schemas import SchoolYear, Text
+from archive.schemas import RowId, SchoolYear, Text
 from archive.settings import Settings
 from retention import disposition as disposition_flow
 from retention import holds, schedule
@@ -194,7 +194,7 @@ def list_holds(person: Person = Depends(current_user), session: Session = Depend
 
 @router.post("/holds/{hold_id}/release")
 def release_hold(
-    hold_id: int,
+    hold_id: RowId,
     body: ReleaseIn,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
@@ -253,7 +253,7 @@ def fixity_runs(person: Person = Depends(current_user), session: Session = Depen
 
 @router.get("/fixity/runs/{run_id}")
 def fixity_run(
-    run_id: int, person: Person = Depends(current_user), session: Session = Depends(get_session)
+    run_id: RowId, person: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     _archivist_or_admin(person)
     run = session.get(FixityRun, run_id)
@@ -363,7 +363,7 @@ def propose(
 
 @router.get("/dispositions/{disposition_id}")
 def get_disposition(
-    disposition_id: int, person: Person = Depends(current_user), session: Session = Depends(get_session)
+    disposition_id: RowId, person: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     disposition = disposition_flow.load(session, disposition_id)
     if disposition.school_id not in access.readable_school_ids(person) and not access.is_admin(person):
@@ -373,7 +373,7 @@ def get_disposition(
 
 @router.post("/dispositions/{disposition_id}/council")
 def council(
-    disposition_id: int,
+    disposition_id: RowId,
     body: CouncilIn,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
@@ -397,7 +397,7 @@ def council(
 
 @router.post("/dispositions/{disposition_id}/decision")
 def decide(
-    disposition_id: int,
+    disposition_id: RowId,
     decision_number: Annotated[str, Form(max_length=100, description="Số quyết định, e.g. 05/QĐ-THA")],
     approve: Annotated[bool, Form()] = True,
     pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12 to sign the decision")] = None,
@@ -453,7 +453,7 @@ def sign_decision(settings: Settings, key: keys.KeySource) -> disposition_flow.S
 
 @router.post("/dispositions/{disposition_id}/execute")
 def execute(
-    disposition_id: int,
+    disposition_id: RowId,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),

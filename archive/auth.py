@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from archive.db import utcnow
 from archive.exceptions import Unauthorized
 from archive.models import Person
+from archive.schemas import DB_INT_MAX
 
 # OWASP's argon2id configuration (m=19 MiB, t=2, p=1): strong, and a login costs 19 MiB of memory
 # rather than argon2-cffi's default 64 MiB, which matters on a small school server.
@@ -78,8 +79,10 @@ def person_from_token(session: Session, token: str, secret: str) -> Person:
     try:
         claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["sub", "exp", "ver"]})
         person_id = int(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise expired from None
+    if not 1 <= person_id <= DB_INT_MAX:  # no such row; the database would refuse the number (a 500)
+        raise expired
     person = session.get(Person, person_id)
     if person is None or not person.active or person.deleted_at is not None:
         raise expired
