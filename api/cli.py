@@ -100,7 +100,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
             "password (API: POST /api/v1/auth/password)"
         )
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    # proxy_headers off: X-Forwarded-For is believed only from HOSO_TRUSTED_PROXIES (api/proxies.py).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
 
 
 @admin_app.command("create-user")

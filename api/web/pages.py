@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import approvals as approvals_api
+from api import auth as auth_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
+from api.proxies import client_address
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
@@ -35,9 +37,9 @@ from api.web.session import (
     set_session,
 )
 from archive import access, audit, grants, service
-from archive.auth import authenticate, issue_token
+from archive.auth import authenticate, issue_token, person_from_token
 from archive.db import write_transaction
-from archive.exceptions import HosoError
+from archive.exceptions import HosoError, TooManyAttempts
 from archive.fonts import VN_TIME
 from archive.models import Person, Record, RecordType, Role, School
 from retention import service as retention
@@ -101,7 +103,11 @@ def login(
     if not csrf_ok(secret, request.cookies.get(PRELOGIN_COOKIE), csrf_token):
         return HTMLResponse(t("Phiên đăng nhập đã hết hạn; hãy tải lại trang."), status_code=403)
     try:
-        person = authenticate(session, username.strip(), password)
+        person = authenticate(session, username.strip(), password, client_address(request))
+    except TooManyAttempts as e:
+        refused = _login_page(request, 429, username, said(e))
+        refused.headers["Retry-After"] = str(e.retry_after)
+        return refused
     except HosoError as e:
         return _login_page(request, 401, username, said(e))
     with write_transaction(session):
@@ -113,10 +119,20 @@ def login(
 
 
 @router.post("/dang-xuat")
-def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> Response:
+def logout(
+    request: Request, csrf_token: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)
+) -> Response:
+    """Log out on the server too: the cookie's token is revoked, as POST /api/v1/auth/logout does."""
     secret = state(request).settings.resolved_secret_key()
-    if not csrf_ok(secret, request.cookies.get(SESSION_COOKIE), csrf_token):
+    token = request.cookies.get(SESSION_COOKIE)
+    if not csrf_ok(secret, token, csrf_token):
         return HTMLResponse(t("Thiếu mã chống giả mạo (CSRF)."), status_code=403)
+    try:
+        person = person_from_token(session, token or "", secret)
+    except HosoError:
+        person = None  # already ended or expired: only the cookie is left to clear
+    if person is not None:
+        auth_api.end_session(session, person, token or "", secret)
     response = to_login()
     clear_session(response)
     return response
