@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import audit
 from archive.db import utcnow, write_transaction
-from archive.models import Blob, Version
+from archive.models import Blob, Record, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
 from retention.models import FixityRun
 
@@ -105,3 +106,60 @@ def _with_records(session: Session, found: list[dict[str, object]]) -> list[dict
             session.scalars(select(Version.record_id).where(Version.blob_sha256 == entry["sha256"]).distinct())
         )
     return found
+
+
+def findings_for(session: Session, run: FixityRun, school_ids: set[int] | None) -> dict[str, Any]:
+    """What a run found, as seen by someone who manages `school_ids` (None: an administrator, all of it).
+
+    A run checks the whole archive, but its findings name records: an archivist of one school must not
+    learn which records of another school were altered or lost. So a finding is shown only when one of
+    its records is at a school the person manages (with only those records); a blob no version of a
+    managed school uses, and the archive-wide audit chain's problems, are the administrator's. The
+    state follows what is shown. Totals (blobs, bytes, events) are the archive's and stay.
+    """
+    if school_ids is None:
+        return {
+            "state": run.state,
+            "mismatched": run.mismatched,
+            "missing": run.missing,
+            "audit_problems": run.audit_problems,
+            "started_by": run.started_by,
+            "error": run.error,
+        }
+    mismatched_ids = {str(r) for entry in run.mismatched or [] for r in entry.get("records", [])}
+    users = _records_by_blob(session, list(run.missing or []))
+    school_of = _school_of(session, mismatched_ids | {r for records in users.values() for r in records})
+    mismatched = []
+    for entry in run.mismatched or []:
+        mine = [r for r in entry.get("records", []) if school_of.get(str(r)) in school_ids]
+        if mine:
+            mismatched.append({**entry, "records": mine})
+    missing = [sha for sha in run.missing or [] if any(school_of.get(r) in school_ids for r in users.get(sha, []))]
+    state = run.state
+    if state in ("ok", "problems"):
+        state = "problems" if mismatched or missing else "ok"
+    return {
+        "state": state,
+        "mismatched": mismatched,
+        "missing": missing,
+        "audit_problems": [],
+        "started_by": run.started_by if run.started_by in ("schedule", "system") else None,
+        "error": None,
+    }
+
+
+def _records_by_blob(session: Session, shas: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if shas:
+        rows = session.execute(
+            select(Version.blob_sha256, Version.record_id).where(Version.blob_sha256.in_(shas)).distinct()
+        )
+        for sha, record_id in rows:
+            found.setdefault(sha, []).append(record_id)
+    return found
+
+
+def _school_of(session: Session, record_ids: set[str]) -> dict[str, int]:
+    if not record_ids:
+        return {}
+    return dict(session.execute(select(Record.id, Record.school_id).where(Record.id.in_(record_ids))).tuples().all())

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from api import approvals as approvals_api
 from api import auth as auth_api
+from api import retention as retention_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
 from api.proxies import client_address
@@ -179,7 +180,8 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
             .where(RecordRetention.state == "review", Record.school_id.in_(schools))
         )
         blocks["in_review"] = session.scalar(reviewing) or 0
-        blocks["fixity"] = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
+        latest = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
+        blocks["fixity"] = retention_api.fixity_out(session, latest, person) if latest else None  # their schools
         managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
         blocks["transfers_due"] = [
             (school, due) for school in managed for due in transfer_flow.due_for(session, school) if due.alert
