@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -100,8 +101,19 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
             "password (API: POST /api/v1/auth/password)"
         )
     sys.stdout.flush()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")  # hoso's own log
     # proxy_headers off: X-Forwarded-For is believed only from HOSO_TRUSTED_PROXIES (api/proxies.py).
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
+    # On SIGTERM, requests still open after 5 s are cut (an upload is then not acknowledged, and stores
+    # nothing), and the worker gets the rest of the 10 s: `hoso serve` never hangs on a long job.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @admin_app.command("create-user")

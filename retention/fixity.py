@@ -9,6 +9,7 @@ pool, since hashlib releases the GIL: on a folder store this runs close to `sha2
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, jobs
 from archive.db import utcnow, write_transaction
 from archive.models import Blob, Record, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
@@ -26,11 +27,13 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 MAX_LISTED = 1000
 
 
-def _hash(store: ObjectStore, sha256: str) -> tuple[str | None, int]:
+def _hash(store: ObjectStore, sha256: str, stop: threading.Event | None) -> tuple[str | None, int]:
     digest = hashlib.sha256()
     size = 0
     try:
         for chunk in store.get(blob_key(sha256)):
+            if stop is not None and stop.is_set():  # every MiB: a 2 GB recording never holds up a shutdown
+                raise jobs.Stopped
             digest.update(chunk)
             size += len(chunk)
     except ObjectMissing:
@@ -44,8 +47,12 @@ def run(
     started_by: str = "system",
     progress: Progress | None = None,
     workers: int = 2,
+    stop: threading.Event | None = None,
 ) -> FixityRun:
-    """One complete pass; the run row is committed first (visible as running) and last (its findings)."""
+    """One complete pass; the run row is committed first (visible as running) and last (its findings).
+
+    When `stop` is set (the server is stopping) the run ends within a chunk, `interrupted`, and
+    raises jobs.Stopped so its job is queued again."""
     fixity = FixityRun(started_by=started_by, started_at=utcnow(), state="running")
     session.add(fixity)
     session.commit()
@@ -57,8 +64,10 @@ def run(
     missing: list[str] = []
     done_bytes = 0
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for (sha, size), (actual, read) in zip(blobs, pool.map(lambda b: _hash(store, b[0]), blobs), strict=True):
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            hashed = pool.map(lambda b: _hash(store, b[0], stop), blobs)
+            for (sha, size), (actual, read) in zip(blobs, hashed, strict=True):
                 if actual is None:
                     missing.append(sha)
                 elif actual != sha or read != size:
@@ -67,7 +76,14 @@ def run(
                 fixity.blobs_checked += 1
                 if progress:
                     progress(done_bytes, total)
+        finally:  # when stopping, the blobs not yet started are dropped rather than each opened in turn
+            pool.shutdown(wait=True, cancel_futures=stop is not None and stop.is_set())
         chain = audit.verify_chain(session)
+    except jobs.Stopped:
+        session.rollback()
+        fixity.state, fixity.error, fixity.finished_at = "interrupted", "the server was stopped", utcnow()
+        session.commit()
+        raise
     except Exception as e:
         session.rollback()
         fixity.state, fixity.error, fixity.finished_at = "failed", repr(e)[:2000], utcnow()
