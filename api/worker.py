@@ -34,7 +34,7 @@ from search import indexer
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.5
-STOP_SECONDS = 8  # the worker's last chance to finish its chunk; `hoso serve` must end within 10 s
+STOP_SECONDS = 4  # after the ≤ 5 s the open requests get: `hoso serve` ends within 10 s of SIGTERM
 
 
 class Worker:

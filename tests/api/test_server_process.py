@@ -311,6 +311,7 @@ def test_sigterm_stops_the_server_promptly_even_while_a_long_fixity_run_hashes(
         server.proc.wait()
         raise AssertionError("hoso serve was still running 30 s after SIGTERM") from None
     log = server.log.read_text()
+    assert "fixity run stopped by the shutdown" in log, log[-3000:]  # the graceful path, not a kill
     assert "background worker stopped" in log and "Application shutdown complete" in log, log[-3000:]
     with make_sessionmaker(engine)() as s:
         run = s.scalars(select(FixityRun)).one()
