@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import requests
+import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 
 from tests.factories import World, login
-
-schemathesis = pytest.importorskip("schemathesis")
 
 EXAMPLES_PER_OPERATION = 8  # 2 roles × 60 operations × 8 ≈ 1,000 requests: about a minute per database
 # Operations whose generated requests would only log the caller out or hang on a multi-GB body.
