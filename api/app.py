@@ -26,6 +26,7 @@ from api import (
 )
 from api.deps import AppState
 from api.indexing import Describer
+from api.security_headers import SecurityHeaders
 from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
 from api.web.i18n import LanguageMiddleware
 from api.worker import Worker
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.hoso = hoso
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(SecurityHeaders, sign_agent_url=settings.sign_agent_url)
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
     for module in (

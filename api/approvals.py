@@ -21,6 +21,7 @@ from api.deps import AppState, current_user, get_session, state
 from archive import mediatype, service
 from archive.exceptions import InvalidInput, NotFound, UnsupportedMediaType
 from archive.models import Person, Version
+from archive.schemas import RowId
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
@@ -39,7 +40,7 @@ class SubmitIn(BaseModel):
 
 
 class DecisionItem(BaseModel):
-    item_id: int
+    item_id: RowId
     decision: Literal["approved", "returned"]
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -340,7 +341,7 @@ def remote_signing(settings: Settings, credential_id: str | None, token_: str | 
 @router.get("/records/{record_id}/signatures")
 def signatures(
     record_id: str,
-    version: Annotated[int | None, Query(description="A version number; the current one if omitted")] = None,
+    version: Annotated[RowId | None, Query(description="A version number; the current one if omitted")] = None,
     online: Annotated[bool, Query(description="Fetch revocation status live (OCSP/CRL)")] = True,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
@@ -383,7 +384,7 @@ def signatures(
 @router.get("/records/{record_id}/signatures/{signature_id}/p7s")
 def download_p7s(
     record_id: str,
-    signature_id: int,
+    signature_id: RowId,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),

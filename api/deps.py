@@ -32,6 +32,8 @@ class AppState:
     search: SearchEngine
     describe: Any  # api.indexing.Describer: a record as the index sees it
     woken: threading.Event = field(default_factory=threading.Event)
+    # Set when the server stops: long work (fixity, evidence packages, indexing) checks it and ends.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def wake(self) -> None:
         """Tell the background worker there is work now (it would otherwise look within a moment)."""

@@ -18,6 +18,7 @@ from archive.exceptions import (
     IntegrityFailure,
     InvalidInput,
     NotFound,
+    TooManyAttempts,
     Unauthorized,
     UnsupportedMediaType,
     UploadTooLarge,
@@ -43,6 +44,7 @@ STATUS: dict[type[HosoError], int] = {
     FontMissing: 500,
     IndexBusy: 503,
     Gone: 410,
+    TooManyAttempts: 429,
 }
 
 
@@ -56,6 +58,8 @@ def status_of(exc: HosoError) -> int:
 def problem(exc: HosoError) -> JSONResponse:
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     body = {"error": exc.code, "message": exc.vi, "message_en": exc.en}
     if exc.context:
         body["detail"] = exc.context

@@ -24,6 +24,7 @@ import logging
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState
-from archive import audit, descriptive, premis
+from archive import audit, descriptive, jobs, premis
 from archive.db import utcnow, write_transaction
 from archive.models import AuditEvent, Record, Version
 from archive.package import PackageWriter
@@ -132,6 +133,8 @@ class Builder:
     ) -> list[tuple[Record, list[Version], bool, dict[str, str]]]:
         documents = []
         for record, versions, sigs in items:
+            if self.state.stopping.is_set():
+                raise jobs.Stopped  # the server is stopping: built again from the start at the next one
             folder = f"representations/rep1/data/{record.id}/"
             paths: dict[str, str] = {}
             report: dict[str, Any] = {"record_id": record.id, "title": record.title, "files": []}
@@ -142,9 +145,7 @@ class Builder:
             for version in versions:
                 file_path = folder + safe_name(f"v{version.number}-{version.original_filename}")
                 sha = version.blob_sha256
-                entry = writer.add(
-                    file_path, lambda sha=sha: self.store.get(blob_key(sha)), version.media_type, version.created_at
-                )
+                entry = writer.add(file_path, lambda sha=sha: self._chunks(sha), version.media_type, version.created_at)
                 paths[str(version.number)] = file_path
                 self.events.append(
                     premis.Event(
@@ -200,6 +201,13 @@ class Builder:
             writer.add(f"documentation/audit/{record.id}.json", _json(excerpts[record.id]), "application/json")
             documents.append((record, versions, bool(sigs), paths))
         return documents
+
+    def _chunks(self, sha256: str) -> Iterator[bytes]:
+        """A blob's bytes for the package, ended at the next MiB when the server is stopping."""
+        for chunk in self.store.get(blob_key(sha256)):
+            if self.state.stopping.is_set():
+                raise jobs.Stopped
+            yield chunk
 
     def _spool(self, sha256: str) -> Path:
         with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, suffix=".check", delete=False) as out:
@@ -368,6 +376,12 @@ def run(state: AppState, export_id: str) -> None:
         export.state, export.error = "building", None
     try:
         Builder(state, export_id).build()
+    except jobs.Stopped:
+        with state.sessions() as session, write_transaction(session):
+            export = session.get(EvidenceExport, export_id)
+            assert export is not None
+            export.state = "queued"  # not failed: its job goes back to the queue
+        raise
     except Exception as e:
         log.exception("evidence export %s failed", export_id)
         with state.sessions() as session, write_transaction(session):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.deps import current_user, get_session
 from archive import grants
 from archive.models import Person
-from archive.schemas import GrantCreate, GrantOut, GrantRevoke
+from archive.schemas import GrantCreate, GrantOut, GrantRevoke, RowId
 
 router = APIRouter(prefix="/grants", tags=["inspection"])
 
@@ -29,7 +29,7 @@ def list_grants(actor: Person = Depends(current_user), session: Session = Depend
 
 @router.post("/{grant_id}/revoke", response_model=GrantOut)
 def revoke_grant(
-    grant_id: int, body: GrantRevoke, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+    grant_id: RowId, body: GrantRevoke, actor: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> GrantOut:
     """End a grant now, with the reason; the inspector's next request is refused."""
     return grants.out(grants.revoke(session, actor, grant_id, body))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.deps import admin_user, get_session
 from archive import service
 from archive.models import Person
-from archive.schemas import MembershipCreate, MembershipOut, PersonCreate, PersonOut, PersonUpdate
+from archive.schemas import MembershipCreate, MembershipOut, PersonCreate, PersonOut, PersonUpdate, RowId
 
 router = APIRouter(tags=["people"])
 
@@ -28,20 +28,20 @@ def list_people(
 
 
 @router.get("/people/{person_id}", response_model=PersonOut)
-def get_person(person_id: int, _: Person = Depends(admin_user), session: Session = Depends(get_session)) -> Person:
+def get_person(person_id: RowId, _: Person = Depends(admin_user), session: Session = Depends(get_session)) -> Person:
     return service.person_by_id(session, person_id)
 
 
 @router.patch("/people/{person_id}", response_model=PersonOut)
 def update_person(
-    person_id: int, body: PersonUpdate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+    person_id: RowId, body: PersonUpdate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
 ) -> Person:
     return service.update_person(session, actor, service.person_by_id(session, person_id), body)
 
 
 @router.delete("/people/{person_id}", status_code=204)
 def delete_person(
-    person_id: int, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+    person_id: RowId, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
 ) -> Response:
     service.delete_person(session, actor, service.person_by_id(session, person_id))
     return Response(status_code=204)
@@ -49,14 +49,17 @@ def delete_person(
 
 @router.post("/people/{person_id}/memberships", response_model=MembershipOut, status_code=201)
 def add_membership(
-    person_id: int, body: MembershipCreate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+    person_id: RowId,
+    body: MembershipCreate,
+    actor: Person = Depends(admin_user),
+    session: Session = Depends(get_session),
 ) -> object:
     return service.add_membership(session, actor, service.person_by_id(session, person_id), body)
 
 
 @router.delete("/memberships/{membership_id}", status_code=204)
 def remove_membership(
-    membership_id: int, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
+    membership_id: RowId, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
 ) -> Response:
     service.remove_membership(session, actor, membership_id)
     return Response(status_code=204)

@@ -23,10 +23,12 @@ from archive.exceptions import Gone, InvalidInput
 from archive.models import AuditEvent, Person, Record, RecordStatus, Version
 from archive.schemas import (
     AuditEventOut,
+    PageNumber,
     RecordCreate,
     RecordFilters,
     RecordOut,
     RecordPage,
+    RowId,
     VersionMetadataUpdate,
     VersionOut,
 )
@@ -141,7 +143,7 @@ async def create_record(
 @router.get("", response_model=RecordPage)
 def list_records(
     filters: Annotated[RecordFilters, Query()],
-    page: int = Query(1, ge=1),
+    page: PageNumber = 1,
     page_size: int = Query(50, ge=1, le=500),
     actor: Person = Depends(current_user),
     session: Session = Depends(get_session),
@@ -271,7 +273,7 @@ def download_current(
 @router.get("/{record_id}/versions/{number}/content", response_class=StreamingResponse)
 def download_version(
     record_id: str,
-    number: int,
+    number: RowId,
     request: Request,
     inline: bool = False,
     actor: Person = Depends(current_user),

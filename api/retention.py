@@ -17,10 +17,10 @@ from archive import access, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordType, Role, School, Version
-from archive.schemas import RequiredText, SchoolYear, Text
+from archive.schemas import RequiredText, RowId, SchoolYear, Text
 from archive.settings import Settings
 from retention import disposition as disposition_flow
-from retention import holds, schedule
+from retention import fixity, holds, schedule
 from retention import service as retention
 from retention import transfer as transfer_flow
 from retention.models import Disposition, FixityRun, Hold, RecordRetention
@@ -196,7 +196,7 @@ def list_holds(person: Person = Depends(current_user), session: Session = Depend
 
 @router.post("/holds/{hold_id}/release")
 def release_hold(
-    hold_id: int,
+    hold_id: RowId,
     body: ReleaseIn,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
@@ -216,21 +216,28 @@ def sweep(person: Person = Depends(current_user), session: Session = Depends(get
     return retention.sweep(session)
 
 
-def fixity_out(run: FixityRun) -> dict[str, Any]:
+def fixity_out(session: Session, run: FixityRun, person: Person) -> dict[str, Any]:
+    """A run as this person may see it: an administrator everything, others their schools' findings."""
+    seen = fixity.findings_for(session, run, None if access.is_admin(person) else managed_school_ids(person))
     return {
         "id": run.id,
-        "state": run.state,
+        "state": seen["state"],
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        "started_by": run.started_by,
+        "started_by": seen["started_by"],
         "blobs_checked": run.blobs_checked,
         "bytes_checked": run.bytes_checked,
-        "mismatched": run.mismatched,
-        "missing": run.missing,
+        "mismatched": seen["mismatched"],
+        "missing": seen["missing"],
         "audit_events_checked": run.audit_events_checked,
-        "audit_problems": run.audit_problems,
-        "error": run.error,
+        "audit_problems": seen["audit_problems"],
+        "error": seen["error"],
     }
+
+
+def managed_school_ids(person: Person) -> set[int]:
+    """The schools where this person keeps the archive (archivist or principal)."""
+    return {m.school_id for m in person.memberships if m.role in SWEEPERS and m.school_id is not None}
 
 
 @router.post("/fixity", status_code=202)
@@ -250,18 +257,19 @@ def start_fixity(
 @router.get("/fixity/runs")
 def fixity_runs(person: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[dict]:  # type: ignore[type-arg]
     _archivist_or_admin(person)
-    return [fixity_out(r) for r in session.scalars(select(FixityRun).order_by(FixityRun.id.desc()).limit(50))]
+    runs = list(session.scalars(select(FixityRun).order_by(FixityRun.id.desc()).limit(50)))
+    return [fixity_out(session, r, person) for r in runs]
 
 
 @router.get("/fixity/runs/{run_id}")
 def fixity_run(
-    run_id: int, person: Person = Depends(current_user), session: Session = Depends(get_session)
+    run_id: RowId, person: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     _archivist_or_admin(person)
     run = session.get(FixityRun, run_id)
     if run is None:
         raise NotFound("Không có lần kiểm tra toàn vẹn này.", "No such fixity run.")
-    return fixity_out(run)
+    return fixity_out(session, run, person)
 
 
 # -- destruction (TT 06/2025/TT-BNV) --------------------------------------------------------------
@@ -365,7 +373,7 @@ def propose(
 
 @router.get("/dispositions/{disposition_id}")
 def get_disposition(
-    disposition_id: int, person: Person = Depends(current_user), session: Session = Depends(get_session)
+    disposition_id: RowId, person: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
     disposition = disposition_flow.load(session, disposition_id)
     if disposition.school_id not in access.readable_school_ids(person) and not access.is_admin(person):
@@ -375,7 +383,7 @@ def get_disposition(
 
 @router.post("/dispositions/{disposition_id}/council")
 def council(
-    disposition_id: int,
+    disposition_id: RowId,
     body: CouncilIn,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
@@ -399,7 +407,7 @@ def council(
 
 @router.post("/dispositions/{disposition_id}/decision")
 def decide(
-    disposition_id: int,
+    disposition_id: RowId,
     decision_number: Annotated[str, Form(max_length=100, description="Số quyết định, e.g. 05/QĐ-THA")],
     approve: Annotated[bool, Form()] = True,
     pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12 to sign the decision")] = None,
@@ -455,7 +463,7 @@ def sign_decision(settings: Settings, key: keys.KeySource) -> disposition_flow.S
 
 @router.post("/dispositions/{disposition_id}/execute")
 def execute(
-    disposition_id: int,
+    disposition_id: RowId,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),

@@ -6,6 +6,11 @@ a heartbeat thread renews this worker's, and every worker puts back the jobs of 
 silent, so a crash between a commit and its follow-up work is repaired within a lease while the
 other servers run, and at the next start. Several server processes may run workers: jobs are
 claimed with SKIP LOCKED.
+
+Stopping (SIGTERM to `hoso serve`) sets `AppState.stopping`; the long work checks it (fixity every
+MiB hashed, an evidence package every MiB packed, the indexer between batches), ends, and puts its
+job back in the queue. Before, the lifespan waited up to 60 s for the worker while a fixity run
+hashed on, and `hoso serve` hung over 15 s after SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,13 +36,14 @@ from search import indexer
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.5
+STOP_SECONDS = 4  # after the ≤ 5 s the open requests get: `hoso serve` ends within 10 s of SIGTERM
 
 
 class Worker:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.name = f"{socket.gethostname()}:{os.getpid()}:worker"
-        self._stop = threading.Event()
+        self._stop = state.stopping
         self._thread = threading.Thread(target=self._loop, name="hoso-worker", daemon=True)
         self._heart = threading.Thread(target=self._heartbeat, name="hoso-worker-heartbeat", daemon=True)
         self.lease = timedelta(seconds=state.settings.job_lease_seconds)
@@ -53,12 +59,19 @@ class Worker:
         self._thread.start()
 
     def stop(self) -> None:
+        log.info("stopping the background worker")
         self._stop.set()
         self.state.wake()
         if self._thread.is_alive():
-            self._thread.join(timeout=60)
+            self._thread.join(timeout=STOP_SECONDS)
+        if self._thread.is_alive():
+            log.warning(
+                "the background worker did not stop within %s s; leaving it (its job's lease lapses)", STOP_SECONDS
+            )
+        else:
+            log.info("background worker stopped")
         if self._heart.is_alive():
-            self._heart.join(timeout=10)
+            self._heart.join(timeout=STOP_SECONDS)
 
     def _heartbeat(self) -> None:
         """Every third of the lease: renew what this worker holds, put back what a dead one held."""
@@ -84,7 +97,12 @@ class Worker:
             self.state.woken.clear()
             try:
                 indexer.drain(
-                    self.state.sessions, self.state.search, self.state.describe, 2000, self.retention_follow_up
+                    self.state.sessions,
+                    self.state.search,
+                    self.state.describe,
+                    2000,
+                    self.retention_follow_up,
+                    stop=self._stop,
                 )
                 self.run_one_export()
                 self.run_fixity_job()
@@ -92,6 +110,8 @@ class Worker:
                 if hours and (last_sweep is None or time.monotonic() - last_sweep > hours * 3600):
                     last_sweep = time.monotonic()
                     self.periodic()
+            except jobs.Stopped:
+                break
             except Exception:
                 log.exception("the background worker failed; retrying")
             self.state.woken.wait(IDLE_SECONDS)
@@ -106,13 +126,14 @@ class Worker:
         """The daily sweep to review, permanent locks rolled forward, and the fixity run when it is due."""
         with self.state.sessions() as session:
             retention.sweep(session)
-            while schedule.lock_pending(session, self.state.store, record_blobs):
+            while schedule.lock_pending(session, self.state.store, record_blobs) and not self._stop.is_set():
                 pass
             every = self.state.settings.fixity_interval_hours
-            last = session.scalar(select(FixityRun.started_at).order_by(FixityRun.id.desc()).limit(1))
+            finished = FixityRun.state != "interrupted"  # one cut off by a shutdown is not the week's run
+            last = session.scalar(select(FixityRun.started_at).where(finished).order_by(FixityRun.id.desc()).limit(1))
             session.commit()
             if every and (last is None or (calendar.now() - last).total_seconds() > every * 3600):
-                fixity.run(session, self.state.store, started_by="schedule")
+                fixity.run(session, self.state.store, started_by="schedule", stop=self._stop)
 
     def run_fixity_job(self) -> bool:
         with self.state.sessions() as session:
@@ -120,7 +141,11 @@ class Worker:
             if claimed is None:
                 return False
             try:
-                fixity.run(session, self.state.store, started_by=str(claimed.payload.get("started_by", "system")))
+                started_by = str(claimed.payload.get("started_by", "system"))
+                fixity.run(session, self.state.store, started_by=started_by, stop=self._stop)
+            except jobs.Stopped:
+                log.info("fixity run stopped by the shutdown; its job is queued again")
+                jobs.release(session, session.merge(claimed))
             except Exception as e:
                 jobs.fail(session, session.merge(claimed), repr(e))
             else:
@@ -135,6 +160,9 @@ class Worker:
                 return False
             try:
                 evidence_package.run(self.state, str(claimed.payload["export_id"]))
+            except jobs.Stopped:
+                log.info("evidence package stopped by the shutdown; its job is queued again")
+                jobs.release(session, session.merge(claimed))
             except Exception as e:
                 jobs.fail(session, session.merge(claimed), repr(e))
             else:

@@ -2,24 +2,29 @@
 
 A token names the person and the token version it was issued under. Disabling, deleting or
 changing the password of an account raises the version, so every earlier token stops working at
-the next request, without a token blacklist.
+the next request. Logging out ends only the one session: the token's id (`jti`) goes into
+`revoked_tokens` until the token would have expired anyway, so a stolen cookie is useless from the
+moment its owner logs out, and the person stays signed in on their other devices. One primary-key
+lookup per request pays for that. Logins pass the throttle first (archive/throttle.py).
 """
 
 from __future__ import annotations
 
 import functools
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from archive import throttle
 from archive.db import utcnow
 from archive.exceptions import Unauthorized
-from archive.models import Person
+from archive.models import Person, RevokedToken
+from archive.schemas import DB_INT_MAX
 
 # OWASP's argon2id configuration (m=19 MiB, t=2, p=1): strong, and a login costs 19 MiB of memory
 # rather than argon2-cffi's default 64 MiB, which matters on a small school server.
@@ -51,11 +56,15 @@ def _bad_login() -> Unauthorized:
     )
 
 
-def authenticate(session: Session, username: str, password: str) -> Person:
+def authenticate(session: Session, username: str, password: str, address: str | None = None) -> Person:
+    """The person, if the password is right; throttled per typed username and per client address."""
+    gates = throttle.gates(username, address)
+    throttle.attempt(session, gates)
     person = session.scalar(select(Person).where(Person.username == username))
     ok = check_password(person.password_hash if person else None, password)
     if person is None or not ok or not person.active:
         raise _bad_login()
+    throttle.succeeded(session, gates)
     return person
 
 
@@ -65,6 +74,7 @@ def issue_token(person: Person, secret: str, ttl_minutes: int) -> str:
         "sub": str(person.id),
         "ver": person.token_version,
         "iat": int(now.timestamp()),
+        "jti": secrets.token_urlsafe(18),
         "exp": int((now + timedelta(minutes=ttl_minutes)).timestamp()),
     }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
@@ -87,11 +97,29 @@ def person_from_token(session: Session, token: str, secret: str) -> Person:
         alive = int(claims["exp"]) > utcnow().timestamp()
     except (jwt.PyJWTError, ValueError, TypeError):
         raise expired from None
-    if not alive:
+    if not alive or not 1 <= person_id <= DB_INT_MAX:  # out of range: no such row (the database would 500)
         raise expired
     person = session.get(Person, person_id)
     if person is None or not person.active or person.deleted_at is not None:
         raise expired
     if claims["ver"] != person.token_version:
         raise expired
+    jti = claims.get("jti")
+    if isinstance(jti, str) and session.get(RevokedToken, jti) is not None:
+        raise expired
     return person
+
+
+def revoke(session: Session, person: Person, token: str, secret: str) -> None:
+    """End this one session now (logging out). A token from before `jti` existed ends them all."""
+    claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"verify_exp": False})
+    jti = claims.get("jti")
+    now = utcnow()
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))  # the table stays small
+    if isinstance(jti, str) and jti:
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        if session.get(RevokedToken, jti) is None:
+            session.add(RevokedToken(jti=jti[:64], expires_at=max(expires, now)))
+    else:
+        person.token_version += 1
+        session.add(person)

@@ -67,3 +67,13 @@ class Gone(HosoError):
     """The record was lawfully destroyed: its metadata remains, its bytes do not."""
 
     code = "gone"
+
+
+class TooManyAttempts(HosoError):
+    """Too many failed logins from this account or address: wait `retry_after` seconds (archive/throttle.py)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, vi: str, en: str, retry_after: int) -> None:
+        super().__init__(vi, en, retry_after=retry_after)
+        self.retry_after = retry_after

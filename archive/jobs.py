@@ -84,6 +84,18 @@ def claim_many(session: Session, worker: str, kinds: list[str], limit: int) -> l
     return found
 
 
+class Stopped(Exception):  # noqa: N818  (not an error: the worker was asked to stop)
+    """Raised inside long work when the server is stopping (SIGTERM): the work ends at the next
+    check, and its job goes back to the queue with `release`, so `hoso serve` exits in seconds."""
+
+
+def release(session: Session, job: Job) -> None:
+    """Back to the queue untouched: the worker stopped before finishing, which is not a failed attempt."""
+    job.state, job.locked_by, job.locked_at = "queued", None, None
+    job.attempts = max(0, job.attempts - 1)
+    session.commit()
+
+
 def finish(session: Session, job: Job) -> None:
     job.state, job.finished_at, job.last_error = "done", utcnow(), None
     session.commit()

@@ -84,6 +84,30 @@ class Person(Base):
     memberships: Mapped[list[Membership]] = relationship(back_populates="person", lazy="selectin")
 
 
+class LoginThrottle(Base):
+    """Recent login failures of one account or one client address (archive/throttle.py).
+
+    One small row per key, shared by every server process; a row quiet for `throttle.FORGET` is
+    pruned. The account key is a hash of the typed username: people type passwords there too.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokedToken(Base):
+    """A token ended by logging out, kept until it would have expired anyway (then pruned)."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Membership(Base):
     """A person's role at a school; an admin membership has no school (it is system-wide)."""
 

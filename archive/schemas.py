@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
+from annotated_types import Interval
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archive.models import Role
@@ -14,6 +15,17 @@ from archive.models import Role
 # [0-9], not \d: \d also matches Arabic-Indic and other digits ("٢٠٢٥-٢٠٢٦"), which int() reads as
 # 2025 but no grant, filter or folder name spelled in ASCII ever matches.
 _SCHOOL_YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")
+
+DB_INT_MAX = 2**31 - 1
+"""The largest PostgreSQL `integer`, the type of every id and version-number column. A larger number
+names no row, but sent to the database it fails the query (a 500 on PostgreSQL, an OverflowError in
+SQLite past 2**63), so such a number is refused where it comes in, as bad input."""
+
+RowId = Annotated[int, Interval(ge=1, le=DB_INT_MAX)]
+"""An id or a version number in a path, a query or a body: 1 … DB_INT_MAX."""
+
+PageNumber = Annotated[int, Interval(ge=1, le=1_000_000)]
+"""A page of a listing; beyond a million pages there is nothing to show, and OFFSET stays in range."""
 
 
 def clean_text(value: str) -> str:
@@ -110,10 +122,30 @@ class RecordCreate(BaseModel):
     doc_metadata: DocumentMetadata = Field(default_factory=DocumentMetadata)
 
 
-class VersionMetadataUpdate(BaseModel):
-    """Fields a new version may correct (title, subject, …); the school and type never change."""
+class Patch(BaseModel):
+    """A partial update: a field left out stays as it is, and null clears it only where a blank means
+    something. Without this check a null title or name reached a NOT NULL column (a 500), and a null
+    `active` disabled the account."""
 
     model_config = ConfigDict(extra="forbid")
+    never_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _values_where_blank_means_nothing(self) -> Self:
+        nulled = sorted(name for name in self.model_fields_set & self.never_null if getattr(self, name) is None)
+        if nulled:
+            fields = ", ".join(nulled)
+            raise ValueError(
+                f"{fields}: không được để null; bỏ trường đi nếu không muốn đổi / "
+                f"{fields}: must not be null; leave the field out to keep it unchanged"
+            )
+        return self
+
+
+class VersionMetadataUpdate(Patch):
+    """Fields a new version may correct (title, subject, …); the school and type never change."""
+
+    never_null = frozenset({"title"})
 
     title: RequiredText | None = Field(default=None, min_length=1, max_length=500)
     subject: Text | None = Field(default=None, max_length=100)
@@ -144,8 +176,8 @@ class PersonCreate(BaseModel):
     must_change_password: bool = False
 
 
-class PersonUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PersonUpdate(Patch):
+    never_null = frozenset({"full_name", "active", "password"})
 
     full_name: RequiredText | None = Field(default=None, min_length=1, max_length=200)
     active: bool | None = None

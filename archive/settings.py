@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=3 * GIB, gt=0, description="Largest accepted upload")
     secret_key: str | None = Field(default=None, description="Token signing key; generated in data_dir if unset")
     token_ttl_minutes: int = Field(default=8 * 60, gt=0)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-* headers are believed",
+    )
     # Signing (signing/). The trust store is configuration, not code: in production the national
     # root (NEAC, rootca.gov.vn) and the providers' CAs; in tests the certomancer root.
     trust_roots: str = Field(default="", description="Comma-separated PEM/DER files or folders of trusted roots")

@@ -74,7 +74,7 @@ class FixityRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(16), default="running")  # running | ok | problems | failed
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running | ok | problems | failed | interrupted
     blobs_checked: Mapped[int] = mapped_column(Integer, default=0)
     bytes_checked: Mapped[int] = mapped_column(BigInteger, default=0)
     mismatched: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, select
@@ -37,14 +38,16 @@ def drain(
     describe: Describe,
     limit: int | None = None,
     after: Callable[[Sequence[str]], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Index every queued change (or up to `limit` jobs); returns how many records were (re)indexed.
+    """Index every queued change (or up to `limit` jobs, or until `stop` is set between batches);
+    returns how many records were (re)indexed.
 
     `after` hears the ids of each batch once it is indexed (the serving worker follows up with
     their retention), so other work on changed records needs no job of its own.
     """
     done = 0
-    while limit is None or done < limit:
+    while (limit is None or done < limit) and not (stop is not None and stop.is_set()):
         with sessions() as session:
             claimed = jobs.claim_many(session, worker_name(), [INDEX_JOB], BATCH)
             if not claimed:

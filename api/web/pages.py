@@ -17,8 +17,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api import approvals as approvals_api
+from api import auth as auth_api
+from api import retention as retention_api
 from api import search as search_api
 from api.deps import AppState, get_session, state
+from api.proxies import client_address
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
@@ -34,9 +37,9 @@ from api.web.session import (
     set_session,
 )
 from archive import access, audit, calendar, grants, service
-from archive.auth import authenticate, issue_token
+from archive.auth import authenticate, issue_token, person_from_token
 from archive.db import write_transaction
-from archive.exceptions import HosoError
+from archive.exceptions import HosoError, TooManyAttempts
 from archive.models import Person, Record, RecordType, Role, School
 from retention import service as retention
 from retention import transfer as transfer_flow
@@ -99,7 +102,11 @@ def login(
     if not csrf_ok(secret, request.cookies.get(PRELOGIN_COOKIE), csrf_token):
         return HTMLResponse(t("Phiên đăng nhập đã hết hạn; hãy tải lại trang."), status_code=403)
     try:
-        person = authenticate(session, username.strip(), password)
+        person = authenticate(session, username.strip(), password, client_address(request))
+    except TooManyAttempts as e:
+        refused = _login_page(request, 429, username, said(e))
+        refused.headers["Retry-After"] = str(e.retry_after)
+        return refused
     except HosoError as e:
         return _login_page(request, 401, username, said(e))
     with write_transaction(session):
@@ -111,10 +118,20 @@ def login(
 
 
 @router.post("/dang-xuat")
-def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD)) -> Response:
+def logout(
+    request: Request, csrf_token: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)
+) -> Response:
+    """Log out on the server too: the cookie's token is revoked, as POST /api/v1/auth/logout does."""
     secret = state(request).settings.resolved_secret_key()
-    if not csrf_ok(secret, request.cookies.get(SESSION_COOKIE), csrf_token):
+    token = request.cookies.get(SESSION_COOKIE)
+    if not csrf_ok(secret, token, csrf_token):
         return HTMLResponse(t("Thiếu mã chống giả mạo (CSRF)."), status_code=403)
+    try:
+        person = person_from_token(session, token or "", secret)
+    except HosoError:
+        person = None  # already ended or expired: only the cookie is left to clear
+    if person is not None:
+        auth_api.end_session(session, person, token or "", secret)
     response = to_login()
     clear_session(response)
     return response
@@ -164,7 +181,8 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
             .where(RecordRetention.state == "review", Record.school_id.in_(schools))
         )
         blocks["in_review"] = session.scalar(reviewing) or 0
-        blocks["fixity"] = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
+        latest = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
+        blocks["fixity"] = retention_api.fixity_out(session, latest, person) if latest else None  # their schools
         managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
         blocks["transfers_due"] = [
             (school, due) for school in managed for due in transfer_flow.due_for(session, school) if due.alert

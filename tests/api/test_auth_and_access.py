@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from archive import service
+from archive.settings import Settings
 from tests.factories import PASSWORD, World, login, meta, pdf_bytes
 
 
@@ -194,3 +198,147 @@ def test_the_last_administrator_cannot_be_removed(client: TestClient, world: Wor
     assert client.delete(f"/api/v1/memberships/{own['id']}", headers=admin).status_code == 409
     assert client.patch(f"/api/v1/people/{second['id']}", headers=admin, json={"active": True}).status_code == 200
     assert client.delete(f"/api/v1/memberships/{own['id']}", headers=admin).status_code == 204
+
+
+# -- the login throttle and logging out (issue #13, item 5) ---------------------------------------
+
+
+class _Clock:
+    """The throttle's "now", moved by hand: a test never sleeps through a back-off."""
+
+    def __init__(self) -> None:
+        from archive.db import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    import archive.throttle
+
+    pinned = _Clock()
+    monkeypatch.setattr(archive.throttle, "utcnow", pinned)
+    return pinned
+
+
+def _try(client: TestClient, username: str, password: str, **headers: str) -> Any:
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password}, headers=headers)
+
+
+def test_wrong_passwords_back_off_exponentially_and_the_right_one_works_after_the_wait(
+    client: TestClient, world: World, clock: _Clock
+) -> None:
+    for _ in range(5):
+        assert _try(client, "ht.hoa", "sai-mat-khau-123").status_code == 401
+    assert _try(client, "gv.lan", PASSWORD).status_code == 200  # another account is not held
+    waits = []
+    for _ in range(4):
+        refused = _try(client, "ht.hoa", PASSWORD)  # refused unchecked while it must wait, right or not
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_attempts"
+        assert "thử lại sau" in refused.json()["message"]
+        waits.append(int(refused.headers["retry-after"]))
+        clock.advance(waits[-1])
+        assert _try(client, "ht.hoa", "sai-mat-khau-123").status_code == 401
+    assert waits == [1, 2, 4, 8]
+    for _ in range(20):  # far into the back-off: the wait stops growing at the cap
+        clock.advance(600)
+        assert _try(client, "ht.hoa", "sai-mat-khau-123").status_code == 401
+    assert int(_try(client, "ht.hoa", PASSWORD).headers["retry-after"]) == 300
+    clock.advance(300)
+    assert _try(client, "ht.hoa", PASSWORD).status_code == 200  # no lockout: the principal gets in
+    assert _try(client, "ht.hoa", "sai-mat-khau-123").status_code == 401  # and starts afresh
+
+
+def test_the_throttle_is_shared_by_every_server_on_the_database(
+    client: TestClient, settings: Settings, world: World, clock: _Clock
+) -> None:
+    from api.app import create_app
+
+    with TestClient(create_app(settings)) as other_server:
+        for _ in range(5):
+            assert _try(client, "ht.hoa", "sai-mat-khau-123").status_code == 401
+        assert _try(other_server, "ht.hoa", PASSWORD).status_code == 429
+
+
+def test_one_address_guessing_many_accounts_is_throttled_and_forwarded_for_does_not_fool_it(
+    client: TestClient, world: World, clock: _Clock
+) -> None:
+    for i in range(30):
+        forged = {"X-Forwarded-For": f"203.0.113.{i}"}
+        assert _try(client, f"khong-co-{i}", "sai-mat-khau-123", **forged).status_code == 401
+    refused = _try(client, "gv.lan", PASSWORD, **{"X-Forwarded-For": "198.51.100.7"})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+
+    # Behind a trusted reverse proxy, its X-Forwarded-For names the client.
+    hoso = client.app.state.hoso  # type: ignore[attr-defined]
+    hoso.settings = hoso.settings.model_copy(update={"trusted_proxies": "testclient,10.0.0.0/8"})
+    behind = _try(client, "gv.lan", PASSWORD, **{"X-Forwarded-For": "198.51.100.7, 10.1.2.3"})
+    assert behind.status_code == 200, behind.text
+    assert _try(client, "gv.lan", PASSWORD).status_code == 429  # the proxy's own address is still held
+
+
+def test_logging_out_ends_that_token_at_once_and_only_that_one(client: TestClient, world: World) -> None:
+    phone, laptop = login(client, "gv.lan"), login(client, "gv.lan")
+    assert client.post("/api/v1/auth/logout", headers=phone).status_code == 204
+    refused = client.get("/api/v1/auth/me", headers=phone)
+    assert refused.status_code == 401 and "đăng nhập lại" in refused.json()["message"]
+    assert client.post("/api/v1/auth/logout", headers=phone).status_code == 401
+    assert client.get("/api/v1/auth/me", headers=laptop).status_code == 200  # the other session goes on
+
+
+def test_revoked_tokens_are_pruned_once_they_would_have_expired(
+    client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jwt
+    from sqlalchemy import select
+
+    import archive.auth
+    from archive.db import utcnow
+    from archive.models import RevokedToken
+
+    def jti(headers: dict[str, str]) -> str:
+        return str(jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["jti"])
+
+    first, second = login(client, "gv.lan"), login(client, "gv.minh")
+    assert client.post("/api/v1/auth/logout", headers=first).status_code == 204
+    session.commit()  # a fresh snapshot
+    assert list(session.scalars(select(RevokedToken.jti))) == [jti(first)]
+    later = utcnow() + timedelta(hours=9)  # past the first token's 8-hour lifetime
+    monkeypatch.setattr(archive.auth, "utcnow", lambda: later)
+    assert client.post("/api/v1/auth/logout", headers=second).status_code == 204
+    session.commit()
+    assert list(session.scalars(select(RevokedToken.jti))) == [jti(second)]  # the expired one is gone
+
+
+def test_the_page_logout_ends_the_cookie_session_on_the_server(client: TestClient, world: World) -> None:
+    from tests.web.test_pages_http import csrf_of, page_login
+
+    page_login(client, "ht.hoa")
+    cookie = client.cookies.get("hoso_session")
+    assert cookie and client.get("/api/v1/auth/me").status_code == 200
+    csrf = csrf_of(client.get("/trang-chu").text)
+    done = client.post("/dang-xuat", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    thief = TestClient(client.app)  # kept a copy of the cookie
+    thief.cookies.set("hoso_session", cookie)
+    assert thief.get("/api/v1/auth/me").status_code == 401
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {cookie}"}).status_code == 401
+
+
+def test_the_login_page_says_in_vietnamese_how_long_to_wait(client: TestClient, world: World, clock: _Clock) -> None:
+    from tests.web.test_pages_http import page_login
+
+    for _ in range(5):
+        assert page_login(client, "ht.hoa", "sai-mat-khau").status_code == 401
+    refused = page_login(client, "ht.hoa")
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert "Đăng nhập sai quá nhiều lần; hãy thử lại sau 1 giây." in refused.text
+    assert 'value="ht.hoa"' in refused.text
+    clock.advance(1)
+    assert page_login(client, "ht.hoa").status_code == 303

@@ -280,3 +280,55 @@ def test_one_gigabyte_upload_keeps_server_memory_flat(server: Server, engine: En
         headers={"Authorization": f"Bearer {server.token()}"},
     ).json()
     assert versions[0]["size"] == size
+
+
+def _sparse_blobs(settings: Settings, engine: Engine, count: int, size: int) -> None:
+    """Blobs of `size` bytes that take no disk (sparse files of zeros): hashing one takes minutes."""
+    from archive.folder_store import FolderStore
+
+    store = make_store(settings)
+    assert isinstance(store, FolderStore)
+    with make_sessionmaker(engine)() as s:
+        for n in range(count):
+            sha = f"{n:064x}"  # not the bytes' hash: fixity would report it, if it ever got to the end
+            path = Path(store.root, *blob_key(sha).split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as f:
+                f.truncate(size)
+            s.add(Blob(sha256=sha, size=size, media_type="video/mp4"))
+        s.commit()
+
+
+def test_sigterm_stops_the_server_promptly_even_while_a_long_fixity_run_hashes(
+    server: Server, engine: Engine, settings: Settings
+) -> None:
+    """It hung over 15 s: the worker's join waited for a fixity run to hash every blob."""
+    from archive.models import Job
+    from retention.models import FixityRun
+
+    _sparse_blobs(settings, engine, count=2, size=256 * 1024**3)
+    started = httpx.post(f"{server.url}/api/v1/fixity", headers={"Authorization": f"Bearer {server.token('ht.hoa')}"})
+    assert started.status_code == 202
+
+    def hashing() -> bool:
+        with make_sessionmaker(engine)() as s:
+            return s.scalar(select(func.count()).select_from(FixityRun).where(FixityRun.state == "running")) == 1
+
+    assert wait_until(hashing, timeout=60)  # a sparse 256 GiB blob hashes for minutes
+    assert server.proc is not None
+    signalled = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    try:
+        server.proc.wait(timeout=30)  # a generous hard deadline; the graceful path takes about a second
+        print(f"hoso serve exited {time.monotonic() - signalled:.1f} s after SIGTERM during a fixity run")
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+        raise AssertionError("hoso serve was still running 30 s after SIGTERM") from None
+    log = server.log.read_text()
+    assert "fixity run stopped by the shutdown" in log, log[-3000:]  # the graceful path, not a kill
+    assert "background worker stopped" in log and "Application shutdown complete" in log, log[-3000:]
+    with make_sessionmaker(engine)() as s:
+        run = s.scalars(select(FixityRun)).one()
+        job = s.scalars(select(Job).where(Job.kind == "fixity_run")).one()
+    assert run.state == "interrupted" and job.state == "queued"  # the next start runs it again

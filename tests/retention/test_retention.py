@@ -260,3 +260,43 @@ def test_a_page_view_computes_one_record_not_the_whole_table(
     assert schedule.refresh(session, []) == (0, 0)
     assert session.get(RecordRetention, ids[1]) is None  # untouched until asked for, or swept
     assert schedule.refresh(session) == (2, 0)
+
+
+def test_fixity_findings_are_shown_only_to_those_who_manage_the_school(
+    client: TestClient, world: World, session: Session, settings: Settings, store: ObjectStore
+) -> None:
+    """A run checks the whole archive; school A's archivist sees none of school B's findings."""
+    from retention import fixity
+    from tests.web.test_pages_http import page_login
+
+    person(session, "lt.mai", Role.archivist, "THA")
+    person(session, "ht.binh", Role.principal, "THB")
+    ours = upload(client, login(client, "gv.lan"), "khbd.pdf", lesson_plan_pdf("Bài của trường A"))
+    theirs = upload(
+        client, login(client, "gv.binh"), "khbd.pdf", lesson_plan_pdf("Bài của trường B"), school_code="THB"
+    )
+    corrupt(settings, store, blob_of(session, theirs))
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(details={"edited": True}))
+    session.commit()
+    run = fixity.run(session, store, started_by="ht.binh")
+    assert run.state == "problems"
+
+    mai, binh, admin = login(client, "lt.mai"), login(client, "ht.binh"), login(client, "admin1")
+    for seen in (
+        client.get("/api/v1/fixity/runs", headers=mai).json()[0],
+        client.get(f"/api/v1/fixity/runs/{run.id}", headers=mai).json(),
+    ):
+        assert seen["state"] == "ok" and seen["mismatched"] == [] and seen["missing"] == []
+        assert seen["audit_problems"] == [] and seen["started_by"] is None  # nor who at school B ran it
+    assert theirs not in client.get(f"/api/v1/fixity/runs/{run.id}", headers=mai).text
+    found = client.get(f"/api/v1/fixity/runs/{run.id}", headers=binh).json()
+    assert found["state"] == "problems" and [m["records"] for m in found["mismatched"]] == [[theirs]]
+    everything = client.get(f"/api/v1/fixity/runs/{run.id}", headers=admin).json()
+    assert everything["audit_problems"] and everything["started_by"] == "ht.binh"
+    assert ours not in str(everything["mismatched"])
+
+    page_login(client, "lt.mai")
+    page = client.get("/luu-tru")
+    assert page.status_code == 200 and "✔" in page.text and "sai lệch," not in page.text and theirs not in page.text
+    home = client.get("/trang-chu")
+    assert "Toàn vẹn" in home.text and "problems" not in home.text
