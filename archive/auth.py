@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -80,19 +81,24 @@ def issue_token(person: Person, secret: str, ttl_minutes: int) -> str:
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
+def _decode(token: str, secret: str) -> dict[str, Any]:
+    """The signed claims. Their times are checked against hoso's clock (the one that issued them;
+    tests pin it), never PyJWT's own time.time(): the callers compare `exp` themselves."""
+    return jwt.decode(
+        token,
+        secret,
+        algorithms=[_ALGORITHM],
+        options={"require": ["sub", "exp", "ver"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
+
+
 def person_from_token(session: Session, token: str, secret: str) -> Person:
     expired = Unauthorized(
         "Phiên đăng nhập không hợp lệ hoặc đã hết hạn; hãy đăng nhập lại.",
         "The session token is invalid or expired; log in again.",
     )
     try:
-        # expiry is checked against hoso's clock (the one that issued it), not PyJWT's own time.time()
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[_ALGORITHM],
-            options={"require": ["sub", "exp", "ver"], "verify_exp": False, "verify_iat": False},
-        )
+        claims = _decode(token, secret)
         person_id = int(claims["sub"])
         alive = int(claims["exp"]) > utcnow().timestamp()
     except (jwt.PyJWTError, ValueError, TypeError):
@@ -112,7 +118,7 @@ def person_from_token(session: Session, token: str, secret: str) -> Person:
 
 def revoke(session: Session, person: Person, token: str, secret: str) -> None:
     """End this one session now (logging out). A token from before `jti` existed ends them all."""
-    claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"verify_exp": False})
+    claims = _decode(token, secret)
     jti = claims.get("jti")
     now = utcnow()
     session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))  # the table stays small

@@ -298,20 +298,19 @@ def test_revoked_tokens_are_pruned_once_they_would_have_expired(
     import jwt
     from sqlalchemy import select
 
-    import archive.auth
-    from archive.db import utcnow
+    from archive import calendar
     from archive.models import RevokedToken
 
     def jti(headers: dict[str, str]) -> str:
         return str(jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["jti"])
 
-    first, second = login(client, "gv.lan"), login(client, "gv.minh")
+    first = login(client, "gv.lan")
     assert client.post("/api/v1/auth/logout", headers=first).status_code == 204
     session.commit()  # a fresh snapshot
     assert list(session.scalars(select(RevokedToken.jti))) == [jti(first)]
-    later = utcnow() + timedelta(hours=9)  # past the first token's 8-hour lifetime
-    monkeypatch.setattr(archive.auth, "utcnow", lambda: later)
-    assert client.post("/api/v1/auth/logout", headers=second).status_code == 204
+    with calendar.pinned(calendar.now() + timedelta(hours=9)):  # past the first token's 8-hour lifetime
+        second = login(client, "gv.minh")
+        assert client.post("/api/v1/auth/logout", headers=second).status_code == 204
     session.commit()
     assert list(session.scalars(select(RevokedToken.jti))) == [jti(second)]  # the expired one is gone
 

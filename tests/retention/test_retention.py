@@ -276,6 +276,7 @@ def test_fixity_findings_are_shown_only_to_those_who_manage_the_school(
         client, login(client, "gv.binh"), "khbd.pdf", lesson_plan_pdf("Bài của trường B"), school_code="THB"
     )
     corrupt(settings, store, blob_of(session, theirs))
+    session.commit()  # end the read snapshot before writing: SQLite cannot upgrade one the worker moved past
     session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(details={"edited": True}))
     session.commit()
     run = fixity.run(session, store, started_by="ht.binh")
