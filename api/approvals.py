@@ -71,6 +71,7 @@ def item_out(item: ApprovalItem) -> dict[str, Any]:
         "comment": item.comment,
         "sign_state": item.sign_state,
         "signed_version": item.signed_version,
+        "stamp_place": item.stamp_place,  # where the signature shows: signing.models.StampPlace
         "error": item.error,
     }
 

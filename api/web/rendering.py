@@ -88,10 +88,18 @@ ACTION_VI = {
 
 DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
 BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
+STAMP_PLACE_VI = {  # signing.models.StampPlace: where a signed item's signature shows
+    "last_page": "chữ ký hiển thị ở trang cuối",
+    "first_page": "chữ ký hiển thị ở trang đầu",
+    "added_page": "tệp không còn chỗ trống: chữ ký ở trang ký thêm vào cuối tệp",
+    "invisible": "tệp không còn chỗ trống và đã có chữ ký khác: chữ ký số không hiển thị",
+    "detached": "chữ ký số rời (.p7s), tệp giữ nguyên",
+}
 
 templates.env.filters["vn_date"] = vn_date
 templates.env.filters["decision_vi"] = lambda value: gettext(DECISION_VI.get(value, value))
 templates.env.filters["batch_vi"] = lambda value: gettext(BATCH_VI.get(value, value))
+templates.env.filters["stamp_place_vi"] = lambda value: gettext(STAMP_PLACE_VI.get(value, value or ""))
 templates.env.filters["status_vi"] = lambda value: gettext(STATUS_VI.get(value, value))
 templates.env.filters["action_vi"] = lambda value: gettext(ACTION_VI.get(value, value))
 templates.env.filters["t"] = gettext  # labels that come from Python dicts (roles, facets)
