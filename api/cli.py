@@ -418,7 +418,7 @@ def sign_month(
     URL prepares each document and this PC signs its digest (login password from HOSO_PASSWORD or
     asked).
     """
-    from signing import batch, workflow
+    from signing import batch, placement, workflow
     from signing.models import BatchState
 
     if sum(x is not None for x in (pkcs12, pkcs11_module, csc_credential)) != 1:
@@ -472,6 +472,9 @@ def sign_month(
     )
     if report.approval_record_id:
         console.print(f"Biên bản duyệt / approval record: {report.approval_record_id}")
+    for placed in report.placed:
+        vi, en = placement.SAID[placed["stamp_place"]]
+        console.print(f"[yellow]![/] {placed['record_id']} {placed['title']}: {vi} / {en}")
     for failure in report.failed:
         err.print(f"[red]✗[/] {failure['record_id']}: {failure['error']}")
     if report.paused:

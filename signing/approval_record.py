@@ -108,7 +108,7 @@ def document(
                 r.teacher,
                 r.subject,
                 r.grade,
-                f"{r.title}\n({r.record_type})" if mixed and r.record_type else r.title,
+                f"{r.title}\nLoại: {r.record_type}" if mixed and r.record_type else r.title,
                 result(r),
                 f"{r.sha256[:32]}\n{r.sha256[32:]}",
             ]

@@ -34,7 +34,7 @@ from archive.exceptions import Conflict, HosoError
 from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
-from signing import approval_record, cades, certcheck, keys, pades, periods, stamp, trust, workflow
+from signing import approval_record, cades, certcheck, keys, pades, periods, placement, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
 from signing.models import (
@@ -65,6 +65,8 @@ class Report:
     failed: list[dict[str, Any]] = field(default_factory=list)
     paused: str | None = None
     approval_record_id: str | None = None
+    # signed items whose signature is not where a reader looks first (signing.placement.NOTEWORTHY)
+    placed: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- starting: every check that can refuse happens before anything is signed ----------------------
@@ -376,6 +378,10 @@ class _Run:
                 item.sign_state = SignState.signed.value
                 item.signed_version = version.number
                 item.stamp_place = signed.place.value
+                if signed.place in placement.NOTEWORTHY:
+                    self.report.placed.append(
+                        {"item_id": item.id, "record_id": record.id, "title": record.title, "stamp_place": signed.place}
+                    )
                 signed_now += 1
             ingest.write_sidecars(self.store, deferred, written)
         self.report.signed += signed_now

@@ -22,6 +22,23 @@ from typing import Any
 from signing.models import StampPlace
 
 FALLBACKS = ("added-page", "first-page")
+SAID = {  # what the principal is told about each place (pages, CLI, API consumers)
+    StampPlace.last_page: ("chữ ký hiển thị ở trang cuối", "signature shown on the last page"),
+    StampPlace.first_page: ("chữ ký hiển thị ở trang đầu", "signature shown on the first page"),
+    StampPlace.added_page: (
+        "tệp không còn chỗ trống: chữ ký ở trang ký thêm vào cuối tệp",
+        "no blank room in the file: signature on a signature page added at its end",
+    ),
+    StampPlace.invisible: (
+        "tệp không còn chỗ trống và đã có chữ ký khác: chữ ký số không hiển thị",
+        "no blank room and the file carries other signatures: the digital signature is not visible",
+    ),
+    StampPlace.detached: (
+        "chữ ký số rời (.p7s), tệp giữ nguyên",
+        "detached digital signature (.p7s), the file unchanged",
+    ),
+}
+NOTEWORTHY = (StampPlace.first_page, StampPlace.added_page, StampPlace.invisible)  # not where a reader looks first
 SCALE = 0.25  # 18 dpi: a 10 pt margin is 2.5 px; text strokes still darken pixels
 WHITE = bytes(range(236, 256))  # pixels this light count as paper
 MARGIN = 28.0  # points kept free around the stamp's position from the page edge

@@ -20,6 +20,7 @@ from archive.auth import person_from_token
 from archive.exceptions import HosoError
 from archive.fonts import VN_TIME
 from archive.models import Person, Role
+from signing import placement
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.add_extension("jinja2.ext.i18n")
@@ -88,13 +89,7 @@ ACTION_VI = {
 
 DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
 BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
-STAMP_PLACE_VI = {  # signing.models.StampPlace: where a signed item's signature shows
-    "last_page": "chữ ký hiển thị ở trang cuối",
-    "first_page": "chữ ký hiển thị ở trang đầu",
-    "added_page": "tệp không còn chỗ trống: chữ ký ở trang ký thêm vào cuối tệp",
-    "invisible": "tệp không còn chỗ trống và đã có chữ ký khác: chữ ký số không hiển thị",
-    "detached": "chữ ký số rời (.p7s), tệp giữ nguyên",
-}
+STAMP_PLACE_VI = {place.value: vi for place, (vi, _en) in placement.SAID.items()}  # where a signature shows
 
 templates.env.filters["vn_date"] = vn_date
 templates.env.filters["decision_vi"] = lambda value: gettext(DECISION_VI.get(value, value))

@@ -173,7 +173,7 @@ def test_a_recording_is_approved_with_the_plans_and_signed_detached(
     approval = client.get(f"/api/v1/records/{done['approval_record_id']}", headers=hoa).json()
     assert approval["title"] == "Biên bản duyệt hồ sơ tháng 11/2026 (kế hoạch bài dạy; video ghi hình tiết dạy)"
     text = flat(pdf_text(content(client, hoa, approval["id"], 2)))
-    assert flat("(Video ghi hình tiết dạy)") in text and flat("chữ ký số rời (.p7s)") in text
+    assert flat("Loại: Video ghi hình tiết dạy") in text and flat("chữ ký số rời (.p7s)") in text
     assert video_sha256[:32] in text
 
 
@@ -296,3 +296,22 @@ def test_the_setting_takes_only_the_two_fallbacks(settings: Settings, session: S
     with pytest.raises(ValidationError):
         Settings(data_dir=settings.data_dir, stamp_fallback="invisible")
     assert Settings(data_dir=settings.data_dir).stamp_fallback == "added-page"
+
+
+def test_sign_month_says_which_plans_got_an_added_signature_page(
+    client: TestClient, world: World, pki: TestPKI, settings: Settings
+) -> None:
+    from tests.api.test_cli import hoso, hoso_env
+    from tests.signing.test_sign_cli import sign_month
+
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    full = upload_plan(client, lan, "Kế hoạch kín trang", content=factories.lesson_plan_pdf(pages=1, fill=1.0))
+    roomy = upload_plan(client, lan, "Kế hoạch còn chỗ")
+    batch_id = {submit(client, lan, r["id"])["batch_id"] for r in (full, roomy)}.pop()
+    approve_all(client, hoa, batch_id)
+    env = hoso_env(settings, HOSO_PKCS12_PASSWORD="mat-khau-p12")
+    done = hoso(settings, *sign_month(pki.pkcs12_file("principal")), "--level", "B-B", env=env)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert f"{full['id']} Kế hoạch kín trang: tệp không còn chỗ trống: chữ ký ở trang ký thêm" in said
+    assert roomy["id"] not in said
