@@ -8,6 +8,8 @@ import io
 import json
 import subprocess
 import tracemalloc
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pypdf
@@ -315,3 +317,63 @@ def test_sign_month_says_which_plans_got_an_added_signature_page(
     said = " ".join(done.stdout.split())
     assert f"{full['id']} Kế hoạch kín trang: tệp không còn chỗ trống: chữ ký ở trang ký thêm" in said
     assert roomy["id"] not in said
+
+
+@pytest.fixture
+def blank_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own (the migrations run on it step by step), SQLite or PostgreSQL."""
+    from sqlalchemy import text
+
+    from archive.db import make_engine
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'upgrade.db'}"
+        return
+    admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"hoso_upgrade_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_an_installed_archive_gets_the_recording_policy_unless_someone_changed_it(blank_database: str) -> None:
+    from alembic import command
+    from sqlalchemy import update
+
+    from archive import migrate, seed
+    from archive.db import make_engine, make_sessionmaker
+    from archive.models import RecordType
+
+    migrate.upgrade(blank_database, "0009")
+    engine = make_engine(blank_database)
+    sessions = make_sessionmaker(engine)
+
+    def recording_policy(cadence: str | None = None, roles: list[str] | None = None) -> tuple[str | None, list[str]]:
+        with sessions() as session:
+            if roles is not None:
+                session.execute(
+                    update(RecordType)
+                    .where(RecordType.code == "lesson_recording")
+                    .values(signing_cadence=cadence, signer_roles=roles)
+                )
+                session.commit()
+            row = session.query(RecordType).filter_by(code="lesson_recording").one()
+            return row.signing_cadence, list(row.signer_roles)
+
+    with sessions() as session:
+        seed.seed_record_types(session)
+    recording_policy(None, [])  # as the schedule shipped it before 0011
+    engine.dispose()
+    migrate.upgrade(blank_database)
+    assert recording_policy() == ("monthly", ["principal", "vice_principal"])
+
+    command.downgrade(migrate.alembic_config(blank_database), "0009")
+    assert recording_policy() == (None, [])
+    recording_policy("yearly", ["principal"])  # the school decided otherwise
+    migrate.upgrade(blank_database)
+    assert recording_policy() == ("yearly", ["principal"])
+    engine.dispose()
