@@ -377,3 +377,36 @@ def test_an_installed_archive_gets_the_recording_policy_unless_someone_changed_i
     migrate.upgrade(blank_database)
     assert recording_policy() == ("yearly", ["principal"])
     engine.dispose()
+
+
+def test_the_key_on_the_pc_gets_the_same_added_page_and_detached_recording(
+    client: TestClient,
+    world: World,
+    pki: TestPKI,
+    tokens,  # type: ignore[no-untyped-def]
+) -> None:
+    from signing import token
+    from signing.client import TokenDigestSigner
+    from tests.signing.test_client_side_signing import complete, prepare, signed_by
+
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    full = factories.lesson_plan_pdf("Kín trang", pages=1, fill=1.0)
+    plan = upload_plan(client, lan, "Kín trang", content=full)
+    recording = upload_recording(client, lan, "Tiết dạy ký trên máy", factories.mp4_bytes(256 * 1024))
+    batch_id = {submit(client, lan, r["id"])["batch_id"] for r in (plan, recording)}.pop()
+    approve_all(client, hoa, batch_id)
+    tok = tokens["principal"]
+    with TokenDigestSigner(token.TokenSpec(tok.module, tok.label), tok.pin) as signer:
+        for _round in range(2):  # the items, then the approval record
+            items = prepare(client, hoa, batch_id, signer, level="B-B").json()["items"]
+            assert complete(client, hoa, batch_id, signed_by(signer, items)).status_code == 200
+    done = client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()
+    assert done["state"] == "signed", done
+    places = {i["record_id"]: i["stamp_place"] for i in done["items"]}
+    assert places == {plan["id"]: "added_page", recording["id"]: "detached"}
+    signed = content(client, hoa, plan["id"], 2)
+    assert signed.startswith(full) and len(pypdf.PdfReader(io.BytesIO(signed)).pages) == 2
+    ((page, rect),) = stamps(signed)
+    assert page == 1 and visible(rect)
+    for record in (plan, recording):
+        assert client.get(f"/api/v1/records/{record['id']}/signatures", headers=hoa).json()["all_valid"]
