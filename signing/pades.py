@@ -38,6 +38,8 @@ from signing.models import StampPlace
 from signing.stamp import Stamp
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+A4 = (595.3, 841.9)
+SIGNATURE_PAGE_ROOM = (56.0, 260.0)  # an added page's side margin, and the height its note and margins take
 RESERVED = {"B-B": 12 * 1024, "B-T": 20 * 1024, "B-LT": 20 * 1024, "B-LTA": 20 * 1024}
 
 
@@ -80,13 +82,19 @@ class PadesSetup:
             self._stamp_reader = PdfFileReader(io.BytesIO(self.stamp.pdf))
         return self._stamp_reader
 
-    def signature_page(self, size: tuple[float, float]) -> tuple[bytes, tuple[int, int, int, int]]:
-        """The added signature page for documents of this page size, drawn once per batch."""
+    def signature_page(self, size: tuple[float, float]) -> tuple[bytes, tuple[float, float], tuple[int, int, int, int]]:
+        """The added signature page for documents of this page size (drawn once per batch): its PDF, its
+        size and the stamp's box. A last page too small for the note and the stamp (a label) gets A4."""
         assert self.stamp is not None
-        key = (round(size[0], 1), round(size[1], 1))
-        if key not in self._signature_pages:
-            self._signature_pages[key] = stamps.signature_page(*key, self.stamp.width, self.stamp.height)
-        return self._signature_pages[key]
+        width, height = round(size[0], 1), round(size[1], 1)
+        side, height_needed = SIGNATURE_PAGE_ROOM
+        if width < self.stamp.width + 2 * side or height < self.stamp.height + height_needed:
+            width, height = A4
+        if (width, height) not in self._signature_pages:
+            drawn, box = stamps.signature_page(width, height, self.stamp.width, self.stamp.height)
+            self._signature_pages[(width, height)] = (drawn, box)
+        drawn, box = self._signature_pages[(width, height)]
+        return drawn, (width, height), box
 
     @staticmethod
     def check_level(level: str, tsa_url: str | None) -> None:
@@ -205,11 +213,10 @@ def _signer_for(
 def _add_signature_page(
     writer: IncrementalPdfFileWriter, setup: PadesSetup, where: placement.Placement
 ) -> placement.Placement:
-    """Append the signature page (same size as the last page) in the signing revision; the stamp's place on it."""
-    page_pdf, box = setup.signature_page(where.size)
+    """Append the signature page (the last page's size) in the signing revision; the stamp's place on it."""
+    page_pdf, (width, height), box = setup.signature_page(where.size)
     drawn = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(page_pdf)), page_ix=0)
     content = writer.add_object(generic.StreamObject(stream_data=b"q /HosoSignaturePage Do Q"))
-    width, height = where.size
     page = generic.DictionaryObject(
         {
             pdf_name("/Type"): pdf_name("/Page"),
@@ -221,7 +228,7 @@ def _add_signature_page(
         }
     )
     writer.insert_page(page)
-    return placement.Placement(where.page_index, box, StampPlace.added_page, where.size)
+    return placement.Placement(where.page_index, box, StampPlace.added_page, (width, height))
 
 
 async def sign(setup: PadesSetup, pdf: bytes, field_name: str) -> Signed:

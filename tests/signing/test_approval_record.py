@@ -410,3 +410,30 @@ def test_the_key_on_the_pc_gets_the_same_added_page_and_detached_recording(
     assert page == 1 and visible(rect)
     for record in (plan, recording):
         assert client.get(f"/api/v1/records/{record['id']}/signatures", headers=hoa).json()["all_valid"]
+
+
+def test_a_tiny_full_page_gets_an_a4_signature_page_with_the_stamp_inside(pki: TestPKI) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from reportlab.pdfgen import canvas
+
+    from signing import keys, pades, stamp
+    from signing.models import StampPlace
+
+    buf = io.BytesIO()
+    label = canvas.Canvas(buf, pagesize=(150, 100))
+    for y in range(0, 100, 6):
+        label.drawString(0, y, "█" * 40)
+    label.showPage()
+    label.save()
+    key = keys.from_pkcs12(pki.pkcs12("principal"), b"mat-khau-p12")
+    drawn = stamp.render(title="HIỆU TRƯỞNG", name="Nguyễn Thị Hoa", when=datetime.now(UTC))
+    setup = pades.PadesSetup.build(key.signer, "B-B", drawn, "last", None, None, reason="Đã duyệt")
+    signed = asyncio.run(pades.sign(setup, buf.getvalue(), "HOSO_DUYET_NHAN"))
+    assert signed.place == StampPlace.added_page and signed.page_index == 1
+    added = pypdf.PdfReader(io.BytesIO(signed.pdf)).pages[1]
+    width, height = float(added.mediabox.width), float(added.mediabox.height)
+    assert (round(width), round(height)) == (595, 842)
+    ((page, rect),) = stamps(signed.pdf)
+    assert page == 1 and visible(rect) and min(rect) >= 0 and rect[2] <= width and rect[3] <= height
