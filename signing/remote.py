@@ -459,6 +459,7 @@ def complete(
             "batch_id": batch_id,
             "state": batch.state,
             "signed": run.report.signed + (1 if run.report.approval_record_id else 0),
+            "placed": run.report.placed,  # items whose signature is not on the usual page (say so)
             "approval_record_id": batch.approval_record_id if batch.state == BatchState.signed.value else None,
             "counts": workflow.counts(session, batch_id),
         }

@@ -396,10 +396,14 @@ def test_the_key_on_the_pc_gets_the_same_added_page_and_detached_recording(
     batch_id = {submit(client, lan, r["id"])["batch_id"] for r in (plan, recording)}.pop()
     approve_all(client, hoa, batch_id)
     tok = tokens["principal"]
+    placed = []
     with TokenDigestSigner(token.TokenSpec(tok.module, tok.label), tok.pin) as signer:
         for _round in range(2):  # the items, then the approval record
             items = prepare(client, hoa, batch_id, signer, level="B-B").json()["items"]
-            assert complete(client, hoa, batch_id, signed_by(signer, items)).status_code == 200
+            completed = complete(client, hoa, batch_id, signed_by(signer, items))
+            assert completed.status_code == 200, completed.text
+            placed += completed.json()["placed"]
+    assert [(p["record_id"], p["stamp_place"]) for p in placed] == [(plan["id"], "added_page")]  # what the PC prints
     done = client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()
     assert done["state"] == "signed", done
     places = {i["record_id"]: i["stamp_place"] for i in done["items"]}
