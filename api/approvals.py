@@ -72,6 +72,7 @@ def item_out(item: ApprovalItem) -> dict[str, Any]:
         "comment": item.comment,
         "sign_state": item.sign_state,
         "signed_version": item.signed_version,
+        "stamp_place": item.stamp_place,  # where the signature shows: signing.models.StampPlace
         "error": item.error,
     }
 
@@ -404,11 +405,15 @@ def download_p7s(
 
 
 class _BlobReader(io.RawIOBase):
-    """A file-like view of a store stream, so a 2 GB recording is verified without loading it."""
+    """A file-like view of a store stream, so a 2 GB recording is verified without loading it.
+
+    Reads are served from the current chunk by offset: slicing the rest off after every small read
+    copied each 1 MiB chunk over and over (a 4 KiB reader got 53 MiB/s, a 2 GB video 40 s a view).
+    """
 
     def __init__(self, chunks: Any) -> None:
         self._chunks = iter(chunks)
-        self._buf = b""
+        self._buf = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -416,7 +421,7 @@ class _BlobReader(io.RawIOBase):
     def readinto(self, b: Any) -> int:
         while not self._buf:
             try:
-                self._buf = next(self._chunks)
+                self._buf = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
         n = min(len(b), len(self._buf))

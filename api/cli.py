@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -504,6 +504,7 @@ def sign_month(
     )
     if report.approval_record_id:
         console.print(f"Biên bản duyệt / approval record: {report.approval_record_id}")
+    _say_where_placed(report.placed)
     for failure in report.failed:
         err.print(f"[red]✗[/] {failure['record_id']}: {failure['error']}")
     if report.paused:
@@ -561,10 +562,21 @@ def _sign_month_on_this_pc(
     )
     if report.get("approval_record_id"):
         console.print(f"Biên bản duyệt / approval record: {report['approval_record_id']}")
+    _say_where_placed(report.get("placed", []))
     for failure in report["failed"]:
         err.print(f"[red]✗[/] {failure['record_id']}: {failure['error']}")
     if report["failed"]:
         raise typer.Exit(1)
+
+
+def _say_where_placed(placed: list[dict[str, Any]]) -> None:
+    """The items whose signature is not on the usual page (first page, an added page, invisible), by name."""
+    from signing import placement
+    from signing.models import StampPlace
+
+    for item in placed:
+        vi, en = placement.SAID[StampPlace(item["stamp_place"])]
+        console.print(f"[yellow]![/] {item['record_id']} {item['title']}: {vi} / {en}")
 
 
 def _open_key(pkcs12: Path | None, module: str | None, token_label: str | None, key_label: str | None) -> KeySource:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api.deps import current_user, get_session
 from archive import access, service
 from archive.exceptions import Forbidden
-from archive.models import Membership, Person, Record, Role, School
+from archive.models import Membership, Person, Record, RecordType, Role, School
 from signing import periods
 from signing.models import ApprovalBatch, ApprovalItem
 
@@ -95,6 +95,8 @@ def _counted(session: Session, school: School, period: str, *group: Any) -> list
             .join(ApprovalBatch, ApprovalBatch.id == item.batch_id)
             .join(Record, Record.id == item.record_id)
             .where(ApprovalBatch.school_id == school.id, ApprovalBatch.period == period)
+            # recordings are approved in the same monthly batch but counted as recordings, not plans
+            .where(~Record.record_type.has(RecordType.code.in_(RECORDING_TYPES)))
             .group_by(*group)
             .order_by(*group)
         ).all()

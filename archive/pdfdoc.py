@@ -1,8 +1,14 @@
 """Official school documents as PDF (NĐ 30/2020 layout): the unit and the national motto on top,
 a title, paragraphs, a table, closing paragraphs, and room at the foot for a signature stamp.
 
-Used for the records hoso writes itself: the destruction list, the council's minutes, the
-decision, the biên bản hủy. Text is Vietnamese in Liberation Serif (`archive.fonts`).
+Used for every record hoso writes itself: the monthly approval record (biên bản duyệt), the
+destruction list, the council's minutes, the decision, the biên bản hủy. Text is Vietnamese in
+Liberation Serif (`archive.fonts`).
+
+Every string is plain text, never markup: much of it was typed by teachers (a title
+`Bài <i>mới` once made reportlab's paragraph parser raise, and with it the whole signing batch).
+So everything is escaped here, in one place, and a newline is the only formatting a caller has (a
+line break). Table rows may split across pages, so a long comment never overflows a page.
 """
 
 from __future__ import annotations
@@ -19,12 +25,20 @@ from archive.fonts import register_fonts
 class Document:
     unit: str  # the issuing unit, e.g. the school's name
     title: str
+    subtitle: str = ""  # a line under the title, e.g. "(đợt 2)"
     before: Sequence[str] = ()  # paragraphs before the table
     header: Sequence[str] = ()
     rows: Sequence[Sequence[str]] = ()
     widths_mm: Sequence[float] = ()
+    fine_columns: Sequence[int] = ()  # columns set in small type (SHA-256 digests)
     after: Sequence[str] = ()
     signers: Sequence[str] = field(default_factory=tuple)  # captions over the signature space
+    author: str = ""  # the PDF's author metadata (default: the unit)
+
+
+def text(value: object) -> str:
+    """Plain text as reportlab paragraph markup: escaped, newlines as line breaks."""
+    return "<br/>".join(escape(line) for line in str(value).split("\n"))
 
 
 def render(doc: Document) -> bytes:
@@ -37,6 +51,7 @@ def render(doc: Document) -> bytes:
     regular, bold = register_fonts()
     body = ParagraphStyle("body", fontName=regular, fontSize=11, leading=14, spaceAfter=4)
     small = ParagraphStyle("small", fontName=regular, fontSize=8, leading=10)
+    fine = ParagraphStyle("fine", fontName=regular, fontSize=6.5, leading=8)
     center = ParagraphStyle("center", parent=body, alignment=1)
     heading = ParagraphStyle("heading", parent=center, fontName=bold, fontSize=14, leading=18)
     top = ParagraphStyle("top", parent=center, fontName=bold, fontSize=10)
@@ -44,22 +59,28 @@ def render(doc: Document) -> bytes:
         Table(
             [
                 [
-                    Paragraph(escape(doc.unit.upper()), top),
+                    Paragraph(text(doc.unit.upper()), top),
                     Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM<br/>Độc lập - Tự do - Hạnh phúc", top),
                 ]
             ],
             colWidths=[70 * mm, 100 * mm],
         ),
         Spacer(1, 8 * mm),
-        Paragraph(escape(doc.title.upper()), heading),
-        Spacer(1, 4 * mm),
+        Paragraph(text(doc.title.upper()), heading),
     ]
-    story += [Paragraph(escape(p), body) for p in doc.before]
+    if doc.subtitle:
+        story.append(Paragraph(text(doc.subtitle), center))
+    story.append(Spacer(1, 4 * mm))
+    story += [Paragraph(text(p), body) for p in doc.before]
     if doc.header:
-        data = [[Paragraph(f"<b>{escape(h)}</b>", small) for h in doc.header]]
-        data += [[Paragraph(escape(str(cell)), small) for cell in row] for row in doc.rows]
+        fine_columns = set(doc.fine_columns)
+        data = [[Paragraph(f"<b>{text(h)}</b>", small) for h in doc.header]]
+        data += [
+            [Paragraph(text(cell), fine if i in fine_columns else small) for i, cell in enumerate(row)]
+            for row in doc.rows
+        ]
         widths = [w * mm for w in doc.widths_mm] or None
-        table = Table(data, colWidths=widths, repeatRows=1)
+        table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
         table.setStyle(
             TableStyle(
                 [
@@ -70,11 +91,11 @@ def render(doc: Document) -> bytes:
             )
         )
         story += [Spacer(1, 2 * mm), table, Spacer(1, 4 * mm)]
-    story += [Paragraph(escape(p), body) for p in doc.after]
+    story += [Paragraph(text(p), body) for p in doc.after]
     if doc.signers:
         story += [
             Spacer(1, 6 * mm),
-            Table([[Paragraph(f"<b>{escape(s)}</b>", center) for s in doc.signers]]),
+            Table([[Paragraph(f"<b>{text(s)}</b>", center) for s in doc.signers]]),
         ]
     story.append(Spacer(1, 40 * mm))  # room for a signature stamp at the foot of the last page
     out = io.BytesIO()
@@ -86,7 +107,7 @@ def render(doc: Document) -> bytes:
         topMargin=15 * mm,
         bottomMargin=15 * mm,
         title=doc.title,
-        author=doc.unit,
+        author=doc.author or doc.unit,
         creator="hoso",
     ).build(story)
     return out.getvalue()

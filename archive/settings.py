@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     signature_level: str | None = Field(default=None, description="B-B, B-T, B-LT or B-LTA; B-LT if a TSA is set")
     revocation_mode: str = Field(default="hard-fail", pattern="^(soft-fail|hard-fail|require)$")
     stamp_page: str = Field(default="last", pattern="^(first|last)$", description="Page for the visible stamp")
+    stamp_fallback: str = Field(
+        default="added-page",
+        pattern="^(added-page|first-page)$",
+        description="No blank room on that page: add a signature page, or try the first page first",
+    )
     signing_lease_seconds: int = Field(
         default=120, ge=1, description="A signing run silent this long may be taken over"
     )

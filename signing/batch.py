@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,7 +34,7 @@ from archive.exceptions import Conflict, HosoError
 from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
-from signing import approval_record, cades, certcheck, keys, pades, periods, stamp, trust, workflow
+from signing import approval_record, cades, certcheck, keys, pades, periods, placement, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
 from signing.models import (
@@ -46,6 +45,7 @@ from signing.models import (
     Signature,
     SignatureKind,
     SignState,
+    StampPlace,
     left_to_sign,
 )
 
@@ -65,6 +65,8 @@ class Report:
     failed: list[dict[str, Any]] = field(default_factory=list)
     paused: str | None = None
     approval_record_id: str | None = None
+    # signed items whose signature is not where a reader looks first (signing.placement.NOTEWORTHY)
+    placed: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- starting: every check that can refuse happens before anything is signed ----------------------
@@ -279,14 +281,17 @@ class _Run:
         return item, version.blob_sha256, version.size, version.media_type
 
     def _read(self, sha256: str) -> bytes:
-        return b"".join(self.store.get(blob_key(sha256)))
+        data = b"".join(self.store.get(blob_key(sha256)))
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise _altered(sha256)
+        return data
 
-    def _spool_blob(self, sha256: str) -> Path:
-        fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, suffix=".content")
-        with open(fd, "wb") as out:
-            for chunk in self.store.get(blob_key(sha256)):
-                out.write(chunk)
-        return Path(name)
+    def _digest(self, sha256: str) -> bytes:
+        """The stored content's SHA-256, hashed as it streams (a 2 GB recording is never held or copied)."""
+        digest = cades.sha256_of(self.store.get(blob_key(sha256)))
+        if digest.hex() != sha256:
+            raise _altered(sha256)
+        return digest
 
     def _unsigned_item(self, item_id: int) -> tuple[ApprovalBatch, ApprovalItem, Record] | None:
         """Inside a write transaction: the lease is still ours, and the item is not done yet (never twice)."""
@@ -367,11 +372,16 @@ class _Run:
                         self.key,
                         level,
                         signed.signed_at,
-                        {"page": signed.page_index, "box": signed.box},
+                        {"page": signed.page_index, "box": signed.box, "stamp": signed.place.value},
                     )
                 )
                 item.sign_state = SignState.signed.value
                 item.signed_version = version.number
+                item.stamp_place = signed.place.value
+                if signed.place in placement.NOTEWORTHY:
+                    self.report.placed.append(
+                        {"item_id": item.id, "record_id": record.id, "title": record.title, "stamp_place": signed.place}
+                    )
                 signed_now += 1
             ingest.write_sidecars(self.store, deferred, written)
         self.report.signed += signed_now
@@ -397,11 +407,12 @@ class _Run:
                     self.key,
                     level,
                     datetime.now(UTC),
-                    {},
+                    {"stamp": StampPlace.detached.value},
                 )
             )
             item.sign_state = SignState.signed.value
             item.signed_version = item.version_number
+            item.stamp_place = StampPlace.detached.value
             audit.append(
                 self.session,
                 actor=self._actor(),
@@ -470,12 +481,8 @@ class _Run:
                 tmp, limit = self.settings.tmp_dir, len(signed.pdf) + 1
                 received = await asyncio.to_thread(ingest.store_bytes, self.store, tmp, signed.pdf, limit)
                 return self.commits.submit((item_id, received, dataclasses.replace(signed, pdf=b""), level))
-            path = await asyncio.to_thread(self._spool_blob, sha256)
-            try:
-                with open(path, "rb") as content:
-                    p7s = await cades.sign_detached(setup.signer, content, setup.timestamper)
-            finally:
-                path.unlink(missing_ok=True)
+            digest = await asyncio.to_thread(self._digest, sha256)
+            p7s = await cades.sign_digest(setup.signer, digest, setup.timestamper)
             await self.db(self._commit_detached, item_id, p7s, "B-B" if setup.level == "B-B" else "B-T")
         except ItemError as e:
             await self.db(self._commit_failed, item_id, e)
@@ -514,6 +521,7 @@ class _Run:
                 vc,
                 reason=f"Đã duyệt ({periods.label(batch.period)})",
                 http=http,
+                stamp_fallback=self.settings.stamp_fallback,
             )
             self.setup = setup
             gate = asyncio.Semaphore(self.settings.signing_concurrency)
@@ -567,13 +575,15 @@ class _Run:
                     sign_state=item.sign_state,
                     sha256=version.blob_sha256,
                     comment=item.comment,
+                    record_type=r.record_type.name_vi,
+                    stamp_place=item.stamp_place,
                 )
             )
         pdf = approval_record.render(
             school=batch.school.name,
             period=batch.period,
             signer=self.key.certificate.subject.native.get("common_name", ""),
-            title=batch.signer_title or "",
+            signer_title=batch.signer_title or "",
             when=when,
             rows=rows,
             round_=batch.round,
@@ -594,8 +604,7 @@ class _Run:
                 school_id=batch.school_id,
                 record_type_id=rtype.id,
                 author_id=actor.id,
-                title=f"Biên bản duyệt kế hoạch bài dạy {periods.label(batch.period)}"
-                + (f" (đợt {batch.round})" if batch.round > 1 else ""),
+                title=approval_record.title([row.record_type for row in rows], batch.period, batch.round),
                 school_year=periods.school_year_of(batch.period),
                 month=periods.month_of(batch.period),
                 status=RecordStatus.approved.value,
@@ -651,7 +660,7 @@ class _Run:
                         self.key,
                         batch.level or "B-B",
                         signed.signed_at,
-                        {"page": signed.page_index, "box": signed.box},
+                        {"page": signed.page_index, "box": signed.box, "stamp": signed.place.value},
                     )
                 )
             batch.state = BatchState.signed.value
@@ -728,6 +737,14 @@ def signatures_needed(session: Session, batch_id: str) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _altered(sha256: str) -> ItemError:
+    """The bytes read are not the ones decided on (their address): signing them would approve something else."""
+    return ItemError(
+        "Tệp lưu trữ không khớp mã SHA-256 của bản đã duyệt (có thể đã bị thay đổi); không ký.",
+        f"The stored file does not match the SHA-256 {sha256} of the version approved (altered?); not signed.",
+    )
 
 
 def _versions(session: Session, record_id: str) -> list[Any]:

@@ -1,14 +1,16 @@
 """Detached CAdES signatures (.p7s) for records that are not PDFs: recordings, gradebooks.
 
-The content is streamed from a file in chunks while it is hashed, so a 2 GB recording is signed
-with flat memory. The result verifies with `openssl cms -verify -binary -content FILE -in X.p7s
--inform DER`.
+The content is hashed as it streams from the object store, chunk by chunk, and only its SHA-256
+is signed, so a 2 GB recording is signed with flat memory and without a copy on disk (it was
+spooled to a temporary file first). The result is the same CMS pyHanko's `sign_general_data`
+makes (detached, CAdES signed attributes over the digest) and verifies with `openssl cms -verify
+-binary -content FILE -in X.p7s -inform DER`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
@@ -18,21 +20,32 @@ from pyhanko.sign import signers, timestamps
 from signing.exceptions import ServiceUnavailable
 from signing.pades import is_network_failure
 
+CHUNK = 1024 * 1024
 
-async def sign_detached(signer: signers.Signer, content: BinaryIO, timestamper: timestamps.TimeStamper | None) -> bytes:
+
+def sha256_of(chunks: Iterable[bytes]) -> bytes:
+    """The SHA-256 of a stream of chunks (e.g. `ObjectStore.get`), never holding more than one chunk."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.digest()
+
+
+async def sign_digest(signer: signers.Signer, digest: bytes, timestamper: timestamps.TimeStamper | None) -> bytes:
+    """The detached .p7s over content whose SHA-256 is `digest`, timestamped at B-T and above."""
     with _tsa_failures():
-        cms_obj = await signer.async_sign_general_data(
-            content, "sha256", detached=True, use_cades=True, timestamper=timestamper, chunk_size=1024 * 1024
-        )
+        cms_obj = await signer.async_sign(digest, "sha256", use_pades=True, is_pdf_sig=False, timestamper=timestamper)
     return cms_obj.dump()
 
 
-async def prepare_detached(signer: signers.ExternalSigner, content: BinaryIO) -> bytes:
-    """The signed attributes (DER) over the content's SHA-256, streamed, for a key on the principal's PC."""
-    digest = hashlib.sha256()
-    while chunk := content.read(1024 * 1024):
-        digest.update(chunk)
-    attrs = await signer.signed_attrs(digest.digest(), "sha256", use_pades=True, is_pdf_sig=False)
+async def sign_detached(signer: signers.Signer, content: BinaryIO, timestamper: timestamps.TimeStamper | None) -> bytes:
+    """The detached .p7s over a readable file, read 1 MiB at a time."""
+    return await sign_digest(signer, sha256_of(iter(lambda: content.read(CHUNK), b"")), timestamper)
+
+
+async def prepare_detached(signer: signers.ExternalSigner, digest: bytes) -> bytes:
+    """The signed attributes (DER) over the content's SHA-256, for a key on the principal's PC."""
+    attrs = await signer.signed_attrs(digest, "sha256", use_pades=True, is_pdf_sig=False)
     return attrs.dump()
 
 

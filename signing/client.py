@@ -122,7 +122,7 @@ def sign_batch(
     certificate = base64.b64encode(signer.certificate.dump()).decode()
     chain = [base64.b64encode(c.dump()).decode() for c in signer.chain]
     request: dict[str, Any] = {"certificate": certificate, "chain": chain} | ({"level": level} if level else {})
-    signed, failed = 0, []
+    signed, failed, placed = 0, [], []
     while True:
         chunk = server.post(f"/approvals/{batch_id}/prepare", request)
         failed += chunk["failed"]
@@ -137,8 +137,9 @@ def sign_batch(
         ]
         done = server.post(f"/approvals/{batch_id}/complete", {"signatures": values})
         signed += done["signed"]
+        placed += done.get("placed", [])
         if progress:
             counts = done["counts"]
             progress(counts["signed"] + counts["failed"], counts["approved"])
         if done["state"] == "signed":
-            return {**done, "signed": signed, "failed": failed}
+            return {**done, "signed": signed, "failed": failed, "placed": placed}

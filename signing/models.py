@@ -38,6 +38,16 @@ class SignState(enum.StrEnum):
     failed = "failed"  # this item's file could not be signed (reason in `error`); the others go on
 
 
+class StampPlace(enum.StrEnum):
+    """Where an item's signature shows, so the principal is told (a stamp never covers content)."""
+
+    last_page = "last_page"  # blank room on the last page (the default)
+    first_page = "first_page"  # blank room on the first page (HOSO_STAMP_PAGE=first, or the fallback)
+    added_page = "added_page"  # no blank room anywhere: a signature page added at the end
+    invisible = "invisible"  # no room and no page may be added (it would break an earlier signature)
+    detached = "detached"  # not a PDF: a .p7s beside the file, nothing drawn
+
+
 class SignatureKind(enum.StrEnum):
     pades = "pades"  # embedded in the PDF (ETSI.CAdES.detached)
     cades_detached = "cades_detached"  # a .p7s beside the version
@@ -86,6 +96,7 @@ class ApprovalItem(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     sign_state: Mapped[str] = mapped_column(String(16), default=SignState.unsigned.value)
     signed_version: Mapped[int | None] = mapped_column(Integer)
+    stamp_place: Mapped[str | None] = mapped_column(String(16))  # StampPlace, once signed
     error: Mapped[str | None] = mapped_column(Text)
 
     record: Mapped[Record] = relationship(lazy="joined")

@@ -10,14 +10,17 @@ the chain's revocation info (DSS); B-LTA adds a document timestamp over all of i
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiohttp
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import PdfContent
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.misc import PdfError
@@ -29,10 +32,14 @@ from pyhanko_certvalidator import ValidationContext
 
 from archive.exceptions import InvalidInput
 from signing import placement
+from signing import stamp as stamps
 from signing.exceptions import ItemError, ServiceUnavailable
+from signing.models import StampPlace
 from signing.stamp import Stamp
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+A4 = (595.3, 841.9)
+SIGNATURE_PAGE_ROOM = (56.0, 260.0)  # an added page's side margin, and the height its note and margins take
 RESERVED = {"B-B": 12 * 1024, "B-T": 20 * 1024, "B-LT": 20 * 1024, "B-LTA": 20 * 1024}
 
 
@@ -64,7 +71,9 @@ class PadesSetup:
     validation_context: ValidationContext | None
     reason: str
     location: str | None = None
+    stamp_fallback: str = "added-page"  # no blank room: "added-page" or "first-page" (signing.placement)
     _stamp_reader: PdfFileReader | None = None
+    _signature_pages: dict[tuple[float, float], tuple[bytes, tuple[int, int, int, int]]] = field(default_factory=dict)
 
     def stamp_reader(self) -> PdfFileReader:
         """The stamp PDF parsed once for the whole batch (it was 16 ms of every signature)."""
@@ -72,6 +81,20 @@ class PadesSetup:
         if self._stamp_reader is None:
             self._stamp_reader = PdfFileReader(io.BytesIO(self.stamp.pdf))
         return self._stamp_reader
+
+    def signature_page(self, size: tuple[float, float]) -> tuple[bytes, tuple[float, float], tuple[int, int, int, int]]:
+        """The added signature page for documents of this page size (drawn once per batch): its PDF, its
+        size and the stamp's box. A last page too small for the note and the stamp (a label) gets A4."""
+        assert self.stamp is not None
+        width, height = round(size[0], 1), round(size[1], 1)
+        side, height_needed = SIGNATURE_PAGE_ROOM
+        if width < self.stamp.width + 2 * side or height < self.stamp.height + height_needed:
+            width, height = A4
+        if (width, height) not in self._signature_pages:
+            drawn, box = stamps.signature_page(width, height, self.stamp.width, self.stamp.height)
+            self._signature_pages[(width, height)] = (drawn, box)
+        drawn, box = self._signature_pages[(width, height)]
+        return drawn, (width, height), box
 
     @staticmethod
     def check_level(level: str, tsa_url: str | None) -> None:
@@ -98,10 +121,11 @@ class PadesSetup:
         reason: str,
         location: str | None = None,
         http: aiohttp.ClientSession | None = None,
+        stamp_fallback: str = "added-page",
     ) -> PadesSetup:
         cls.check_level(level, tsa_url)
         timestamper = timestamps.HTTPTimeStamper(tsa_url, timeout=20, session=http) if level != "B-B" else None
-        return cls(signer, level, stamp, stamp_page, timestamper, validation_context, reason, location)
+        return cls(signer, level, stamp, stamp_page, timestamper, validation_context, reason, location, stamp_fallback)
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,7 @@ class Signed:
     page_index: int
     box: tuple[int, int, int, int] | None
     signed_at: datetime
+    place: StampPlace = StampPlace.last_page
 
 
 def is_network_failure(exc: BaseException) -> bool:
@@ -149,9 +174,14 @@ def _signer_for(
     stamp_style = None
     if setup.stamp is not None:
         try:
-            where = placement.find(pdf, setup.stamp_page, setup.stamp.width, setup.stamp.height)
-        except Exception as e:  # PDFium could not render the page: sign without a visible stamp
+            signed_before = bool(writer.prev.embedded_signatures)
+            where = placement.find(
+                pdf, setup.stamp_page, setup.stamp.width, setup.stamp.height, setup.stamp_fallback, not signed_before
+            )
+        except Exception as e:  # PDFium could not render the page: the item fails alone, with the reason
             raise ItemError("Không hiển thị được trang PDF.", f"The PDF page could not be rendered: {e}") from None
+        if where.place == StampPlace.added_page:
+            where = _add_signature_page(writer, setup, where)
         if where.box is not None:
             stamp_style = StaticStampStyle(background=_StampPage(setup.stamp_reader()), border_width=0)
     field_spec = fields.SigFieldSpec(
@@ -180,13 +210,36 @@ def _signer_for(
     return writer, pdf_signer, where
 
 
+def _add_signature_page(
+    writer: IncrementalPdfFileWriter, setup: PadesSetup, where: placement.Placement
+) -> placement.Placement:
+    """Append the signature page (the last page's size) in the signing revision; the stamp's place on it."""
+    page_pdf, (width, height), box = setup.signature_page(where.size)
+    drawn = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(page_pdf)), page_ix=0)
+    content = writer.add_object(generic.StreamObject(stream_data=b"q /HosoSignaturePage Do Q"))
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): generic.ArrayObject([generic.FloatObject(v) for v in (0, 0, width, height)]),
+            pdf_name("/Resources"): generic.DictionaryObject(
+                {pdf_name("/XObject"): generic.DictionaryObject({pdf_name("/HosoSignaturePage"): drawn})}
+            ),
+            pdf_name("/Contents"): content,
+        }
+    )
+    writer.insert_page(page)
+    return placement.Placement(where.page_index, box, StampPlace.added_page, (width, height))
+
+
 async def sign(setup: PadesSetup, pdf: bytes, field_name: str) -> Signed:
     """Sign one PDF; existing signatures are kept intact (incremental update)."""
     writer, pdf_signer, where = _signer_for(setup, pdf, field_name)
     out = io.BytesIO()
     with _failures():
         await pdf_signer.async_sign_pdf(writer, bytes_reserved=RESERVED[setup.level], output=out)
-    return Signed(pdf=out.getvalue(), page_index=where.page_index, box=where.box, signed_at=datetime.now(UTC))
+    return Signed(
+        pdf=out.getvalue(), page_index=where.page_index, box=where.box, signed_at=datetime.now(UTC), place=where.place
+    )
 
 
 @dataclass(frozen=True)
@@ -200,6 +253,7 @@ class Prepared:
     signed_attrs: bytes  # DER of the CMS signed attributes: their SHA-256 is what the key signs
     page_index: int
     box: tuple[int, int, int, int] | None
+    place: StampPlace = StampPlace.last_page
 
 
 async def prepare(setup: PadesSetup, pdf: bytes, field_name: str) -> Prepared:
@@ -208,7 +262,7 @@ async def prepare(setup: PadesSetup, pdf: bytes, field_name: str) -> Prepared:
     `setup.signer` is an `ExternalSigner` with the client's certificate. Revocation info (B-LT) and
     the document timestamp (B-LTA) are added when the signature comes back (`finish`).
     """
-    pre_sign = PadesSetup(setup.signer, "B-B", setup.stamp, setup.stamp_page, None, None, setup.reason, setup.location)
+    pre_sign = dataclasses.replace(setup, level="B-B", timestamper=None, validation_context=None)
     writer, pdf_signer, where = _signer_for(pre_sign, pdf, field_name)
     out = io.BytesIO()
     with _failures():
@@ -224,6 +278,7 @@ async def prepare(setup: PadesSetup, pdf: bytes, field_name: str) -> Prepared:
         signed_attrs=attrs.dump(),
         page_index=where.page_index,
         box=where.box,
+        place=where.place,
     )
 
 

@@ -60,13 +60,13 @@ def default_for(record: Record, cadence: str, today: date) -> str:
 
 
 def label(period: str) -> str:
-    """The period as a Vietnamese document names it: "tháng 11/2026", "học kỳ 1 năm học 2025-2026"."""
+    """The period as a Vietnamese document names it: "tháng 11/2026", "học kỳ I năm học 2025-2026"."""
     if PATTERNS["monthly"].match(period):
         return f"tháng {period[5:]}/{period[:4]}"
     if PATTERNS["weekly"].match(period):
         return f"tuần {period.split('-W')[1]}/{period[:4]}"
     if PATTERNS["semester"].match(period):
-        return f"học kỳ {period[-1]} năm học {period[:9]}"
+        return f"học kỳ {'I' * int(period[-1])} năm học {period[:9]}"
     return f"năm học {period}"
 
 

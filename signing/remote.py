@@ -38,14 +38,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive import audit
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from archive.models import Person, new_uuid
+from archive.models import Person, Record, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectMissing, ObjectStore
 from signing import batch as batch_runner
 from signing import cades, keys, pades, periods, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost
 from signing.keys import KeySource
-from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, left_to_sign
+from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, StampPlace, left_to_sign
 
 WORK_PREFIX = "work/prepared/"
 PREPARE_LIMIT = 100
@@ -177,7 +177,7 @@ class ClientRun(batch_runner._Run):
             reserved_start=made.reserved_start if work_key else None,
             reserved_end=made.reserved_end if work_key else None,
             work_key=work_key,
-            details={"page": made.page_index, "box": made.box} if work_key else {},
+            details={"page": made.page_index, "box": made.box, "stamp": made.place.value} if work_key else {},
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.signing_prepared_seconds),
         )
@@ -216,7 +216,16 @@ class ClientRun(batch_runner._Run):
             font=self.settings.stamp_font,
         )
         reason = f"Đã duyệt ({periods.label(batch.period)})"
-        setup = pades.PadesSetup(self.key.signer, level, stamp_pdf, self.settings.stamp_page, None, None, reason)
+        setup = pades.PadesSetup(
+            self.key.signer,
+            level,
+            stamp_pdf,
+            self.settings.stamp_page,
+            None,
+            None,
+            reason,
+            stamp_fallback=self.settings.stamp_fallback,
+        )
         for item_id in item_ids:
             item, sha256, size, media_type = await self.db(self._load_item, item_id)
             target = f"item:{item_id}"
@@ -225,12 +234,8 @@ class ClientRun(batch_runner._Run):
                     data = await asyncio.to_thread(self._read, sha256)
                     made: Any = await pades.prepare(setup, data, f"HOSO_DUYET_{self.batch_id[:8]}_{item_id}")
                 else:
-                    path = await asyncio.to_thread(self._spool_blob, sha256)
-                    try:
-                        with open(path, "rb") as content:
-                            made = await cades.prepare_detached(self.key.signer, content)  # type: ignore[arg-type]
-                    finally:
-                        path.unlink(missing_ok=True)
+                    digest = await asyncio.to_thread(self._digest, sha256)
+                    made = await cades.prepare_detached(self.key.signer, digest)  # type: ignore[arg-type]
             except ItemError as e:
                 await self.db(self._commit_failed, item_id, e)
                 continue
@@ -239,8 +244,15 @@ class ClientRun(batch_runner._Run):
             record_id, sha256 = await self.db(self._approval_record, when)
             data = await asyncio.to_thread(self._read, sha256)
             made = await pades.prepare(setup, data, f"HOSO_BIEN_BAN_{self.batch_id[:8]}")
-            title = f"Biên bản duyệt {periods.label(batch.period)}"
+            title = await self.db(self._record_title, record_id)
             await self.db(self._save_prepared, f"record:{self.batch_id}", None, record_id, title, level, made)
+
+    def _record_title(self, record_id: str) -> str:
+        record = self.session.get(Record, record_id)
+        assert record is not None
+        title = record.title
+        self.session.commit()
+        return title
 
     # -- finishing -----------------------------------------------------------------------------
 
@@ -282,9 +294,12 @@ class ClientRun(batch_runner._Run):
             signed_attrs=row.signed_attrs,
             page_index=row.details.get("page", 0),
             box=tuple(row.details["box"]) if row.details.get("box") else None,  # type: ignore[arg-type]
+            place=StampPlace(row.details.get("stamp", StampPlace.last_page.value)),
         )
         pdf = await pades.finish(setup, prepared, value)
-        signed = pades.Signed(pdf=pdf, page_index=prepared.page_index, box=prepared.box, signed_at=row.created_at)
+        signed = pades.Signed(
+            pdf=pdf, page_index=prepared.page_index, box=prepared.box, signed_at=row.created_at, place=prepared.place
+        )
         if row.item_id is not None:
             await self.db(self._commit_signed, row.item_id, pdf, signed, row.level)
         else:
@@ -444,6 +459,7 @@ def complete(
             "batch_id": batch_id,
             "state": batch.state,
             "signed": run.report.signed + (1 if run.report.approval_record_id else 0),
+            "placed": run.report.placed,  # items whose signature is not on the usual page (say so)
             "approval_record_id": batch.approval_record_id if batch.state == BatchState.signed.value else None,
             "counts": workflow.counts(session, batch_id),
         }

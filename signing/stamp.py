@@ -95,3 +95,40 @@ def check_image(image: bytes) -> None:
         raise InvalidInput(
             "Ảnh chữ ký bị hỏng, không vẽ được.", f"The signature image is damaged and cannot be drawn: {e}"
         ) from None
+
+
+SIGNATURE_PAGE_TITLE = "TRANG KÝ SỐ"
+SIGNATURE_PAGE_NOTE = (
+    "Trang này được thêm vào khi ký số vì tài liệu không còn chỗ trống để đặt chữ ký mà không che nội dung. "
+    "Các trang trước giữ nguyên nội dung đã nộp; chữ ký số bao trùm toàn bộ tài liệu."
+)
+
+
+def signature_page(
+    width: float, height: float, stamp_width: float, stamp_height: float, font: Path | None = None
+) -> tuple[bytes, tuple[int, int, int, int]]:
+    """A page added for the signature when the document has no blank room, and where its stamp goes.
+
+    It says why it is there, so a reader of the signed PDF is never left wondering about a page
+    the teacher did not write.
+    """
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen import canvas
+    from reportlab.platypus import Paragraph
+
+    regular, bold = register_fonts(font)
+    margin = 56.0
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=(width, height), pageCompression=1)
+    c.setTitle("hoso signature page")
+    c.setFont(bold, 13)
+    c.drawCentredString(width / 2, height - margin - 13, SIGNATURE_PAGE_TITLE)
+    note = Paragraph(SIGNATURE_PAGE_NOTE, ParagraphStyle("note", fontName=regular, fontSize=11, leading=15))
+    _w, note_height = note.wrap(width - 2 * margin, height)
+    note_top = height - margin - 30
+    note.drawOn(c, margin, note_top - note_height)
+    c.showPage()
+    c.save()
+    x2 = round(width - margin)
+    y2 = round(note_top - note_height - 24)
+    return out.getvalue(), (round(x2 - stamp_width), round(y2 - stamp_height), x2, y2)

@@ -20,7 +20,7 @@ from archive.auth import person_from_token
 from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
 from archive.models import Person, Role
-from signing import periods
+from signing import periods, placement
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.add_extension("jinja2.ext.i18n")
@@ -89,10 +89,12 @@ ACTION_VI = {
 
 DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
 BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
+STAMP_PLACE_VI = {place.value: vi for place, (vi, _en) in placement.SAID.items()}  # where a signature shows
 
 templates.env.filters["vn_date"] = vn_date
 templates.env.filters["decision_vi"] = lambda value: gettext(DECISION_VI.get(value, value))
 templates.env.filters["batch_vi"] = lambda value: gettext(BATCH_VI.get(value, value))
+templates.env.filters["stamp_place_vi"] = lambda value: gettext(STAMP_PLACE_VI.get(value, value or ""))
 templates.env.filters["status_vi"] = lambda value: gettext(STATUS_VI.get(value, value))
 templates.env.filters["action_vi"] = lambda value: gettext(ACTION_VI.get(value, value))
 templates.env.filters["t"] = gettext  # labels that come from Python dicts (roles, facets)

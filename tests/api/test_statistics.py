@@ -32,7 +32,8 @@ def month_of_work(client: TestClient) -> None:
     assert client.post(f"/api/v1/approvals/{batch_id}/decisions", headers=hoa, json={"decisions": decisions}).is_success
     for n in range(2):  # gv.lan recorded two online lessons this month; gv.minh none
         fields = {"record_type": "lesson_recording", "school_year": "2026-2027", "month": 11, "title": f"Tiết {n}"}
-        upload(client, lan, f"tiet-{n}.mp4", mp4_bytes(4096), **fields)
+        recording = upload(client, lan, f"tiet-{n}.mp4", mp4_bytes(4096), **fields)
+        submit(client, lan, recording)  # approved with the plans, counted as a recording, not as a plan
 
 
 def test_the_month_by_teacher_subject_and_class(client: TestClient, world: World) -> None:

@@ -36,6 +36,7 @@ def marked() -> set[str]:
         rendering.ACTION_VI,
         rendering.DECISION_VI,
         rendering.BATCH_VI,
+        rendering.STAMP_PLACE_VI,
         retention_pages.DISPOSITION_VI,
         validate.CHANGES_VI,
     ):
