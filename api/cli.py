@@ -385,7 +385,6 @@ def verify_package(
     from api.verify_package import verify
     from signing.keys import parse_fingerprint
 
-    verify_report.quiet_libraries()
     try:
         settings = Settings()
     except ValueError as e:
@@ -405,7 +404,8 @@ def verify_package(
     if problem:
         fail(*problem)
     try:
-        verdict = verify(package, settings, fingerprints)
+        with verify_report.quiet_libraries():
+            verdict = verify(package, settings, fingerprints)
     except Exception as e:  # never a traceback: say what could not be done
         fail(f"Không kiểm tra được gói: {e}", f"Could not check the package: {type(e).__name__}: {e}")
     code = verify_report.show(verdict, package, console, err, allow_unproven_seal)

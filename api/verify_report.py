@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import unicodedata
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -48,11 +50,20 @@ def _text(value: object) -> str:
     return escape(cleaned)
 
 
-def quiet_libraries() -> None:
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
     """pyHanko logs (sometimes with a traceback) what the verdict already reports; keep it off the screen."""
-    for name in ("pyhanko", "pyhanko_certvalidator", "asyncio"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-    warnings.simplefilter("ignore")
+    loggers = [logging.getLogger(name) for name in ("pyhanko", "pyhanko_certvalidator", "asyncio")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL + 1)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def unreadable_roots(settings: Settings, explicit: bool) -> tuple[str, str] | None:

@@ -19,7 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from api.cli import app
 from api.verify_package import Outcome, SealMaker, SealTime, verify
 from archive.models import AuditEvent, Role
 from archive.settings import Settings
@@ -194,18 +196,16 @@ def test_a_forged_package_is_not_proven(package: Path, settings: Settings, clien
     assert compared.returncode == 1 and "KHÔNG trùng dấu vân tay bạn đưa" in compared.stdout, compared.stdout
 
 
-@pytest.mark.parametrize(("stale", "words"), [("audit", "nhật ký kiểm toán"), ("premis", "PREMIS")])
-def test_a_rebuilt_package_must_agree_with_its_own_metadata(
-    package: Path, settings: Settings, tmp_path: Path, stale: str, words: str
-) -> None:
+def test_a_rebuilt_package_must_agree_with_its_own_metadata(package: Path, settings: Settings, tmp_path: Path) -> None:
     """A forger who rewrites the manifest but leaves the audit excerpt or PREMIS as they were is caught
     by the file, even by someone fooled into trusting the forger's own seal."""
-    forged, victim = forge(package, tmp_path / "forged.zip", settings, stale=stale)
-    first = verify(forged, settings)
-    assert first.seal is not None
-    verdict = verify(forged, settings, [first.seal.fingerprint])
-    assert verdict.outcome is Outcome.invalid
-    assert any(victim in vi and words in vi for vi, _ in verdict.problems), verdict.problems
+    for stale, words in (("audit", "nhật ký kiểm toán"), ("premis", "PREMIS")):
+        forged, victim = forge(package, tmp_path / f"forged-{stale}.zip", settings, stale=stale)
+        first = verify(forged, settings)
+        assert first.seal is not None
+        verdict = verify(forged, settings, [first.seal.fingerprint])
+        assert verdict.outcome is Outcome.invalid
+        assert any(victim in vi and words in vi for vi, _ in verdict.problems), (stale, verdict.problems)
 
 
 @pytest.fixture
@@ -240,11 +240,16 @@ def test_a_self_signed_seal_is_proven_by_the_published_fingerprint(
     assert allowed.returncode == 0 and "CẢNH BÁO / WARNING" in allowed.stdout and NOT_PROVEN[0] in allowed.stdout
 
 
-def _without(package: Path, target: Path, name: str) -> Path:
+def _changed(package: Path, target: Path, name: str, content: bytes | None = None) -> Path:
+    """The package with one member left out (`content` None) or replaced, written by a plain ZIP tool."""
     with zipfile.ZipFile(package) as src, zipfile.ZipFile(target, "w") as out:
         for info in src.infolist():
-            if info.filename.split("/", 1)[1] != name:
-                out.writestr(info, src.read(info))
+            rel = info.filename.split("/", 1)[1]
+            if rel.startswith(name):
+                if content is not None:
+                    out.writestr(info, content)
+                continue
+            out.writestr(info, src.read(info))
     return target
 
 
@@ -260,12 +265,27 @@ def test_no_traceback_for_any_broken_package(self_sealed: Path, settings: Settin
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
     paths = [tmp_path / n for n in cases]
-    paths += [_without(self_sealed, tmp_path / f"no-{n}.zip", n) for n in ("METS.xml", "manifest-sha256.txt")]
-    for path in paths:
-        result = hoso(settings, "verify", str(path), env=no_roots(settings))
-        said = result.stdout + result.stderr
-        assert result.returncode == 1 and "KHÔNG HỢP LỆ / INVALID" in result.stderr, (path.name, said)
-        assert "Traceback" not in said, (path.name, said)
+    paths += [_changed(self_sealed, tmp_path / f"no-{n}.zip", n) for n in ("METS.xml", "manifest-sha256.txt")]
+    for n, (member, content) in enumerate(
+        [
+            ("documentation/audit/", b'{"events": [1]}'),  # events that are not events
+            ("documentation/audit/", b'{"events": [{"seq": "a"}, {"seq": 1}]}'),
+            ("documentation/audit/", b"[]"),
+            ("seal.p7s", os.urandom(300)),
+            ("metadata/preservation/premis.xml", b"<premis:premis xmlns:premis="),
+            ("manifest-sha256.txt", "\u00ff\n".encode("latin-1")),
+        ]
+    ):
+        paths.append(_changed(self_sealed, tmp_path / f"changed-{n}.zip", member, content))
+    for path in paths:  # in this process (an uncaught exception would be kept, not lost), and as a command
+        result = CliRunner().invoke(app, ["verify", str(path)], env=no_roots(settings))
+        assert result.exception is None or isinstance(result.exception, SystemExit), (path.name, result.exc_info)
+        assert result.exit_code == 1 and "KHÔNG HỢP LỆ / INVALID" in result.stderr, (path.name, result.output)
+        assert "Traceback" not in result.output, (path.name, result.output)
+    for path in (tmp_path / "garbage.zip", tmp_path / "changed-0.zip"):  # garbage; events that are not events
+        command = hoso(settings, "verify", str(path), env=no_roots(settings))
+        said = command.stdout + command.stderr
+        assert command.returncode == 1 and "KHÔNG HỢP LỆ / INVALID" in said and "Traceback" not in said, said
     bad_fingerprint = hoso(settings, "verify", "--seal-fingerprint", "AB:CD", str(self_sealed))
     assert bad_fingerprint.returncode == 2 and "Dấu vân tay không hợp lệ" in bad_fingerprint.stderr
     bad_roots = hoso(settings, "verify", "--trust-roots", str(tmp_path / "khong-co.pem"), str(self_sealed))
