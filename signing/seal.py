@@ -88,8 +88,15 @@ def _create_self_signed(directory: Path) -> None:
         try:
             os.rename(staging, directory)  # atomic; fails when another process's seal is already there
         except OSError:
-            if not (directory / "seal.p12").exists():
-                raise
+            if (directory / "seal.p12").exists():
+                return  # another process won: its seal is the one
+            # a folder without a seal: what an older hoso left when it stopped between its two files
+            try:
+                directory.rename(directory.parent / f".{directory.name}-incomplete-{secrets.token_hex(4)}")
+                os.rename(staging, directory)
+            except OSError:
+                if not (directory / "seal.p12").exists():  # else another process repaired it first
+                    raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -114,7 +121,7 @@ def load(settings: Settings) -> tuple[KeySource, bool]:
 def _fingerprint_of_file(path: str, password: bytes, _mtime_ns: int, _size: int) -> str:
     try:
         _key, cert, _extra = pkcs12.load_key_and_certificates(Path(path).read_bytes(), password or None)
-    except ValueError:
+    except (ValueError, OSError):
         cert = None
     if cert is None:
         raise InvalidInput(
@@ -132,7 +139,15 @@ def published_fingerprint(settings: Settings) -> str:
     else:
         path, password_file = _self_signed_files(settings)
         password = password_file.read_bytes()
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None:
+        raise InvalidInput(
+            f"Không tìm thấy chứng thư niêm phong của hệ thống: {path}.",
+            f"The archive's seal certificate is missing: {path}.",
+        )
     return _fingerprint_of_file(str(path.resolve()), password, stat.st_mtime_ns, stat.st_size)
 
 
