@@ -75,6 +75,7 @@ class SealTime(StrEnum):
 @dataclass
 class Seal:
     subject: str
+    common_name: str
     fingerprint: str
     maker: SealMaker
     time: str | None
@@ -273,6 +274,7 @@ def _check_seal(settings: Settings, manifest: bytes, p7s: bytes, wanted: set[str
     when, kind, tsa = _seal_time(report)
     verdict.seal = Seal(
         subject=signer["subject"],
+        common_name=signer["common_name"],
         fingerprint=signer["fingerprint"],
         maker=maker,
         time=when,

@@ -116,6 +116,18 @@ def _signatures(verdict: Verdict) -> tuple[str, str]:
     )
 
 
+def _valid_tail(verdict: Verdict) -> tuple[str, str]:
+    """What a VALID verdict adds about the signatures inside: only what holds."""
+    if verdict.signatures_checked == 0:
+        return "không có chữ ký số nào khác", "no other signature inside"
+    if verdict.every_signature_holds:
+        return "mọi chữ ký đúng", "every signature holds"
+    return (
+        "chữ ký: toàn vẹn có, danh tính người ký chưa chứng minh",
+        "signatures: integrity yes, signers' identity unproven",
+    )
+
+
 def show(verdict: Verdict, package: Path, out: Console, err: Console, allow_unproven_seal: bool) -> int:
     """Print the verdict; the exit code: 0 for VALID (or NOT PROVEN when the person allowed it), else 1."""
     out.print(f"Gói / package: {_text(package)}")
@@ -149,15 +161,9 @@ def show(verdict: Verdict, package: Path, out: Console, err: Console, allow_unpr
         err.print("[bold red]KHÔNG HỢP LỆ / INVALID[/]: gói đã bị thay đổi hoặc hỏng / altered or damaged")
         return 1
     assert seal is not None
-    name = _text(seal.subject)
     if outcome is Outcome.valid:
-        if verdict.every_signature_holds or verdict.signatures_checked == 0:
-            tail_vi, tail_en = "mọi chữ ký đúng", "every signature holds"
-            if verdict.signatures_checked == 0:
-                tail_vi, tail_en = "không có chữ ký số nào khác", "no other signature inside"
-        else:
-            tail_vi = "chữ ký: toàn vẹn có, danh tính người ký chưa chứng minh"
-            tail_en = "signatures: integrity yes, signers' identity unproven"
+        name = _text(seal.common_name or seal.subject)
+        tail_vi, tail_en = _valid_tail(verdict)
         out.print(
             f"[bold green]HỢP LỆ / VALID[/]: gói nguyên vẹn, do {name} niêm phong; {tail_vi} / "
             f"intact, sealed by {name}; {tail_en}"
