@@ -266,6 +266,11 @@ def _check_seal(settings: Settings, manifest: bytes, p7s: bytes, wanted: set[str
             "The seal does not match the manifest: the package was altered after export.",
         )
         return
+    if report.get("timestamp_intact") is False:  # a token taken from elsewhere, or altered
+        verdict.fail(
+            "Dấu thời gian của niêm phong bị hỏng hoặc không thuộc về niêm phong này.",
+            "The seal's timestamp is broken or belongs to another signature.",
+        )
     signer = report["signer"]
     if wanted:
         maker = SealMaker.fingerprint if signer["fingerprint"] in wanted else SealMaker.fingerprint_mismatch

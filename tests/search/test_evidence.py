@@ -194,6 +194,29 @@ def test_a_forged_package_is_not_proven(package: Path, settings: Settings, clien
         assert "HỢP LỆ / VALID" not in said and "Traceback" not in said
     compared = hoso(settings, "verify", "--seal-fingerprint", genuine, "--allow-unproven-seal", str(forged))
     assert compared.returncode == 1 and "KHÔNG trùng dấu vân tay bạn đưa" in compared.stdout, compared.stdout
+    # nor can a genuine seal's time be changed: a timestamp token taken from another seal is refused
+    borrowed = with_seal(package, tmp_path / "borrowed.zip", timestamp_from=forged)
+    said = verify(borrowed, settings).problems
+    assert any("Dấu thời gian của niêm phong bị hỏng" in vi for vi, _ in said), said
+
+
+def with_seal(package: Path, target: Path, timestamp_from: Path) -> Path:
+    """The package with its seal's RFC 3161 token replaced by the one on another package's seal."""
+    from asn1crypto import cms
+
+    def seal_of(path: Path) -> tuple[zipfile.ZipInfo, bytes]:
+        with zipfile.ZipFile(path) as z:
+            info = next(i for i in z.infolist() if i.filename.endswith("/seal.p7s"))
+            return info, z.read(info)
+
+    info, ours = seal_of(package)
+    signed = cms.ContentInfo.load(ours)
+    other = cms.ContentInfo.load(seal_of(timestamp_from)[1])
+    signed["content"]["signer_infos"][0]["unsigned_attrs"] = other["content"]["signer_infos"][0]["unsigned_attrs"]
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(target, "w") as out:
+        for member in src.infolist():
+            out.writestr(member, signed.dump(force=True) if member.filename == info.filename else src.read(member))
+    return target
 
 
 def test_a_rebuilt_package_must_agree_with_its_own_metadata(package: Path, settings: Settings, tmp_path: Path) -> None:
