@@ -28,11 +28,11 @@ from archive.premis import PREMIS_NS
 PREMIS = "metadata/preservation/premis.xml"
 METS = "METS.xml"
 AUDIT = "documentation/audit/"
-SIGNATURES = "documentation/signatures/"
 MAX_METADATA = 64 * 1024 * 1024  # a metadata file larger than this is not one hoso wrote
 _VERSION = re.compile(r"^v(\d+)-")
 
 Problem = tuple[str, str]  # (vi, en)
+Hashes = dict[int, set[str]]  # version → the SHA-256 values the audit log recorded for it
 
 
 @dataclass
@@ -122,32 +122,16 @@ def _check_mets(read: Callable[[str], bytes], manifest: dict[str, str], found: F
         found.fail(f"Tệp không có trong METS: {path}", f"File missing from the METS: {path}")
 
 
-def _versions(
-    read: Callable[[str], bytes], manifest: dict[str, str], record_id: str, files: list[str]
-) -> dict[str, int]:
-    """Which version each of a record's files is: from its signature report when the package has
-    one (hoso writes the version beside the path), else from the `v<N>-` hoso puts in the name."""
-    out: dict[str, int] = {}
-    report = f"{SIGNATURES}{record_id}.json"
-    if report in manifest:
-        try:
-            for f in json.loads(read(report)).get("files", []):
-                out[str(f["path"])] = int(f["version"])
-                if f.get("detached_signature"):
-                    out[str(f["detached_signature"])] = int(f["version"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            pass  # a damaged report is the seal's business; fall back to the names
-    for rel in files:
-        match = _VERSION.match(PurePosixPath(rel).name)
-        if rel not in out and match:
-            out[rel] = int(match.group(1))
-    return out
+def _version(rel: str) -> int | None:
+    """The version a data file holds: hoso names each `v<N>-<original name>` (its `.p7s` too)."""
+    match = _VERSION.match(PurePosixPath(rel).name)
+    return int(match.group(1)) if match else None
 
 
-def _named_hashes(events: list[Any], record_id: str, found: Findings, excerpt: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+def _named_hashes(events: list[Any], record_id: str, found: Findings, excerpt: str) -> tuple[Hashes, Hashes]:
     """{version: {sha256 the log recorded for its content}}, {version: {sha256 of its .p7s}}."""
-    content: dict[int, set[str]] = {}
-    detached: dict[int, set[str]] = {}
+    content: Hashes = {}
+    detached: Hashes = {}
     for event in events:
         if not isinstance(event, dict):
             continue
@@ -192,9 +176,8 @@ def _check_audit(read: Callable[[str], bytes], manifest: dict[str, str], found: 
             found.fail(f"Trích nhật ký hỏng: {excerpt}", f"Damaged audit excerpt: {excerpt} ({e})")
             continue
         content, detached = _named_hashes(events, record_id, found, excerpt)
-        versions = _versions(read, manifest, record_id, files)
         for rel in sorted(files):
-            version = versions.get(rel)
+            version = _version(rel)
             named = (detached if rel.endswith(".p7s") else content).get(version) if version is not None else None
             if not named:
                 found.audit_silent.append(rel)

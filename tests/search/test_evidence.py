@@ -147,6 +147,7 @@ def test_the_package_proves_itself_offline(package: Path, settings: Settings, se
     assert verdict.seal.time_kind is SealTime.timestamp and "Hoso Test TSA" in verdict.seal.tsa
     assert verdict.signatures_checked >= 4 and verdict.audit_events_checked > 0
     assert verdict.cross_checked > 2 * len(data)  # PREMIS and METS name every file, the audit log each version
+    assert not any("không được nhắc tới trong trích nhật ký" in vi for vi, _ in verdict.notes), verdict.notes
     bare = verify(package, settings.model_copy(update={"trust_roots": ""}))  # the roots it carries do not count
     assert bare.intact and bare.outcome is Outcome.not_proven and not bare.every_signature_holds
     assert bare.unproven_signers == ["Nguyễn Thị Hoa"]
