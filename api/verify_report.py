@@ -107,7 +107,7 @@ def _signatures(verdict: Verdict) -> tuple[str, str]:
             f"mọi chữ ký đều đúng và dẫn tới gốc tin cậy ({n})",
             f"every signature holds: intact and chains to a trusted root ({n})",
         )
-    who = ", ".join(verdict.unproven_signers) or "?"
+    who = _text(", ".join(verdict.unproven_signers) or "?")
     return (
         f"{n} chữ ký nguyên vẹn (toàn vẹn: có); {n - verdict.signatures_holding} chưa chứng minh được danh tính "
         f"người ký (không dẫn tới gốc tin cậy): {who}",

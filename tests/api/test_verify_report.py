@@ -65,8 +65,9 @@ def test_the_exit_code_follows_the_seals_maker(maker: SealMaker, allow: bool, co
 
 def test_every_signature_holds_only_when_every_chain_reaches_a_trusted_root() -> None:
     some = sealed(SealMaker.fingerprint, signatures_checked=4, signatures_holding=3)
-    some.unproven_signers = ["Nguyễn Thị Hoa"]
+    some.unproven_signers = ["Nguyễn Thị Hoa", FORGED_NAME]
     _, out, _ = printed(some)
+    assert "\x1b" not in out and "[bold green]ok[/]" in out  # a signer's name is printed as text too
     assert "every signature holds" not in out and "mọi chữ ký đúng" not in out
     assert "toàn vẹn: có" in out and "integrity: yes" in out and "Nguyễn Thị Hoa" in out
     _, out, _ = printed(sealed(SealMaker.fingerprint, SealTime.timestamp, signatures_checked=4, signatures_holding=4))
