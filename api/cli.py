@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -52,7 +53,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(vi: str, en: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]Lỗi:[/] {vi}\n[red]Error:[/] {en}")
+    err.print(f"[bold red]Lỗi:[/] {escape(vi)}\n[red]Error:[/] {escape(en)}")  # text, never markup
     raise typer.Exit(code)
 
 
@@ -388,32 +389,59 @@ def fixity_check() -> None:
 @app.command("verify")
 def verify_package(
     package: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gói chứng cứ .zip / evidence package"),
+    seal_fingerprint: list[str] = typer.Option(
+        [],
+        "--seal-fingerprint",
+        help="Dấu vân tay SHA-256 của con dấu mà đơn vị lưu trữ công bố / the archive's published seal fingerprint",
+    ),
+    trust_roots: str | None = typer.Option(
+        None,
+        "--trust-roots",
+        help="Tệp/thư mục chứng thư gốc tin cậy, cách nhau bằng dấu phẩy; mặc định HOSO_TRUST_ROOTS / trusted roots",
+    ),
+    allow_unproven_seal: bool = typer.Option(
+        False,
+        "--allow-unproven-seal",
+        help="Chỉ cảnh báo khi chưa xác minh được người niêm phong (thử nghiệm tự cài) / warn only (self-hosted test)",
+    ),
 ) -> None:
-    """Check an evidence package offline (no server, no database); exits 1 on any failure.
+    """Check an evidence package offline (no server, no database); exits 1 unless it is VALID.
 
-    Every file's SHA-256 against the manifest, the seal over the manifest, every signature in the
-    package, the audit excerpts' hash chain. Trust: HOSO_TRUST_ROOTS if set, else the package's roots.
+    VALID needs the package intact (every file's SHA-256 against the manifest, PREMIS, METS and the
+    audit excerpts; every signature; the audit hash chain) AND the seal's maker proven: its
+    certificate chains to a trusted root (--trust-roots / HOSO_TRUST_ROOTS) or its SHA-256
+    fingerprint is one given with --seal-fingerprint (as the archive shows it on its evidence-packages
+    page and in every inspection grant). Otherwise it is NOT PROVEN: anyone could have made it.
     """
+    from api import verify_report
     from api.verify_package import verify
+    from signing.keys import parse_fingerprint
 
-    verdict = verify(package, Settings())
-    seal = verdict.seal
-    if seal:
-        who = (seal.get("signer") or {}).get("common_name", "?")
-        when = seal.get("timestamp_time") or seal.get("signing_time") or "?"
-        console.print(f"Niêm phong / seal: {who} — {when}")
-    console.print(
-        f"Đã kiểm tra / checked: {verdict.files_checked} tệp / files, {verdict.signatures_checked} chữ ký / "
-        f"signatures, {verdict.audit_events_checked} sự kiện nhật ký / audit events"
-    )
-    for vi, en in verdict.notes:
-        console.print(f"[yellow]•[/] {vi}\n  {en}")
-    for vi, en in verdict.problems:
-        err.print(f"[red]✗[/] {vi}\n  {en}")
-    if not verdict.ok:
-        err.print("[bold red]KHÔNG HỢP LỆ / INVALID[/]: gói đã bị thay đổi hoặc hỏng / altered or damaged")
-        raise typer.Exit(1)
-    console.print("[bold green]HỢP LỆ / VALID[/]: gói nguyên vẹn, mọi chữ ký đúng / intact, every signature holds")
+    try:
+        settings = Settings()
+    except ValueError as e:
+        fail("Cấu hình HOSO_* không hợp lệ.", f"Invalid HOSO_* configuration: {e}")
+    if trust_roots is not None:
+        settings = settings.model_copy(update={"trust_roots": trust_roots})
+    fingerprints = []
+    for text in seal_fingerprint:
+        if parse_fingerprint(text) is None:
+            fail(
+                f"Dấu vân tay không hợp lệ: {text!r} (cần 64 chữ số hex SHA-256, có hoặc không có dấu hai chấm).",
+                f"Not a SHA-256 fingerprint: {text!r} (64 hex digits, with or without colons).",
+                code=2,
+            )
+        fingerprints.append(text)
+    problem = verify_report.unreadable_roots(settings, explicit=trust_roots is not None)
+    if problem:
+        fail(*problem)
+    try:
+        with verify_report.quiet_libraries():
+            verdict = verify(package, settings, fingerprints)
+    except Exception as e:  # never a traceback: say what could not be done
+        fail(f"Không kiểm tra được gói: {e}", f"Could not check the package: {type(e).__name__}: {e}")
+    code = verify_report.show(verdict, package, console, err, allow_unproven_seal)
+    raise typer.Exit(code)
 
 
 @app.command("sign-month")

@@ -39,7 +39,7 @@ from archive.models import AuditEvent, Record, Version
 from archive.package import PackageWriter
 from archive.storage import blob_key
 from search.models import EvidenceExport
-from signing import seal, trust, validate
+from signing import keys, seal, trust, validate
 from signing.models import Signature
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class Builder:
         self.settings, self.store = state.settings, state.store
         self.events: list[premis.Event] = []
         self.reports: dict[str, dict[str, Any]] = {}
+        self.seal_fingerprint = ""
 
     # -- reading what goes in --------------------------------------------------------------------
 
@@ -105,6 +106,7 @@ class Builder:
             excerpts = {record.id: self._audit_excerpt(session, record) for record, _, _ in items}
             session.commit()
         seal_key, self_signed = seal.load(self.settings)
+        self.seal_fingerprint = keys.fingerprint(seal_key.certificate.dump())
         objid = f"hoso-evidence-{self.export_id}"
         fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, suffix=".evidence.zip")
         path = Path(name)
@@ -322,10 +324,15 @@ class Builder:
                 f"<td>{''.join(cells)}</td></tr>"
             )
         seal_note = (
-            "Gói được niêm phong bằng con dấu tự ký của hệ thống: chứng minh gói không bị sửa sau khi xuất, "
-            "nhưng không xác nhận danh tính đơn vị xuất."
+            "Gói được niêm phong bằng con dấu tự ký của hệ thống."
             if self_signed
             else "Gói được niêm phong bằng chứng thư số của đơn vị."
+        )
+        fingerprint = e(self.seal_fingerprint)
+        seal_note += (
+            f" Dấu vân tay SHA-256 của chứng thư niêm phong: <code>{fingerprint}</code>. Ai cũng có thể tạo một gói "
+            "mang tên hệ thống, nên hãy so dấu vân tay này với dấu vân tay hệ thống công bố (trang “Gói chứng cứ”, "
+            "trang chủ của thanh tra, quyết định cấp quyền), không phải với báo cáo này."
         )
         page = f"""<!DOCTYPE html>
 <html lang="vi"><head><meta charset="utf-8"><title>Gói chứng cứ — {e(title)}</title>
@@ -335,7 +342,8 @@ td,th{{border:1px solid #444;padding:4px;vertical-align:top}}.ok{{color:#05600f}
 <h1>GÓI CHỨNG CỨ: {e(title)}</h1>
 <p>Mã gói: <code>hoso-evidence-{e(self.export_id)}</code>. Người yêu cầu: {e(requester)}.
 Quyết định thanh tra: {e(", ".join(decisions) or "—")}. Thời điểm xuất: {datetime.now(UTC):%d/%m/%Y %H:%M} UTC.</p>
-<p>{seal_note} Kiểm tra ngoại tuyến: <code>hoso verify {e(f"hoso-evidence-{self.export_id}.zip")}</code>
+<p>{seal_note} Kiểm tra ngoại tuyến:
+<code>hoso verify --seal-fingerprint {fingerprint} {e(f"hoso-evidence-{self.export_id}.zip")}</code>
 (băm SHA-256 của mọi tệp trong <code>manifest-sha256.txt</code>, chữ ký niêm phong <code>seal.p7s</code>,
 mọi chữ ký số trong gói, chuỗi nhật ký).</p>
 <table><tr><th>Tài liệu</th><th>Giáo viên</th><th>Trường</th><th>Loại</th><th>Năm học</th><th>Tệp và chữ ký</th></tr>

@@ -1,16 +1,25 @@
 """`hoso verify PACKAGE.zip`: an evidence package checked offline, with no server and no database.
 
+Anyone can build a package that is perfectly consistent: hoso's writer is open source, and a key
+with a certificate carrying the archive's name takes a second to make. So consistency proves only
+that nothing changed after sealing; what proves who sealed is the seal certificate itself, tied to
+the archive either by a chain to a root the inspector trusts (`HOSO_TRUST_ROOTS` / `--trust-roots`
+on the inspector's machine; never the roots a package carries, which its maker chose) or by its
+SHA-256 fingerprint matching the one the archive publishes (`--seal-fingerprint`). The outcome says
+which: VALID (intact, maker proven), NOT PROVEN (intact, but anyone could have made it), INVALID.
+
 What is checked, in order, each failure named:
 1. every file listed in `manifest-sha256.txt` is present and hashes to its line; nothing unlisted;
-2. `seal.p7s` is a valid signature over the manifest (who sealed it, when, trusted or not);
-3. every PDF's embedded signatures and every detached `.p7s` are intact and valid, and no PDF was
-   modified after signing (revocation data embedded at B-LT is used; nothing is fetched);
+2. `seal.p7s` is a valid signature over the manifest, and who made it (above), and when (an
+   RFC 3161 timestamp when the archive had a TSA; else the sealer's own claim, labelled so);
+3. every PDF's embedded signatures and every detached `.p7s` are intact and valid, no PDF was
+   modified after signing, and whose chain reaches a trusted root (revocation data embedded at
+   B-LT is used; nothing is fetched);
 4. each audit excerpt re-computes: every event's hash from its content, consecutive events link;
-5. the ZIP container itself is exactly as hoso writes it (`archive.zipcheck`), so no header byte
+5. the hashes the package's PREMIS, METS and audit excerpts name agree with the files
+   (`api.package_crosscheck`);
+6. the ZIP container itself is exactly as hoso writes it (`archive.zipcheck`), so no header byte
    can change unnoticed either.
-
-Trust is decided against `HOSO_TRUST_ROOTS` when set on this machine; otherwise against the roots
-the package carries (`documentation/trust/`), which the verdict says plainly.
 """
 
 from __future__ import annotations
@@ -20,31 +29,92 @@ import io
 import json
 import tempfile
 import zipfile
-import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+from api import package_crosscheck
 from archive import audit, zipcheck
 from archive.package import MANIFEST, SEAL, parse_manifest
 from archive.settings import Settings
-from signing import validate
+from signing import keys, trust, validate
 
 GOOD = ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
+TRUST_HINT = (
+    "So với dấu vân tay SHA-256 mà đơn vị lưu trữ công bố (trang “Gói chứng cứ”, trang chủ của thanh tra, "
+    "quyết định cấp quyền): --seal-fingerprint; hoặc chỉ ra gốc tin cậy: --trust-roots.",
+    "Compare with the SHA-256 fingerprint the archive publishes (its evidence-packages page, the inspector's "
+    "home page, every inspection grant): --seal-fingerprint; or give a trusted root: --trust-roots.",
+)
+
+
+class Outcome(StrEnum):
+    valid = "valid"  # intact, and the seal's maker is proven
+    not_proven = "not_proven"  # intact, but anyone could have made it
+    invalid = "invalid"  # altered, damaged, or not a package at all
+
+
+class SealMaker(StrEnum):
+    """What ties the seal's certificate to the archive."""
+
+    trusted_root = "trusted_root"  # its chain reaches a root trusted on this machine
+    fingerprint = "fingerprint"  # its SHA-256 fingerprint is one the inspector gave
+    fingerprint_mismatch = "fingerprint_mismatch"  # the inspector gave fingerprints; it is none of them
+    unproven = "unproven"
+
+
+class SealTime(StrEnum):
+    timestamp = "timestamp"  # RFC 3161, from a TSA whose chain reaches a trusted root
+    untrusted_timestamp = "untrusted_timestamp"  # RFC 3161, from a TSA not trusted here
+    claimed = "claimed"  # the sealer's own clock: unproven
+    unknown = "unknown"
+
+
+@dataclass
+class Seal:
+    subject: str
+    common_name: str
+    fingerprint: str
+    maker: SealMaker
+    time: str | None
+    time_kind: SealTime
+    tsa: str = ""
+    test_certificate: bool = False
 
 
 @dataclass
 class Verdict:
+    package_sha256: str = ""
     files_checked: int = 0
     signatures_checked: int = 0
+    signatures_holding: int = 0  # intact, valid, and the signer's chain reaches a trusted root
+    unproven_signers: list[str] = field(default_factory=list)  # intact, but identity not proven
     audit_events_checked: int = 0
+    cross_checked: int = 0  # hashes named by PREMIS, METS and the audit excerpts that agree
     problems: list[tuple[str, str]] = field(default_factory=list)  # (vi, en)
     notes: list[tuple[str, str]] = field(default_factory=list)
-    seal: dict[str, Any] = field(default_factory=dict)
+    seal: Seal | None = None
+    trust_roots: int = 0  # roots configured on this machine
 
     @property
-    def ok(self) -> bool:
-        return not self.problems
+    def intact(self) -> bool:
+        """Nothing altered or damaged, and a seal that holds over the manifest (maker aside)."""
+        return not self.problems and self.seal is not None
+
+    @property
+    def outcome(self) -> Outcome:
+        if not self.intact:
+            return Outcome.invalid
+        assert self.seal is not None
+        if self.seal.maker in (SealMaker.trusted_root, SealMaker.fingerprint):
+            return Outcome.valid
+        return Outcome.not_proven
+
+    @property
+    def every_signature_holds(self) -> bool:
+        return self.intact and self.signatures_checked > 0 and self.signatures_holding == self.signatures_checked
 
     def fail(self, vi: str, en: str) -> None:
         self.problems.append((vi, en))
@@ -57,24 +127,63 @@ def _root(names: list[str]) -> str:
     return tops.pop()
 
 
-def verify(path: Path, settings: Settings | None = None) -> Verdict:
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, settings: Settings | None = None, seal_fingerprints: Iterable[str] = ()) -> Verdict:
+    """Check the package at `path`. Trust is `settings.trust_roots` (the inspector's configuration);
+    `seal_fingerprints` are fingerprints the archive published (any form `keys.parse_fingerprint`
+    reads). Never raises for anything in the package: every fault is a problem in the verdict."""
     verdict = Verdict()
-    for problem in zipcheck.check(path):
-        verdict.fail(f"Cấu trúc ZIP đã bị thay đổi: {problem}", f"The ZIP container was altered: {problem}")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        verdict.fail(f"Không mở được gói (không phải ZIP hợp lệ): {e}", f"Cannot open the package (not a ZIP): {e}")
-        return verdict
-    with archive, tempfile.TemporaryDirectory(prefix="hoso-verify-") as tmp:
+    wanted = set()
+    for text in seal_fingerprints:
+        parsed = keys.parse_fingerprint(text)
+        if parsed is None:
+            raise ValueError(f"not a SHA-256 fingerprint: {text!r}")
+        wanted.add(parsed)
+    with tempfile.TemporaryDirectory(prefix="hoso-verify-") as tmp:
+        settings = settings or Settings(data_dir=Path(tmp) / "data")
+        verdict.trust_roots = len(trust.load_roots(settings))  # the inspector's configuration: its errors raise
         try:
-            _verify_open(archive, settings, Path(tmp), verdict)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, ValueError) as e:
-            verdict.fail(f"Gói hỏng, không đọc được: {e}", f"The package is damaged and cannot be read: {e}")
+            verdict.package_sha256 = _sha256_of(path)
+            for problem in zipcheck.check(path):
+                verdict.fail(f"Cấu trúc ZIP đã bị thay đổi: {problem}", f"The ZIP container was altered: {problem}")
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+            verdict.fail(f"Không mở được gói (không phải ZIP hợp lệ): {e}", f"Cannot open the package (not a ZIP): {e}")
+            return verdict
+        except Exception as e:  # struct errors and the like from a malformed container
+            verdict.fail(f"Không mở được gói: {type(e).__name__}", f"Cannot open the package: {type(e).__name__}: {e}")
+            return verdict
+        with archive:
+            try:
+                _verify_open(archive, settings, wanted, Path(tmp), verdict)
+            except Exception as e:  # a verifier reports; whatever a package holds, it never crashes
+                verdict.fail(
+                    f"Gói hỏng, không đọc được: {type(e).__name__}: {e}",
+                    f"The package is damaged and cannot be read: {type(e).__name__}: {e}",
+                )
     return verdict
 
 
-def _verify_open(archive: zipfile.ZipFile, settings: Settings | None, tmp: Path, verdict: Verdict) -> None:
+def _reader(archive: zipfile.ZipFile, inside: dict[str, str]) -> Callable[[str], bytes]:
+    """Reads a small package file (metadata, reports), refusing one too large to be hoso's."""
+
+    def read(rel: str) -> bytes:
+        info = archive.getinfo(inside[rel])
+        if info.file_size > package_crosscheck.MAX_METADATA:
+            raise ValueError(f"{rel} is too large to be metadata")
+        return archive.read(info)
+
+    return read
+
+
+def _verify_open(archive: zipfile.ZipFile, settings: Settings, wanted: set[str], tmp: Path, verdict: Verdict) -> None:
     names = [i.filename for i in archive.infolist() if not i.is_dir()]
     try:
         root = _root(names)
@@ -86,22 +195,36 @@ def _verify_open(archive: zipfile.ZipFile, settings: Settings | None, tmp: Path,
         missing = MANIFEST if MANIFEST not in inside else SEAL
         verdict.fail(f"Gói thiếu {missing}.", f"The package has no {missing}.")
         return
-    manifest_bytes = archive.read(inside[MANIFEST])
+    read = _reader(archive, inside)
+    manifest_bytes = read(MANIFEST)
     try:
         manifest = parse_manifest(manifest_bytes)
     except (ValueError, UnicodeDecodeError) as e:
         verdict.fail(f"manifest-sha256.txt hỏng: {e}", f"manifest-sha256.txt is damaged: {e}")
         return
-    _check_files(archive, root, inside, manifest, verdict)
-    settings = _settings_for(settings, archive, inside, tmp, verdict)
-    _check_seal(settings, manifest_bytes, archive.read(inside[SEAL]), verdict)
+    _check_files(archive, inside, manifest, verdict)
+    if not verdict.trust_roots:
+        verdict.notes.append(
+            (
+                "Máy này chưa cấu hình gốc tin cậy (--trust-roots / HOSO_TRUST_ROOTS): không chữ ký nào "
+                "được xác minh danh tính theo gốc; các gốc đi kèm gói (documentation/trust/) không được tin, "
+                "vì người tạo gói tự chọn chúng.",
+                "No trusted root is configured here (--trust-roots / HOSO_TRUST_ROOTS): no signer's identity "
+                "is proven by a root; the roots the package carries (documentation/trust/) are not trusted, "
+                "since whoever made the package chose them.",
+            )
+        )
+    _check_seal(settings, manifest_bytes, read(SEAL), wanted, verdict)
     _check_signatures(settings, archive, inside, manifest, tmp, verdict)
-    _check_audit(archive, inside, verdict)
+    _check_audit(read, inside, verdict)
+    present = {rel: digest for rel, digest in manifest.items() if rel in inside}
+    found = package_crosscheck.cross_check(read, present)
+    verdict.problems += found.problems
+    verdict.notes += found.notes
+    verdict.cross_checked = found.premis_checked + found.mets_checked + found.audit_checked
 
 
-def _check_files(
-    archive: zipfile.ZipFile, root: str, inside: dict[str, str], manifest: dict[str, str], verdict: Verdict
-) -> None:
+def _check_files(archive: zipfile.ZipFile, inside: dict[str, str], manifest: dict[str, str], verdict: Verdict) -> None:
     for rel in sorted(set(inside) - set(manifest) - {MANIFEST, SEAL}):
         verdict.fail(f"Tệp không có trong bảng băm: {rel}", f"File not in the manifest: {rel}")
     for rel, expected in sorted(manifest.items()):
@@ -113,7 +236,7 @@ def _check_files(
             with archive.open(inside[rel]) as f:
                 while chunk := f.read(1024 * 1024):
                     digest.update(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:  # a flipped byte breaks the CRC
+        except Exception as e:  # a flipped byte breaks the CRC; a truncated file ends early
             verdict.fail(f"Tệp hỏng, không đọc được: {rel} ({e})", f"Damaged file, cannot be read: {rel} ({e})")
             continue
         if digest.hexdigest() != expected:
@@ -121,50 +244,49 @@ def _check_files(
         verdict.files_checked += 1
 
 
-def _settings_for(
-    settings: Settings | None, archive: zipfile.ZipFile, inside: dict[str, str], tmp: Path, verdict: Verdict
-) -> Settings:
-    settings = settings or Settings(data_dir=tmp / "data")
-    if settings.trust_roots:
-        verdict.notes.append(
-            ("Tin cậy theo gốc đã cấu hình (HOSO_TRUST_ROOTS).", "Trust per the configured roots (HOSO_TRUST_ROOTS).")
-        )
-        return settings
-    roots = tmp / "roots"
-    roots.mkdir()
-    for rel, name in inside.items():
-        if rel.startswith("documentation/trust/") and rel.endswith(".pem"):
-            (roots / PurePosixPath(rel).name).write_bytes(archive.read(name))
-    verdict.notes.append(
-        (
-            "Chưa cấu hình HOSO_TRUST_ROOTS: tin cậy theo các gốc đi kèm gói (documentation/trust/).",
-            "HOSO_TRUST_ROOTS is not set: trust per the roots the package carries (documentation/trust/).",
-        )
-    )
-    return settings.model_copy(update={"trust_roots": str(roots) if any(roots.iterdir()) else ""})
+def _seal_time(report: dict[str, Any]) -> tuple[str | None, SealTime, str]:
+    if report.get("timestamp_time"):
+        tsa = (report.get("timestamp_signer") or {}).get("subject", "")
+        kind = SealTime.timestamp if report.get("timestamp_valid") else SealTime.untrusted_timestamp
+        return report["timestamp_time"], kind, tsa
+    if report.get("signing_time"):
+        return report["signing_time"], SealTime.claimed, ""
+    return None, SealTime.unknown, ""
 
 
-def _check_seal(settings: Settings, manifest: bytes, p7s: bytes, verdict: Verdict) -> None:
+def _check_seal(settings: Settings, manifest: bytes, p7s: bytes, wanted: set[str], verdict: Verdict) -> None:
     try:
         (report,) = validate.validate_detached(settings, io.BytesIO(manifest), p7s, online=False)
     except Exception as e:
         verdict.fail(f"Chữ ký niêm phong hỏng: {getattr(e, 'vi', e)}", f"The seal signature is damaged: {e}")
         return
-    verdict.seal = report
     if not (report["intact"] and report["valid"]):
         verdict.fail(
             "Chữ ký niêm phong KHÔNG khớp với bảng băm: gói đã bị sửa sau khi xuất.",
             "The seal does not match the manifest: the package was altered after export.",
         )
-    elif not report["trusted"]:
-        verdict.notes.append(
-            (
-                f"Niêm phong đúng, nhưng chứng thư của người niêm phong ({report['signer']['common_name']}) "
-                "không dẫn tới gốc tin cậy.",
-                f"The seal is intact, but the sealer's certificate ({report['signer']['common_name']}) "
-                "does not chain to a trusted root.",
-            )
+        return
+    if report.get("timestamp_intact") is False:  # a token taken from elsewhere, or altered
+        verdict.fail(
+            "Dấu thời gian của niêm phong bị hỏng hoặc không thuộc về niêm phong này.",
+            "The seal's timestamp is broken or belongs to another signature.",
         )
+    signer = report["signer"]
+    if wanted:
+        maker = SealMaker.fingerprint if signer["fingerprint"] in wanted else SealMaker.fingerprint_mismatch
+    else:
+        maker = SealMaker.trusted_root if report["trusted"] else SealMaker.unproven
+    when, kind, tsa = _seal_time(report)
+    verdict.seal = Seal(
+        subject=signer["subject"],
+        common_name=signer["common_name"],
+        fingerprint=signer["fingerprint"],
+        maker=maker,
+        time=when,
+        time_kind=kind,
+        tsa=tsa,
+        test_certificate=bool(report.get("test_certificate")),
+    )
 
 
 def _check_signatures(
@@ -180,11 +302,11 @@ def _check_signatures(
         if rel.endswith(".p7s"):
             continue
         path = tmp / "content"
-        with archive.open(inside[rel]) as src, open(path, "wb") as out:
-            while chunk := src.read(1024 * 1024):
-                out.write(chunk)
         reports: list[dict[str, Any]] = []
         try:
+            with archive.open(inside[rel]) as src, open(path, "wb") as out:
+                while chunk := src.read(1024 * 1024):
+                    out.write(chunk)
             if f"{rel}.p7s" in inside:
                 with open(path, "rb") as content:
                     reports += validate.validate_detached(settings, content, archive.read(inside[f"{rel}.p7s"]), False)
@@ -198,13 +320,27 @@ def _check_signatures(
             path.unlink(missing_ok=True)
         for report in reports:
             verdict.signatures_checked += 1
+            summary = str(report.get("summary_vi", ""))
             if not (report.get("intact") and report.get("valid")) or report.get("modified_after_signing"):
                 verdict.fail(
-                    f"Chữ ký số không hợp lệ trong {rel}: {report.get('summary_vi')}",
-                    f"Invalid signature in {rel}: {report.get('summary_vi')}",
+                    f"Chữ ký số không hợp lệ trong {rel}: {summary}", f"Invalid signature in {rel}: {_en(summary)}"
                 )
-            elif report.get("summary_vi") not in GOOD:
-                verdict.notes.append((f"{rel}: {report.get('summary_vi')}", f"{rel}: see the Vietnamese note"))
+            elif summary.startswith(GOOD):
+                verdict.signatures_holding += 1
+                if report.get("test_certificate"):
+                    verdict.notes.append((f"{rel}: {summary}", f"{rel}: {_en(summary)}"))
+            else:
+                who = (report.get("signer") or {}).get("common_name") or "?"
+                if who not in verdict.unproven_signers:
+                    verdict.unproven_signers.append(who)
+                verdict.notes.append((f"{rel}: {summary} ({who})", f"{rel}: {_en(summary)} ({who})"))
+
+
+def _en(summary_vi: str) -> str:
+    """The English of a validation summary, from the pages' catalogue (one translation of each)."""
+    from api.web.i18n import english
+
+    return english().get(summary_vi, summary_vi)
 
 
 def _is_pdf(path: Path) -> bool:
@@ -212,12 +348,14 @@ def _is_pdf(path: Path) -> bool:
         return f.read(5) == b"%PDF-"
 
 
-def _check_audit(archive: zipfile.ZipFile, inside: dict[str, str], verdict: Verdict) -> None:
+def _check_audit(read: Callable[[str], bytes], inside: dict[str, str], verdict: Verdict) -> None:
     for rel in sorted(p for p in inside if p.startswith("documentation/audit/") and p.endswith(".json")):
         try:
-            excerpt = json.loads(archive.read(inside[rel]))
+            excerpt = json.loads(read(rel))
             events = excerpt["events"]
-        except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+            if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+                raise TypeError("events must be a list of objects")
+        except (ValueError, KeyError, TypeError) as e:
             verdict.fail(f"Trích nhật ký hỏng: {rel}", f"Damaged audit excerpt: {rel} ({e})")
             continue
         previous: dict[str, Any] | None = None
@@ -228,13 +366,16 @@ def _check_audit(archive: zipfile.ZipFile, inside: dict[str, str], verdict: Verd
                     f"Sự kiện nhật ký {event.get('seq')} trong {rel} đã bị sửa.",
                     f"Audit event {event.get('seq')} in {rel} was altered.",
                 )
-            if previous is not None:
-                if event["seq"] <= previous["seq"]:
+            seq, before = event.get("seq"), previous.get("seq") if previous else None
+            if previous is not None and isinstance(seq, int) and isinstance(before, int):
+                if seq <= before:
                     verdict.fail(f"Nhật ký {rel} sai thứ tự.", f"Audit excerpt {rel} is out of order.")
-                elif event["seq"] == previous["seq"] + 1 and event["prev_hash"] != previous["hash"]:
+                elif seq == before + 1 and event.get("prev_hash") != previous.get("hash"):
                     verdict.fail(
-                        f"Sự kiện {event['seq']} không nối tiếp sự kiện trước ({rel}).",
-                        f"Event {event['seq']} does not link to the one before ({rel}).",
+                        f"Sự kiện {seq} không nối tiếp sự kiện trước ({rel}).",
+                        f"Event {seq} does not link to the one before ({rel}).",
                     )
+            elif not isinstance(seq, int):
+                verdict.fail(f"Sự kiện nhật ký không có số thứ tự ({rel}).", f"An audit event has no sequence ({rel}).")
             previous = event
             verdict.audit_events_checked += 1

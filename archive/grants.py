@@ -230,7 +230,8 @@ def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) ->
     return grant
 
 
-def out(grant: InspectorGrant) -> GrantOut:
+def out(grant: InspectorGrant, seal_fingerprint: str) -> GrantOut:
+    """The grant as shown, with the fingerprint of the seal the inspector's packages will carry."""
     return GrantOut(
         id=grant.id,
         inspector=grant.inspector.username,
@@ -246,4 +247,5 @@ def out(grant: InspectorGrant) -> GrantOut:
         revoked_at=grant.revoked_at,
         revoke_reason=grant.revoke_reason,
         active=grant.active(utcnow()),
+        seal_fingerprint=seal_fingerprint,
     )

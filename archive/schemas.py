@@ -401,3 +401,7 @@ class GrantOut(Out):
     revoked_at: datetime | None
     revoke_reason: str | None
     active: bool
+    seal_fingerprint: str = Field(
+        description="SHA-256 fingerprint of the archive's seal certificate: the inspector checks an evidence "
+        "package with `hoso verify --seal-fingerprint`"
+    )

@@ -8,6 +8,8 @@ once.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,10 +84,33 @@ def from_pkcs12(data: bytes, password: bytes | None) -> KeySource:
     return KeySource(kind="pkcs12", signer=signer, certificate=signing_cert, chain=chain)
 
 
+_SHA256_HEX = re.compile(r"[0-9A-F]{64}")
+
+
+def fingerprint(certificate_der: bytes) -> str:
+    """A certificate's SHA-256 fingerprint as hoso prints it: upper-case hex pairs joined by colons,
+    exactly as `openssl x509 -noout -fingerprint -sha256` prints it, so an inspector can compare."""
+    digest = hashlib.sha256(certificate_der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def parse_fingerprint(text: str) -> str | None:
+    """What a person pasted (colons or not, spaces, either case, OpenSSL's `SHA256 Fingerprint=`
+    prefix) in the form `fingerprint` prints; None when it is not 32 bytes of hex."""
+    value = text.strip()
+    if "=" in value:
+        value = value.rsplit("=", 1)[1]
+    value = re.sub(r"[\s:]", "", value).upper()
+    if not _SHA256_HEX.fullmatch(value):
+        return None
+    return ":".join(value[i : i + 2] for i in range(0, 64, 2))
+
+
 def describe(cert: x509.Certificate) -> dict[str, str]:
     return {
         "subject": cert.subject.human_friendly,
         "common_name": cert.subject.native.get("common_name", ""),
         "serial": format(cert.serial_number, "x"),
         "issuer": cert.issuer.human_friendly,
+        "fingerprint": fingerprint(cert.dump()),
     }

@@ -74,6 +74,8 @@ def _base(status: Any, kind: str) -> dict[str, Any]:
         "signing_time": _iso(status.signer_reported_dt),
         "timestamp_time": _iso(ts.timestamp) if ts is not None else None,
         "timestamp_valid": bool(ts.intact and ts.valid and ts.trusted) if ts is not None else None,
+        "timestamp_intact": bool(ts.intact and ts.valid) if ts is not None else None,
+        "timestamp_signer": keys.describe(ts.signing_cert) if ts is not None and ts.signing_cert else None,
         "revocation": _revocation(status),
         "test_certificate": demo_cert.is_demo(status.signing_cert),
     }

@@ -1,9 +1,9 @@
 """A real test PKI for signing tests and benchmarks: certomancer, served over HTTP on 127.0.0.1.
 
 root → intermediate → principal certificates (one good, one vice principal, one revoked, one
-expired, one with the wrong key usage), a TSA, an OCSP responder and CRLs. Validity dates are
-relative to today so the PKI never ages out. Keys are generated at start (RSA-2048) and never
-committed.
+expired, one with the wrong key usage), the archive's organisation seal (`seal`), a TSA, an OCSP
+responder and CRLs. Validity dates are relative to today so the PKI never ages out. Keys are
+generated at start (RSA-2048) and never committed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ARCH = "hoso"
 PKCS12_PASSWORD = b"mat-khau-p12"
-KEYS = ["root", "interm", "ocsp", "tsa", "principal", "vice", "revoked", "expired", "wrong_usage", "other_school"]
+KEYS = [
+    "root",
+    "interm",
+    "ocsp",
+    "tsa",
+    "principal",
+    "vice",
+    "revoked",
+    "expired",
+    "wrong_usage",
+    "other_school",
+    "seal",
+]
 
 
 def _ts(when: datetime) -> str:
@@ -63,6 +75,7 @@ def config(key_dir: Path, now: datetime) -> dict[str, Any]:
         "expired": {"common-name": "Lê Văn Hết Hạn", "organizational-unit-name": "Trường Tiểu học A"},
         "wrong_usage": {"common-name": "Phạm Văn Sai", "organizational-unit-name": "Trường Tiểu học A"},
         "other_school": {"common-name": "Đỗ Văn Bình", "organizational-unit-name": "Trường Tiểu học B"},
+        "seal": {"common-name": "Phòng GD&ĐT Huyện A — hồ sơ số", "organizational-unit-name": "Con dấu hệ thống"},
     }
     certs: dict[str, Any] = {
         "root": {
@@ -132,6 +145,7 @@ def config(key_dir: Path, now: datetime) -> dict[str, Any]:
         "principal": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
         "vice": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
         "other_school": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
+        "seal": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
         "revoked": {
             **_signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
             "revocation": {"revoked-since": _ts(now - timedelta(days=30)), "reason": "key_compromise"},

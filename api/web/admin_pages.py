@@ -28,6 +28,7 @@ from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
 from archive.models import Membership, Person, RecordType, Role, School
 from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
+from signing import seal
 
 router = APIRouter(include_in_schema=False)
 ADMINS = (Role.admin,)
@@ -167,7 +168,8 @@ def _grants_page(
         )
     )
     types = list(session.scalars(select(RecordType).order_by(RecordType.name_vi)))
-    rows = [grants.out(g) for g in grants.visible(session, person)]
+    fingerprint = seal.published_fingerprint(state(request).settings)
+    rows = [grants.out(g, fingerprint) for g in grants.visible(session, person)]
     session.commit()
     return render(
         request,
@@ -178,6 +180,7 @@ def _grants_page(
         inspectors=inspectors,
         types=types,
         grants=rows,
+        seal_fingerprint=fingerprint,
         form=form or {"school_codes": [s.code for s in own[:1]], "record_types": []},
         errors=errors or {},
     )

@@ -24,6 +24,7 @@ from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput
 from search.documents import FACETS
+from signing import seal
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,12 +68,16 @@ def request_package(
 
 
 @router.get("/goi-chung-cu", response_class=HTMLResponse)
-def packages_page(request: Request, session: Session = Depends(get_session)) -> Response:
-    """My packages: state (the page refreshes itself while one is being built), size, SHA-256, download."""
+def packages_page(
+    request: Request, session: Session = Depends(get_session), app_state: AppState = Depends(state)
+) -> Response:
+    """My packages: state (the page refreshes itself while one is being built), size, SHA-256, download,
+    and the fingerprint of the seal they carry, which `hoso verify --seal-fingerprint` checks."""
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
     packages = evidence_api.list_evidence(person=person, session=session)
     session.commit()
     building = any(p["state"] in ("queued", "building") for p in packages)
-    return render(request, "evidence.html", person, packages=packages, building=building)
+    fingerprint = seal.published_fingerprint(app_state.settings)
+    return render(request, "evidence.html", person, packages=packages, building=building, seal_fingerprint=fingerprint)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.verify_package import verify
+from api.verify_package import Outcome, verify
 from archive.settings import Settings
+from signing import seal
 from tests.factories import World, lesson_plan_pdf, login
 from tests.search.test_evidence import EARK_PYTHON, ROOT
 from tests.search.test_search_api import upload
@@ -56,7 +57,9 @@ def test_permanent_records_are_due_and_leave_as_a_sealed_sip(
     assert download.status_code == 200 and download.headers["x-content-sha256"] == made.json()["sha256"]
     package.write_bytes(download.content)
     verdict = verify(package, settings)
-    assert verdict.ok, verdict.problems
+    assert verdict.intact and verdict.outcome is Outcome.not_proven, verdict.problems  # a self-signed seal
+    proven = verify(package, settings, [seal.published_fingerprint(settings)])  # as the archive publishes it
+    assert proven.outcome is Outcome.valid, proven.problems
     assert [
         d["school_year"]
         for d in client.get("/api/v1/retention/transfers/due", headers=hoa, params={"school_code": "THA"}).json()

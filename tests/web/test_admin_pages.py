@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive import calendar
 from archive.models import Person
+from signing.keys import parse_fingerprint
 from tests.factories import PASSWORD, World
 from tests.web.test_pages_http import csrf_of, page_login
 
@@ -81,11 +82,15 @@ def test_a_principal_grants_an_inspector_and_revokes_with_a_reason(client: TestC
     assert post_form(client, "/cap-quyen-thanh-tra", "/cap-quyen-thanh-tra", grant).status_code == 303
     listing = client.get("/cap-quyen-thanh-tra").text
     assert "45/QĐ-PGDĐT" in listing and "Đang hiệu lực" in listing
-    grant_id = client.get("/api/v1/grants").json()[0]["id"]
+    grant_id, fingerprint = (client.get("/api/v1/grants").json()[0][k] for k in ("id", "seal_fingerprint"))
+    assert parse_fingerprint(fingerprint) == fingerprint and fingerprint in listing  # in the grant, as published
     action = f"/cap-quyen-thanh-tra/{grant_id}/thu-hoi"
     assert post_form(client, "/cap-quyen-thanh-tra", action, {"reason": ""}).status_code == 422
     assert post_form(client, "/cap-quyen-thanh-tra", action, {"reason": "Kết thúc thanh tra"}).status_code == 303
     assert "Đã thu hồi" in client.get("/cap-quyen-thanh-tra").text
+    client.cookies.clear()
+    page_login(client, "tt.son")
+    assert fingerprint in client.get("/trang-chu").text  # the inspector's home shows the seal to check against
     client.cookies.clear()
     page_login(client, "gv.lan")
     assert client.get("/cap-quyen-thanh-tra").status_code == 403

@@ -418,11 +418,13 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
         page.get_by_role("button", name="Tải gói về").click()
     page.get_by_text("SHA-256 khớp").wait_for()
     shot(page, "goi-chung-cu")
+    fingerprint = page.locator(".seal-fingerprint").first.inner_text()  # the seal the archive publishes
     saved = tmp_path / "evidence.zip"
     downloading.value.save_as(saved)
     context.close()
-    verified = hoso(settings, "verify", str(saved))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    verified = hoso(settings, "verify", "--seal-fingerprint", fingerprint, str(saved))
+    assert verified.returncode == 0 and "HỢP LỆ / VALID" in verified.stdout, verified.stdout + verified.stderr
+    assert hoso(settings, "verify", str(saved)).returncode == 1  # without it: NOT PROVEN
 
 
 def test_the_english_switch_in_the_browser(client: TestClient, world: World, server: str, browser: object) -> None:

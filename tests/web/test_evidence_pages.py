@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from api.verify_package import Outcome, verify
+from archive.settings import Settings
 from tests.web.test_pages_http import csrf_of, page_login
 
 
@@ -19,7 +23,9 @@ def wait_ready(client: TestClient, timeout: float = 60) -> list[dict]:  # type: 
     raise AssertionError("the evidence package was not built in time")
 
 
-def test_an_inspector_exports_ticked_records_and_a_whole_search(client: TestClient, inspection: dict[str, str]) -> None:
+def test_an_inspector_exports_ticked_records_and_a_whole_search(
+    client: TestClient, inspection: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
     page_login(client, "tt.nam")
     found = client.get("/tim-kiem", params={"q": "phan so", "school_code": "THA"})
     assert found.status_code == 200 and 'name="record_ids"' in found.text
@@ -61,3 +67,10 @@ def test_an_inspector_exports_ticked_records_and_a_whole_search(client: TestClie
     assert packages[0]["sha256"] in listing.text and packages[0]["download_url"] in listing.text
     zipped = client.get(packages[0]["download_url"])
     assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
+    # the page publishes the seal's fingerprint, and it is the one the package carries: `hoso verify` proves it
+    published = re.search(r'class="mono seal-fingerprint">([0-9A-F:]{95})<', listing.text)
+    assert published is not None and published.group(1) in client.get("/trang-chu").text
+    saved = tmp_path / "goi.zip"
+    saved.write_bytes(zipped.content)
+    assert verify(saved, settings).outcome is Outcome.not_proven  # no root, no fingerprint: anyone could have
+    assert verify(saved, settings, [published.group(1)]).outcome is Outcome.valid
