@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api import (
     approvals,
     auth,
+    certificates,
     errors,
     evidence,
     grants,
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         records,
         uploads,
         approvals,
+        certificates,
         search,
         grants,
         evidence,

@@ -8,6 +8,7 @@ once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,7 @@ def from_pkcs12(data: bytes, password: bytes | None) -> KeySource:
 
 def describe(cert: x509.Certificate) -> dict[str, str]:
     return {
+        "fingerprint": hashlib.sha256(cert.dump()).hexdigest(),  # what a registration names
         "subject": cert.subject.human_friendly,
         "common_name": cert.subject.native.get("common_name", ""),
         "serial": format(cert.serial_number, "x"),
