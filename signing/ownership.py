@@ -163,7 +163,11 @@ def load_certificate(data: bytes) -> x509.Certificate:
 def verdict(session: Session, person: Person, certificate: x509.Certificate) -> Verdict:
     """Whose certificate this is, as far as hoso knows; never raises."""
     about = facts(certificate)
-    found = session.scalar(select(SigningCertificate).where(SigningCertificate.fingerprint == about.fingerprint))
+    found = session.scalar(
+        select(SigningCertificate)
+        .where(SigningCertificate.fingerprint == about.fingerprint)
+        .execution_options(populate_existing=True)  # a revocation made meanwhile counts (expire_on_commit=False)
+    )
     matches = same_name(about.common_name, person.full_name)
     if found is None:
         return Verdict(Ownership.unregistered, about, matches)
@@ -356,6 +360,7 @@ def registered_to(session: Session, person: Person) -> list[SigningCertificate]:
             select(SigningCertificate)
             .where(SigningCertificate.person_id == person.id)
             .order_by(SigningCertificate.registered_at)
+            .execution_options(populate_existing=True)
         )
     )
 
