@@ -24,7 +24,7 @@ from archive.models import Person, Version
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
-from signing import csc, keys, ownership, remote, stamp, token, validate, workflow
+from signing import certcheck, csc, keys, ownership, remote, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,9 @@ def sign(
         workflow.signer_title(person, batch.school_id, workflow.batch_signer_roles(session, batch))
         remote_key = remote_signing(settings, credential_id, csc_token)
 
-        def vet(certificate: Any) -> None:  # another person's credential: refused before its PIN goes out
+        def vet(certificate: Any, chain: list[Any]) -> None:
+            """Refusals before the credential's PIN or OTP is spent: the certificate's validity, then whose it is."""
+            certcheck.check_signer(settings, certificate, chain)
             ownership.require_signer(session, person, certificate, confirm_certificate, register_confirmed=False)
 
         key = csc.open_remote(

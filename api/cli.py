@@ -440,7 +440,7 @@ def sign_month(
     refused before anything is signed; its first use asks "Đây là chứng thư số của tôi?" (or takes
     --confirm-certificate FINGERPRINT, as printed), and registers it.
     """
-    from signing import batch, ownership, workflow
+    from signing import batch, certcheck, ownership, workflow
     from signing.models import BatchState
 
     if sum(x is not None for x in (pkcs12, pkcs11_module, csc_credential)) != 1:
@@ -470,8 +470,10 @@ def sign_month(
         target = batches[0]
         confirmed = [confirm_certificate]
 
-        def vet(certificate: Any) -> None:
-            """Whose certificate: refused, or its first use confirmed here, before a PIN or anything is spent."""
+        def vet(certificate: Any, chain: list[Any]) -> None:
+            """The certificate's validity, then whose it is: refused, or its first use confirmed here, before
+            a remote PIN or anything is spent."""
+            certcheck.check_signer(settings, certificate, chain)
             try:
                 ownership.require_signer(session, person, certificate, confirmed[0], register_confirmed=False)
             except ownership.CertificateUnconfirmed as e:
@@ -485,7 +487,7 @@ def sign_month(
         sessions = make_sessionmaker(session.get_bind())
         try:
             if csc_credential is None:
-                vet(key.certificate)
+                vet(key.certificate, key.chain)
             with Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
             ) as bar:

@@ -36,7 +36,8 @@ from archive.exceptions import HosoError, InvalidInput, NotFound
 from signing.exceptions import ServiceUnavailable
 from signing.keys import KeySource
 
-Vet = Callable[[x509.Certificate], None]  # looks at a credential's certificate; raises to refuse it
+# looks at a credential's certificate and its chain before the PIN or OTP is sent; raises to refuse it
+Vet = Callable[[x509.Certificate, list[x509.Certificate]], None]
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -222,7 +223,8 @@ async def _open(
                 "The remote signing key is disabled at the provider.",
             )
         if vet is not None:  # e.g. another person's credential: refused before its PIN or OTP is spent
-            vet(credential.signing_cert)
+            # in a thread: the vetting runs its own event loop (the certificate's live revocation check)
+            await asyncio.to_thread(vet, credential.signing_cert, list(credential.chain))
         if credential.hash_pinning_required and pin is None:
             raise InvalidInput(
                 "Chứng thư số này (SCAL2) cần mã PIN để ký cả đợt; mã OTP chỉ dùng được một lần.",
