@@ -33,6 +33,8 @@
     box.innerHTML = "";
     var title = document.createElement("h4");
     title.textContent = hosoT("Lần đầu ký bằng chứng thư số này: hãy kiểm tra");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", title.textContent);
     box.appendChild(title);
     var list = document.createElement("dl");
     [
