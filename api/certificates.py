@@ -37,9 +37,11 @@ class CertificateOut(BaseModel):
     not_before: datetime
     not_after: datetime
     registered_at: datetime
+    registered_by: str | None
     how: str = Field(description="first_use (confirmed by its person while signing) or admin")
     name_differs: bool = Field(description="The certificate's name is not the person's full name (accepted explicitly)")
     revoked_at: datetime | None
+    revoked_by: str | None
     revoked_reason: str | None
 
 

@@ -193,3 +193,5 @@ class SigningCertificate(Base):
     revoked_reason: Mapped[str | None] = mapped_column(Text)
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
+    registered_by: Mapped[Person | None] = relationship(foreign_keys=[registered_by_id], lazy="joined")
+    revoked_by: Mapped[Person | None] = relationship(foreign_keys=[revoked_by_id], lazy="joined")

@@ -351,6 +351,7 @@ def revoke(session: Session, registration_id: int, *, by: Person, reason: str) -
             object_id=row.id,
             details={"person": row.person.username, "fingerprint": row.fingerprint, "reason": row.revoked_reason},
         )
+    session.expire(row, ["revoked_by"])  # loaded (as nobody) before; read again when asked
     return row
 
 
@@ -378,8 +379,10 @@ def registration_out(row: SigningCertificate) -> dict[str, Any]:
         "not_before": row.not_before,
         "not_after": row.not_after,
         "registered_at": row.registered_at,
+        "registered_by": row.registered_by.username if row.registered_by else None,
         "how": row.how,
         "name_differs": row.name_differs,
         "revoked_at": row.revoked_at,
+        "revoked_by": row.revoked_by.username if row.revoked_by else None,
         "revoked_reason": row.revoked_reason,
     }

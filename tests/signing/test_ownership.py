@@ -179,6 +179,7 @@ def test_an_admin_registers_and_revokes_a_certificate(
     assert made.status_code == 201, made.text
     row = made.json()
     assert row["person"] == "ht.hoa" and row["how"] == "admin" and row["common_name"] == "Nguyễn Thị Hoa"
+    assert row["registered_by"] == "admin1" and row["revoked_by"] is None
     assert row["fingerprint"] == ownership.fingerprint(pem) and row["revoked_at"] is None
     twice = client.post(url, headers=admin, files={"certificate": ("c.der", pki.cert_der("principal"))})
     assert twice.status_code == 409
@@ -193,6 +194,7 @@ def test_an_admin_registers_and_revokes_a_certificate(
     assert client.post(f"/api/v1/certificates/{row['id']}/revoke", headers=lan, json={"reason": "x"}).status_code == 403
     done = client.post(f"/api/v1/certificates/{row['id']}/revoke", headers=admin, json={"reason": "đổi chứng thư"})
     assert done.status_code == 200 and done.json()["revoked_reason"] == "đổi chứng thư"
+    assert done.json()["revoked_by"] == "admin1"
     twice_revoked = client.post(f"/api/v1/certificates/{row['id']}/revoke", headers=admin, json={"reason": "x"})
     assert twice_revoked.status_code == 409
     (registered,) = [e for e in audited(session, "signing_certificate.registered") if e.actor == "admin1"]
