@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api import (
     approvals,
     auth,
+    certificates,
     errors,
     evidence,
     grants,
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         records,
         uploads,
         approvals,
+        certificates,
         search,
         grants,
         evidence,

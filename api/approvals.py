@@ -25,7 +25,7 @@ from archive.schemas import RowId
 from archive.settings import Settings
 from archive.storage import blob_key
 from signing import batch as batch_runner
-from signing import csc, keys, remote, stamp, token, validate, workflow
+from signing import certcheck, csc, keys, ownership, remote, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,14 @@ def sign(
     otp: Annotated[str | None, Form(description="csc: a one-time password instead of the PIN")] = None,
     csc_token: Annotated[str | None, Form(description="csc: the provider's OAuth token, if any")] = None,
     level: Annotated[str | None, Form(description="B-B, B-T, B-LT or B-LTA")] = None,
+    confirm_certificate: Annotated[
+        str | None,
+        Form(
+            max_length=100,
+            description="The SHA-256 fingerprint of the signing certificate, when the signer confirms on its "
+            "first use that it is theirs (a first use without it is answered 409 with the certificate's details)",
+        ),
+    ] = None,
     signature_image: Annotated[
         UploadFile | None, File(description="Optional PNG/JPEG of the handwritten signature")
     ] = None,
@@ -195,8 +203,10 @@ def sign(
 ) -> dict[str, Any]:
     """Sign every approved item of the batch with one authorization; runs in the background.
 
-    Every refusal (wrong password or PIN, revoked or expired certificate, a batch being signed
-    already, undecided items) is answered here, before anything is signed. Poll GET /approvals/{id}.
+    Every refusal (wrong password or PIN, revoked or expired certificate, another person's
+    certificate, a batch being signed already, undecided items) is answered here, before anything
+    is signed. A certificate used for the first time is answered 409 `certificate_unconfirmed`
+    with its details, until the signer confirms it with `confirm_certificate`. Poll GET /approvals/{id}.
     """
     settings: Settings = app_state.settings
     image = _read_small(signature_image, MAX_IMAGE, "Ảnh chữ ký", "signature image")
@@ -210,15 +220,21 @@ def sign(
         batch = workflow.load_batch(session, batch_id)  # refusals first: nobody's PIN goes out for nothing
         workflow.signer_title(person, batch.school_id, workflow.batch_signer_roles(session, batch))
         remote_key = remote_signing(settings, credential_id, csc_token)
+
+        def vet(certificate: Any, chain: list[Any]) -> None:
+            """Refusals before the credential's PIN or OTP is spent: the certificate's validity, then whose it is."""
+            certcheck.check_signer(settings, certificate, chain)
+            ownership.require_signer(session, person, certificate, confirm_certificate, register_confirmed=False)
+
         key = csc.open_remote(
-            remote_key, pin, otp, batch_runner.signatures_needed(session, batch_id), settings.signing_concurrency
+            remote_key, pin, otp, batch_runner.signatures_needed(session, batch_id), settings.signing_concurrency, vet
         )
         session.commit()
     else:
         key = _server_key(settings, key_source, pkcs12, password, pin)
     level = level or settings.default_signature_level
     try:
-        owner = batch_runner.begin(session, settings, batch_id, person, key, level)
+        owner = batch_runner.begin(session, settings, batch_id, person, key, level, confirm_certificate)
     except BaseException:
         key.close()
         raise
@@ -243,6 +259,11 @@ class PrepareIn(BaseModel):
     chain: list[str] = Field(default_factory=list, max_length=10, description="CA certificates, DER in base64")
     level: str | None = Field(default=None, description="B-B, B-T, B-LT or B-LTA")
     limit: int = Field(default=remote.PREPARE_LIMIT, description="Documents per chunk (1-500)")
+    confirm_certificate: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The certificate's SHA-256 fingerprint, the signer confirming on its first use it is theirs",
+    )
 
 
 class SignatureValue(BaseModel):
@@ -273,13 +294,22 @@ def prepare(
     Every item's signature is allocated in its PDF (or its content hashed, for a detached .p7s),
     and the SHA-256 of the CMS signed attributes is returned per item. Once every item is signed,
     the next call returns the approval record. Preparations expire (HOSO_SIGNING_PREPARED_SECONDS).
+    The certificate must be the signer's: see POST /approvals/{id}/sign for the first-use confirmation.
     """
     key = remote.client_key(
         _b64(body.certificate, "Chứng thư số", "certificate"),
         [_b64(c, "Chứng thư CA", "CA certificate") for c in body.chain],
     )
     return remote.prepare(
-        app_state.sessions, app_state.store, app_state.settings, batch_id, person, key, body.level, body.limit
+        app_state.sessions,
+        app_state.store,
+        app_state.settings,
+        batch_id,
+        person,
+        key,
+        body.level,
+        body.limit,
+        body.confirm_certificate,
     )
 
 

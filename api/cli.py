@@ -466,6 +466,12 @@ def sign_month(
     server: str | None = typer.Option(
         None, "--server", help="Ký trên máy này với USB token, tài liệu ở máy chủ hoso / sign here, documents on URL"
     ),
+    confirm_certificate: str | None = typer.Option(
+        None,
+        "--confirm-certificate",
+        help="Lần đầu dùng chứng thư số: dấu vân tay SHA-256 của nó, xác nhận đây là chứng thư của bạn "
+        "(không có thì hỏi khi chạy ở cửa sổ lệnh) / first use: the certificate's SHA-256 fingerprint",
+    ),
 ) -> None:
     """Sign every approved item of a school's period with one authorization, asked once.
 
@@ -477,8 +483,12 @@ def sign_month(
     With --server URL this runs on the principal's PC: the token stays here, the hoso server at
     URL prepares each document and this PC signs its digest (login password from HOSO_PASSWORD or
     asked).
+
+    A certificate must be the principal's own: one registered to another person, or revoked, is
+    refused before anything is signed; its first use asks "Đây là chứng thư số của tôi?" (or takes
+    --confirm-certificate FINGERPRINT, as printed), and registers it.
     """
-    from signing import batch, workflow
+    from signing import batch, certcheck, ownership, workflow
     from signing.models import BatchState
 
     if sum(x is not None for x in (pkcs12, pkcs11_module, csc_credential)) != 1:
@@ -489,7 +499,9 @@ def sign_month(
     if server is not None:
         if pkcs11_module is None:
             fail("Ký từ máy cá nhân cần USB token (--pkcs11-module).", "--server needs a token (--pkcs11-module).")
-        _sign_month_on_this_pc(server, school, period, as_user, pkcs11_module, token_label, key_label, level)
+        _sign_month_on_this_pc(
+            server, school, period, as_user, pkcs11_module, token_label, key_label, level, confirm_certificate
+        )
         return
     settings = Settings()
     with open_session(settings) as session:
@@ -504,12 +516,26 @@ def sign_month(
                 f"No batch of {school} for {period} is waiting to be signed.",
             )
         target = batches[0]
+        confirmed = [confirm_certificate]
+
+        def vet(certificate: Any, chain: list[Any]) -> None:
+            """The certificate's validity, then whose it is: refused, or its first use confirmed here, before
+            a remote PIN or anything is spent."""
+            certcheck.check_signer(settings, certificate, chain)
+            try:
+                ownership.require_signer(session, person, certificate, confirmed[0], register_confirmed=False)
+            except ownership.CertificateUnconfirmed as e:
+                confirmed[0] = _confirm_first_use(e.context, e.vi, e.en)
+            session.commit()
+
         if csc_credential is not None:
-            key = _open_remote(settings, csc_url, csc_credential, otp, batch.signatures_needed(session, target.id))
+            key = _open_remote(settings, csc_url, csc_credential, otp, batch.signatures_needed(session, target.id), vet)
         else:
             key = _open_key(pkcs12, pkcs11_module, token_label, key_label)
         sessions = make_sessionmaker(session.get_bind())
         try:
+            if csc_credential is None:
+                vet(key.certificate, key.chain)
             with Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
             ) as bar:
@@ -523,6 +549,7 @@ def sign_month(
                     key,
                     level,
                     progress=lambda done, total, _title: bar.update(task, completed=done, total=total),
+                    confirm_certificate=confirmed[0],
                 )
         finally:
             key.close()
@@ -550,6 +577,7 @@ def _sign_month_on_this_pc(
     token_label: str | None,
     key_label: str | None,
     level: str | None,
+    confirm_certificate: str | None,
 ) -> None:
     """Client-side placement: the token on this PC signs the digests the hoso server prepares."""
     import os
@@ -583,6 +611,8 @@ def _sign_month_on_this_pc(
             waiting[0]["id"],
             level,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            confirm_certificate=confirm_certificate,
+            ask=lambda refusal: _confirm_first_use(refusal.context.get("detail") or {}, refusal.vi, refusal.en),
         )
     console.print(
         f"Đợt / batch {report['batch_id']}: {report['state']}; đã ký / signed: [bold]{report['signed']}[/]; "
@@ -624,7 +654,39 @@ def _open_key(pkcs12: Path | None, module: str | None, token_label: str | None, 
     return token.from_token(token.TokenSpec(module or "", token_label, key_label), pin)
 
 
-def _open_remote(settings: Settings, url: str | None, credential: str, otp: bool, signatures: int) -> KeySource:
+def _confirm_first_use(detail: dict[str, Any], vi: str, en: str) -> str:
+    """A certificate's first use: show it, and ask "Đây là chứng thư số của tôi?" (a TTY), else refuse with the way on.
+
+    Returns the fingerprint confirmed."""
+    c = detail.get("certificate") or {}
+    err.print(f"[bold yellow]{vi}[/]\n{en}")
+    for label, value in (
+        ("Chủ thể / subject", c.get("subject")),
+        ("Nơi cấp / issuer", c.get("issuer")),
+        ("Số sê-ri / serial", c.get("serial")),
+        ("Hiệu lực / valid", f"{c.get('not_before', '?')[:10]} – {c.get('not_after', '?')[:10]}"),
+        ("CMND/CCCD", c.get("national_id")),
+        ("SHA-256", c.get("fingerprint")),
+    ):
+        if value:
+            err.print(f"  {label}: {value}")
+    fingerprint = str(c.get("fingerprint") or "")
+    if not fingerprint:
+        fail(vi, en)
+    if not sys.stdin.isatty():
+        fail(
+            "Chưa xác nhận chứng thư số; nếu đây là chứng thư của bạn, chạy lại với "
+            f"--confirm-certificate {fingerprint}",
+            f"The certificate is not confirmed; run again with --confirm-certificate {fingerprint} if it is yours.",
+        )
+    if not typer.confirm("Đây là chứng thư số của tôi / this is my certificate?", default=False, err=True):
+        fail("Không ký: bạn chưa xác nhận chứng thư số.", "Not signed: the certificate was not confirmed.")
+    return fingerprint
+
+
+def _open_remote(
+    settings: Settings, url: str | None, credential: str, otp: bool, signatures: int, vet: Any = None
+) -> KeySource:
     """A remote-signing credential, authorized once for the batch: its PIN (or an OTP)."""
     import os
 
@@ -636,11 +698,11 @@ def _open_remote(settings: Settings, url: str | None, credential: str, otp: bool
     spec = csc.CSCSpec(url, credential, os.environ.get("HOSO_CSC_TOKEN"))
     if otp:
         code = typer.prompt("Mã OTP ký số từ xa / remote-signing OTP", hide_input=True)
-        return csc.open_remote(spec, None, code, signatures, settings.signing_concurrency)
+        return csc.open_remote(spec, None, code, signatures, settings.signing_concurrency, vet)
     pin = os.environ.get("HOSO_CSC_PIN")
     if pin is None:
         pin = typer.prompt("Mã PIN ký số từ xa / remote-signing PIN", hide_input=True)
-    return csc.open_remote(spec, pin, None, signatures, settings.signing_concurrency)
+    return csc.open_remote(spec, pin, None, signatures, settings.signing_concurrency, vet)
 
 
 @app.command("sign-agent")

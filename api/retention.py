@@ -24,7 +24,7 @@ from retention import fixity, holds, schedule
 from retention import service as retention
 from retention import transfer as transfer_flow
 from retention.models import Disposition, FixityRun, Hold, RecordRetention
-from signing import certcheck, keys, pades, seal, stamp
+from signing import certcheck, keys, ownership, pades, seal, stamp
 from signing.models import Signature
 
 router = APIRouter(tags=["retention"])
@@ -412,17 +412,25 @@ def decide(
     approve: Annotated[bool, Form()] = True,
     pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12 to sign the decision")] = None,
     password: Annotated[str | None, Form()] = None,
+    confirm_certificate: Annotated[
+        str | None,
+        Form(max_length=100, description="The SHA-256 fingerprint of the certificate, confirmed on its first use"),
+    ] = None,
     person: Person = Depends(current_user),
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> dict[str, Any]:
-    """Step 3: the principal's decision; with a .p12 it is signed (PAdES), else recorded and flagged unsigned."""
+    """Step 3: the principal's decision; with a .p12 it is signed (PAdES), else recorded and flagged unsigned.
+
+    The certificate must be the principal's own, as for a signing batch (409 on its first use until
+    `confirm_certificate` confirms it, 403 when it is another person's or revoked)."""
     sign = None
     if pkcs12 is not None:
         data = pkcs12.file.read(64 * 1024 + 1)
         if len(data) > 64 * 1024 or not data:
             raise InvalidInput("Tệp chữ ký số không hợp lệ.", "The key file is empty or too large.")
-        sign = sign_decision(app_state.settings, keys.from_pkcs12(data, (password or "").encode()))
+        key = keys.from_pkcs12(data, (password or "").encode())
+        sign = sign_decision(app_state.settings, key, session, person, confirm_certificate)
     disposition = disposition_flow.decide(
         session,
         app_state.store,
@@ -436,9 +444,13 @@ def decide(
     return disposition_out(session, disposition)
 
 
-def sign_decision(settings: Settings, key: keys.KeySource) -> disposition_flow.SignPdf:
-    """The decision signed like an approval: certificate checked first, visible stamp, timestamp if a TSA is set."""
+def sign_decision(
+    settings: Settings, key: keys.KeySource, session: Session, person: Person, confirm_certificate: str | None
+) -> disposition_flow.SignPdf:
+    """The decision signed like an approval: certificate checked first (valid, and the signer's own),
+    visible stamp, timestamp if a TSA is set."""
     certcheck.check_signer(settings, key.certificate, key.chain)
+    ownership.require_signer(session, person, key.certificate, confirm_certificate)
 
     def sign(pdf: bytes) -> bytes:
         when = datetime.now(UTC)

@@ -34,7 +34,19 @@ from archive.exceptions import Conflict, HosoError
 from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
-from signing import approval_record, cades, certcheck, keys, pades, periods, placement, stamp, trust, workflow
+from signing import (
+    approval_record,
+    cades,
+    certcheck,
+    keys,
+    ownership,
+    pades,
+    periods,
+    placement,
+    stamp,
+    trust,
+    workflow,
+)
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
 from signing.models import (
@@ -73,9 +85,16 @@ class Report:
 
 
 def check_ready(
-    session: Session, settings: Settings, batch_id: str, actor: Person, key: KeySource, level: str
+    session: Session,
+    settings: Settings,
+    batch_id: str,
+    actor: Person,
+    key: KeySource,
+    level: str,
+    confirm_certificate: str | None = None,
 ) -> tuple[ApprovalBatch, str]:
-    """Every refusal, before anything is signed: signer, batch, level, certificate; returns the signer's title."""
+    """Every refusal, before anything is signed: signer, batch, level, certificate and whose it is
+    (a first use registers it once `confirm_certificate` names its fingerprint); returns the signer's title."""
     batch = workflow.load_batch(session, batch_id)
     title = workflow.signer_title(actor, batch.school_id, workflow.batch_signer_roles(session, batch))
     if batch.state == BatchState.signed.value:
@@ -102,12 +121,21 @@ def check_ready(
         )
     pades.PadesSetup.check_level(level, settings.tsa_url)
     certcheck.check_signer(settings, key.certificate, key.chain)
+    ownership.require_signer(session, actor, key.certificate, confirm_certificate)
     return batch, title
 
 
-def begin(session: Session, settings: Settings, batch_id: str, actor: Person, key: KeySource, level: str) -> str:
+def begin(
+    session: Session,
+    settings: Settings,
+    batch_id: str,
+    actor: Person,
+    key: KeySource,
+    level: str,
+    confirm_certificate: str | None = None,
+) -> str:
     """Check the signer, the batch and the certificate, then take the lease; returns the lease token."""
-    batch, title = check_ready(session, settings, batch_id, actor, key, level)
+    batch, title = check_ready(session, settings, batch_id, actor, key, level, confirm_certificate)
     owner = uuid.uuid4().hex
     now = utcnow()
     with write_transaction(session):
@@ -722,11 +750,12 @@ def sign_batch(
     key: KeySource,
     level: str | None = None,
     progress: Progress | None = None,
+    confirm_certificate: str | None = None,
 ) -> Report:
     """Check, take the lease and run, in the caller's thread (the CLI)."""
     level = level or settings.default_signature_level
     with sessions() as session:
-        owner = begin(session, settings, batch_id, actor, key, level)
+        owner = begin(session, settings, batch_id, actor, key, level, confirm_certificate)
     return run(sessions, store, settings, batch_id, actor.id, key, owner, progress)
 
 

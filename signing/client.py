@@ -104,6 +104,7 @@ class HosoServer:
                 detail.get("message_en") or f"The hoso server answered {e.code}.",
                 status=e.code,
                 error=detail.get("error", "error"),
+                detail=detail.get("detail") or {},
             ) from None
         except urllib.error.URLError as e:
             raise HosoError(
@@ -113,18 +114,37 @@ class HosoServer:
 
 
 Progress = Callable[[int, int], None]
+AskConfirmation = Callable[[HosoError], str]  # a first use's refusal → the fingerprint the person confirmed
 
 
 def sign_batch(
-    server: HosoServer, signer: TokenDigestSigner, batch_id: str, level: str | None, progress: Progress | None = None
+    server: HosoServer,
+    signer: TokenDigestSigner,
+    batch_id: str,
+    level: str | None,
+    progress: Progress | None = None,
+    confirm_certificate: str | None = None,
+    ask: AskConfirmation | None = None,
 ) -> dict[str, Any]:
-    """Prepare, sign and complete chunk after chunk until the batch (and its approval record) is signed."""
+    """Prepare, sign and complete chunk after chunk until the batch (and its approval record) is signed.
+
+    The token's certificate must be the principal's: on its first use the server answers 409
+    `certificate_unconfirmed`, and `ask` (shown the certificate) returns the fingerprint confirmed."""
     certificate = base64.b64encode(signer.certificate.dump()).decode()
     chain = [base64.b64encode(c.dump()).decode() for c in signer.chain]
     request: dict[str, Any] = {"certificate": certificate, "chain": chain} | ({"level": level} if level else {})
+    if confirm_certificate:
+        request["confirm_certificate"] = confirm_certificate
     signed, failed, placed = 0, [], []
     while True:
-        chunk = server.post(f"/approvals/{batch_id}/prepare", request)
+        try:
+            chunk = server.post(f"/approvals/{batch_id}/prepare", request)
+        except HosoError as refusal:
+            first_use = refusal.context.get("error") == "certificate_unconfirmed"
+            if not first_use or ask is None or "confirm_certificate" in request:
+                raise
+            request["confirm_certificate"] = ask(refusal)
+            continue
         failed += chunk["failed"]
         if not chunk["items"]:
             raise HosoError("Máy chủ không chuẩn bị được tài liệu nào để ký.", "The server prepared nothing to sign.")

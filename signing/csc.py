@@ -22,17 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from asn1crypto import x509
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import csc_signer
 
 from archive.exceptions import HosoError, InvalidInput, NotFound
 from signing.exceptions import ServiceUnavailable
 from signing.keys import KeySource
+
+# looks at a credential's certificate and its chain before the PIN or OTP is sent; raises to refuse it
+Vet = Callable[[x509.Certificate, list[x509.Certificate]], None]
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -195,7 +200,7 @@ async def _authorize(
 
 
 async def _open(
-    spec: CSCSpec, pin: str | None, otp: str | None, signatures: int, in_flight: int
+    spec: CSCSpec, pin: str | None, otp: str | None, signatures: int, in_flight: int, vet: Vet | None
 ) -> tuple[BatchAuthorization, int]:
     info = csc_signer.CSCServiceSessionInfo(spec.service_url.rstrip("/"), spec.credential_id, oauth_token=spec.token)
     async with aiohttp.ClientSession() as http:
@@ -217,6 +222,9 @@ async def _open(
                 "Khóa ký số từ xa đang bị vô hiệu hóa tại nhà cung cấp.",
                 "The remote signing key is disabled at the provider.",
             )
+        if vet is not None:  # e.g. another person's credential: refused before its PIN or OTP is spent
+            # in a thread: the vetting runs its own event loop (the certificate's live revocation check)
+            await asyncio.to_thread(vet, credential.signing_cert, list(credential.chain))
         if credential.hash_pinning_required and pin is None:
             raise InvalidInput(
                 "Chứng thư số này (SCAL2) cần mã PIN để ký cả đợt; mã OTP chỉ dùng được một lần.",
@@ -233,13 +241,17 @@ async def _open(
     return BatchAuthorization(info, credential, pin, otp, sad), batch_size
 
 
-def open_remote(spec: CSCSpec, pin: str | None, otp: str | None, signatures: int, in_flight: int) -> KeySource:
-    """Fetch the credential's certificates and (SCAL 1) its one SAD for `signatures` signatures."""
+def open_remote(
+    spec: CSCSpec, pin: str | None, otp: str | None, signatures: int, in_flight: int, vet: Vet | None = None
+) -> KeySource:
+    """Fetch the credential's certificates and (SCAL 1) its one SAD for `signatures` signatures.
+
+    `vet` sees the credential's certificate before the PIN or OTP is sent, and may refuse it."""
     if not (pin or otp):
         raise InvalidInput("Hãy nhập mã PIN hoặc OTP của dịch vụ ký số từ xa.", "Enter the remote-signing PIN or OTP.")
     if not spec.credential_id:
         raise InvalidInput("Hãy chọn chứng thư số (credential) để ký.", "Choose the credential to sign with.")
-    auth, batch_size = asyncio.run(_open(spec, pin or None, otp or None, max(1, signatures), in_flight))
+    auth, batch_size = asyncio.run(_open(spec, pin or None, otp or None, max(1, signatures), in_flight, vet))
     signer = RemoteSigner(auth, batch_size)
     return KeySource(
         kind="csc",

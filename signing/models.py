@@ -166,3 +166,43 @@ def left_to_sign(batch_id: str) -> ColumnElement[bool]:
         ApprovalItem.decision == Decision.approved.value,
         ApprovalItem.sign_state == SignState.unsigned.value,
     )
+
+
+class SigningCertificate(Base):
+    """A signing certificate registered to one person: what lets hoso say the signer is who the stamp names.
+
+    A certificate's stamp and approval record name its subject, so a principal signing with another
+    person's certificate would sign in that person's name. A certificate is registered to one
+    person, at its first use (the person confirms it is theirs) or by an administrator, and a
+    signing run refuses one registered to somebody else or revoked. The fingerprint (SHA-256 of
+    the DER) is unique for ever: a revoked certificate (a lost token) stays revoked.
+    """
+
+    __tablename__ = "signing_certificates"
+    __table_args__ = (
+        UniqueConstraint("fingerprint", name="uq_signing_certificates_fingerprint"),
+        Index("ix_signing_certificates_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    fingerprint: Mapped[str] = mapped_column(String(95))  # SHA-256 of the DER: signing.keys.fingerprint
+    subject: Mapped[str] = mapped_column(String(500))
+    common_name: Mapped[str] = mapped_column(String(200))
+    serial: Mapped[str] = mapped_column(String(80))  # hex
+    issuer: Mapped[str] = mapped_column(String(500))
+    national_id: Mapped[str | None] = mapped_column(String(40))  # CMND/CCCD when the subject carries it
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)  # DER
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    how: Mapped[str] = mapped_column(String(16))  # RegisteredHow
+    name_differs: Mapped[bool] = mapped_column(default=False)  # CN ≠ the person's full name, accepted explicitly
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
+    registered_by: Mapped[Person | None] = relationship(foreign_keys=[registered_by_id], lazy="joined")
+    revoked_by: Mapped[Person | None] = relationship(foreign_keys=[revoked_by_id], lazy="joined")

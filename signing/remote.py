@@ -42,7 +42,7 @@ from archive.models import Person, Record, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectMissing, ObjectStore
 from signing import batch as batch_runner
-from signing import cades, keys, pades, periods, stamp, trust, workflow
+from signing import cades, keys, ownership, pades, periods, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost
 from signing.keys import KeySource
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, StampPlace, left_to_sign
@@ -322,13 +322,17 @@ def prepare(
     key: KeySource,
     level: str | None = None,
     limit: int = PREPARE_LIMIT,
+    confirm_certificate: str | None = None,
 ) -> dict[str, Any]:
-    """Prepare the next chunk of the batch for signatures made on the principal's PC."""
+    """Prepare the next chunk of the batch for signatures made on the principal's PC.
+
+    The certificate the PC sent must be the principal's (signing/ownership.py): its first use
+    needs `confirm_certificate`, another person's is refused before anything is prepared."""
     level = level or settings.default_signature_level
     if not 1 <= limit <= 500:
         raise InvalidInput("Số tài liệu mỗi lần chuẩn bị phải từ 1 đến 500.", "The limit must be 1 to 500.")
     with sessions() as session:
-        batch, title = batch_runner.check_ready(session, settings, batch_id, actor, key, level)
+        batch, title = batch_runner.check_ready(session, settings, batch_id, actor, key, level, confirm_certificate)
         now = utcnow()
         if batch.state == BatchState.signing.value and batch.lease_until and batch.lease_until > now:
             raise Conflict("Đợt duyệt đang được ký trên máy chủ; hãy đợi.", "The batch is being signed on the server.")
@@ -422,6 +426,7 @@ def complete(
         if len({r.certificate for r in rows}) != 1:
             raise InvalidInput("Mỗi lần gửi chỉ ký bằng một chứng thư số.", "One request, one signing certificate.")
         key = client_key(rows[0].certificate, [base64.b64decode(c) for c in rows[0].chain])
+        ownership.require_signer(session, actor, key.certificate, None)  # revoked since it was prepared?
         wrong = [r.id for r in rows if not check_signature_value(key.certificate, r.signed_attrs, values[r.id])]
         if wrong:
             raise InvalidInput(

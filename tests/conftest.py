@@ -236,6 +236,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPKI]:
         yield running
 
 
+@pytest.fixture
+def principal_certificate(session: Session, world: factories.World, pki: TestPKI) -> None:
+    """The test PKI's "principal" certificate registered to ht.hoa, as if she had confirmed it once.
+
+    Signing with a certificate nobody has registered asks its person to confirm it first
+    (signing/ownership.py); tests about something else start after that confirmation."""
+    factories.register_certificate(session, "ht.hoa", pki.cert_der("principal"))
+
+
 @pytest.fixture(scope="session")
 def tokens(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Token]:
     """SoftHSM2 tokens: the principal's (HT-HOA) and one holding a revoked certificate."""

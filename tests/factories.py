@@ -247,6 +247,18 @@ def make_world(session: Session) -> World:
     )
 
 
+def register_certificate(session: Session, username: str, der: bytes) -> None:
+    """Register a signing certificate to a person, as an administrator would (signing/ownership.py)."""
+    from asn1crypto import x509
+    from sqlalchemy import select
+
+    from signing import ownership
+
+    person = session.scalar(select(Person).where(Person.username == username))
+    assert person is not None, username
+    ownership.register(session, person, x509.Certificate.load(der), by=person, how=ownership.RegisteredHow.admin)
+
+
 def meta(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
         "school_code": "THA",

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from api import certificates as certificates_api
 from api.deps import get_session, state
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
@@ -28,7 +29,8 @@ from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
 from archive.models import Membership, Person, RecordType, Role, School
 from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
-from signing import seal
+from signing import ownership, seal
+from signing.models import SigningCertificate
 
 router = APIRouter(include_in_schema=False)
 ADMINS = (Role.admin,)
@@ -309,3 +311,93 @@ def change_password(
     token = issue_token(person, settings.resolved_secret_key(), settings.token_ttl_minutes)
     set_session(response, request, token, settings.token_ttl_minutes * 60)  # the old session ended with the change
     return response
+
+
+# -- a person's registered signing certificates ----------------------------------------------------
+
+
+def _certificates_page(
+    request: Request,
+    session: Session,
+    viewer_: Person,
+    owner_id: int,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    done: str = "",
+) -> HTMLResponse:
+    try:
+        owner = service.person_by_id(session, owner_id)
+    except HosoError as e:
+        return render(request, "error.html", viewer_, status_code=404, message=said(e))
+    rows = [ownership.registration_out(r) for r in ownership.registered_to(session, owner)]
+    session.commit()
+    return render(
+        request,
+        "certificates.html",
+        viewer_,
+        status_code=status_code,
+        owner=owner,
+        rows=rows,
+        errors=errors or {},
+        done=done,
+    )
+
+
+@router.get("/quan-tri/nguoi-dung/{person_id}/chung-thu-so", response_class=HTMLResponse)
+def certificates_page(
+    request: Request, person_id: int, done: str = "", session: Session = Depends(get_session)
+) -> Response:
+    person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
+    if isinstance(person, Response):
+        return person
+    return _certificates_page(request, session, person, person_id, done=t("Đã lưu.") if done else "")
+
+
+@router.post("/quan-tri/nguoi-dung/{person_id}/chung-thu-so")
+def register_certificate(
+    request: Request,
+    person_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+    certificate: Annotated[UploadFile | None, File()] = None,
+    session: Session = Depends(get_session),
+) -> Response:
+    """The administrator registers a certificate (PEM/DER) for a person, through the API's own function."""
+    person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
+    if isinstance(person, Response):
+        return person
+    if certificate is None or not certificate.filename:
+        errors = {"certificate": t("Chọn tệp chứng thư số.")}
+        return _certificates_page(request, session, person, person_id, 422, errors)
+    try:
+        certificates_api.register_certificate(person_id, certificate, person, session)
+    except HosoError as e:
+        session.rollback()
+        return _certificates_page(request, session, person, person_id, 422, {"certificate": said(e)})
+    return RedirectResponse(f"/quan-tri/nguoi-dung/{person_id}/chung-thu-so?done=1", status_code=303)
+
+
+@router.post("/quan-tri/chung-thu-so/{registration_id}/thu-hoi")
+def revoke_certificate(
+    request: Request,
+    registration_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    session: Session = Depends(get_session),
+) -> Response:
+    person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
+    if isinstance(person, Response):
+        return person
+    row = session.get(SigningCertificate, registration_id)
+    if row is None:
+        return render(request, "error.html", person, status_code=404, message=t("Không có chứng thư số đăng ký này."))
+    owner_id = row.person_id
+    if not reason.strip():
+        return _certificates_page(
+            request, session, person, owner_id, 422, {f"reason-{registration_id}": t("Ghi lý do thu hồi.")}
+        )
+    try:
+        ownership.revoke(session, registration_id, by=person, reason=reason)
+    except HosoError as e:
+        session.rollback()
+        return _certificates_page(request, session, person, owner_id, 422, {f"reason-{registration_id}": said(e)})
+    return RedirectResponse(f"/quan-tri/nguoi-dung/{owner_id}/chung-thu-so?done=1", status_code=303)

@@ -25,7 +25,7 @@ from api.web.session import CSRF_FIELD
 from archive import access, calendar
 from archive.exceptions import HosoError
 from archive.models import Person, Role
-from signing import periods, workflow
+from signing import ownership, periods, workflow
 from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +59,8 @@ def _queue(
 ) -> HTMLResponse:
     """The queue of `period` (by default the latest period still waiting for a decision or the
     signature, the others listed to switch to); `refused` ({batch, message, key_source, credential_id}) puts a refused
-    signing's message next to its form, with the choices made kept."""
+    signing's message next to its form, with the choices made kept (and, for a certificate's first
+    use, its details to confirm: `unconfirmed`)."""
     schools = access.readable_school_ids(person)
     waiting = workflow.waiting_periods(session, schools)
     period = period or (waiting[0] if waiting else calendar.this_month())
@@ -127,10 +128,14 @@ def sign(
     pin: Annotated[str | None, Form()] = None,
     credential_id: Annotated[str | None, Form()] = None,
     otp: Annotated[str | None, Form()] = None,
+    confirm_certificate: Annotated[str | None, Form()] = None,
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    """One authorization for the whole batch, then the page follows the signing run."""
+    """One authorization for the whole batch, then the page follows the signing run.
+
+    A certificate's first use comes back with its details and "Đây là chứng thư số của tôi" to tick
+    (signing/ownership.py); the principal ticks it, gives the key again and signs."""
     person = form_poster(request, session, csrf_token)
     if isinstance(person, Response):
         return person
@@ -147,6 +152,7 @@ def sign(
             otp=otp or None,
             csc_token=None,
             level=None,
+            confirm_certificate=confirm_certificate or None,
             signature_image=None,
             person=person,
             session=session,
@@ -157,6 +163,8 @@ def sign(
         batch = session.get(ApprovalBatch, batch_id)
         period = batch.period if batch is not None else ""
         refused = {"batch": batch_id, "message": said(e), "key_source": key_source, "credential_id": credential_id}
+        if isinstance(e, ownership.CertificateUnconfirmed):
+            refused["unconfirmed"] = e.context
         return _queue(request, person, session, app_state, period, refused=refused)
     return RedirectResponse(f"/duyet/{batch_id}", status_code=303)
 

@@ -30,6 +30,7 @@ from retention import disposition as disposition_flow
 from retention import transfer as transfer_flow
 from retention.holds import MANAGERS
 from retention.models import Disposition, Transfer
+from signing import ownership
 
 router = APIRouter(include_in_schema=False)
 KEEPERS = (*MANAGERS, Role.admin)
@@ -394,26 +395,32 @@ def decide(
     approve: Annotated[str, Form()] = "yes",
     pkcs12: Annotated[UploadFile | None, File()] = None,
     password: Annotated[str, Form()] = "",
+    confirm_certificate: Annotated[str, Form()] = "",
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> Response:
-    """Step 3: the principal's decision, PAdES-signed when a .p12 is given."""
+    """Step 3: the principal's decision, PAdES-signed when a .p12 is given (its first use confirmed)."""
+    typed: dict[str, Any] = {"decision_number": decision_number, "approve": approve}
 
     def action(person: Person) -> None:
         if not decision_number.strip():
             raise InvalidInput("Ghi số quyết định hủy, ví dụ 05/QĐ-THA.", "Give the decision number, e.g. 05/QĐ-THA.")
-        retention_api.decide(
-            disposition_id,
-            decision_number=decision_number.strip(),
-            approve=approve == "yes",
-            pkcs12=pkcs12 if pkcs12 is not None and pkcs12.filename else None,
-            password=password,
-            person=person,
-            session=session,
-            app_state=app_state,
-        )
+        try:
+            retention_api.decide(
+                disposition_id,
+                decision_number=decision_number.strip(),
+                approve=approve == "yes",
+                pkcs12=pkcs12 if pkcs12 is not None and pkcs12.filename else None,
+                password=password,
+                confirm_certificate=confirm_certificate or None,
+                person=person,
+                session=session,
+                app_state=app_state,
+            )
+        except ownership.CertificateUnconfirmed as e:
+            typed["unconfirmed"] = e.context  # the confirmation step, shown beside the form
+            raise
 
-    typed = {"decision_number": decision_number, "approve": approve}
     return _step(request, session, disposition_id, csrf_token, "decision", action, typed)
 
 

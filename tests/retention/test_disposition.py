@@ -15,7 +15,7 @@ from archive.models import AuditEvent, Role, Version
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key, make_store
 from retention.models import Disposition
-from tests.factories import World, lesson_plan_pdf, login, person
+from tests.factories import World, lesson_plan_pdf, login, person, register_certificate
 from tests.pki import PKCS12_PASSWORD, TestPKI
 from tests.search.test_search_api import upload
 
@@ -64,8 +64,8 @@ def propose(client: TestClient, ids: list[str]):  # type: ignore[no-untyped-def]
     return client.post("/api/v1/dispositions", headers=login(client, "lt.mai"), json=body)
 
 
-def decide(client: TestClient, disposition_id: int, pki: TestPKI | None = None, **form: str):  # type: ignore[no-untyped-def]
-    files = {"pkcs12": ("ht.p12", pki.pkcs12("principal"))} if pki else None
+def decide(client: TestClient, disposition_id: int, pki: TestPKI | None = None, cert: str = "principal", **form: str):  # type: ignore[no-untyped-def]
+    files = {"pkcs12": ("ht.p12", pki.pkcs12(cert))} if pki else None
     data = {"decision_number": "05/QĐ-THA", **({"password": PKCS12_PASSWORD.decode()} if pki else {}), **form}
     return client.post(
         f"/api/v1/dispositions/{disposition_id}/decision", headers=login(client, "ht.hoa"), data=data, files=files
@@ -73,7 +73,12 @@ def decide(client: TestClient, disposition_id: int, pki: TestPKI | None = None, 
 
 
 def test_the_whole_procedure_destroys_lawfully_and_leaves_proof(
-    client: TestClient, due: dict[str, str], session: Session, settings: Settings, pki: TestPKI
+    client: TestClient,
+    due: dict[str, str],
+    session: Session,
+    settings: Settings,
+    pki: TestPKI,
+    principal_certificate: None,
 ) -> None:
     store: ObjectStore = make_store(settings)
     mai, hoa = login(client, "lt.mai"), login(client, "ht.hoa")
@@ -143,6 +148,28 @@ def test_the_whole_procedure_destroys_lawfully_and_leaves_proof(
     for step in ("disposition.proposed", "disposition.council_reviewed", "disposition.decided", "disposition.executed"):
         assert step in actions
     assert actions.count("record.destroyed") == 2
+
+
+def test_the_decision_is_signed_only_with_the_principals_own_certificate(
+    client: TestClient, due: dict[str, str], session: Session, pki: TestPKI, principal_certificate: None
+) -> None:
+    """Another person's certificate is refused with nothing decided; a first use is confirmed, then signs."""
+    register_certificate(session, "lt.mai", pki.cert_der("vice"))
+    disposition_id = propose(client, [due["a"]]).json()["id"]
+    client.post(f"/api/v1/dispositions/{disposition_id}/council", headers=login(client, "lt.mai"), json=COUNCIL)
+    theirs = decide(client, disposition_id, pki, cert="vice")
+    assert theirs.status_code == 403 and theirs.json()["error"] == "certificate_not_yours", theirs.text
+    asked = decide(client, disposition_id, pki, cert="other_school")  # nobody's yet: her first use of it
+    assert asked.status_code == 409 and asked.json()["error"] == "certificate_unconfirmed", asked.text
+    shown = client.get(f"/api/v1/dispositions/{disposition_id}", headers=login(client, "ht.hoa")).json()
+    assert shown["state"] == "reviewed" and not shown["decision_number"]  # nothing decided, nothing signed
+    fingerprint = asked.json()["detail"]["certificate"]["fingerprint"]
+    confirmed = decide(client, disposition_id, pki, cert="other_school", confirm_certificate=fingerprint)
+    assert confirmed.status_code == 200 and confirmed.json()["decision_signed"] is True, confirmed.text
+    session.commit()
+    assert session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "signing_certificate.registered", AuditEvent.actor == "ht.hoa")
+    )
 
 
 def test_a_held_record_cannot_be_proposed_or_destroyed(

@@ -77,7 +77,9 @@ def wait_ready(client: TestClient, headers: dict[str, str], export_id: str, time
 
 
 @pytest.fixture
-def package(client: TestClient, world: World, session: Session, pki: TestPKI, tmp_path: Path) -> Path:
+def package(
+    client: TestClient, world: World, session: Session, pki: TestPKI, tmp_path: Path, principal_certificate: None
+) -> Path:
     """A school's month: three plans signed (B-LT), a recording; an inspector exports it."""
     lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
     batch_id = ""

@@ -23,9 +23,12 @@ def settings(settings: Settings, pki: TestPKI) -> Settings:
 
 
 @pytest.fixture
-def world(session, world: factories.World):  # type: ignore[no-untyped-def]
+def world(session, world: factories.World, pki: TestPKI):  # type: ignore[no-untyped-def]
+    """The signers, each with their own certificate registered (the first use is tested in test_ownership.py)."""
     factories.person(session, "pht.thu", Role.vice_principal, "THA")
     factories.person(session, "ht.binh", Role.principal, "THB")
+    factories.register_certificate(session, "ht.hoa", pki.cert_der("principal"))
+    factories.register_certificate(session, "pht.thu", pki.cert_der("vice"))
     return world
 
 

@@ -185,10 +185,11 @@ def test_server_side_run_waits_for_a_live_client_preparation(
     assert prepare(client, hoa, batch_id, signer, level="B-B").status_code == 200
     busy = sign(client, hoa, batch_id, pki.pkcs12("principal"), PKCS12_PASSWORD)
     assert busy.status_code == 409 and "máy của hiệu trưởng" in busy.json()["message"]
-    # someone else (the vice principal, allowed to sign) cannot prepare the same batch meanwhile
+    # someone else (the vice principal, allowed to sign, with her own certificate) cannot prepare it meanwhile
     thu = login(client, "pht.thu")
-    other = prepare(client, thu, batch_id, signer, level="B-B")
-    assert other.status_code == 409 and "người khác" in other.json()["message"]
+    hers = {"certificate": b64(pki.cert_der("vice")), "chain": [b64(pki.cert_der("interm"))], "level": "B-B"}
+    other = client.post(f"/api/v1/approvals/{batch_id}/prepare", headers=thu, json=hers)
+    assert other.status_code == 409 and "người khác" in other.json()["message"], other.text
     assert wait_batch(client, hoa, batch_id)["state"] == "open"
 
 

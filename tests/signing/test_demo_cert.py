@@ -44,7 +44,10 @@ def test_a_month_signed_with_the_demo_certificate_says_it_is_a_test(
     p12 = (tmp_path / "hoa.p12").read_bytes()
     wrong = sign(client, hoa, batch_id, p12, password=b"sai-mat-khau")
     assert wrong.status_code == 422
-    started = sign(client, hoa, batch_id, p12, password=PASSWORD.encode(), level="B-B")
+    asked = sign(client, hoa, batch_id, p12, password=PASSWORD.encode(), level="B-B")
+    assert asked.status_code == 409 and "THỬ NGHIỆM" in asked.json()["detail"]["certificate"]["subject"]  # first use
+    fingerprint = asked.json()["detail"]["certificate"]["fingerprint"]
+    started = sign(client, hoa, batch_id, p12, password=PASSWORD.encode(), level="B-B", confirm_certificate=fingerprint)
     assert started.status_code == 202, started.text
     assert wait_batch(client, hoa, batch_id)["state"] == "signed"
 

@@ -108,7 +108,7 @@ def log_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-d
 
 
 def test_a_teacher_and_a_principal_in_the_browser(
-    client: TestClient, world: World, pki: TestPKI, server: str, browser: object
+    client: TestClient, world: World, pki: TestPKI, server: str, browser: object, principal_certificate: None
 ) -> None:
     lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
     record = upload_plan(client, lan, "Kế hoạch bài dạy: Phân số thập phân")
@@ -248,6 +248,21 @@ def test_the_principal_approves_returns_and_signs_the_month_in_the_browser(
     page.locator("input[name=pkcs12]").set_input_files(str(p12))
     page.get_by_label("Mật khẩu tệp .p12").fill("mat-khau-p12")
     page.get_by_role("button", name="Ký duyệt").click()
+    # her certificate's first use: its details, and "this is my certificate" to tick; nothing signed yet
+    confirmation = page.get_by_role("group", name="Lần đầu ký bằng chứng thư số này: hãy kiểm tra")
+    assert confirmation.get_by_text("Nguyễn Thị Hoa").first.is_visible()
+    assert confirmation.get_by_text("khác tên của bạn").is_visible()  # Ht.Hoa, the test account's name
+    shot(page, "ky-duyet-xac-nhan-chung-thu")
+    assert (
+        client.get("/api/v1/approvals?school_code=THA&period=2026-11", headers=login(client, "ht.hoa")).json()[0][
+            "counts"
+        ]["signed"]
+        == 0
+    )
+    page.get_by_label("Đây là chứng thư số của tôi").check()
+    page.locator("input[name=pkcs12]").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("mat-khau-p12")
+    page.get_by_role("button", name="Ký duyệt").click()
     page.get_by_text("Đã ký xong").wait_for(timeout=60_000)
     shot(page, "ky-duyet-xong")
     page.get_by_role("link", name="Biên bản duyệt (đã ký)").click()
@@ -287,6 +302,13 @@ def test_the_principal_signs_with_the_usb_token_on_their_pc_through_the_sign_age
         shot(page, "ky-usb-token-sai-pin")
         page.get_by_label("Mã PIN của USB token").fill(tokens["principal"].pin)
         page.get_by_role("button", name="Ký duyệt").click()
+        # the token's certificate signs here for the first time: she checks it and confirms it is hers
+        confirm = page.get_by_role("button", name="Đây là chứng thư số của tôi")
+        confirm.wait_for(timeout=60_000)
+        assert page.get_by_text("Nguyễn Thị Hoa").first.is_visible()
+        assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["counts"]["signed"] == 0
+        shot(page, "ky-usb-token-xac-nhan-chung-thu")
+        confirm.click()
         page.wait_for_url(f"{server}/duyet/{batch_id}", timeout=60_000)
         page.get_by_text("Đã ký xong").wait_for()
         shot(page, "ky-usb-token-xong")
@@ -381,14 +403,19 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
     page.locator("input[name=pkcs12]").set_input_files(str(p12))
     page.get_by_label("Mật khẩu tệp .p12").fill("demo-mat-khau")
     page.get_by_role("button", name="Ký duyệt").click()
+    page.get_by_label("Đây là chứng thư số của tôi").check()  # her new certificate's first use
+    page.locator("input[name=pkcs12]").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("demo-mat-khau")
+    page.get_by_role("button", name="Ký duyệt").click()
     page.get_by_text("Đã ký xong").wait_for(timeout=60_000)
     page.get_by_role("link", name="KHBD Toán 6 — Phân số bằng nhau").click()
     assert page.get_by_text("chứng thư THỬ NGHIỆM").first.is_visible()  # a demo signature says so
     shot(page, "ho-so-ky-chung-thu-thu-nghiem")
     page.get_by_role("link", name="Thống kê").click()
     assert page.get_by_role("cell", name="✘ chưa đạt").is_visible()  # one recorded lesson of the two a month
-    page.locator("img.chart").wait_for()
-    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.locator("img.chart").wait_for()  # then its image loaded and decoded (a busy machine takes a while)
+    loaded = "() => { const i = document.querySelector('img.chart'); return i.complete && i.naturalWidth > 0; }"
+    page.wait_for_function(loaded)
     shot(page, "thong-ke")
     page.get_by_role("link", name="Cấp quyền thanh tra").click()
     page.get_by_label("Thanh tra viên").select_option("tt.son")
@@ -499,6 +526,10 @@ def test_the_archivist_and_the_principal_keep_and_destroy_lawfully_in_the_browse
     log_in(page, server, "ht.hoa")
     page.goto(destruction)
     page.get_by_label("Số quyết định").fill("05/QĐ-THA")
+    page.get_by_label("Tệp chữ ký số .p12 để ký quyết định (nên có)").set_input_files(str(p12))
+    page.get_by_label("Mật khẩu tệp .p12").fill("mat-khau-p12")
+    page.get_by_role("button", name="Ghi quyết định").click()
+    page.get_by_label("Đây là chứng thư số của tôi").check()  # the first use of her certificate, confirmed
     page.get_by_label("Tệp chữ ký số .p12 để ký quyết định (nên có)").set_input_files(str(p12))
     page.get_by_label("Mật khẩu tệp .p12").fill("mat-khau-p12")
     page.get_by_role("button", name="Ghi quyết định").click()

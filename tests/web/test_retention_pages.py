@@ -83,6 +83,11 @@ def test_a_destruction_from_the_review_list_to_the_executed_biên_bản(
     assert no_number.status_code == 422 and "Ghi số quyết định" in no_number.text
     files = {"pkcs12": ("ht.p12", pki.pkcs12("principal"))}
     decision = {"decision_number": "05/QĐ-THA", "approve": "yes", "password": PKCS12_PASSWORD.decode()}
+    first_use = post_form(client, page, f"{page}/quyet-dinh", decision, files=files)  # nobody's certificate yet
+    assert first_use.status_code == 422 and "Đây là chứng thư số của tôi" in first_use.text, alerts(first_use.text)
+    fingerprint = re.search(r'name="confirm_certificate" value="([0-9a-f]{64})"', first_use.text)
+    assert fingerprint and "chưa ký số" not in first_use.text and "chờ quyết định" in first_use.text
+    decision["confirm_certificate"] = fingerprint.group(1)  # she ticks "this is my certificate", signs again
     decided = post_form(client, page, f"{page}/quyet-dinh", decision, files=files)
     assert decided.status_code == 303, alerts(decided.text)
     decided_page = client.get(page).text

@@ -19,7 +19,51 @@
   }
   async function problem(response) {
     var body = await response.json().catch(function () { return {}; });
-    return new Error(hosoProblem(body) || ("HTTP " + response.status));
+    var error = new Error(hosoProblem(body) || ("HTTP " + response.status));
+    error.body = body;
+    return error;
+  }
+  function dateOf(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleDateString("vi-VN");
+  }
+  // A certificate's first use: show what the principal checks and wait for "Đây là chứng thư số của tôi".
+  function confirmCertificate(form, detail) {
+    var box = form.querySelector(".agent-confirm"), c = detail.certificate;
+    box.innerHTML = "";
+    var title = document.createElement("h4");
+    title.textContent = hosoT("Lần đầu ký bằng chứng thư số này: hãy kiểm tra");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", title.textContent);
+    box.appendChild(title);
+    var list = document.createElement("dl");
+    [
+      [hosoT("Chủ thể"), c.subject], [hosoT("Nơi cấp"), c.issuer], [hosoT("Số sê-ri"), c.serial],
+      [hosoT("Hiệu lực"), dateOf(c.not_before) + " – " + dateOf(c.not_after)],
+      [hosoT("Số CMND/CCCD trên chứng thư"), c.national_id], [hosoT("Dấu vân tay SHA-256"), c.fingerprint],
+    ].forEach(function (row) {
+      if (!row[1]) { return; }
+      var dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = row[0]; dd.textContent = row[1];
+      list.appendChild(dt); list.appendChild(dd);
+    });
+    box.appendChild(list);
+    if (!detail.name_matches) {
+      var warn = document.createElement("p");
+      warn.className = "field-error"; warn.setAttribute("role", "alert");
+      warn.textContent = hosoT("Tên trên chứng thư số (%(cn)s) khác tên của bạn (%(name)s). Chỉ xác nhận nếu đây đúng là chứng thư số của bạn.", { cn: c.common_name, name: detail.person_name });
+      box.appendChild(warn);
+    }
+    var yes = document.createElement("button"), no = document.createElement("button");
+    yes.type = "button"; yes.className = "agent-confirm-yes"; yes.textContent = hosoT("Đây là chứng thư số của tôi");
+    no.type = "button"; no.className = "secondary"; no.textContent = hosoT("Không ký");
+    box.appendChild(yes); box.appendChild(no);
+    box.hidden = false;
+    yes.focus();
+    return new Promise(function (resolve, reject) {
+      yes.addEventListener("click", function () { box.hidden = true; resolve(c.fingerprint); });
+      no.addEventListener("click", function () { box.hidden = true; reject(new Error(hosoT("bạn chưa xác nhận chứng thư số"))); });
+    });
   }
   async function agentCall(form, path, method, body) {
     var response = await fetch(form.dataset.agent + path, {
@@ -75,7 +119,14 @@
       bar.hidden = false;
       var body = { certificate: session.certificate, chain: session.chain, limit: CHUNK };
       for (;;) {
-        var prepared = await hosoCall(form, "/prepare", body);
+        var prepared;
+        try {
+          prepared = await hosoCall(form, "/prepare", body);
+        } catch (e) {
+          if (!e.body || e.body.error !== "certificate_unconfirmed" || body.confirm_certificate) { throw e; }
+          body.confirm_certificate = await confirmCertificate(form, e.body.detail);
+          continue;
+        }
         if (!prepared.items.length) { break; }
         var signed = await agentCall(form, "/sessions/" + session.session + "/sign", "POST", {
           digests: prepared.items.map(function (i) { return i.digest; }),
