@@ -85,7 +85,7 @@ def test_a_destruction_from_the_review_list_to_the_executed_biên_bản(
     decision = {"decision_number": "05/QĐ-THA", "approve": "yes", "password": PKCS12_PASSWORD.decode()}
     first_use = post_form(client, page, f"{page}/quyet-dinh", decision, files=files)  # nobody's certificate yet
     assert first_use.status_code == 422 and "Đây là chứng thư số của tôi" in first_use.text, alerts(first_use.text)
-    fingerprint = re.search(r'name="confirm_certificate" value="([0-9a-f]{64})"', first_use.text)
+    fingerprint = re.search(r'name="confirm_certificate" value="((?:[0-9A-F]{2}:){31}[0-9A-F]{2})"', first_use.text)
     assert fingerprint and "chưa ký số" not in first_use.text and "chờ quyết định" in first_use.text
     decision["confirm_certificate"] = fingerprint.group(1)  # she ticks "this is my certificate", signs again
     decided = post_form(client, page, f"{page}/quyet-dinh", decision, files=files)
