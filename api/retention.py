@@ -227,6 +227,10 @@ def fixity_out(run: FixityRun) -> dict[str, Any]:
         "missing": run.missing,
         "audit_events_checked": run.audit_events_checked,
         "audit_problems": run.audit_problems,
+        "tampered": run.tampered,
+        "orphans": run.orphans,
+        "orphans_found": run.orphans_found,
+        "anchor_key": run.anchor_key,
         "error": run.error,
     }
 

@@ -27,6 +27,7 @@ from archive.storage import (
     ObjectMissing,
     PutResult,
     RetentionShortening,
+    StoredVersion,
     check_unlocked,
 )
 
@@ -147,7 +148,11 @@ class FolderStore:
         return json.loads(path.read_text())
 
     # -- reading -------------------------------------------------------------------------------
-    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    # A folder keeps one version per key: `version_id` is accepted for the protocol and ignored
+    # (an overwrite on disk is caught by the hash, not by a version).
+    def get(
+        self, key: str, start: int = 0, length: int | None = None, *, version_id: str | None = None
+    ) -> Iterator[bytes]:
         path = self._path(key)
         try:
             fh = open(path, "rb")  # noqa: SIM115  (closed by the generator)
@@ -168,7 +173,7 @@ class FolderStore:
                     remaining -= len(chunk)
                 yield chunk
 
-    def head(self, key: str) -> ObjectInfo:
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         path = self._path(key)
         try:
             size = path.stat().st_size
@@ -196,8 +201,23 @@ class FolderStore:
                 if key.startswith(prefix):
                     yield key
 
+    def list_versions(self, prefix: str) -> Iterator[StoredVersion]:
+        for key in self.list(prefix):
+            try:
+                stat = self.root.joinpath(*key.split("/")).stat()
+            except FileNotFoundError:  # removed while we walked
+                continue
+            yield StoredVersion(
+                key=key,
+                version_id=None,
+                is_latest=True,
+                is_delete_marker=False,
+                size=stat.st_size,
+                last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+            )
+
     # -- locking -------------------------------------------------------------------------------
-    def set_retention(self, key: str, until: datetime) -> None:
+    def set_retention(self, key: str, until: datetime, version_id: str | None = None) -> None:
         info = self.head(key)
         if info.retain_until is not None and until < info.retain_until:
             raise RetentionShortening(key, info.retain_until, until)
@@ -205,7 +225,7 @@ class FolderStore:
         lock["retain_until"] = until.astimezone(UTC).isoformat()
         self._write_lock(key, lock)
 
-    def set_legal_hold(self, key: str, on: bool) -> None:
+    def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         self.head(key)
         lock = self._read_lock(key)
         lock["legal_hold"] = on

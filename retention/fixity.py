@@ -4,6 +4,12 @@ A blob whose bytes no longer hash to its address, or that is gone, is reported b
 records that use it; an altered or removed audit event is reported by the chain check in the same
 run. Blobs are streamed in 1 MiB chunks (a 2 GB recording costs no memory) and hashed in a thread
 pool, since hashlib releases the GIL: on a folder store this runs close to `sha256sum`.
+
+Each blob is read at the version hoso wrote (S3), and the store's listing is compared with the
+database (`retention.orphans`): another version or a delete marker under a blob key is reported as
+tampering, objects no row references as orphans (for `hoso gc`). The audit chain is checked
+against the anchors in the store (`archive.anchors`), and, when all of it holds, the head is
+anchored again.
 """
 
 from __future__ import annotations
@@ -15,21 +21,22 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import anchors, audit
 from archive.db import utcnow, write_transaction
 from archive.models import Blob, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
+from retention import orphans as orphans_scan
 from retention.models import FixityRun
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 MAX_LISTED = 1000
 
 
-def _hash(store: ObjectStore, sha256: str) -> tuple[str | None, int]:
+def _hash(store: ObjectStore, sha256: str, version_id: str | None) -> tuple[str | None, int]:
     digest = hashlib.sha256()
     size = 0
     try:
-        for chunk in store.get(blob_key(sha256)):
+        for chunk in store.get(blob_key(sha256), version_id=version_id):
             digest.update(chunk)
             size += len(chunk)
     except ObjectMissing:
@@ -50,14 +57,18 @@ def run(
     session.commit()
     kept = Blob.destroyed_at.is_(None)  # lawfully destroyed bytes are not expected any more
     total = int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(kept)) or 0)
-    blobs = list(session.execute(select(Blob.sha256, Blob.size).where(kept).order_by(Blob.sha256)))
+    blobs = list(session.execute(select(Blob.sha256, Blob.size, Blob.version_id).where(kept).order_by(Blob.sha256)))
     session.commit()
     mismatched: list[dict[str, object]] = []
     missing: list[str] = []
+    tampered: list[dict[str, object]] = []
+    orphans: list[dict[str, object]] = []
+    orphans_found = 0
     done_bytes = 0
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for (sha, size), (actual, read) in zip(blobs, pool.map(lambda b: _hash(store, b[0]), blobs), strict=True):
+            hashes = pool.map(lambda b: _hash(store, b[0], b[2]), blobs)
+            for (sha, size, _version), (actual, read) in zip(blobs, hashes, strict=True):
                 if actual is None:
                     missing.append(sha)
                 elif actual != sha or read != size:
@@ -66,7 +77,18 @@ def run(
                 fixity.blobs_checked += 1
                 if progress:
                     progress(done_bytes, total)
+        for found in orphans_scan.scan(session, store):
+            if isinstance(found, orphans_scan.Tampered):
+                tampered.append(found.as_dict())
+            else:
+                orphans_found += 1
+                if len(orphans) < MAX_LISTED:
+                    orphans.append(found.as_dict())
         chain = audit.verify_chain(session)
+        anchored = anchors.verify(session, store)
+        chain_problems = [*chain.problems, *anchored.problems]
+        # a head is anchored only when the chain and every earlier anchor hold: never bless a cut log
+        anchor = anchors.write(session, store) if not chain_problems else None
     except Exception as e:
         session.rollback()
         fixity.state, fixity.error, fixity.finished_at = "failed", repr(e)[:2000], utcnow()
@@ -75,12 +97,22 @@ def run(
     fixity.bytes_checked = done_bytes
     fixity.mismatched = _with_records(session, mismatched)[:MAX_LISTED]
     fixity.missing = missing[:MAX_LISTED]
+    fixity.tampered = _with_records(session, tampered)[:MAX_LISTED]
+    fixity.orphans = orphans
+    fixity.orphans_found = orphans_found
     fixity.audit_events_checked = chain.checked
-    fixity.audit_problems = chain.problems[:MAX_LISTED]
-    fixity.state = "ok" if not (mismatched or missing or chain.problems) else "problems"
+    fixity.audit_problems = chain_problems[:MAX_LISTED]
+    fixity.anchor_key = anchor.key if anchor else None
+    # orphans are garbage for `hoso gc`, not damage: they are listed, the run is still "ok"
+    fixity.state = "ok" if not (mismatched or missing or tampered or chain_problems) else "problems"
     fixity.finished_at = utcnow()
     with write_transaction(session):
         session.add(fixity)
+        for entry in [*mismatched, *tampered]:
+            blob = session.get(Blob, entry["sha256"])
+            if blob is not None and blob.flagged_at is None:  # for the archivist, as a bad download would
+                blob.flagged_at = utcnow()
+                blob.flag_reason = "fixity: " + ("tampered" if "problem" in entry else "hash mismatch")
         audit.append(
             session,
             actor=None,
@@ -93,7 +125,10 @@ def run(
                 "bytes": fixity.bytes_checked,
                 "mismatched": len(mismatched),
                 "missing": len(missing),
-                "audit_problems": len(chain.problems),
+                "tampered": len(tampered),
+                "orphans": orphans_found,
+                "audit_problems": len(chain_problems),
+                "anchor": fixity.anchor_key,
             },
         )
     return fixity

@@ -29,12 +29,12 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import audit, ingest
+from archive import audit, blobs, ingest
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, HosoError
 from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
 from archive.settings import Settings
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectStore
 from signing import approval_record, cades, certcheck, keys, pades, periods, stamp, trust, workflow
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
@@ -278,14 +278,19 @@ class _Run:
         self.session.commit()
         return item, version.blob_sha256, version.size, version.media_type
 
+    # What is signed is what the teacher stored: the version hoso wrote, its hash checked on the way.
     def _read(self, sha256: str) -> bytes:
-        return b"".join(self.store.get(blob_key(sha256)))
+        return b"".join(blobs.open_verified(self.sessions, self.store, sha256))
 
     def _spool_blob(self, sha256: str) -> Path:
         fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, suffix=".content")
-        with open(fd, "wb") as out:
-            for chunk in self.store.get(blob_key(sha256)):
-                out.write(chunk)
+        try:
+            with open(fd, "wb") as out:
+                for chunk in blobs.open_verified(self.sessions, self.store, sha256):
+                    out.write(chunk)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
         return Path(name)
 
     def _unsigned_item(self, item_id: int) -> tuple[ApprovalBatch, ApprovalItem, Record] | None:
@@ -384,7 +389,9 @@ class _Run:
                 return
             batch, item, record = claimed
             if self.session.get(Blob, received.sha256) is None:
-                self.session.add(Blob(sha256=received.sha256, size=received.size, media_type=P7S))
+                self.session.add(
+                    Blob(sha256=received.sha256, size=received.size, media_type=P7S, version_id=received.version_id)
+                )
             record.status = RecordStatus.approved.value
             record.updated_at = utcnow()
             self.session.add(
