@@ -71,7 +71,9 @@ def _page(
     context["fixity"] = retention_api.fixity_runs(person, session)[:10] if _may_sweep(person) else []
     # blobs a download, a package or fixity found not hashing to their address: the archivist's to investigate
     context["flagged"] = (
-        list(session.scalars(select(Blob).where(Blob.flagged_at.is_not(None)).order_by(Blob.flagged_at.desc()).limit(50)))
+        list(
+            session.scalars(select(Blob).where(Blob.flagged_at.is_not(None)).order_by(Blob.flagged_at.desc()).limit(50))
+        )
         if _may_sweep(person)
         else []
     )
