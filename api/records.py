@@ -253,6 +253,7 @@ def _download(
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{version.size}"
     body = blobs.get(session, store, version.blob_sha256, start, end - start + 1)
+    session.commit()  # hold no read snapshot open for the length of a (perhaps 2 GB) stream
     if not span:
         # A whole-object download is hashed as it streams and its last chunk held back until the hash
         # is known: wrong bytes cut the connection before the end (the client sees a failed download,

@@ -192,19 +192,32 @@ class FolderStore:
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> Iterator[str]:
+        for key, _path in self._walk(prefix):
+            yield key
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, file path) under a prefix, streamed; string work only (pathlib per file cost 5 s a
+        100,000 keys), and a folder prefix that does not exist walks nothing, not the whole store."""
         base = self.root.joinpath(*[p for p in prefix.split("/") if p]) if prefix else self.root
-        start = base if base.is_dir() else base.parent
+        if base.is_dir():
+            start = base
+        elif prefix.endswith("/") or not base.parent.is_dir():
+            return
+        else:
+            start = base.parent
+        root = str(self.root) + os.sep
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            folder = dirpath[len(root) :].replace(os.sep, "/")
             for name in filenames:
-                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                key = f"{folder}/{name}" if folder else name
                 if key.startswith(prefix):
-                    yield key
+                    yield key, os.path.join(dirpath, name)
 
     def list_versions(self, prefix: str) -> Iterator[StoredVersion]:
-        for key in self.list(prefix):
+        for key, path in self._walk(prefix):
             try:
-                stat = self.root.joinpath(*key.split("/")).stat()
+                stat = os.stat(path)
             except FileNotFoundError:  # removed while we walked
                 continue
             yield StoredVersion(
