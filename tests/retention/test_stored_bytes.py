@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api.records import DownloadCut
@@ -27,6 +27,7 @@ from archive.db import write_transaction
 from archive.models import AuditEvent, AuditHead, Blob, Role, Version
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key, make_store
+from retention.models import FixityRun
 from tests.api.test_cli import hoso
 from tests.factories import World, lesson_plan_pdf, login, meta, mp4_bytes, person
 from tests.retention.test_retention import _env
@@ -371,3 +372,24 @@ def test_an_edited_anchored_event_names_the_anchor(world: World, session: Sessio
     session.commit()
     report = anchors.verify(session, store)
     assert report.problems == [f"anchor {anchor.key}: event {anchor.seq} has hash {forged}, the anchor {anchor.hash}"]
+
+
+def test_the_workers_daily_pass_anchors_the_head_between_fixity_runs(
+    client: TestClient, world: World, session: Session, store: ObjectStore
+) -> None:
+    from api.worker import Worker
+    from retention import fixity
+
+    hoso_state = client.app.state.hoso  # type: ignore[attr-defined]
+    fixity.run(session, store)  # a fresh run: the weekly fixity is not due at the daily pass
+    before = {a.key for a in anchors.listed(store)}
+    assert len(before) == 1
+    with write_transaction(session):
+        audit.append(session, actor=None, action="test.event", object_type="test", object_id=1)
+    Worker(hoso_state).periodic()
+    session.commit()
+    head = session.get(AuditHead, 1, populate_existing=True)
+    assert head is not None
+    [new] = [a for a in anchors.listed(store) if a.key not in before]
+    assert (new.seq, new.hash) == (head.seq, head.hash)
+    assert session.scalar(select(func.count()).select_from(FixityRun)) == 1  # no second fixity run
