@@ -279,8 +279,12 @@ class _Run:
         return item, version.blob_sha256, version.size, version.media_type
 
     # What is signed is what the teacher stored: the version hoso wrote, its hash checked on the way.
+    # Bytes that fail their hash are never signed: that one item fails, the blob is reported.
     def _read(self, sha256: str) -> bytes:
-        return b"".join(blobs.open_verified(self.sessions, self.store, sha256))
+        try:
+            return b"".join(blobs.open_verified(self.sessions, self.store, sha256))
+        except blobs.BlobMismatch as e:
+            raise self._damaged(e) from e
 
     def _spool_blob(self, sha256: str) -> Path:
         fd, name = tempfile.mkstemp(dir=self.settings.tmp_dir, suffix=".content")
@@ -288,10 +292,21 @@ class _Run:
             with open(fd, "wb") as out:
                 for chunk in blobs.open_verified(self.sessions, self.store, sha256):
                     out.write(chunk)
-        except BaseException:
+        except BaseException as e:
             Path(name).unlink(missing_ok=True)
+            if isinstance(e, blobs.BlobMismatch):
+                raise self._damaged(e) from e
             raise
         return Path(name)
+
+    def _damaged(self, mismatch: blobs.BlobMismatch) -> ItemError:
+        blobs.report(self.sessions, mismatch, f"signing batch {self.batch_id}", self.actor_id)
+        return ItemError(
+            "Dữ liệu lưu trữ của tài liệu không khớp mã băm đã ghi nhận (bị thay đổi hoặc hỏng): không ký. "
+            "Đã báo cho cán bộ lưu trữ.",
+            "The document's stored bytes do not match their recorded hash (altered or damaged): not signed. "
+            "The archivist has been told.",
+        )
 
     def _unsigned_item(self, item_id: int) -> tuple[ApprovalBatch, ApprovalItem, Record] | None:
         """Inside a write transaction: the lease is still ours, and the item is not done yet (never twice)."""

@@ -30,6 +30,7 @@ from archive.storage import ObjectStore, blob_key, make_store
 from retention.models import FixityRun
 from tests.api.test_cli import hoso
 from tests.factories import World, lesson_plan_pdf, login, meta, mp4_bytes, person
+from tests.pki import TestPKI
 from tests.retention.test_retention import _env
 from tests.retention.test_transfer import transcript
 from tests.search.test_evidence import wait_ready
@@ -393,3 +394,27 @@ def test_the_workers_daily_pass_anchors_the_head_between_fixity_runs(
     [new] = [a for a in anchors.listed(store) if a.key not in before]
     assert (new.seq, new.hash) == (head.seq, head.hash)
     assert session.scalar(select(func.count()).select_from(FixityRun)) == 1  # no second fixity run
+
+
+def test_a_plan_whose_stored_bytes_fail_their_hash_is_not_signed(
+    client: TestClient, world: World, session: Session, settings: Settings, store: ObjectStore, pki: TestPKI
+) -> None:
+    from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch
+
+    settings.trust_roots, settings.tsa_url = str(pki.root_pem_path()), pki.tsa_url  # the app reads them on use
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    plans = [upload_plan(client, lan, title)["id"] for title in ("Toán 5 — Phân số", "Khoa học 5 — Nước")]
+    batch_id = ""
+    for plan in plans:
+        batch_id = submit(client, lan, plan)["batch_id"]
+    approve_all(client, hoa, batch_id)
+    sha = blob_of(session, plans[1])
+    alter(settings, store, session, sha)
+    started = sign(client, hoa, batch_id, pki.pkcs12("principal"), level="B-B")
+    assert started.status_code == 202, started.text
+    batch = wait_batch(client, hoa, batch_id)
+    failed = [i for i in batch["items"] if i["record_id"] == plans[1]][0]
+    signed = [i for i in batch["items"] if i["record_id"] == plans[0]][0]
+    assert signed["sign_state"] == "signed" and failed["sign_state"] != "signed", batch
+    assert "không khớp mã băm" in json.dumps(batch, ensure_ascii=False)
+    assert flagged(session, sha).flagged_at is not None and len(mismatch_events(session, sha)) == 1
