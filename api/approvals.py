@@ -18,12 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState, current_user, get_session, state
-from archive import mediatype, service
+from archive import blobs, mediatype, service
 from archive.exceptions import InvalidInput, NotFound, UnsupportedMediaType
 from archive.models import Person, Version
 from archive.schemas import RowId
 from archive.settings import Settings
-from archive.storage import blob_key
 from signing import batch as batch_runner
 from signing import certcheck, csc, keys, ownership, remote, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Decision, Signature
@@ -388,7 +387,7 @@ def signatures(
     reports: list[dict[str, Any]] = []
     if v.media_type == "application/pdf":
         with tempfile.TemporaryFile(dir=settings.tmp_dir) as pdf:  # a large PDF is never held in memory
-            shutil.copyfileobj(_BlobReader(store.get(blob_key(v.blob_sha256))), pdf, 1024 * 1024)
+            shutil.copyfileobj(_BlobReader(blobs.get(session, store, v.blob_sha256)), pdf, 1024 * 1024)
             pdf.seek(0)
             reports += validate.validate_pdf(settings, pdf, online=online)
     for sig in session.scalars(
@@ -396,8 +395,8 @@ def signatures(
             Signature.record_id == record.id, Signature.version_number == number, Signature.detached_sha256.is_not(None)
         )
     ):
-        p7s = b"".join(store.get(blob_key(sig.detached_sha256 or "")))
-        content = _BlobReader(store.get(blob_key(v.blob_sha256)))
+        p7s = b"".join(blobs.get(session, store, sig.detached_sha256 or ""))
+        content = _BlobReader(blobs.get(session, store, v.blob_sha256))
         for report in validate.validate_detached(settings, content, p7s, online=online):
             report["signature_id"] = sig.id
             report["p7s_url"] = f"/api/v1/records/{record.id}/signatures/{sig.id}/p7s"
@@ -426,7 +425,7 @@ def download_p7s(
     sig = session.get(Signature, signature_id)
     if sig is None or sig.record_id != record_id or sig.detached_sha256 is None:
         raise NotFound("Không có chữ ký rời này.", "No such detached signature.")
-    data = b"".join(app_state.store.get(blob_key(sig.detached_sha256)))
+    data = b"".join(blobs.get(session, app_state.store, sig.detached_sha256))
     return Response(
         data,
         media_type="application/pkcs7-signature",

@@ -202,17 +202,55 @@ def import_folder(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit log's hash chain from the first event to the last."""
-    with open_session(Settings()) as session:
+    """Check the audit log's hash chain from the first event to the last, and against the anchors
+    the store keeps of its head (deleting the last events and rewriting the head is caught)."""
+    from archive import anchors
+
+    settings = Settings()
+    with open_session(settings) as session:
         report = audit.verify_chain(session)
-    if report.ok:
+        anchored = anchors.verify(session, make_store(settings))
+    problems = [*report.problems, *anchored.problems]
+    if anchored.newest is None:
+        console.print("[yellow]![/] Chưa có mốc neo nào / no anchor in the store yet (hoso fixity writes one)")
+    else:
+        console.print(
+            f"Mốc neo / anchors: {anchored.checked}, mới nhất / newest: {anchored.newest.key} "
+            f"(sự kiện / event {anchored.newest.seq})"
+        )
+    if not problems:
         console.print(f"[green]Chuỗi nhật ký toàn vẹn / audit chain intact[/]: {report.checked} events")
         return
-    for problem in report.problems:
+    for problem in problems:
         err.print(f"[red]✗[/] {problem}")
     fail(
-        f"Nhật ký kiểm toán bị thay đổi ({len(report.problems)} lỗi).",
-        f"The audit log was tampered with ({len(report.problems)} problems).",
+        f"Nhật ký kiểm toán bị thay đổi ({len(problems)} lỗi).",
+        f"The audit log was tampered with ({len(problems)} problems).",
+    )
+
+
+@app.command("gc")
+def gc_command(
+    grace_hours: float = typer.Option(24.0, "--grace-hours", min=0, help="Chỉ xóa đối tượng cũ hơn / older than"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ liệt kê, không xóa / list only"),
+) -> None:
+    """Remove objects no row references (orphan blobs, signed files, unsealed sidecars) that are older
+    than the grace period; a locked one is never touched (the store refuses) and is reported."""
+    from datetime import timedelta
+
+    from retention import orphans
+
+    settings = Settings()
+    with open_session(settings) as session:
+        report = orphans.collect(session, make_store(settings), timedelta(hours=grace_hours), dry_run)
+    verb = "sẽ xóa / would remove" if dry_run else "đã xóa / removed"
+    for key in report.removed:
+        console.print(f"{'·' if dry_run else '✓'} {key}")
+    for key in report.locked:
+        err.print(f"[yellow]![/] bị khóa, giữ nguyên / locked, kept: {key}")
+    console.print(
+        f"{verb}: {len(report.removed)} ({report.removed_bytes} byte); "
+        f"bị khóa / locked: {len(report.locked)}; chưa quá hạn chờ / within grace: {report.young}"
     )
 
 
@@ -349,7 +387,8 @@ def restore_command(
         f"kiểm tra băm / hashes checked: {run.blobs_checked} blob, {run.audit_events_checked} sự kiện nhật ký"
     )
     if run.state != "ok":
-        for problem in [*run.missing, *[m["sha256"] for m in run.mismatched], *run.audit_problems]:
+        found = [*run.missing, *[m["sha256"] for m in run.mismatched], *[t["key"] for t in run.tampered]]
+        for problem in [*found, *run.audit_problems]:
             err.print(f"[red]✗[/] {problem}")
         raise typer.Exit(1)
     console.print("[bold green]Toàn vẹn / intact[/]")
@@ -379,6 +418,17 @@ def fixity_check() -> None:
         err.print(f"[red]✗[/] sai băm / altered: {bad['sha256']} (hồ sơ / records: {', '.join(bad['records'])})")
     for sha in run.missing:
         err.print(f"[red]✗[/] mất / missing: {sha}")
+    for bad in run.tampered:
+        err.print(
+            f"[red]✗[/] bị can thiệp / tampered: {bad['key']}: {bad['problem']} "
+            f"(hồ sơ / records: {', '.join(bad['records'])})"
+        )
+    for orphan in run.orphans:
+        err.print(f"[yellow]![/] mồ côi / orphan ({orphan['kind']}): {orphan['key']}")
+    if run.orphans_found:
+        err.print(f"{run.orphans_found} đối tượng mồ côi / orphans (hoso gc --dry-run lists what it would remove)")
+    if run.anchor_key:
+        console.print(f"Mốc neo nhật ký / audit anchor: {run.anchor_key}")
     for problem in run.audit_problems:
         err.print(f"[red]✗[/] nhật ký / audit log: {problem}")
     if run.state != "ok":

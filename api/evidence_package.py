@@ -33,11 +33,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState
-from archive import audit, descriptive, jobs, premis
+from archive import audit, blobs, descriptive, jobs, premis
 from archive.db import utcnow, write_transaction
+from archive.exceptions import HosoError
 from archive.models import AuditEvent, Record, Version
 from archive.package import PackageWriter
-from archive.storage import blob_key
 from search.models import EvidenceExport
 from signing import keys, seal, trust, validate
 from signing.models import Signature
@@ -147,7 +147,12 @@ class Builder:
             for version in versions:
                 file_path = folder + safe_name(f"v{version.number}-{version.original_filename}")
                 sha = version.blob_sha256
-                entry = writer.add(file_path, lambda sha=sha: self._chunks(sha), version.media_type, version.created_at)
+                entry = writer.add(
+                    file_path,
+                    blobs.packed(lambda sha=sha: self._blob(sha), file_path),
+                    version.media_type,
+                    version.created_at,
+                )
                 paths[str(version.number)] = file_path
                 self.events.append(
                     premis.Event(
@@ -167,7 +172,7 @@ class Builder:
                     detached = sig.detached_sha256
                     writer.add(
                         p7s_path,
-                        lambda d=detached: self.store.get(blob_key(d)),
+                        blobs.packed(lambda d=detached: self._blob(d), p7s_path),
                         "application/pkcs7-signature",
                         sig.created_at,
                     )
@@ -204,16 +209,18 @@ class Builder:
             documents.append((record, versions, bool(sigs), paths))
         return documents
 
-    def _chunks(self, sha256: str) -> Iterator[bytes]:
-        """A blob's bytes for the package, ended at the next MiB when the server is stopping."""
-        for chunk in self.store.get(blob_key(sha256)):
+    def _blob(self, sha256: str) -> Iterator[bytes]:
+        """A blob as packed: the version hoso wrote, its hash checked as it goes into the ZIP, so a
+        package is never sealed around altered bytes (BlobMismatch stops the build); ended at the
+        next MiB when the server is stopping."""
+        for chunk in blobs.open_verified(self.state.sessions, self.store, sha256):
             if self.state.stopping.is_set():
                 raise jobs.Stopped
             yield chunk
 
     def _spool(self, sha256: str) -> Path:
         with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, suffix=".check", delete=False) as out:
-            for chunk in self.store.get(blob_key(sha256)):
+            for chunk in blobs.get_pinned(self.state.sessions, self.store, sha256):
                 out.write(chunk)
         return Path(out.name)
 
@@ -230,7 +237,7 @@ class Builder:
     def _check_detached(self, sha256: str, p7s_sha256: str) -> list[dict[str, Any]]:
         path = self._spool(sha256)
         try:
-            p7s = b"".join(self.store.get(blob_key(p7s_sha256)))
+            p7s = b"".join(blobs.get_pinned(self.state.sessions, self.store, p7s_sha256))
             with open(path, "rb") as content:
                 return validate.validate_detached(self.settings, content, p7s, online=True)
         except Exception as e:
@@ -392,8 +399,12 @@ def run(state: AppState, export_id: str) -> None:
         raise
     except Exception as e:
         log.exception("evidence export %s failed", export_id)
+        if isinstance(e, blobs.PackageRefused):
+            blobs.report(state.sessions, e.mismatch, f"evidence export {export_id}: {e.context['path']}")
+        # a person reads the reason on the export: a domain error in both languages, else its repr
+        reason = f"{e.vi} / {e.en}" if isinstance(e, HosoError) else repr(e)
         with state.sessions() as session, write_transaction(session):
             export = session.get(EvidenceExport, export_id)
             assert export is not None
-            export.state, export.error, export.finished_at = "failed", repr(e)[:2000], utcnow()
+            export.state, export.error, export.finished_at = "failed", reason[:2000], utcnow()
         raise

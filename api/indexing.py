@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import mediatype
-from archive.models import Record, Version
+from archive.models import Blob, Record, Version
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
 from search import analyzer, extract
@@ -77,19 +77,31 @@ class Describer:
             (v.record_id, v.number): v for v in session.scalars(select(Version).where(Version.record_id.in_(list(ids))))
         }
         signed = set(session.scalars(select(Signature.record_id).where(Signature.record_id.in_(list(ids)))))
+        # the version of each blob hoso wrote: the text indexed is the text stored, whatever lies over it
+        pinned: dict[str, str | None] = {
+            sha: vid
+            for sha, vid in session.execute(
+                select(Blob.sha256, Blob.version_id).where(
+                    Blob.sha256.in_({v.blob_sha256 for v in versions.values()}), Blob.version_id.is_not(None)
+                )
+            )
+        }
         out: dict[str, IndexDoc | None] = {}
         for record_id in ids:
             record = records.get(record_id)
             version = versions.get((record_id, record.current_version)) if record else None
-            out[record_id] = self.document(record, version, record_id in signed) if record else None
+            pin = pinned.get(version.blob_sha256) if version else None
+            out[record_id] = self.document(record, version, record_id in signed, pin) if record else None
         return out
 
-    def document(self, record: Record, version: Version | None, signed: bool) -> IndexDoc:
+    def document(
+        self, record: Record, version: Version | None, signed: bool, version_id: str | None = None
+    ) -> IndexDoc:
         text, seconds = "", None
         media = ""
         if version is not None:
             media = "video" if version.media_type in VIDEO else "sheet" if version.media_type in SHEETS else "document"
-            text, seconds = self._content(version)
+            text, seconds = self._content(version, version_id)
         meta = [
             record.subject or "",
             record.author.full_name,
@@ -124,7 +136,7 @@ class Describer:
             media=media,
         )
 
-    def _content(self, version: Version) -> tuple[str, float | None]:
+    def _content(self, version: Version, version_id: str | None = None) -> tuple[str, float | None]:
         """(text, seconds): text for documents, duration for recordings; both cached by blob."""
         is_video = version.media_type in VIDEO
         if not is_video and (version.media_type not in extract.READABLE or version.size > extract.MAX_BYTES):
@@ -136,7 +148,7 @@ class Describer:
         # a recording is probed in place when the store is a folder (no 2 GB copy); documents are spooled
         # under their own extension (openpyxl goes by the file name)
         local = getattr(self.store, "local_path", lambda _key: None)(key) if is_video else None
-        path = local or self._spool(version.blob_sha256, mediatype.EXTENSIONS.get(version.media_type, ""))
+        path = local or self._spool(version.blob_sha256, mediatype.EXTENSIONS.get(version.media_type, ""), version_id)
         try:
             if is_video:
                 seconds = extract.video_seconds(path)
@@ -149,9 +161,9 @@ class Describer:
         self.cache.put(version.blob_sha256, text)
         return text, None
 
-    def _spool(self, sha256: str, suffix: str) -> Path:
+    def _spool(self, sha256: str, suffix: str, version_id: str | None = None) -> Path:
         """The blob in a temporary file named like its type (openpyxl goes by the file name)."""
         with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, suffix=f".index{suffix}", delete=False) as out:
-            for chunk in self.store.get(blob_key(sha256)):
+            for chunk in self.store.get(blob_key(sha256), version_id=version_id):
                 out.write(chunk)
         return Path(out.name)

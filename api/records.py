@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import current_user, get_session, get_settings, get_store
+from api.deps import current_user, get_session, get_settings, get_store, state
 from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
-from archive import audit, idempotency, ingest, service
+from archive import audit, blobs, idempotency, ingest, service
 from archive.db import write_transaction
 from archive.exceptions import Gone, InvalidInput
 from archive.models import AuditEvent, Person, Record, RecordStatus, Version
@@ -34,7 +35,7 @@ from archive.schemas import (
 )
 from archive.settings import Settings
 from archive.spool import Spool
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectStore
 
 router = APIRouter(prefix="/records", tags=["records"])
 
@@ -253,8 +254,31 @@ def _download(
     headers["Content-Length"] = str(end - start + 1)
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{version.size}"
-    body = store.get(blob_key(version.blob_sha256), start, end - start + 1)
+    body = blobs.get(session, store, version.blob_sha256, start, end - start + 1)
+    session.commit()  # hold no read snapshot open for the length of a (perhaps 2 GB) stream
+    if not span:
+        # A whole-object download is hashed as it streams and its last chunk held back until the hash
+        # is known: wrong bytes cut the connection before the end (the client sees a failed download,
+        # never a complete body under the right ETag), and the blob is reported. A Range request cannot
+        # be checked: its bytes are part of a whole nobody reads here (fixity checks it whole).
+        body = _checked(state(request).sessions, body, version.blob_sha256, version.size, actor.id)
     return StreamingResponse(body, status_code=206 if span else 200, media_type=version.media_type, headers=headers)
+
+
+def _checked(
+    sessions: Callable[[], Session], body: Iterator[bytes], sha256: str, size: int, actor_id: int
+) -> Iterator[bytes]:
+    try:
+        yield from blobs.verified(body, sha256, size)
+    except blobs.BlobMismatch as mismatch:
+        blobs.report(sessions, mismatch, "download", actor_id)
+        # not a HosoError: no handler may try to answer a response already under way; the server
+        # closes the connection mid-body
+        raise DownloadCut(mismatch.en) from mismatch
+
+
+class DownloadCut(Exception):
+    """A download stopped before its last bytes because they did not hash to the blob's address."""
 
 
 @router.get("/{record_id}/content", response_class=StreamingResponse)

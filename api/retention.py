@@ -231,6 +231,10 @@ def fixity_out(session: Session, run: FixityRun, person: Person) -> dict[str, An
         "missing": seen["missing"],
         "audit_events_checked": run.audit_events_checked,
         "audit_problems": seen["audit_problems"],
+        "tampered": seen["tampered"],
+        "orphans": seen["orphans"],
+        "orphans_found": seen["orphans_found"],
+        "anchor_key": seen["anchor_key"],
         "error": seen["error"],
     }
 

@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api import evidence_package
 from api.deps import AppState
 from api.retention import FIXITY_JOB, record_blobs
-from archive import calendar, jobs, sidecar
+from archive import anchors, calendar, jobs, sidecar
 from retention import fixity, schedule
 from retention import service as retention
 from retention.models import FixityRun
@@ -133,7 +134,19 @@ class Worker:
             last = session.scalar(select(FixityRun.started_at).where(finished).order_by(FixityRun.id.desc()).limit(1))
             session.commit()
             if every and (last is None or (calendar.now() - last).total_seconds() > every * 3600):
-                fixity.run(session, self.state.store, started_by="schedule", stop=self._stop)
+                fixity.run(session, self.state.store, started_by="schedule", stop=self._stop)  # it anchors too
+            else:
+                self.anchor_audit_head(session)
+
+    def anchor_audit_head(self, session: Session) -> None:
+        """The daily anchor of the audit head in the store (`archive.anchors`), between fixity runs."""
+        try:
+            anchor = anchors.write(session, self.state.store)
+        except Exception:
+            log.exception("could not anchor the audit head; the next pass tries again")
+            return
+        if anchor is not None:
+            log.info("audit head anchored: %s", anchor.key)
 
     def run_fixity_job(self) -> bool:
         with self.state.sessions() as session:

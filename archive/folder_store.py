@@ -27,6 +27,7 @@ from archive.storage import (
     ObjectMissing,
     PutResult,
     RetentionShortening,
+    StoredVersion,
     check_unlocked,
 )
 
@@ -147,7 +148,11 @@ class FolderStore:
         return json.loads(path.read_text())
 
     # -- reading -------------------------------------------------------------------------------
-    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    # A folder keeps one version per key: `version_id` is accepted for the protocol and ignored
+    # (an overwrite on disk is caught by the hash, not by a version).
+    def get(
+        self, key: str, start: int = 0, length: int | None = None, *, version_id: str | None = None
+    ) -> Iterator[bytes]:
         path = self._path(key)
         try:
             fh = open(path, "rb")  # noqa: SIM115  (closed by the generator)
@@ -168,7 +173,7 @@ class FolderStore:
                     remaining -= len(chunk)
                 yield chunk
 
-    def head(self, key: str) -> ObjectInfo:
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         path = self._path(key)
         try:
             size = path.stat().st_size
@@ -187,17 +192,45 @@ class FolderStore:
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> Iterator[str]:
+        for key, _path in self._walk(prefix):
+            yield key
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, file path) under a prefix, streamed; string work only (pathlib per file cost 5 s a
+        100,000 keys), and a folder prefix that does not exist walks nothing, not the whole store."""
         base = self.root.joinpath(*[p for p in prefix.split("/") if p]) if prefix else self.root
-        start = base if base.is_dir() else base.parent
+        if base.is_dir():
+            start = base
+        elif prefix.endswith("/") or not base.parent.is_dir():
+            return
+        else:
+            start = base.parent
+        root = str(self.root) + os.sep
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            folder = dirpath[len(root) :].replace(os.sep, "/")
             for name in filenames:
-                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                key = f"{folder}/{name}" if folder else name
                 if key.startswith(prefix):
-                    yield key
+                    yield key, os.path.join(dirpath, name)
+
+    def list_versions(self, prefix: str) -> Iterator[StoredVersion]:
+        for key, path in self._walk(prefix):
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:  # removed while we walked
+                continue
+            yield StoredVersion(
+                key=key,
+                version_id=None,
+                is_latest=True,
+                is_delete_marker=False,
+                size=stat.st_size,
+                last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+            )
 
     # -- locking -------------------------------------------------------------------------------
-    def set_retention(self, key: str, until: datetime) -> None:
+    def set_retention(self, key: str, until: datetime, version_id: str | None = None) -> None:
         info = self.head(key)
         if info.retain_until is not None and until < info.retain_until:
             raise RetentionShortening(key, info.retain_until, until)
@@ -205,7 +238,7 @@ class FolderStore:
         lock["retain_until"] = until.astimezone(UTC).isoformat()
         self._write_lock(key, lock)
 
-    def set_legal_hold(self, key: str, on: bool) -> None:
+    def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         self.head(key)
         lock = self._read_lock(key)
         lock["legal_hold"] = on

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,27 +120,33 @@ def check_document(received: Received, name: str) -> None:
         ooxmlcheck.check(received.path, name)
 
 
-def store_blob(store: ObjectStore, received: Received) -> str:
-    """Put the bytes under their content address once; identical bytes are stored only once."""
+def store_blob(store: ObjectStore, received: Received) -> Received:
+    """Put the bytes under their content address once; identical bytes are stored only once.
+
+    Returns `received` with the store's version of the blob (S3), which its Blob row records: every
+    later read names that version, so bytes put over the key afterwards are never served."""
     key = blob_key(received.sha256)
     try:
         # Put first, ask later: the store refuses an existing key itself, so a new upload costs one
         # existence check (one HEAD on S3), not two.
         result = store.put_file(key, received.path, received.sha256, received.size, content_type=received.media_type)
     except ObjectExists:
-        if store.head(key).size != received.size:
+        info = store.head(key)
+        if info.size != received.size:
             raise IntegrityFailure(
                 f"Kho đã có {key} với kích thước khác: cần kiểm tra toàn vẹn.",
                 f"{key} exists with a different size: run a fixity check.",
             ) from None
-        return key  # the same bytes were stored before (or by a concurrent upload)
+        # the same bytes were stored before (or by a concurrent upload); a Blob row already made
+        # keeps the version it recorded then
+        return replace(received, version_id=info.version_id)
     if result.sha256 != received.sha256:
         store.delete(key)
         raise IntegrityFailure(
             "Dữ liệu bị thay đổi khi ghi vào kho; hãy tải lên lại.",
             "The bytes changed while being stored; upload again.",
         )
-    return key
+    return replace(received, version_id=result.version_id)
 
 
 @contextmanager
@@ -179,8 +185,17 @@ def commit_version(
     With `deferred`, the sidecar is not written here but handed back as (key, body): a caller
     committing many versions at once writes them side by side (`write_sidecars`) before it commits.
     """
-    if session.get(Blob, received.sha256) is None:
-        session.add(Blob(sha256=received.sha256, size=received.size, media_type=received.media_type))
+    blob = session.get(Blob, received.sha256)
+    blob_version_id = blob.version_id if blob is not None else received.version_id
+    if blob is None:
+        session.add(
+            Blob(
+                sha256=received.sha256,
+                size=received.size,
+                media_type=received.media_type,
+                version_id=received.version_id,
+            )
+        )
     number = record.current_version + 1
     key = sidecar.key_for(record, number)
     version = Version(
@@ -200,9 +215,9 @@ def commit_version(
     record.updated_at = version.created_at
     session.add(version)
     if deferred is not None:
-        deferred.append((key, sidecar.build(record, version)))
+        deferred.append((key, sidecar.build(record, version, blob_version_id)))
     else:
-        sidecar.write(store, key, sidecar.build(record, version))
+        sidecar.write(store, key, sidecar.build(record, version, blob_version_id))
         written.append(key)
     audit.append(
         session,
@@ -240,9 +255,7 @@ def store_bytes(store: ObjectStore, tmp_dir: Path, data: bytes, limit: int) -> R
     """Store bytes hoso made itself (a signed PDF, a .p7s) under their content address."""
     with Spool(tmp_dir, limit) as spool:
         spool.write(data)
-        received = spool.finish()
-        store_blob(store, received)
-    return received
+        return store_blob(store, spool.finish())
 
 
 def _remove_sidecar(store: ObjectStore, key: str | None) -> None:
@@ -267,7 +280,7 @@ def create_record(
     record's own transaction: what must commit with it or not at all (the upload session marked
     done, the client's idempotency key), so a crash can never leave one without the other."""
     name = check_content(received, prepared.record_type, filename)
-    store_blob(store, received)
+    received = store_blob(store, received)
     meta = prepared.meta
     now = utcnow()
     record = Record(
@@ -309,7 +322,7 @@ def add_version(
     update: VersionMetadataUpdate | None = None,
 ) -> Version:
     name = check_content(received, record.record_type, filename)
-    store_blob(store, received)
+    received = store_blob(store, received)
     with versioning(session, store) as written:
         record = session.get(Record, record.id, populate_existing=True) or record
         latest = session.scalar(

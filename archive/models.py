@@ -214,6 +214,14 @@ class Blob(Base):
     # set when the bytes were lawfully destroyed (an executed destruction decision): the row and its
     # hash stay as the tombstone's proof of what was destroyed; fixity no longer expects the bytes
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the S3 object version hoso wrote: reads, locks and fixity name it, so a later PutObject or
+    # delete marker on the key changes nothing served (NULL on the folder store, and for blobs
+    # stored before versions were recorded: those read the latest version)
+    version_id: Mapped[str | None] = mapped_column(String(1024))
+    # set when a download, a package or fixity found the stored bytes not hashing to the address:
+    # the archivist's to investigate (listed on the fixity page)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flag_reason: Mapped[str | None] = mapped_column(String(400))
 
 
 class Version(Base):

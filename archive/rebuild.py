@@ -131,7 +131,14 @@ def rebuild(session: Session, store: ObjectStore, progress: Callable[[int, int],
             for body in bodies:
                 v = body["version"]
                 if session.get(Blob, v["sha256"]) is None:
-                    session.add(Blob(sha256=v["sha256"], size=v["size"], media_type=v["media_type"]))
+                    session.add(
+                        Blob(
+                            sha256=v["sha256"],
+                            size=v["size"],
+                            media_type=v["media_type"],
+                            version_id=v.get("blob_version_id"),
+                        )
+                    )
                     session.flush()
                 session.add(
                     Version(
@@ -166,6 +173,6 @@ def rebuild(session: Session, store: ObjectStore, progress: Callable[[int, int],
 
 def _blob_present(store: ObjectStore, version: dict[str, Any]) -> bool:
     try:
-        return store.head(blob_key(version["sha256"])).size == version["size"]
+        return store.head(blob_key(version["sha256"]), version.get("blob_version_id")).size == version["size"]
     except ObjectMissing:
         return False

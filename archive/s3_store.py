@@ -5,6 +5,11 @@ multipart uploads without boto's weight. The bucket is created versioned with Ob
 is set after the PUT in COMPLIANCE mode (setting it on the PUT needs Content-MD5, which a streamed
 upload cannot know in advance). Deletes remove the object's versions, which Object Lock refuses
 while they are retained; we check first so the refusal says why.
+
+Object Lock keeps every version, but a plain GET reads the latest: anyone with PutObject rights
+could put new bytes over a blob, or a delete marker on it, and a reader of "the key" would serve
+the replacement or call the record missing. So every put returns the version it made, blobs are
+read (and locked) by that version, and fixity reports any other version under a blob key.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from archive.storage import (
     ObjectMissing,
     PutResult,
     RetentionShortening,
+    StoredVersion,
     StoreUnavailable,
     check_unlocked,
 )
@@ -110,16 +116,18 @@ class S3Store:
             raise InvalidInput(
                 f"Dữ liệu dài hơn khai báo ({size} byte).", f"Stream longer than the declared {size} bytes."
             )
-        return PutResult(key=key, sha256=reader.sha.hexdigest(), size=reader.size)
+        return PutResult(key=key, sha256=reader.sha.hexdigest(), size=reader.size, version_id=written.version_id)
 
     def put_file(self, key: str, path: Path, sha256: str, size: int, *, content_type: str = "") -> PutResult:
         with open(path, "rb") as fh:
             return self.put(key, fh, size, content_type=content_type)
 
     # -- reading -------------------------------------------------------------------------------
-    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    def get(
+        self, key: str, start: int = 0, length: int | None = None, *, version_id: str | None = None
+    ) -> Iterator[bytes]:
         try:
-            response = self.client.get_object(self.bucket, key, offset=start, length=length or 0)
+            response = self.client.get_object(self.bucket, key, offset=start, length=length or 0, version_id=version_id)
         except S3Error as exc:
             if exc.code in _MISSING:
                 raise ObjectMissing(key) from None
@@ -136,9 +144,9 @@ class S3Store:
             response.close()
             response.release_conn()
 
-    def _stat(self, key: str):  # type: ignore[no-untyped-def]
+    def _stat(self, key: str, version_id: str | None = None):  # type: ignore[no-untyped-def]
         try:
-            return self.client.stat_object(self.bucket, key)
+            return self.client.stat_object(self.bucket, key, version_id=version_id)
         except S3Error as exc:
             if exc.code in _MISSING:
                 raise ObjectMissing(key) from None
@@ -146,9 +154,9 @@ class S3Store:
         except HTTPError as exc:
             raise _unavailable(exc) from exc
 
-    def head(self, key: str) -> ObjectInfo:
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         # One HEAD request: S3 reports retention and legal hold as x-amz-object-lock-* headers.
-        stat = self._stat(key)
+        stat = self._stat(key, version_id)
         headers = {k.lower(): v for k, v in (stat.metadata or {}).items()}
         until = headers.get("x-amz-object-lock-retain-until-date")
         return ObjectInfo(
@@ -156,6 +164,7 @@ class S3Store:
             size=stat.size or 0,
             retain_until=datetime.fromisoformat(until.replace("Z", "+00:00")).astimezone(UTC) if until else None,
             legal_hold=headers.get("x-amz-object-lock-legal-hold", "").upper() == "ON",
+            version_id=stat.version_id,
         )
 
     def exists(self, key: str) -> bool:
@@ -170,21 +179,35 @@ class S3Store:
             if obj.object_name and not obj.is_dir:
                 yield obj.object_name
 
+    def list_versions(self, prefix: str) -> Iterator[StoredVersion]:
+        # S3 lists versions key by key (newest first within a key), a page of 1000 at a time.
+        for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True, include_version=True):
+            if obj.object_name and not obj.is_dir:
+                yield StoredVersion(
+                    key=obj.object_name,
+                    version_id=obj.version_id,
+                    is_latest=str(obj.is_latest).lower() == "true",
+                    is_delete_marker=bool(obj.is_delete_marker),
+                    size=obj.size or 0,
+                    last_modified=(obj.last_modified or datetime.now(UTC)).astimezone(UTC),
+                )
+
     # -- locking -------------------------------------------------------------------------------
-    def set_retention(self, key: str, until: datetime) -> None:
-        current = self.head(key).retain_until
+    def set_retention(self, key: str, until: datetime, version_id: str | None = None) -> None:
+        """Lock `version_id` (the version hoso wrote) or, without it, the latest version."""
+        current = self.head(key, version_id).retain_until
         # Real S3/MinIO refuse to shorten COMPLIANCE retention; moto does not, so we refuse here too.
         if current is not None and until < current:
             raise RetentionShortening(key, current, until)
         until = until.astimezone(UTC)
-        self.client.set_object_retention(self.bucket, key, Retention(COMPLIANCE, until))
+        self.client.set_object_retention(self.bucket, key, Retention(COMPLIANCE, until), version_id=version_id)
 
-    def set_legal_hold(self, key: str, on: bool) -> None:
-        self.head(key)
+    def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
+        self.head(key, version_id)
         if on:
-            self.client.enable_object_legal_hold(self.bucket, key)
+            self.client.enable_object_legal_hold(self.bucket, key, version_id)
         else:
-            self.client.disable_object_legal_hold(self.bucket, key)
+            self.client.disable_object_legal_hold(self.bucket, key, version_id)
 
     def delete(self, key: str) -> None:
         info = self.head(key)

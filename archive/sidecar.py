@@ -33,7 +33,9 @@ SEAL_SUFFIX = ".committed"
 ALL_SEALED = "meta/sidecars-sealed"  # every sidecar older than seals has been sealed (`seal_archive`)
 
 
-def build(record: Record, version: Version) -> dict[str, Any]:
+def build(record: Record, version: Version, blob_version_id: str | None = None) -> dict[str, Any]:
+    """The sidecar body; `blob_version_id` (the S3 version of the blob) lets a rebuilt database
+    keep reading the version hoso wrote."""
     return {
         "format": FORMAT,
         "record": {
@@ -68,6 +70,7 @@ def build(record: Record, version: Version) -> dict[str, Any]:
             "kind": version.kind,
             "created_by": {"username": version.created_by.username, "full_name": version.created_by.full_name},
             "created_at": version.created_at.isoformat(),
+            **({"blob_version_id": blob_version_id} if blob_version_id else {}),
         },
     }
 

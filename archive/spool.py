@@ -23,6 +23,7 @@ class Received:
     sha256: str
     size: int
     media_type: str
+    version_id: str | None = None  # the store's version of the blob, once stored (`ingest.store_blob`)
 
 
 def _too_large(limit: int) -> UploadTooLarge:

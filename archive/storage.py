@@ -34,6 +34,9 @@ class PutResult:
     key: str
     sha256: str
     size: int
+    # The S3 object version this put made (None on the folder store, which keeps one version): a
+    # blob is read by it, so a later PutObject or delete marker on the key cannot change its bytes.
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,19 @@ class ObjectInfo:
     size: int
     retain_until: datetime | None
     legal_hold: bool
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of one key as a listing reports it (the folder store has exactly one per key)."""
+
+    key: str
+    version_id: str | None
+    is_latest: bool
+    is_delete_marker: bool
+    size: int
+    last_modified: datetime
 
 
 class ObjectMissing(NotFound):
@@ -107,11 +123,14 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
-        """Stream the bytes [start, start+length) of an object in chunks."""
+    def get(
+        self, key: str, start: int = 0, length: int | None = None, *, version_id: str | None = None
+    ) -> Iterator[bytes]:
+        """Stream the bytes [start, start+length) of an object in chunks: of `version_id` when given
+        (the version hoso wrote), else of the latest version (sidecars, seals: replaceable objects)."""
         ...
 
-    def head(self, key: str) -> ObjectInfo: ...
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo: ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -119,11 +138,15 @@ class ObjectStore(Protocol):
         """Every key under a prefix, in no promised order."""
         ...
 
-    def set_retention(self, key: str, until: datetime) -> None:
-        """Keep the object at least until `until`; a shorter date than the current one is refused."""
+    def list_versions(self, prefix: str) -> Iterator[StoredVersion]:
+        """Every version and delete marker under a prefix, streamed; a key's versions come together."""
         ...
 
-    def set_legal_hold(self, key: str, on: bool) -> None: ...
+    def set_retention(self, key: str, until: datetime, version_id: str | None = None) -> None:
+        """Keep the object (its `version_id` when given) at least until `until`; a shorter date is refused."""
+        ...
+
+    def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None: ...
 
     def delete(self, key: str) -> None:
         """Remove the object; refused (ObjectLocked) while retained or held."""

@@ -23,12 +23,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Integer, LargeBinary, func, insert, select, text
+from sqlalchemy import Engine, Integer, LargeBinary, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from archive.db import Base, utcnow
 from archive.exceptions import Conflict, IntegrityFailure, InvalidInput
-from archive.models import Record
+from archive.models import Blob, Record
 from archive.storage import ObjectStore
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -91,8 +91,9 @@ def backup(engine: Engine, store: ObjectStore, dest: Path, progress: Progress | 
     for n, key in enumerate(keys, start=1):
         target = dest / "objects" / key
         target.parent.mkdir(parents=True, exist_ok=True)
+        version_id = _blob_version(engine, key)  # a blob's own version, not what was put over it
         with open(target, "wb") as out:
-            for chunk in store.get(key):
+            for chunk in store.get(key, version_id=version_id):
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
@@ -118,6 +119,13 @@ def backup(engine: Engine, store: ObjectStore, dest: Path, progress: Progress | 
     ]
     (dest / "manifest-sha256.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return info
+
+
+def _blob_version(engine: Engine, key: str) -> str | None:
+    if not key.startswith("blobs/sha256/"):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(select(Blob.version_id).where(Blob.sha256 == key.rsplit("/", 1)[-1])).scalar()
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -197,11 +205,26 @@ def restore(session: Session, store: ObjectStore, src: Path, progress: Progress 
             if progress:
                 progress("db", n, len(tables))
     objects = sorted(p for p in _files(src / "objects")) if (src / "objects").exists() else []
+    # the backed-up rows name the old store's object versions; the blobs get the versions of this one
+    session.execute(update(Blob).values(version_id=None))
+    session.commit()
+    versions: list[dict[str, Any]] = []
     for n, path in enumerate(objects, start=1):
         key = path.relative_to(src / "objects").as_posix()
         if not store.exists(key):
             with open(path, "rb") as f:
-                store.put(key, f, path.stat().st_size)
+                version_id = store.put(key, f, path.stat().st_size).version_id
+        else:
+            version_id = store.head(key).version_id
+        if version_id and key.startswith("blobs/"):
+            versions.append({"sha": key.rsplit("/", 1)[-1], "vid": version_id})
+        if len(versions) >= 1000 or (versions and n == len(objects)):
+            blobs = Blob.__table__
+            session.execute(
+                update(blobs).where(blobs.c.sha256 == bindparam("sha")).values(version_id=bindparam("vid")), versions
+            )
+            session.commit()
+            versions = []
         if progress:
             progress("objects", n, len(objects))
     return {"revision": revision, "rows": info["rows"], "objects": len(objects)}

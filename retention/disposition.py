@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, calendar, ingest, pdfdoc
+from archive import access, audit, blobs, calendar, ingest, pdfdoc
 from archive.calendar import VN_TIME
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
@@ -449,7 +449,7 @@ def execute(
     now_dt = utcnow()
     for sha in sorted(doomed):
         try:
-            info = store.head(blob_key(sha))
+            info = store.head(blob_key(sha), blobs.version_of(session, sha))
         except ObjectMissing:
             continue  # a re-run after a crash: already gone
         if info.legal_hold or (info.retain_until is not None and info.retain_until > now_dt):

@@ -4,6 +4,12 @@ A blob whose bytes no longer hash to its address, or that is gone, is reported b
 records that use it; an altered or removed audit event is reported by the chain check in the same
 run. Blobs are streamed in 1 MiB chunks (a 2 GB recording costs no memory) and hashed in a thread
 pool, since hashlib releases the GIL: on a folder store this runs close to `sha256sum`.
+
+Each blob is read at the version hoso wrote (S3), and the store's listing is compared with the
+database (`retention.orphans`): another version or a delete marker under a blob key is reported as
+tampering, objects no row references as orphans (for `hoso gc`). The audit chain is checked
+against the anchors in the store (`archive.anchors`), and, when all of it holds, the head is
+anchored again.
 """
 
 from __future__ import annotations
@@ -17,21 +23,24 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, jobs
+from archive import anchors, audit, jobs
 from archive.db import utcnow, write_transaction
 from archive.models import Blob, Record, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
+from retention import orphans as orphans_scan
 from retention.models import FixityRun
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 MAX_LISTED = 1000
 
 
-def _hash(store: ObjectStore, sha256: str, stop: threading.Event | None) -> tuple[str | None, int]:
+def _hash(
+    store: ObjectStore, sha256: str, version_id: str | None, stop: threading.Event | None
+) -> tuple[str | None, int]:
     digest = hashlib.sha256()
     size = 0
     try:
-        for chunk in store.get(blob_key(sha256)):
+        for chunk in store.get(blob_key(sha256), version_id=version_id):
             if stop is not None and stop.is_set():  # every MiB: a 2 GB recording never holds up a shutdown
                 raise jobs.Stopped
             digest.update(chunk)
@@ -58,16 +67,19 @@ def run(
     session.commit()
     kept = Blob.destroyed_at.is_(None)  # lawfully destroyed bytes are not expected any more
     total = int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(kept)) or 0)
-    blobs = list(session.execute(select(Blob.sha256, Blob.size).where(kept).order_by(Blob.sha256)))
+    blobs = list(session.execute(select(Blob.sha256, Blob.size, Blob.version_id).where(kept).order_by(Blob.sha256)))
     session.commit()
     mismatched: list[dict[str, object]] = []
     missing: list[str] = []
+    tampered: list[dict[str, object]] = []
+    orphans: list[dict[str, object]] = []
+    orphans_found = 0
     done_bytes = 0
     try:
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
-            hashed = pool.map(lambda b: _hash(store, b[0], stop), blobs)
-            for (sha, size), (actual, read) in zip(blobs, hashed, strict=True):
+            hashed = pool.map(lambda b: _hash(store, b[0], b[2], stop), blobs)
+            for (sha, size, _version), (actual, read) in zip(blobs, hashed, strict=True):
                 if actual is None:
                     missing.append(sha)
                 elif actual != sha or read != size:
@@ -78,7 +90,20 @@ def run(
                     progress(done_bytes, total)
         finally:  # when stopping, the blobs not yet started are dropped rather than each opened in turn
             pool.shutdown(wait=True, cancel_futures=stop is not None and stop.is_set())
+        for found in orphans_scan.scan(session, store):
+            if stop is not None and stop.is_set():
+                raise jobs.Stopped
+            if isinstance(found, orphans_scan.Tampered):
+                tampered.append(found.as_dict())
+            else:
+                orphans_found += 1
+                if len(orphans) < MAX_LISTED:
+                    orphans.append(found.as_dict())
         chain = audit.verify_chain(session)
+        anchored = anchors.verify(session, store)
+        chain_problems = [*chain.problems, *anchored.problems]
+        # a head is anchored only when the chain and every earlier anchor hold: never bless a cut log
+        anchor = anchors.write(session, store) if not chain_problems else None
     except jobs.Stopped:
         session.rollback()
         fixity.state, fixity.error, fixity.finished_at = "interrupted", "the server was stopped", utcnow()
@@ -92,12 +117,22 @@ def run(
     fixity.bytes_checked = done_bytes
     fixity.mismatched = _with_records(session, mismatched)[:MAX_LISTED]
     fixity.missing = missing[:MAX_LISTED]
+    fixity.tampered = _with_records(session, tampered)[:MAX_LISTED]
+    fixity.orphans = orphans
+    fixity.orphans_found = orphans_found
     fixity.audit_events_checked = chain.checked
-    fixity.audit_problems = chain.problems[:MAX_LISTED]
-    fixity.state = "ok" if not (mismatched or missing or chain.problems) else "problems"
+    fixity.audit_problems = chain_problems[:MAX_LISTED]
+    fixity.anchor_key = anchor.key if anchor else None
+    # orphans are garbage for `hoso gc`, not damage: they are listed, the run is still "ok"
+    fixity.state = "ok" if not (mismatched or missing or tampered or chain_problems) else "problems"
     fixity.finished_at = utcnow()
     with write_transaction(session):
         session.add(fixity)
+        for entry in [*mismatched, *tampered]:
+            blob = session.get(Blob, entry["sha256"])
+            if blob is not None and blob.flagged_at is None:  # for the archivist, as a bad download would
+                blob.flagged_at = utcnow()
+                blob.flag_reason = "fixity: " + ("tampered" if "problem" in entry else "hash mismatch")
         audit.append(
             session,
             actor=None,
@@ -110,7 +145,10 @@ def run(
                 "bytes": fixity.bytes_checked,
                 "mismatched": len(mismatched),
                 "missing": len(missing),
-                "audit_problems": len(chain.problems),
+                "tampered": len(tampered),
+                "orphans": orphans_found,
+                "audit_problems": len(chain_problems),
+                "anchor": fixity.anchor_key,
             },
         )
     return fixity
@@ -130,18 +168,24 @@ def findings_for(session: Session, run: FixityRun, school_ids: set[int] | None) 
     A run checks the whole archive, but its findings name records: an archivist of one school must not
     learn which records of another school were altered or lost. So a finding is shown only when one of
     its records is at a school the person manages (with only those records); a blob no version of a
-    managed school uses, and the archive-wide audit chain's problems, are the administrator's. The
-    state follows what is shown. Totals (blobs, bytes, events) are the archive's and stay.
+    managed school uses, orphans (no record at all), and the archive-wide audit chain's problems and
+    anchor, are the administrator's. The state follows what is shown. Totals (blobs, bytes, events)
+    are the archive's and stay.
     """
     if school_ids is None:
         return {
             "state": run.state,
             "mismatched": run.mismatched,
             "missing": run.missing,
+            "tampered": run.tampered,
+            "orphans": run.orphans,
+            "orphans_found": run.orphans_found,
+            "anchor_key": run.anchor_key,
             "audit_problems": run.audit_problems,
             "started_by": run.started_by,
             "error": run.error,
         }
+    tampered = _only_schools(session, run.tampered or [], school_ids)
     mismatched_ids = {str(r) for entry in run.mismatched or [] for r in entry.get("records", [])}
     users = _records_by_blob(session, list(run.missing or []))
     school_of = _school_of(session, mismatched_ids | {r for records in users.values() for r in records})
@@ -153,15 +197,30 @@ def findings_for(session: Session, run: FixityRun, school_ids: set[int] | None) 
     missing = [sha for sha in run.missing or [] if any(school_of.get(r) in school_ids for r in users.get(sha, []))]
     state = run.state
     if state in ("ok", "problems"):
-        state = "problems" if mismatched or missing else "ok"
+        state = "problems" if mismatched or missing or tampered else "ok"
     return {
         "state": state,
         "mismatched": mismatched,
         "missing": missing,
+        "tampered": tampered,
+        "orphans": [],
+        "orphans_found": 0,
+        "anchor_key": None,
         "audit_problems": [],
         "started_by": run.started_by if run.started_by in ("schedule", "system") else None,
         "error": None,
     }
+
+
+def _only_schools(session: Session, found: list[dict[str, Any]], school_ids: set[int]) -> list[dict[str, Any]]:
+    """Findings that name records, narrowed to those at these schools (and dropped if none is)."""
+    school_of = _school_of(session, {str(r) for entry in found for r in entry.get("records", [])})
+    narrowed = []
+    for entry in found:
+        mine = [r for r in entry.get("records", []) if school_of.get(str(r)) in school_ids]
+        if mine:
+            narrowed.append({**entry, "records": mine})
+    return narrowed
 
 
 def _records_by_blob(session: Session, shas: list[str]) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from archive import access, audit
+from archive import access, audit, blobs
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Dossier, Person, Record, RecordType, Role, School
@@ -182,5 +182,5 @@ def _set_legal_holds(
             if not on and sha in held_elsewhere:
                 continue
             with contextlib.suppress(ObjectMissing):  # a missing blob is reported by the next fixity run
-                store.set_legal_hold(blob_key(sha), on)
+                store.set_legal_hold(blob_key(sha), on, blobs.version_of(session, sha))
     session.commit()

@@ -81,6 +81,12 @@ class FixityRun(Base):
     missing: Mapped[list[str]] = mapped_column(JSON, default=list)
     audit_events_checked: Mapped[int] = mapped_column(Integer, default=0)
     audit_problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # other versions or delete markers under a blob key (hoso writes a blob key once): tampering
+    tampered: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # objects in the store that no row references: blobs, signed files, unsealed unreferenced sidecars
+    orphans: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    orphans_found: Mapped[int] = mapped_column(Integer, default=0)
+    anchor_key: Mapped[str | None] = mapped_column(String(400))  # the audit head written to the store
     started_by: Mapped[str] = mapped_column(String(100), default="system")
     error: Mapped[str | None] = mapped_column(Text)
 

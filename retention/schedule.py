@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from archive import calendar
+from archive import blobs, calendar
 from archive.db import utcnow, write_transaction
 from archive.models import Record, RecordType, Version
 from archive.storage import ObjectMissing, ObjectStore, RetentionShortening, blob_key
@@ -205,7 +205,8 @@ def lock_pending(
             until = datetime(target.year, target.month, target.day, tzinfo=UTC)
             for sha in blobs_of(session, record_id):
                 try:
-                    store.set_retention(blob_key(sha), until)
+                    # the version hoso wrote is the one locked, not whatever was put over it since
+                    store.set_retention(blob_key(sha), until, blobs.version_of(session, sha))
                 except RetentionShortening:
                     pass  # already retained longer (a blob shared with a record kept longer)
                 except ObjectMissing:

@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, calendar, descriptive, premis
+from archive import audit, blobs, calendar, descriptive, premis
 from archive.db import utcnow, write_transaction
 from archive.exceptions import InvalidInput, NotFound
 from archive.models import Person, Record, School, Version
 from archive.package import PackageWriter
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectStore
 from retention import holds
 from retention.models import RecordRetention, Transfer
 from retention.schedule import end_year
@@ -126,9 +126,10 @@ def build(
                 paths = {}
                 for v in versions:
                     sha = v.blob_sha256
-                    entry = writer.add(
-                        f"{folder}v{v.number}-{_safe(v.original_filename)}",
-                        lambda sha=sha: store.get(blob_key(sha)),
+                    file_path = f"{folder}v{v.number}-{_safe(v.original_filename)}"
+                    entry = writer.add(  # each blob's hash checked as it is packed: never sealed around bad bytes
+                        file_path,
+                        blobs.packed(lambda sha=sha: blobs.read_verified(session, store, sha), file_path),
                         v.media_type,
                         v.created_at,
                     )
@@ -144,7 +145,12 @@ def build(
                         )
                     )
                 for name, sha, media_type in extra(session, record):
-                    writer.add(f"{folder}{_safe(name)}", lambda sha=sha: store.get(blob_key(sha)), media_type)
+                    extra_path = f"{folder}{_safe(name)}"
+                    writer.add(
+                        extra_path,
+                        blobs.packed(lambda sha=sha: blobs.read_verified(session, store, sha), extra_path),
+                        media_type,
+                    )
                 documents.append((record, versions, any(v.kind == "signed" for v in versions), paths))
             rows = "".join(
                 f"<tr><td>{n}</td><td>{html.escape(r.title)}</td><td>{html.escape(r.record_type.name_vi)}</td>"
@@ -195,9 +201,13 @@ def build(
                 "text/xml",
             )
             writer.finish(seal=seal)
-        except BaseException:
+        except BaseException as e:
             writer.abort()
             path.unlink(missing_ok=True)
+            if isinstance(e, blobs.PackageRefused):
+                session.rollback()
+                with write_transaction(session):
+                    blobs.flag(session, e.mismatch, f"transfer {objid}: {e.context['path']}", actor.id)
             raise
     try:
         size = path.stat().st_size

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,12 +27,12 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import audit, ingest
+from archive import audit, blobs, ingest
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, HosoError
 from archive.models import Blob, Person, Record, RecordStatus, RecordType, VersionKind, new_uuid
 from archive.settings import Settings
-from archive.storage import ObjectStore, blob_key
+from archive.storage import ObjectStore
 from signing import (
     approval_record,
     cades,
@@ -308,18 +307,29 @@ class _Run:
         self.session.commit()
         return item, version.blob_sha256, version.size, version.media_type
 
+    # What is signed is what the teacher stored: the version hoso wrote, its hash checked on the way.
+    # Bytes that fail their hash are never signed: that one item fails, the blob is reported.
     def _read(self, sha256: str) -> bytes:
-        data = b"".join(self.store.get(blob_key(sha256)))
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise _altered(sha256)
-        return data
+        try:
+            return b"".join(blobs.open_verified(self.sessions, self.store, sha256))
+        except blobs.BlobMismatch as e:
+            raise self._damaged(e) from e
 
     def _digest(self, sha256: str) -> bytes:
         """The stored content's SHA-256, hashed as it streams (a 2 GB recording is never held or copied)."""
-        digest = cades.sha256_of(self.store.get(blob_key(sha256)))
-        if digest.hex() != sha256:
-            raise _altered(sha256)
-        return digest
+        try:
+            return cades.sha256_of(blobs.open_verified(self.sessions, self.store, sha256))
+        except blobs.BlobMismatch as e:
+            raise self._damaged(e) from e
+
+    def _damaged(self, mismatch: blobs.BlobMismatch) -> ItemError:
+        blobs.report(self.sessions, mismatch, f"signing batch {self.batch_id}", self.actor_id)
+        return ItemError(
+            "Dữ liệu lưu trữ của tài liệu không khớp mã băm đã ghi nhận (bị thay đổi hoặc hỏng): không ký. "
+            "Đã báo cho cán bộ lưu trữ.",
+            "The document's stored bytes do not match their recorded hash (altered or damaged): not signed. "
+            "The archivist has been told.",
+        )
 
     def _unsigned_item(self, item_id: int) -> tuple[ApprovalBatch, ApprovalItem, Record] | None:
         """Inside a write transaction: the lease is still ours, and the item is not done yet (never twice)."""
@@ -422,7 +432,9 @@ class _Run:
                 return
             batch, item, record = claimed
             if self.session.get(Blob, received.sha256) is None:
-                self.session.add(Blob(sha256=received.sha256, size=received.size, media_type=P7S))
+                self.session.add(
+                    Blob(sha256=received.sha256, size=received.size, media_type=P7S, version_id=received.version_id)
+                )
             record.status = RecordStatus.approved.value
             record.updated_at = utcnow()
             self.session.add(
@@ -766,14 +778,6 @@ def signatures_needed(session: Session, batch_id: str) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-def _altered(sha256: str) -> ItemError:
-    """The bytes read are not the ones decided on (their address): signing them would approve something else."""
-    return ItemError(
-        "Tệp lưu trữ không khớp mã SHA-256 của bản đã duyệt (có thể đã bị thay đổi); không ký.",
-        f"The stored file does not match the SHA-256 {sha256} of the version approved (altered?); not signed.",
-    )
 
 
 def _versions(session: Session, record_id: str) -> list[Any]:

@@ -25,7 +25,7 @@ from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Person, Role, School
+from archive.models import Blob, Person, Role, School
 from retention import disposition as disposition_flow
 from retention import transfer as transfer_flow
 from retention.holds import MANAGERS
@@ -70,6 +70,14 @@ def _page(
     context["schedule"] = retention_api.get_schedule(person, session)
     context["may_edit_schedule"] = access.is_admin(person) or any(m.role == Role.archivist for m in person.memberships)
     context["fixity"] = retention_api.fixity_runs(person, session)[:10] if _may_sweep(person) else []
+    # blobs a download, a package or fixity found not hashing to their address: the archivist's to investigate
+    context["flagged"] = (
+        list(
+            session.scalars(select(Blob).where(Blob.flagged_at.is_not(None)).order_by(Blob.flagged_at.desc()).limit(50))
+        )
+        if _may_sweep(person)
+        else []
+    )
     if school is not None:
         context["holds"] = retention_api.list_holds(person, session)
         context["review"] = retention_api.in_review(school.code, person, session)

@@ -31,8 +31,9 @@ BOUNDARY = "hosoTestBoundary"
 
 
 class Server:
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, extra_env: dict[str, str] | None = None) -> None:
         self.settings, self.port, self.log = settings, free_port(), log
+        self.extra_env = extra_env or {}  # e.g. the test's S3 bucket
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -42,7 +43,7 @@ class Server:
     def start(self) -> None:
         from tests.api.test_cli import hoso_env
 
-        env = hoso_env(self.settings, HOSO_MAX_UPLOAD_BYTES=str(self.settings.max_upload_bytes))
+        env = hoso_env(self.settings, HOSO_MAX_UPLOAD_BYTES=str(self.settings.max_upload_bytes), **self.extra_env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
             env=env,

@@ -161,3 +161,53 @@ def test_folder_store_objects_are_read_only_files(folder_store) -> None:  # type
     folder_store.put("ro", io.BytesIO(b"x"), 1)
     mode = (folder_store.root / "ro").stat().st_mode & 0o777
     assert mode == 0o444
+
+
+# -- the version hoso wrote (issue #13: "the bytes served are the bytes stored") ------------------
+
+
+def raw_overwrite(store: ObjectStore, key: str, data: bytes) -> None:
+    """What anyone with the bucket's PutObject right can do: a plain put, past hoso's own checks."""
+    store.client.put_object(store.bucket, key, io.BytesIO(data), len(data))  # type: ignore[attr-defined]
+
+
+def raw_delete_marker(store: ObjectStore, key: str) -> None:
+    store.client.remove_object(store.bucket, key)  # type: ignore[attr-defined]  # no version: a delete marker
+
+
+def test_a_put_reports_its_version_and_that_version_reads_back_after_an_overwrite(
+    store: ObjectStore, any_settings: Settings
+) -> None:
+    data = os.urandom(200_000)
+    key = blob_key(hashlib.sha256(data).hexdigest())
+    put = store.put(key, io.BytesIO(data), len(data))
+    if not any_settings.s3_endpoint:
+        assert put.version_id is None  # a folder keeps one version: the hash guards it
+        [listed] = list(store.list_versions("blobs/"))
+        assert (listed.key, listed.size, listed.is_latest, listed.is_delete_marker) == (key, len(data), True, False)
+        return
+    assert put.version_id and store.head(key).version_id == put.version_id
+    raw_overwrite(store, key, b"replacement")
+    assert b"".join(store.get(key)) == b"replacement"  # what a reader of "the key" gets
+    assert b"".join(store.get(key, version_id=put.version_id)) == data
+    assert b"".join(store.get(key, 10, 100, version_id=put.version_id)) == data[10:110]
+    assert store.head(key, put.version_id).size == len(data)
+    raw_delete_marker(store, key)
+    with pytest.raises(ObjectMissing):
+        store.head(key)
+    assert b"".join(store.get(key, version_id=put.version_id)) == data
+    versions = list(store.list_versions("blobs/"))
+    assert {v.key for v in versions} == {key}
+    assert sum(v.is_delete_marker for v in versions) == 1 and len(versions) == 3
+    assert [v.version_id for v in versions if not v.is_delete_marker and v.size == len(data)] == [put.version_id]
+
+
+def test_retention_locks_the_version_named(store: ObjectStore, any_settings: Settings) -> None:
+    put = store.put("locked-version", io.BytesIO(b"mine"), 4)
+    if any_settings.s3_endpoint:
+        raw_overwrite(store, "locked-version", b"theirs")
+    until = datetime.now(UTC) + timedelta(days=30)
+    store.set_retention("locked-version", until, put.version_id)
+    assert store.head("locked-version", put.version_id).retain_until is not None
+    if any_settings.s3_endpoint:
+        assert store.head("locked-version").retain_until is None  # the version put over it is not hoso's
