@@ -18,6 +18,7 @@ from api.deps import admin_user, current_user, get_session
 from archive import access, service
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Person
+from archive.schemas import RowId
 from signing import ownership
 from signing.models import SigningCertificate
 
@@ -59,7 +60,7 @@ def _may_see(actor: Person, person_id: int) -> None:
 
 @router.get("/people/{person_id}/certificates", response_model=list[CertificateOut])
 def list_certificates(
-    person_id: int, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+    person_id: RowId, actor: Person = Depends(current_user), session: Session = Depends(get_session)
 ) -> list[dict[str, object]]:
     _may_see(actor, person_id)
     person = service.person_by_id(session, person_id)
@@ -68,7 +69,7 @@ def list_certificates(
 
 @router.post("/people/{person_id}/certificates", response_model=CertificateOut, status_code=201)
 def register_certificate(
-    person_id: int,
+    person_id: RowId,
     certificate: Annotated[UploadFile, File(description="The person's signing certificate, PEM or DER")],
     actor: Person = Depends(admin_user),
     session: Session = Depends(get_session),
@@ -86,7 +87,10 @@ def register_certificate(
 
 @router.post("/certificates/{registration_id}/revoke", response_model=CertificateOut)
 def revoke_certificate(
-    registration_id: int, body: RevokeIn, actor: Person = Depends(current_user), session: Session = Depends(get_session)
+    registration_id: RowId,
+    body: RevokeIn,
+    actor: Person = Depends(current_user),
+    session: Session = Depends(get_session),
 ) -> dict[str, object]:
     """Revoke a registration (an administrator, or its own person: a lost token); it never signs here again."""
     row = session.get(SigningCertificate, registration_id)

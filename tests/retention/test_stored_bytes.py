@@ -397,7 +397,13 @@ def test_the_workers_daily_pass_anchors_the_head_between_fixity_runs(
 
 
 def test_a_plan_whose_stored_bytes_fail_their_hash_is_not_signed(
-    client: TestClient, world: World, session: Session, settings: Settings, store: ObjectStore, pki: TestPKI
+    client: TestClient,
+    world: World,
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    pki: TestPKI,
+    principal_certificate: None,
 ) -> None:
     from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch
 

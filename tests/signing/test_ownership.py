@@ -362,7 +362,9 @@ def test_sign_month_from_the_pc_asks_to_confirm_a_first_use(
         env = hoso_env(settings, HOSO_PASSWORD=factories.PASSWORD, HOSO_PKCS11_PIN=tok.pin)
         asked = hoso(settings, *args, env=env)  # no TTY: no question to answer, the way on is printed
         assert asked.returncode == 1, asked.stdout + asked.stderr
-        fingerprint = re.findall(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}", asked.stderr)[-1]
+        found = re.findall(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}", asked.stderr)
+        assert found, asked.stdout + asked.stderr
+        fingerprint = found[-1]
         assert "--confirm-certificate" in asked.stderr and "Nguyễn Thị Hoa" in asked.stderr
         nothing_signed(client, session, month["hoa"], month["batch_id"])
         ok = hoso(settings, *args, "--confirm-certificate", fingerprint, env=env)
