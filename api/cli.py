@@ -48,8 +48,10 @@ app.add_typer(db_app, name="db")
 retention_app = typer.Typer(help="Thời hạn bảo quản / retention.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 
-console = Console(soft_wrap=True)  # never break a password or a URL across lines
-err = Console(stderr=True, soft_wrap=True)
+# soft_wrap: never break a password or a URL across lines. emoji=False: rich would print ":CD:" in a
+# fingerprint ("…:08:CD:26:…") as 💿, so an inspector's or a principal's fingerprint came out wrong.
+console = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def fail(vi: str, en: str, code: int = 1) -> NoReturn:

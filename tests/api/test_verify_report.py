@@ -79,3 +79,15 @@ def test_an_altered_package_is_invalid_whoever_sealed_it() -> None:
     verdict.fail("Tệp đã bị thay đổi (sai SHA-256): a\x1b[31m.pdf", "File was altered (SHA-256 mismatch): a.pdf")
     code, _, err = printed(verdict)
     assert code == 1 and "KHÔNG HỢP LỆ / INVALID" in err and "\x1b" not in err
+
+
+def test_the_commands_print_a_fingerprint_exactly_as_it_is() -> None:
+    """rich reads ":cd:" as an emoji code: a fingerprint with "…:08:CD:26:…" came out as "08💿26", so an
+    inspector comparing it (or a principal copying it into --confirm-certificate) saw a wrong one."""
+    from api.cli import console, err
+
+    fingerprint = "E1:45:A1:0A:4E:31:00:C7:CF:4C:68:EB:7B:AD:F2:C0:24:9C:31:37:1F:94:08:CD:26:8E:17:61:47:AB:B5:9E"
+    for printer in (console, err):
+        with printer.capture() as captured:
+            printer.print(f"  SHA-256: {fingerprint}")
+        assert fingerprint in captured.get()
