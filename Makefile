@@ -53,8 +53,12 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/retention.py
 
+## make lint: ruff (rules and format), mypy (config in pyproject.toml) and the layout's shape (scripts/check-shape)
 lint: $(BIN)/.installed-test
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/check-shape
 
 clean:
 	rm -rf $(VENV) $(EARK) .pytest_cache .ruff_cache

@@ -9,11 +9,11 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import (
+from api import errors
+from api.routers import (
     approvals,
     auth,
     certificates,
-    errors,
     evidence,
     grants,
     people,
@@ -25,15 +25,15 @@ from api import (
     statistics,
     uploads,
 )
-from api.deps import AppState
-from api.indexing import Describer
 from api.security_headers import SecurityHeaders
 from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
 from api.web.i18n import LanguageMiddleware
-from api.worker import Worker
 from archive.db import make_engine, make_sessionmaker
 from archive.settings import Settings
 from archive.storage import make_store
+from flows.indexing import Describer
+from flows.state import AppState
+from flows.worker import Worker
 from search.engine import open_engine
 
 

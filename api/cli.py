@@ -24,7 +24,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import audit, importer, migrate, rebuild, seed, service
+import migrations as migrate
+from archive import audit, importer, rebuild, seed, service
 from archive.db import make_engine, make_sessionmaker
 from archive.exceptions import HosoError
 from archive.models import Person, Role
@@ -296,7 +297,7 @@ def reindex() -> None:
     The index is derived data: this throws it away and reads every record again. A running server
     keeps serving meanwhile (results are incomplete until the rebuild ends).
     """
-    from api.indexing import Describer
+    from flows.indexing import Describer
     from search import indexer
 
     settings = Settings()
@@ -319,7 +320,7 @@ def reindex() -> None:
 @retention_app.command("sweep")
 def retention_sweep() -> None:
     """Compute every record's term, move those past it and not held to review (xem xét hủy), lock blobs."""
-    from api.retention import record_blobs
+    from flows.destruction import record_blobs
     from retention import schedule
     from retention import service as retention
 
@@ -371,7 +372,7 @@ def restore_command(
 
     import search.models  # noqa: F401
     import signing.models  # noqa: F401
-    from api.retention import record_blobs
+    from flows.destruction import record_blobs
     from retention import backup, fixity, schedule
     from retention.models import RecordRetention
 
@@ -465,8 +466,8 @@ def verify_package(
     fingerprint is one given with --seal-fingerprint (as the archive shows it on its evidence-packages
     page and in every inspection grant). Otherwise it is NOT PROVEN: anyone could have made it.
     """
-    from api import verify_report
-    from api.verify_package import verify
+    from flows.evidence import report as verify_report
+    from flows.evidence.verify import verify
     from signing.keys import parse_fingerprint
 
     try:

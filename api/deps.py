@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from archive import access
 from archive.auth import person_from_token
@@ -18,26 +15,9 @@ from archive.exceptions import Forbidden, Unauthorized
 from archive.models import Person
 from archive.settings import Settings
 from archive.storage import ObjectStore
-from search.engine import SearchEngine
+from flows.state import AppState
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    store: ObjectStore
-    search: SearchEngine
-    describe: Any  # api.indexing.Describer: a record as the index sees it
-    woken: threading.Event = field(default_factory=threading.Event)
-    # Set when the server stops: long work (fixity, evidence packages, indexing) checks it and ends.
-    stopping: threading.Event = field(default_factory=threading.Event)
-
-    def wake(self) -> None:
-        """Tell the background worker there is work now (it would otherwise look within a moment)."""
-        self.woken.set()
 
 
 def state(request: Request) -> AppState:
@@ -93,3 +73,14 @@ def current_user(person: Person = Depends(signed_in)) -> Person:
 def admin_user(person: Person = Depends(current_user)) -> Person:
     access.require_admin(person)
     return person
+
+
+# The dependencies every router repeats, as `Annotated` aliases: `person: CurrentUser` instead of
+# `person: Person = Depends(current_user)`. FastAPI resolves them the same way.
+DbSession = Annotated[Session, Depends(get_session)]
+HosoState = Annotated[AppState, Depends(state)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ObjectStore, Depends(get_store)]
+SignedIn = Annotated[Person, Depends(signed_in)]
+CurrentUser = Annotated[Person, Depends(current_user)]
+AdminUser = Annotated[Person, Depends(admin_user)]

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from archive import ingest, migrate, seed, service  # noqa: E402
+import migrations as migrate  # noqa: E402
+from archive import ingest, seed, service  # noqa: E402
 from archive.db import make_engine, make_sessionmaker  # noqa: E402
 from archive.models import Person, Role  # noqa: E402
 from archive.schemas import MembershipCreate, PersonCreate, RecordCreate, SchoolCreate  # noqa: E402

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from archive import migrate, seed  # noqa: E402
+import migrations as migrate  # noqa: E402
+from archive import seed  # noqa: E402
 from archive.db import make_engine, make_sessionmaker  # noqa: E402
 from archive.folder_store import FolderStore  # noqa: E402
 from archive.models import Blob, Person, Record, RecordType, School  # noqa: E402

@@ -30,6 +30,7 @@ from archive.storage import ObjectMissing, ObjectStore, blob_key
 from retention import orphans as orphans_scan
 from retention.models import FixityRun
 
+FIXITY_JOB = "fixity_run"  # the job kind the worker drains
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 MAX_LISTED = 1000
 

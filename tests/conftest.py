@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from archive import calendar, migrate, seed
+import migrations as migrate
+from archive import calendar, seed
 from archive.calendar import VN_TIME
 from archive.db import make_engine, make_sessionmaker
 from archive.folder_store import FolderStore

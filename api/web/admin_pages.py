@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api import certificates as certificates_api
 from api.deps import get_session, state
+from api.routers import certificates as certificates_api
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer

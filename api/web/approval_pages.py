@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api import approvals as approvals_api
 from api.deps import AppState, get_session, state
+from api.routers import approvals as approvals_api
 from api.web.forms import form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api import evidence as evidence_api
 from api.deps import AppState, get_session, state
+from api.routers import evidence as evidence_api
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.pages import render_search

@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from api import approvals as approvals_api
-from api import auth as auth_api
-from api import retention as retention_api
-from api import search as search_api
 from api.deps import AppState, get_session, state
 from api.proxies import client_address
+from api.routers import approvals as approvals_api
+from api.routers import auth as auth_api
+from api.routers import retention as retention_api
+from api.routers import search as search_api
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer

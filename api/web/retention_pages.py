@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api import retention as retention_api
 from api.deps import AppState, get_session, state
+from api.routers import retention as retention_api
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render

@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import statistics
 from api.deps import get_session
+from api.routers import statistics
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access, calendar

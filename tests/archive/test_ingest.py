@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from archive import audit, calendar, ingest, rebuild, seed, sidecar
 from archive.db import make_engine, make_sessionmaker
-from archive.migrate import upgrade
 from archive.models import Blob, Record, Version
 from archive.schemas import RecordCreate, VersionMetadataUpdate
 from archive.settings import Settings
 from archive.spool import spool_stream
 from archive.storage import ObjectStore, make_store
+from migrations import upgrade
 from tests import factories
 from tests.factories import World
 

@@ -134,7 +134,7 @@ def test_the_whole_procedure_destroys_lawfully_and_leaves_proof(
     pdf = client.get(f"/api/v1/records/{certificate}/content", headers=hoa)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     # an evidence package may still name a destroyed record: its metadata and hashes travel, no bytes
-    from tests.search.test_evidence import wait_ready
+    from tests.flows.test_evidence import wait_ready
 
     asked = client.post(
         "/api/v1/evidence", headers=hoa, json={"title": "Sau khi hủy", "record_ids": [due["a"], due["young"]]}

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from api.records import DownloadCut
+from api.routers.records import DownloadCut
 from archive import anchors, audit, sidecar
 from archive.blobs import BlobMismatch, verified
 from archive.db import write_transaction
@@ -30,10 +30,10 @@ from archive.storage import ObjectStore, blob_key, make_store
 from retention.models import FixityRun
 from tests.api.test_cli import hoso
 from tests.factories import World, lesson_plan_pdf, login, meta, mp4_bytes, person
+from tests.flows.test_evidence import wait_ready
 from tests.pki import TestPKI
 from tests.retention.test_retention import _env
 from tests.retention.test_transfer import transcript
-from tests.search.test_evidence import wait_ready
 from tests.search.test_search_api import upload
 from tests.web.test_pages_http import page_login
 
@@ -378,7 +378,7 @@ def test_an_edited_anchored_event_names_the_anchor(world: World, session: Sessio
 def test_the_workers_daily_pass_anchors_the_head_between_fixity_runs(
     client: TestClient, world: World, session: Session, store: ObjectStore
 ) -> None:
-    from api.worker import Worker
+    from flows.worker import Worker
     from retention import fixity
 
     hoso_state = client.app.state.hoso  # type: ignore[attr-defined]

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.verify_package import Outcome, verify
 from archive.settings import Settings
+from flows.evidence.verify import Outcome, verify
 from signing import seal
 from tests.factories import World, lesson_plan_pdf, login
-from tests.search.test_evidence import EARK_PYTHON, ROOT
+from tests.flows.test_evidence import EARK_PYTHON, ROOT
 from tests.search.test_search_api import upload
 
 

@@ -344,7 +344,8 @@ def test_an_installed_archive_gets_the_recording_policy_unless_someone_changed_i
     from alembic import command
     from sqlalchemy import update
 
-    from archive import migrate, seed
+    import migrations as migrate
+    from archive import seed
     from archive.db import make_engine, make_sessionmaker
     from archive.models import RecordType
 

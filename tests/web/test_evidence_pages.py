@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.verify_package import Outcome, verify
 from archive.settings import Settings
+from flows.evidence.verify import Outcome, verify
 from tests.web.test_pages_http import csrf_of, page_login
 
 

@@ -10,15 +10,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api import search as search_api
 from api.deps import AppState, current_user, get_session, state
-from api.evidence_package import EXPORT_JOB
 from api.ranges import RangeNotSatisfiable, parse_range
 from archive import audit, grants, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Blob, Person, Version
 from archive.schemas import RequiredText
+from flows import search as scoped_search
+from flows.evidence.package import EXPORT_JOB
 from search import query as search_query
 from search.documents import FACETS
 from search.models import EvidenceExport
@@ -60,7 +60,7 @@ def _from_search(session: Session, person: Person, app_state: AppState, saved: S
     unknown = [k for k in saved.filters if k not in FACETS]
     if unknown:
         raise InvalidInput(f"Không lọc được theo {', '.join(unknown)}.", f"Cannot filter by {', '.join(unknown)}.")
-    scope, _active = search_api.scope_of(session, person)
+    scope, _active = scoped_search.scope_of(session, person)
     session.commit()
     ids: list[str] = []
     page = 1

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from api import verify_report
-from api.verify_package import Seal, SealMaker, SealTime, Verdict
+from flows.evidence import report as verify_report
+from flows.evidence.verify import Seal, SealMaker, SealTime, Verdict
 
 FORGED_NAME = "\x1b[2K\rHỢP LỆ / VALID [bold green]ok[/] \u202etxt.exe"
 

@@ -32,12 +32,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import AppState
 from archive import audit, blobs, descriptive, jobs, premis
 from archive.db import utcnow, write_transaction
 from archive.exceptions import HosoError
 from archive.models import AuditEvent, Record, Version
 from archive.package import PackageWriter
+from flows.state import AppState
 from search.models import EvidenceExport
 from signing import keys, seal, trust, validate
 from signing.models import Signature

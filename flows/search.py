@@ -1,21 +1,19 @@
-"""Search over what the caller may see: one box (accents optional), filters, facets, snippets."""
+"""Search over what a person may see: their schools, plus an inspector's active grants, each search
+by an inspector on the audit record, and hits hydrated from the database (a record destroyed since it
+was indexed is left out). Needs the kernel's access rules and the search engine: a flow."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import AppState, current_user, get_session, state
 from archive import access, audit, grants
 from archive.db import write_transaction
 from archive.models import Person, Record, School
 from search import query as search_query
-from search.documents import FACETS
-
-router = APIRouter(tags=["search"])
+from search.engine import SearchEngine
 
 
 def scope_of(session: Session, person: Person) -> tuple[search_query.Scope, list[grants.Clause]]:
@@ -29,53 +27,22 @@ def scope_of(session: Session, person: Person) -> tuple[search_query.Scope, list
     return scope, active
 
 
-@router.get("/search")
-def search(
-    q: Annotated[str, Query(max_length=2000, description='Words, accents optional; "quoted phrase"')] = "",
-    school_code: Annotated[list[str] | None, Query()] = None,
-    record_type: Annotated[list[str] | None, Query()] = None,
-    school_year: Annotated[list[str] | None, Query()] = None,
-    month: Annotated[list[str] | None, Query()] = None,
-    subject: Annotated[list[str] | None, Query()] = None,
-    grade: Annotated[list[str] | None, Query()] = None,
-    class_name: Annotated[list[str] | None, Query()] = None,
-    teacher: Annotated[list[str] | None, Query(description="username")] = None,
-    status: Annotated[list[str] | None, Query()] = None,
-    signed: Annotated[list[str] | None, Query(description="yes or no")] = None,
-    retention: Annotated[list[str] | None, Query()] = None,
-    media: Annotated[list[str] | None, Query(description="document, sheet or video")] = None,
-    page: int = 1,
-    page_size: int = 20,
-    person: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+def run(
+    session: Session,
+    engine: SearchEngine,
+    person: Person,
+    q: str,
+    filters: dict[str, list[str]],
+    page: int,
+    page_size: int,
 ) -> dict[str, Any]:
-    """Every word must match (in the title, the text or the metadata); exact diacritics rank first.
-
-    Facet counts and the total cover only records the caller may see.
-    """
-    asked = {
-        "school_code": school_code,
-        "record_type": record_type,
-        "school_year": school_year,
-        "month": month,
-        "subject": subject,
-        "grade": grade,
-        "class_name": class_name,
-        "teacher": teacher,
-        "status": status,
-        "signed": signed,
-        "retention": retention,
-        "media": media,
-    }
-    assert set(asked) == set(FACETS)
-    filters = {name: values for name, values in asked.items() if values}
+    """Every word must match; facet counts and the total cover only records the caller may see."""
     scope, active = scope_of(session, person)
     session.commit()
     wanted = search_query.checked(
         search_query.SearchQuery(text=q, filters=filters, scope=scope, page=page, page_size=page_size)
     )
-    found = app_state.search.search(wanted)
+    found = engine.search(wanted)
     if grants.is_inspector(person):  # every search by an inspector is on the record
         with write_transaction(session):
             audit.append(

@@ -1,6 +1,6 @@
 """What `hoso verify` prints: the verdict in Vietnamese and English, and its exit code.
 
-The text derives from the typed verdict (`api.verify_package.Outcome`, `SealMaker`, `SealTime`),
+The text derives from the typed verdict (`flows.evidence.verify.Outcome`, `SealMaker`, `SealTime`),
 never the other way round. Everything the package supplies (file names, certificate subjects,
 error texts) is printed as plain text with control characters replaced: a forger's certificate
 name must not be able to carry terminal escapes that redraw "NOT PROVEN" as "VALID", nor rich
@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from api.verify_package import TRUST_HINT, Outcome, SealMaker, SealTime, Verdict
 from archive.settings import Settings
+from flows.evidence.verify import TRUST_HINT, Outcome, SealMaker, SealTime, Verdict
 from signing import trust
 
 MAKER = {

@@ -2,7 +2,7 @@
 
 A flow module of `api/`: the search package knows engines and text, the kernel knows records,
 signing knows signatures; only here are they put together (DESIGN §1: siblings never import each
-other). `api.worker` drains the `index_record` jobs with it.
+other). `flows.worker` drains the `index_record` jobs with it.
 """
 
 from __future__ import annotations

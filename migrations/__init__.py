@@ -1,4 +1,6 @@
-"""Alembic, configured in code: `hoso db upgrade` works from an installed package, no alembic.ini."""
+"""One Alembic tree for every domain's tables, configured in code: `hoso db upgrade` works from an installed
+package, with no alembic.ini. Each revision adds one domain's tables (0001 the kernel, 0002 signing, 0006
+retention, …), so a domain's schema history reads from its revisions alone."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent
 
 
 def alembic_config(url: str) -> Config:

@@ -14,11 +14,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.worker import Worker
 from archive import jobs
 from archive.db import utcnow
 from archive.models import Job
 from archive.settings import Settings
+from flows.worker import Worker
 from tests.conftest import STARTUP_DEADLINE
 from tests.factories import World, lesson_plan_pdf, login
 from tests.search.test_search_api import find, upload

@@ -26,10 +26,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import evidence_package
-from api.deps import AppState
-from api.retention import FIXITY_JOB, record_blobs
 from archive import anchors, calendar, jobs, sidecar
+from flows.destruction import record_blobs
+from flows.evidence import package as evidence_package
+from flows.state import AppState
 from retention import fixity, schedule
 from retention import service as retention
 from retention.models import FixityRun
@@ -150,7 +150,7 @@ class Worker:
 
     def run_fixity_job(self) -> bool:
         with self.state.sessions() as session:
-            claimed = jobs.claim(session, self.name, [FIXITY_JOB])
+            claimed = jobs.claim(session, self.name, [fixity.FIXITY_JOB])
             if claimed is None:
                 return False
             try:

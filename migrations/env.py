@@ -12,7 +12,7 @@ from signing import models as signing_models  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
-assert url, "sqlalchemy.url must be set (archive.migrate.alembic_config does it)"
+assert url, "sqlalchemy.url must be set (migrations.alembic_config does it)"
 
 engine = make_engine(url)
 with engine.connect() as connection:

@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.verify_package import Outcome, SealMaker, SealTime, verify
 from archive import calendar
 from archive.models import AuditEvent, Role
 from archive.settings import Settings
+from flows.evidence.verify import Outcome, SealMaker, SealTime, verify
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, login, mp4_bytes, person
+from tests.flows.forge import forge
 from tests.pki import PKCS12_PASSWORD, TestPKI
-from tests.search.forge import forge
 from tests.search.test_search_api import index_now, upload
 from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch
 from tests.web.test_pages_http import page_login

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -16,30 +15,18 @@ from api.deps import AppState, current_user, get_session, state
 from archive import access, jobs, service
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
-from archive.models import Person, Record, RecordType, Role, School, Version
+from archive.models import Person, Record, RecordType, Role, School
 from archive.schemas import RequiredText, RowId, SchoolYear, Text
-from archive.settings import Settings
+from flows import destruction
 from retention import disposition as disposition_flow
 from retention import fixity, holds, schedule
 from retention import service as retention
 from retention import transfer as transfer_flow
 from retention.models import Disposition, FixityRun, Hold, RecordRetention
-from signing import certcheck, keys, ownership, pades, seal, stamp
-from signing.models import Signature
+from signing import keys, seal
 
 router = APIRouter(tags=["retention"])
-FIXITY_JOB = "fixity_run"
 SWEEPERS = {Role.archivist, Role.principal}
-
-
-def record_blobs(session: Session, record_id: str) -> set[str]:
-    """A record's blobs: its versions (kernel) and its detached signatures (signing)."""
-    detached = session.scalars(
-        select(Signature.detached_sha256).where(
-            Signature.record_id == record_id, Signature.detached_sha256.is_not(None)
-        )
-    )
-    return schedule.version_blobs(session, record_id) | {d for d in detached if d}
 
 
 def _archivist_or_admin(person: Person, roles: set[Role] = SWEEPERS) -> None:
@@ -99,7 +86,7 @@ def set_period(
         citation=body.citation,
         future_only=body.future_only,
     )
-    schedule.lock_pending(session, app_state.store, record_blobs, limit=100_000)
+    schedule.lock_pending(session, app_state.store, destruction.record_blobs, limit=100_000)
     return {"code": rtype.code, "permanent": rtype.retention_permanent, "years": rtype.retention_years}
 
 
@@ -116,7 +103,7 @@ def record_retention(
     record = service.get_record(session, person, record_id)
     info = retention.status(session, record)
     if info["locked_until"] is None:
-        schedule.lock_pending(session, app_state.store, record_blobs, record_ids=[record.id])
+        schedule.lock_pending(session, app_state.store, destruction.record_blobs, record_ids=[record.id])
         info = retention.status(session, record)
     return info
 
@@ -180,7 +167,7 @@ def create_hold(
         school_code=body.school_code,
         school_year=body.school_year,
         record_type=body.record_type,
-        blobs_of=record_blobs,
+        blobs_of=destruction.record_blobs,
     )
     return hold_out(session, hold)
 
@@ -202,7 +189,7 @@ def release_hold(
     session: Session = Depends(get_session),
     app_state: AppState = Depends(state),
 ) -> dict[str, Any]:
-    hold = holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=record_blobs)
+    hold = holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=destruction.record_blobs)
     return hold_out(session, hold)
 
 
@@ -253,7 +240,7 @@ def start_fixity(
     """Queue a full fixity run (every blob re-hashed, the audit chain walked); poll GET /fixity/runs."""
     _archivist_or_admin(person)
     with write_transaction(session):
-        job = jobs.enqueue(session, FIXITY_JOB, {"started_by": person.username}, max_attempts=1)
+        job = jobs.enqueue(session, fixity.FIXITY_JOB, {"started_by": person.username}, max_attempts=1)
     app_state.wake()
     return {"job_id": job.id, "state": "queued"}
 
@@ -434,7 +421,7 @@ def decide(
         if len(data) > 64 * 1024 or not data:
             raise InvalidInput("Tệp chữ ký số không hợp lệ.", "The key file is empty or too large.")
         key = keys.from_pkcs12(data, (password or "").encode())
-        sign = sign_decision(app_state.settings, key, session, person, confirm_certificate)
+        sign = destruction.sign_decision(app_state.settings, key, session, person, confirm_certificate)
     disposition = disposition_flow.decide(
         session,
         app_state.store,
@@ -448,35 +435,6 @@ def decide(
     return disposition_out(session, disposition)
 
 
-def sign_decision(
-    settings: Settings, key: keys.KeySource, session: Session, person: Person, confirm_certificate: str | None
-) -> disposition_flow.SignPdf:
-    """The decision signed like an approval: certificate checked first (valid, and the signer's own),
-    visible stamp, timestamp if a TSA is set."""
-    certcheck.check_signer(settings, key.certificate, key.chain)
-    ownership.require_signer(session, person, key.certificate, confirm_certificate)
-
-    def sign(pdf: bytes) -> bytes:
-        when = datetime.now(UTC)
-        mark = stamp.render(
-            title="HIỆU TRƯỞNG",
-            name=key.certificate.subject.native.get("common_name", ""),
-            when=when,
-            verdict="ĐÃ KÝ",
-            font=settings.stamp_font,
-        )
-        level = "B-T" if settings.tsa_url else "B-B"
-        setup = pades.PadesSetup.build(
-            key.signer, level, mark, settings.stamp_page, settings.tsa_url, None, reason="Quyết định hủy tài liệu"
-        )
-        try:
-            return asyncio.run(pades.sign(setup, pdf, "HOSO_QUYET_DINH_HUY")).pdf
-        finally:
-            key.close()
-
-    return sign
-
-
 @router.post("/dispositions/{disposition_id}/execute")
 def execute(
     disposition_id: RowId,
@@ -486,7 +444,7 @@ def execute(
 ) -> dict[str, Any]:
     """Step 4 (within 15 days of the decision): blobs deleted, tombstones kept, biên bản hủy written."""
     disposition = disposition_flow.execute(
-        session, app_state.store, app_state.settings.tmp_dir, person, disposition_id, blobs_of=record_blobs
+        session, app_state.store, app_state.settings.tmp_dir, person, disposition_id, blobs_of=destruction.record_blobs
     )
     app_state.wake()
     return disposition_out(session, disposition)
@@ -498,16 +456,6 @@ def execute(
 class TransferIn(BaseModel):
     school_code: str
     school_year: SchoolYear
-
-
-def _detached_files(session: Session, record: Record) -> list[tuple[str, str, str]]:
-    """A record's detached signatures as (file name, sha256, media type), for the transfer package."""
-    rows = session.execute(
-        select(Signature.version_number, Signature.detached_sha256, Version.original_filename)
-        .join(Version, (Version.record_id == Signature.record_id) & (Version.number == Signature.version_number))
-        .where(Signature.record_id == record.id, Signature.detached_sha256.is_not(None))
-    ).all()
-    return [(f"v{n}-{name}.p7s", sha, "application/pkcs7-signature") for n, sha, name in rows if sha]
 
 
 def _manage_school(session: Session, person: Person, school_code: str) -> Any:
@@ -549,7 +497,7 @@ def create_transfer(
             person,
             school,
             body.school_year,
-            _detached_files,
+            destruction.detached_files,
             lambda manifest: seal.seal(app_state.settings, seal_key, manifest),
         )
     finally:

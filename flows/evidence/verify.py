@@ -17,7 +17,7 @@ What is checked, in order, each failure named:
    B-LT is used; nothing is fetched);
 4. each audit excerpt re-computes: every event's hash from its content, consecutive events link;
 5. the hashes the package's PREMIS, METS and audit excerpts name agree with the files
-   (`api.package_crosscheck`);
+   (`flows.evidence.crosscheck`);
 6. the ZIP container itself is exactly as hoso writes it (`archive.zipcheck`), so no header byte
    can change unnoticed either.
 """
@@ -35,10 +35,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from api import package_crosscheck
 from archive import audit, zipcheck
 from archive.package import MANIFEST, SEAL, parse_manifest
 from archive.settings import Settings
+from flows.evidence import crosscheck as package_crosscheck
 from signing import keys, trust, validate
 
 GOOD = ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
