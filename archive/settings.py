@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     index_worker: bool = Field(default=True, description="Index changes in the background of `hoso serve`")
     # A remote-signing service (ký số từ xa) speaking the CSC API v1: configuration, never from a request.
     csc_url: str | None = Field(default=None, description="Base URL of the CSC service (before /csc/v1/...)")
+    # The secrets `hoso sign-month` may take from the environment instead of asking without echo. Secret
+    # strings: a repr or a log of the settings shows "**********", never the value.
+    password: SecretStr | None = Field(default=None, description="hoso login password for `sign-month --server`")
+    pkcs12_password: SecretStr | None = Field(default=None, description="Password of the .p12 of `sign-month`")
+    pkcs11_pin: SecretStr | None = Field(default=None, description="PIN of the USB token of `sign-month`")
+    csc_token: SecretStr | None = Field(default=None, description="OAuth token of the remote-signing service")
+    csc_pin: SecretStr | None = Field(default=None, description="PIN of the remote-signing credential")
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from pydantic import SecretStr
 
 from api.cli.common import console, err, fail
 from archive.settings import Settings
@@ -38,39 +39,47 @@ class KeyChoice:
         return sum(x is not None for x in (self.pkcs12, self.pkcs11_module, self.csc_credential))
 
 
-def open_key(pkcs12: Path | None, module: str | None, token_label: str | None, key_label: str | None) -> KeySource:
-    """The principal's key, authorized once: the .p12 password or the token PIN."""
-    import os
+def reveal(secret: SecretStr | None) -> str | None:
+    """A secret setting's value, taken out only where it is used (None if unset)."""
+    return None if secret is None else secret.get_secret_value()
 
+
+def open_key(
+    settings: Settings, pkcs12: Path | None, module: str | None, token_label: str | None, key_label: str | None
+) -> KeySource:
+    """The principal's key, authorized once: the .p12 password or the token PIN."""
     from signing import keys, token
 
     if pkcs12 is not None:
-        password = os.environ.get("HOSO_PKCS12_PASSWORD")
+        password = reveal(settings.pkcs12_password)
         if password is None:
             password = typer.prompt("Mật khẩu tệp chữ ký số / PKCS#12 password", hide_input=True)
         return keys.from_pkcs12(pkcs12.read_bytes(), password.encode())
-    pin = os.environ.get("HOSO_PKCS11_PIN")
+    return token.from_token(token.TokenSpec(module or "", token_label, key_label), token_pin(settings))
+
+
+def token_pin(settings: Settings) -> str:
+    """The USB token's PIN: HOSO_PKCS11_PIN, else asked without echo."""
+    pin = reveal(settings.pkcs11_pin)
     if pin is None:
         pin = typer.prompt("Mã PIN của USB token / token PIN", hide_input=True)
-    return token.from_token(token.TokenSpec(module or "", token_label, key_label), pin)
+    return pin
 
 
 def open_remote(
     settings: Settings, url: str | None, credential: str, otp: bool, signatures: int, vet: Vet | None = None
 ) -> KeySource:
     """A remote-signing credential, authorized once for the batch: its PIN (or an OTP)."""
-    import os
-
     from signing import csc
 
     url = url or settings.csc_url
     if not url:
         fail("Chưa có dịch vụ ký số từ xa (--csc-url hoặc HOSO_CSC_URL).", "No remote-signing service (--csc-url).")
-    spec = csc.CSCSpec(url, credential, os.environ.get("HOSO_CSC_TOKEN"))
+    spec = csc.CSCSpec(url, credential, reveal(settings.csc_token))
     if otp:
         code = typer.prompt("Mã OTP ký số từ xa / remote-signing OTP", hide_input=True)
         return csc.open_remote(spec, None, code, signatures, settings.signing_concurrency, vet)
-    pin = os.environ.get("HOSO_CSC_PIN")
+    pin = reveal(settings.csc_pin)
     if pin is None:
         pin = typer.prompt("Mã PIN ký số từ xa / remote-signing PIN", hide_input=True)
     return csc.open_remote(spec, pin, None, signatures, settings.signing_concurrency, vet)

@@ -128,7 +128,7 @@ def _sign_on_server(
             needed = batch.signatures_needed(session, target.id)
             key = open_remote(settings, choice.csc_url, choice.csc_credential, choice.otp, needed, vet)
         else:
-            key = open_key(choice.pkcs12, choice.pkcs11_module, choice.token_label, choice.key_label)
+            key = open_key(settings, choice.pkcs12, choice.pkcs11_module, choice.token_label, choice.key_label)
         sessions = sessions_like(session)
         try:
             if choice.csc_credential is None:

@@ -12,7 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli.common import console, err, fail
-from api.cli.keys import confirm_first_use, say_report
+from api.cli.keys import confirm_first_use, reveal, say_report, token_pin
+from archive.settings import Settings
 
 
 def sign_month_on_this_pc(
@@ -27,14 +28,11 @@ def sign_month_on_this_pc(
     confirm_certificate: str | None,
 ) -> None:
     """Client-side placement: the token on this PC signs the digests the hoso server prepares."""
-    import os
-
     from signing import client, token
 
+    settings = Settings()
     server = client.HosoServer(url)
-    password = os.environ.get("HOSO_PASSWORD") or typer.prompt(
-        f"Mật khẩu hoso của {username} / password", hide_input=True
-    )
+    password = reveal(settings.password) or typer.prompt(f"Mật khẩu hoso của {username} / password", hide_input=True)
     server.login(username, password)
     waiting = [b for b in server.get("/approvals", school_code=school, period=period) if b["state"] != "signed"]
     if not waiting:
@@ -42,9 +40,7 @@ def sign_month_on_this_pc(
             f"Không có đợt duyệt nào đang chờ ký cho {school} kỳ {period}.",
             f"No batch of {school} for {period} is waiting to be signed.",
         )
-    pin = os.environ.get("HOSO_PKCS11_PIN")
-    if pin is None:
-        pin = typer.prompt("Mã PIN của USB token / token PIN", hide_input=True)
+    pin = token_pin(settings)
     with (
         client.TokenDigestSigner(token.TokenSpec(module, token_label, key_label), pin) as signer,
         Progress(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
@@ -206,3 +207,26 @@ def test_db_upgrade_seeds_once(settings: Settings, tmp_path: Path) -> None:
     with make_sessionmaker(engine)() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == expected  # one event per seeded type
     engine.dispose()
+
+
+def test_the_signing_secrets_come_from_settings_and_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOSO_PASSWORD, HOSO_PKCS12_PASSWORD, HOSO_PKCS11_PIN, HOSO_CSC_TOKEN and HOSO_CSC_PIN are read by the
+    settings (same names as before), as secret strings: a repr or a log of the settings never shows them."""
+    from api.cli.keys import reveal
+
+    secrets = {
+        "HOSO_PASSWORD": "mat-khau-hoso",
+        "HOSO_PKCS12_PASSWORD": "mat-khau-p12",
+        "HOSO_PKCS11_PIN": "4711",
+        "HOSO_CSC_TOKEN": "oauth-token",
+        "HOSO_CSC_PIN": "",  # set but empty: used as it is (only an unset one is asked)
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    loaded = Settings()
+    for name, value in secrets.items():
+        assert reveal(getattr(loaded, name.removeprefix("HOSO_").lower())) == value
+        if value:
+            assert value not in repr(loaded) and value not in str(loaded.model_dump())
+    monkeypatch.delenv("HOSO_PKCS11_PIN")
+    assert Settings().pkcs11_pin is None
