@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -34,7 +36,7 @@ def get_evidence(export_id: str, person: CurrentUser, session: DbSession) -> Evi
     return exports.export_out(exports.mine(session, person, export_id))
 
 
-_ZIP = {
+_ZIP: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The sealed ZIP",
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},

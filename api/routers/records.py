@@ -278,7 +278,7 @@ class DownloadCut(Exception):
 
 
 # The body is the version's own bytes under its own media type, whole or one `Range`.
-_BYTES = {
+_BYTES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The bytes",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},

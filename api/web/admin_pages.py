@@ -98,7 +98,9 @@ def add_school(
         return person
     form = {"code": code.strip(), "name": name.strip(), "district": district.strip(), "province": province.strip()}
     try:
-        data = SchoolCreate(**{k: v or None for k, v in form.items()} | {"code": form["code"], "name": form["name"]})
+        data = SchoolCreate(
+            code=form["code"], name=form["name"], district=form["district"] or None, province=form["province"] or None
+        )
         service.create_school(session, person, data)
     except ValidationError as e:
         return _admin_page(request, session, person, 422, school_form=form, errors=field_errors(e))

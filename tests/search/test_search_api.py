@@ -253,9 +253,7 @@ def test_a_recording_is_found_by_its_metadata_and_duration(client: TestClient, w
     assert find(client, lan, "", media="video")["total"] == 1
 
 
-def test_the_retention_facet_follows_each_records_retention_state(
-    client: TestClient, library: dict[str, str]
-) -> None:
+def test_the_retention_facet_follows_each_records_retention_state(client: TestClient, library: dict[str, str]) -> None:
     """The sweep (one set-based UPDATE) and a state set on the row (a transfer, a disposition) both
     reindex the records they change, so the `retention` facet says what retention says."""
     from datetime import date
