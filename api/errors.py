@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -60,7 +61,7 @@ def problem(exc: HosoError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
-    body = {"error": exc.code, "message": exc.vi, "message_en": exc.en}
+    body: dict[str, object] = {"error": exc.code, "message": exc.vi, "message_en": exc.en}
     if exc.context:
         body["detail"] = exc.context
     return JSONResponse(body, status_code=status, headers=headers)
@@ -87,7 +88,7 @@ _VI = {
 }
 
 
-def vietnamese(err: dict) -> str:  # type: ignore[type-arg]
+def vietnamese(err: dict[str, Any]) -> str:
     """Pydantic speaks English; a teacher reading the error should not have to."""
     kind = str(err.get("type", ""))
     if kind == "value_error":  # our validators already write "vi / en"
@@ -101,7 +102,7 @@ def vietnamese(err: dict) -> str:  # type: ignore[type-arg]
         return template
 
 
-def describe_validation(errors: list[dict]) -> tuple[str, str]:  # type: ignore[type-arg]
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     vi, en = [], []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))

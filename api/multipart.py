@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -20,6 +21,9 @@ from starlette.requests import ClientDisconnect, Request
 
 from archive.exceptions import IncompleteUpload, InvalidInput, UploadTooLarge
 from archive.spool import Spool
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 1024 * 1024
@@ -52,15 +56,77 @@ class Upload:
             self.spool.discard()
 
 
-@dataclass
-class _State:
-    headers: dict[bytes, bytes] = field(default_factory=dict)
-    header_field: bytearray = field(default_factory=bytearray)
-    header_value: bytearray = field(default_factory=bytearray)
-    name: str | None = None
-    buffer: bytearray | None = None
-    ended: bool = False
-    completed_field: str | None = None
+class _Parts:
+    """python-multipart's callbacks: headers collected per part, a field's bytes buffered (bounded),
+    the one file's bytes written to the spool as they arrive."""
+
+    def __init__(self, upload: Upload, probe: Spool) -> None:
+        self.upload, self.probe = upload, probe
+        self.headers: dict[bytes, bytes] = {}
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.name: str | None = None
+        self.buffer: bytearray | None = None
+        self.ended = False
+        self.completed_field: str | None = None
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
+        }
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[bytes(self.header_field).lower()] = bytes(self.header_value)
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        _, disp = parse_options_header(self.headers.get(b"content-disposition", b"").decode("latin-1"))
+        self.name = disp.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in disp:
+            if self.upload.spool is not None:
+                raise InvalidInput("Chỉ gửi một tệp mỗi lần.", "Send one file per request.")
+            self.upload.filename = _html5_unescape(disp[b"filename"].decode("utf-8", "replace"))
+            self.upload.spool = self.probe
+            self.buffer = None
+        else:
+            self.buffer = bytearray()
+        self.headers = {}
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.buffer is None:
+            assert self.upload.spool is not None
+            self.upload.spool.write(data[start:end])
+        else:
+            self.buffer += data[start:end]
+            if len(self.buffer) > MAX_FIELD_BYTES:
+                raise InvalidInput(f"Trường {self.name!r} quá dài.", f"Field {self.name!r} is too long.")
+
+    def on_part_end(self) -> None:
+        if self.buffer is not None and self.name:
+            try:
+                self.upload.fields[self.name] = self.buffer.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput(
+                    f"Trường {self.name!r} không phải UTF-8.", f"Field {self.name!r} is not UTF-8."
+                ) from None
+            self.completed_field = self.name
+        self.buffer = None
+
+    def on_end(self) -> None:
+        self.ended = True
 
 
 async def read_upload(
@@ -77,7 +143,6 @@ async def read_upload(
             "The request must be multipart/form-data with a 'metadata' (JSON) field and a 'file' field.",
         )
     upload = Upload()
-    state = _State()
     probe = spool_factory()  # also tells us the limit, and is the file's spool if one arrives
     limit = probe.limit
     declared = request.headers.get("content-length")
@@ -87,76 +152,18 @@ async def read_upload(
             f"Tệp vượt quá giới hạn {limit / 1048576:,.0f} MB.",
             f"The file exceeds the {limit / 1048576:,.0f} MB limit.",
         )
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state.header_field += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state.header_value += data[start:end]
-
-    def on_header_end() -> None:
-        state.headers[bytes(state.header_field).lower()] = bytes(state.header_value)
-        state.header_field.clear()
-        state.header_value.clear()
-
-    def on_headers_finished() -> None:
-        _, disp = parse_options_header(state.headers.get(b"content-disposition", b"").decode("latin-1"))
-        state.name = disp.get(b"name", b"").decode("utf-8", "replace")
-        if b"filename" in disp:
-            if upload.spool is not None:
-                raise InvalidInput("Chỉ gửi một tệp mỗi lần.", "Send one file per request.")
-            upload.filename = _html5_unescape(disp[b"filename"].decode("utf-8", "replace"))
-            upload.spool = probe
-            state.buffer = None
-        else:
-            state.buffer = bytearray()
-        state.headers = {}
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state.buffer is None:
-            assert upload.spool is not None
-            upload.spool.write(data[start:end])
-        else:
-            state.buffer += data[start:end]
-            if len(state.buffer) > MAX_FIELD_BYTES:
-                raise InvalidInput(f"Trường {state.name!r} quá dài.", f"Field {state.name!r} is too long.")
-
-    def on_part_end() -> None:
-        if state.buffer is not None and state.name:
-            try:
-                upload.fields[state.name] = state.buffer.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInput(
-                    f"Trường {state.name!r} không phải UTF-8.", f"Field {state.name!r} is not UTF-8."
-                ) from None
-            state.completed_field = state.name
-        state.buffer = None
-
-    def on_end() -> None:
-        state.ended = True
-
-    parser = MultipartParser(
-        params[b"boundary"],
-        callbacks={  # type: ignore[arg-type]
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_end": on_end,
-        },
-    )
+    parts = _Parts(upload, probe)
+    parser = MultipartParser(params[b"boundary"], callbacks=parts.callbacks())
     try:
         async for chunk in request.stream():
             if chunk:
                 parser.write(chunk)
-            if state.completed_field is not None:
-                name, state.completed_field = state.completed_field, None
+            if parts.completed_field is not None:
+                name, parts.completed_field = parts.completed_field, None
                 if on_field is not None:
                     await on_field(name, upload.fields[name])
         parser.finalize()
-        if not state.ended:
+        if not parts.ended:
             raise _incomplete()
     except ClientDisconnect:
         probe.discard()

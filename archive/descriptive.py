@@ -141,7 +141,8 @@ def build(dossier: dict[str, Any], documents: Iterable[tuple[Record, list[Versio
                 },
             )
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def _element(name: str) -> str:

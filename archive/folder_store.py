@@ -145,7 +145,8 @@ class FolderStore:
         path = self._lock_path(key)
         if not path.exists():
             return {}
-        return json.loads(path.read_text())
+        lock: dict[str, object] = json.loads(path.read_text())
+        return lock
 
     # -- reading -------------------------------------------------------------------------------
     # A folder keeps one version per key: `version_id` is accepted for the protocol and ignored

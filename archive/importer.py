@@ -101,9 +101,10 @@ def run_import(
             described.add(path)
             author = importer
             if row.get("author"):
-                author = session.scalar(select(Person).where(Person.username == row["author"], Person.active))
-                if author is None:
+                named = session.scalar(select(Person).where(Person.username == row["author"], Person.active))
+                if named is None:
                     raise InvalidInput(f"Không có người dùng {row['author']!r}.", f"No active user {row['author']!r}.")
+                author = named
             prepared = ingest.prepare_record(session, author, _meta(row))
             with open(path, "rb") as fh, spool_stream(fh, tmp_dir, limit) as spool:
                 ingest.create_record(session, store, author, prepared, spool.finish(), path.name)

@@ -6,13 +6,19 @@ Instead, whenever a record is inserted or changed (upload, new version, decision
 it; if the process dies before the index is updated, the job is still queued and the next worker
 does it. A listener on every `Session` catches all writers (API, CLI, signing runs, rebuild), so no
 code path can forget. The kernel does not know the index: it only queues the job.
+
+A sibling's table whose columns the index document shows (a record's retention state is the
+`retention` facet) says so with `REINDEXES_RECORD_ON`, the names of those columns: a change to one
+of them in a flush queues its record's reindexing too. A set-based UPDATE bypasses the flush, so
+its writer calls `queue` with the records it changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from archive.db import utcnow
@@ -22,20 +28,36 @@ INDEX_JOB = "index_record"
 _QUEUED = "hoso.index_queued"
 
 
+def queue(session: Session, record_ids: Iterable[str]) -> None:
+    """Queue the reindexing of these records in the session's transaction (once per record)."""
+    queued: set[str] = session.info.setdefault(_QUEUED, set())
+    for record_id in record_ids:
+        if record_id not in queued:
+            queued.add(record_id)
+            session.add(Job(kind=INDEX_JOB, payload={"record_id": record_id}, max_attempts=10, run_after=utcnow()))
+
+
+def _indexed_change(session: Session, obj: object) -> bool:
+    """Whether a new or changed row of a sibling's table shows in the index document."""
+    columns: tuple[str, ...] = getattr(type(obj), "REINDEXES_RECORD_ON", ())
+    if not columns:
+        return False
+    return obj in session.new or any(inspect(obj).attrs[name].history.has_changes() for name in columns)
+
+
 @event.listens_for(Session, "before_flush")
 def _queue_changed_records(session: Session, _context: Any, _instances: Any) -> None:
-    queued: set[str] = session.info.setdefault(_QUEUED, set())
+    changed: list[str] = []
     for obj in (*session.new, *session.dirty):
-        if not isinstance(obj, Record):
-            continue
-        if obj not in session.new and not session.is_modified(obj, include_collections=False):
-            continue
-        if obj.id is None:
-            obj.id = new_uuid()
-        if obj.id in queued:
-            continue
-        queued.add(obj.id)
-        session.add(Job(kind=INDEX_JOB, payload={"record_id": obj.id}, max_attempts=10, run_after=utcnow()))
+        if isinstance(obj, Record):
+            if obj not in session.new and not session.is_modified(obj, include_collections=False):
+                continue
+            if obj.id is None:
+                obj.id = new_uuid()
+            changed.append(obj.id)
+        elif _indexed_change(session, obj):
+            changed.append(inspect(obj).attrs["record_id"].value)  # every such table keys a record
+    queue(session, changed)
 
 
 @event.listens_for(Session, "after_commit")

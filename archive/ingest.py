@@ -350,42 +350,6 @@ def add_version(
     return version
 
 
-def record_from_bytes(
-    session: Session,
-    store: ObjectStore,
-    tmp_dir: Path,
-    actor: Person,
-    *,
-    school: School,
-    record_type_code: str,
-    title: str,
-    school_year: str,
-    data: bytes,
-    filename: str,
-    dossier: Dossier | None = None,
-    doc_metadata: dict[str, Any] | None = None,
-    details: dict[str, object] | None = None,
-) -> Record:
-    """A record hoso writes itself (a biên bản, a decision): stored, versioned and audited like an upload."""
-    received = store_bytes(store, tmp_dir, data, len(data) + 1)
-    with versioning(session, store) as written:
-        return record_from_stored(
-            session,
-            store,
-            actor,
-            written,
-            school=school,
-            record_type_code=record_type_code,
-            title=title,
-            school_year=school_year,
-            received=received,
-            filename=filename,
-            dossier=dossier,
-            doc_metadata=doc_metadata,
-            details=details,
-        )
-
-
 def record_from_stored(
     session: Session,
     store: ObjectStore,
@@ -402,11 +366,10 @@ def record_from_stored(
     doc_metadata: dict[str, Any] | None = None,
     details: dict[str, object] | None = None,
 ) -> Record:
-    """The same, inside the caller's `versioning` transaction (its blob already stored), so a step and the
+    """A record hoso writes itself (a biên bản, a decision), versioned and audited like an upload, inside
+    the caller's `versioning` transaction (its blob already stored with `store_bytes`), so a step and the
     document that records it are written together or not at all."""
-    from sqlalchemy import select as _select
-
-    record_type = session.scalar(_select(RecordType).where(RecordType.code == record_type_code))
+    record_type = session.scalar(select(RecordType).where(RecordType.code == record_type_code))
     if record_type is None:
         raise HosoError(
             f"Thiếu loại hồ sơ {record_type_code!r} (chạy hoso db upgrade).",

@@ -16,9 +16,9 @@ slow-but-alive worker still holds when it is put back costs a repeat, never a lo
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.db import utcnow
@@ -112,27 +112,35 @@ def fail(session: Session, job: Job, error: str) -> None:
     session.commit()
 
 
+def _changed(session: Session, statement: Update) -> int:
+    """How many rows an UPDATE changed (an UPDATE's result is a cursor result, which counts them)."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount
+
+
 def renew(session: Session, worker: str) -> int:
     """The heartbeat: this worker's running jobs are still held; returns how many."""
     session.commit()
-    renewed = session.execute(
+    renewed = _changed(
+        session,
         update(Job)
         .where(Job.state == "running", Job.locked_by == worker)
         .values(locked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     session.commit()
-    return int(renewed or 0)
+    return renewed
 
 
 def requeue_stale(session: Session, older_than: timedelta) -> int:
     """Jobs whose worker has been silent longer than `older_than` (it died) go back to the queue."""
     session.commit()
-    requeued = session.execute(
+    requeued = _changed(
+        session,
         update(Job)
         .where(Job.state == "running", or_(Job.locked_at.is_(None), Job.locked_at < utcnow() - older_than))
         .values(state="queued", locked_by=None, locked_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     session.commit()
-    return int(requeued or 0)
+    return requeued

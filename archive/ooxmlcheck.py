@@ -57,7 +57,7 @@ def directory_fits(path: Path) -> bool:
     if at < 0 or len(tail) - at < 22:
         return False
     entries, directory_size = struct.unpack_from("<HI", tail, at + 10)
-    return entries != 0xFFFF and directory_size != 0xFFFFFFFF and directory_size <= MAX_DIRECTORY
+    return bool(entries != 0xFFFF and directory_size != 0xFFFFFFFF and directory_size <= MAX_DIRECTORY)
 
 
 def _damaged(name: str) -> UnsupportedMediaType:

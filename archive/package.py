@@ -308,7 +308,8 @@ def _zip_time(value: datetime) -> tuple[int, int, int, int, int, int]:
 
 def _xml(element: ET.Element) -> bytes:
     ET.indent(element)
-    return ET.tostring(element, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 # -- reading (for verifiers: no database, no server) ------------------------------------------------

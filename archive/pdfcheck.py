@@ -63,7 +63,7 @@ def _reader_class() -> Any:
     """pypdf's reader, except that a broken cross-reference table is refused, not rebuilt."""
     from pypdf import PdfReader
 
-    class _StrictXrefReader(PdfReader):  # type: ignore[misc]
+    class _StrictXrefReader(PdfReader):
         def _rebuild_xref_table(self, stream: Any) -> None:
             raise _NeedsRepair
 

@@ -74,4 +74,5 @@ def build(objects: Iterable[Entry], events: Iterable[Event], agents: Iterable[tu
         ET.SubElement(node, _p("agentName")).text = name
         ET.SubElement(node, _p("agentType")).text = kind
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data

@@ -72,6 +72,32 @@ def rebuild(session: Session, store: ObjectStore, progress: Callable[[int, int],
             "The database already holds records; rebuild-db only runs on an empty database.",
         )
     report = RebuildReport()
+    by_record = _read_sidecars(store, report)
+    types = {t.code: t for t in session.scalars(select(RecordType))}
+    schools: dict[str, School] = {}
+    people: dict[str, Person] = {}
+    ordered = sorted(by_record.values(), key=lambda bodies: min(b["record"]["created_at"] for b in bodies))
+    for done, bodies in enumerate(ordered, start=1):
+        bodies.sort(key=lambda b: b["version"]["number"])
+        latest = bodies[-1]["record"]
+        record_type = types.get(latest["record_type"])
+        if record_type is None:
+            report.problems.append(f"record {latest['id']}: unknown record type {latest['record_type']!r}")
+            continue
+        missing = [b["version"]["sha256"] for b in bodies if not _blob_present(store, b["version"])]
+        if missing:
+            report.problems.append(f"record {latest['id']}: blobs missing or wrong size: {', '.join(missing)}")
+            continue
+        with write_transaction(session):
+            _restore(session, bodies, record_type, schools, people, report)
+        report.records += 1
+        if progress:
+            progress(done, len(ordered))
+    return report
+
+
+def _read_sidecars(store: ObjectStore, report: RebuildReport) -> dict[str, list[dict[str, Any]]]:
+    """Every readable sidecar, by record (only sealed ones once the archive seals them all)."""
     by_record: dict[str, list[dict[str, Any]]] = defaultdict(list)
     listed = list(store.list("records/"))
     sealed = {k for k in listed if k.endswith(sidecar.SEAL_SUFFIX)}
@@ -89,90 +115,79 @@ def rebuild(session: Session, store: ObjectStore, progress: Callable[[int, int],
             continue
         body["_key"] = key
         by_record[body["record"]["id"]].append(body)
+    return by_record
 
-    types = {t.code: t for t in session.scalars(select(RecordType))}
-    schools: dict[str, School] = {}
-    people: dict[str, Person] = {}
-    ordered = sorted(by_record.values(), key=lambda bodies: min(b["record"]["created_at"] for b in bodies))
-    for done, bodies in enumerate(ordered, start=1):
-        bodies.sort(key=lambda b: b["version"]["number"])
-        latest = bodies[-1]["record"]
-        record_type = types.get(latest["record_type"])
-        if record_type is None:
-            report.problems.append(f"record {latest['id']}: unknown record type {latest['record_type']!r}")
-            continue
-        missing = [b["version"]["sha256"] for b in bodies if not _blob_present(store, b["version"])]
-        if missing:
-            report.problems.append(f"record {latest['id']}: blobs missing or wrong size: {', '.join(missing)}")
-            continue
-        with write_transaction(session):
-            school = _school(session, schools, latest["school"], report)
-            author = _person(session, people, latest["author"], report)
-            record = Record(
-                id=latest["id"],
-                school_id=school.id,
-                record_type_id=record_type.id,
-                dossier_id=None,
-                author_id=author.id,
-                title=latest["title"],
-                subject=latest["subject"],
-                grade=latest["grade"],
-                class_name=latest["class_name"],
-                school_year=latest["school_year"],
-                semester=latest["semester"],
-                month=latest["month"],
-                status=latest["status"],
-                doc_metadata=latest["doc_metadata"] or {},
-                current_version=bodies[-1]["version"]["number"],
-                created_at=datetime.fromisoformat(latest["created_at"]),
-                updated_at=datetime.fromisoformat(latest["updated_at"]),
-            )
-            session.add(record)
-            for body in bodies:
-                v = body["version"]
-                if session.get(Blob, v["sha256"]) is None:
-                    session.add(
-                        Blob(
-                            sha256=v["sha256"],
-                            size=v["size"],
-                            media_type=v["media_type"],
-                            version_id=v.get("blob_version_id"),
-                        )
-                    )
-                    session.flush()
-                session.add(
-                    Version(
-                        record_id=record.id,
-                        number=v["number"],
-                        blob_sha256=v["sha256"],
-                        size=v["size"],
-                        media_type=v["media_type"],
-                        original_filename=v["original_filename"],
-                        kind=v["kind"],
-                        sidecar_key=body["_key"],
-                        created_by_id=_person(session, people, v["created_by"], report).id,
-                        created_at=datetime.fromisoformat(v["created_at"]),
-                    )
+
+def _restore(
+    session: Session,
+    bodies: list[dict[str, Any]],
+    record_type: RecordType,
+    schools: dict[str, School],
+    people: dict[str, Person],
+    report: RebuildReport,
+) -> None:
+    """One record and its versions (in number order) from their sidecars, and its audit event."""
+    latest = bodies[-1]["record"]
+    school = _school(session, schools, latest["school"], report)
+    author = _person(session, people, latest["author"], report)
+    record = Record(
+        id=latest["id"],
+        school_id=school.id,
+        record_type_id=record_type.id,
+        dossier_id=None,
+        author_id=author.id,
+        title=latest["title"],
+        subject=latest["subject"],
+        grade=latest["grade"],
+        class_name=latest["class_name"],
+        school_year=latest["school_year"],
+        semester=latest["semester"],
+        month=latest["month"],
+        status=latest["status"],
+        doc_metadata=latest["doc_metadata"] or {},
+        current_version=bodies[-1]["version"]["number"],
+        created_at=datetime.fromisoformat(latest["created_at"]),
+        updated_at=datetime.fromisoformat(latest["updated_at"]),
+    )
+    session.add(record)
+    for body in bodies:
+        v = body["version"]
+        if session.get(Blob, v["sha256"]) is None:
+            session.add(
+                Blob(
+                    sha256=v["sha256"], size=v["size"], media_type=v["media_type"], version_id=v.get("blob_version_id")
                 )
-                report.versions += 1
-            audit.append(
-                session,
-                actor=None,
-                action="record.restored",
-                object_type="record",
-                object_id=record.id,
-                school_id=school.id,
-                record_id=record.id,
-                details={"from": "sidecars", "versions": len(bodies)},
             )
-        report.records += 1
-        if progress:
-            progress(done, len(ordered))
-    return report
+            session.flush()
+        session.add(
+            Version(
+                record_id=record.id,
+                number=v["number"],
+                blob_sha256=v["sha256"],
+                size=v["size"],
+                media_type=v["media_type"],
+                original_filename=v["original_filename"],
+                kind=v["kind"],
+                sidecar_key=body["_key"],
+                created_by_id=_person(session, people, v["created_by"], report).id,
+                created_at=datetime.fromisoformat(v["created_at"]),
+            )
+        )
+        report.versions += 1
+    audit.append(
+        session,
+        actor=None,
+        action="record.restored",
+        object_type="record",
+        object_id=record.id,
+        school_id=school.id,
+        record_id=record.id,
+        details={"from": "sidecars", "versions": len(bodies)},
+    )
 
 
 def _blob_present(store: ObjectStore, version: dict[str, Any]) -> bool:
     try:
-        return store.head(blob_key(version["sha256"]), version.get("blob_version_id")).size == version["size"]
+        return store.head(blob_key(version["sha256"]), version.get("blob_version_id")).size == int(version["size"])
     except ObjectMissing:
         return False

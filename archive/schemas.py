@@ -208,9 +208,34 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=10, max_length=200)
 
 
+class UploadIn(BaseModel):
+    """A resumable upload's start: the record's metadata, the file's name and its whole size."""
+
+    metadata: RecordCreate
+    filename: str = Field(min_length=1, max_length=255)
+    size: int = Field(gt=0)
+
+
 # -- output ------------------------------------------------------------------------------------
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    must_change_password: bool
+
+
+class UploadOut(BaseModel):
+    id: str
+    filename: str
+    size: int
+    offset: int = Field(description="The bytes received so far: the next chunk starts here")
+    state: str = Field(description="open | done (record_id is the record made) | cancelled")
+    record_id: str | None
+    expires_at: datetime
+    url: str
 
 
 class SchoolOut(Out):

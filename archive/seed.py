@@ -19,7 +19,8 @@ from archive.models import RecordType
 
 def schedule_rows() -> list[dict[str, Any]]:
     text = resources.files("archive").joinpath("data/record_types.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["types"]
+    rows: list[dict[str, Any]] = yaml.safe_load(text)["types"]
+    return rows
 
 
 def seed_record_types(session: Session) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import access, audit, grants
-from archive.auth import hash_password
+from archive.auth import authenticate, hash_password, revoke
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound
 from archive.models import (
@@ -155,6 +155,21 @@ def delete_person(session: Session, actor: Person, person: Person) -> None:
             object_id=person.id,
             details={"username": person.username},
         )
+
+
+def log_in(session: Session, username: str, password: str, address: str | None) -> Person:
+    """The person with this username and password (throttled, see archive/auth.py), the login audited."""
+    person = authenticate(session, username, password, address)
+    with write_transaction(session):
+        audit.append(session, actor=person, action="auth.login", object_type="person", object_id=person.id)
+    return person
+
+
+def end_session(session: Session, person: Person, token: str, secret: str) -> None:
+    """Log out: this token stops working at once, on every server (the API and the pages' cookie alike)."""
+    with write_transaction(session):
+        revoke(session, person, token, secret)
+        audit.append(session, actor=person, action="auth.logout", object_type="person", object_id=person.id)
 
 
 def change_password(session: Session, person: Person, new_password: str) -> None:

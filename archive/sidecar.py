@@ -149,7 +149,7 @@ def is_present(store: ObjectStore, key: str) -> bool:
 
 
 def read(store: ObjectStore, key: str) -> dict[str, Any]:
-    body = json.loads(b"".join(store.get(key)))
+    body: dict[str, Any] = json.loads(b"".join(store.get(key)))
     if body.get("format") != FORMAT:
         raise ValueError(f"{key}: not a hoso sidecar")
     return body

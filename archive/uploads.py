@@ -25,11 +25,25 @@ from archive import ingest, mediatype
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound, UploadTooLarge
 from archive.models import Person, Record, UploadSession
-from archive.schemas import RecordCreate, check_filename
+from archive.schemas import RecordCreate, UploadOut, check_filename
 from archive.spool import Received
 from archive.storage import ObjectStore
 
 LIFETIME = timedelta(hours=48)
+
+
+def out(upload: UploadSession) -> UploadOut:
+    """An upload as its client follows it (the offset to send from, and the record once it is done)."""
+    return UploadOut(
+        id=upload.id,
+        filename=upload.filename,
+        size=upload.size,
+        offset=upload.offset,
+        state=upload.state,
+        record_id=upload.record_id,
+        expires_at=upload.expires_at,
+        url=f"/api/v1/uploads/{upload.id}",
+    )
 
 
 class RunningHashes:

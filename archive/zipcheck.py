@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 LOCAL = b"PK\x03\x04"
 CENTRAL = b"PK\x01\x02"
@@ -48,106 +49,124 @@ def check(path: Path) -> list[str]:
     with open(path, "rb") as f:
         if size < 22:
             return ["too short to be a ZIP"]
-        f.seek(size - 22)
-        end = f.read(22)
-        if end[:4] != END:
-            return ["the end record is not at the end (a comment or trailing bytes)"]
-        disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = struct.unpack("<HHHHIIH", end[4:])
-        problems: list[str] = []
-        if disk or cd_disk or comment or n_disk != n_total:
-            problems.append("the end record holds multi-disk fields or a comment")
-        end_start = size - 22
-        if 0xFFFF in (n_total,) or 0xFFFFFFFF in (cd_size, cd_offset):
-            f.seek(size - 22 - 20)
-            locator = f.read(20)
-            if locator[:4] != LOCATOR64:
-                return [*problems, "ZIP64 locator missing"]
-            _disk, end64_offset, _disks = struct.unpack("<IQI", locator[4:])
-            f.seek(end64_offset)
-            record = f.read(56)
-            if record[:4] != END64:
-                return [*problems, "ZIP64 end record missing"]
-            n_total, cd_size, cd_offset = struct.unpack_from("<QQQ", record, 24 + 8)
-            if end64_offset + 56 != size - 22 - 20:
-                problems.append("bytes between the ZIP64 end record and its locator")
-            end_start = end64_offset
-        if cd_offset + cd_size != end_start or cd_size > MAX_DIRECTORY:
-            problems.append("the central directory does not end where the end record begins")
+        found, problems = _directory(f, size)
+        if found is None:
             return problems
-        f.seek(cd_offset)
-        directory = f.read(cd_size)
+        f.seek(found.offset)
+        directory = f.read(found.size)
         expected_offset = 0
         pos = 0
-        for number in range(n_total):
-            head = directory[pos : pos + 46]
-            if head[:4] != CENTRAL or len(head) < 46:
-                problems.append(f"directory entry {number} is damaged")
+        for number in range(found.entries):
+            step = _member(f, directory, pos, number, expected_offset, problems)
+            if step is None:
                 return problems
-            (
-                made_by,
-                needed,
-                flags,
-                method,
-                mtime,
-                mdate,
-                crc,
-                csize,
-                usize,
-                name_len,
-                extra_len,
-                comment_len,
-                disk_start,
-                internal,
-                external,
-                offset,
-            ) = struct.unpack("<HHHHHHIIIHHHHHII", head[4:])
-            name = directory[pos + 46 : pos + 46 + name_len]
-            extra = directory[pos + 46 + name_len : pos + 46 + name_len + extra_len]
-            label = name.decode("utf-8", "replace")
-            pos += 46 + name_len + extra_len + comment_len
-            values, bad = _zip64(extra)
-            problems += [f"{label}: {b}" for b in bad]
-            it = iter(values)
-            usize = next(it) if usize == 0xFFFFFFFF else usize
-            csize = next(it) if csize == 0xFFFFFFFF else csize
-            offset = next(it, offset) if offset == 0xFFFFFFFF else offset
-            if comment_len or disk_start or internal or external != ATTRIBUTES or made_by >> 8 != 3:
-                problems.append(f"{label}: directory attributes differ from what hoso writes")
-            if made_by & 0xFF != needed or flags & ~0x0800:
-                problems.append(f"{label}: version or flags differ from what hoso writes")
-            if offset != expected_offset:
-                problems.append(f"{label}: not laid end to end (bytes between members)")
-                return problems
-            f.seek(offset)
-            local = f.read(30)
-            if local[:4] != LOCAL or len(local) < 30:
-                problems.append(f"{label}: local header damaged")
-                return problems
-            l_needed, l_flags, l_method, l_time, l_date, l_crc, l_csize, l_usize, l_name, l_extra = struct.unpack(
-                "<HHHHHIIIHH", local[4:]
-            )
-            local_name = f.read(l_name)
-            local_extra = f.read(l_extra)
-            l_values, bad = _zip64(local_extra)
-            problems += [f"{label}: local {b}" for b in bad]
-            l_it = iter(l_values)
-            l_usize = next(l_it) if l_usize == 0xFFFFFFFF else l_usize
-            l_csize = next(l_it) if l_csize == 0xFFFFFFFF else l_csize
-            if (l_needed, l_flags, l_method, l_time, l_date, l_crc, l_csize, l_usize, local_name) != (
-                needed,
-                flags,
-                method,
-                mtime,
-                mdate,
-                crc,
-                csize,
-                usize,
-                name,
-            ):
-                problems.append(f"{label}: local header and directory disagree")
-            expected_offset = offset + 30 + l_name + l_extra + csize
+            pos, expected_offset = step
         if pos != len(directory):
             problems.append("the central directory holds more than its entries")
-        if expected_offset != cd_offset:
+        if expected_offset != found.offset:
             problems.append("bytes between the last member and the central directory")
     return problems
+
+
+class _Directory(NamedTuple):
+    entries: int
+    size: int
+    offset: int
+
+
+def _directory(f: BinaryIO, size: int) -> tuple[_Directory | None, list[str]]:
+    """Where the central directory is, from the end record (and its ZIP64 form), and the problems
+    found on the way; no directory when the layout is too broken to read on."""
+    f.seek(size - 22)
+    end = f.read(22)
+    if end[:4] != END:
+        return None, ["the end record is not at the end (a comment or trailing bytes)"]
+    disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = struct.unpack("<HHHHIIH", end[4:])
+    problems: list[str] = []
+    if disk or cd_disk or comment or n_disk != n_total:
+        problems.append("the end record holds multi-disk fields or a comment")
+    end_start = size - 22
+    if 0xFFFF in (n_total,) or 0xFFFFFFFF in (cd_size, cd_offset):
+        f.seek(size - 22 - 20)
+        locator = f.read(20)
+        if locator[:4] != LOCATOR64:
+            return None, [*problems, "ZIP64 locator missing"]
+        _disk, end64_offset, _disks = struct.unpack("<IQI", locator[4:])
+        f.seek(end64_offset)
+        record = f.read(56)
+        if record[:4] != END64:
+            return None, [*problems, "ZIP64 end record missing"]
+        n_total, cd_size, cd_offset = struct.unpack_from("<QQQ", record, 24 + 8)
+        if end64_offset + 56 != size - 22 - 20:
+            problems.append("bytes between the ZIP64 end record and its locator")
+        end_start = end64_offset
+    if cd_offset + cd_size != end_start or cd_size > MAX_DIRECTORY:
+        problems.append("the central directory does not end where the end record begins")
+        return None, problems
+    return _Directory(n_total, cd_size, cd_offset), problems
+
+
+def _member(
+    f: BinaryIO, directory: bytes, pos: int, number: int, expected_offset: int, problems: list[str]
+) -> tuple[int, int] | None:
+    """Check one member: its directory entry at `pos` and its local header, which must start at
+    `expected_offset` and agree with it. Adds to `problems`; returns where the next entry and the
+    next member start, or None when the layout is too broken to read on."""
+    head = directory[pos : pos + 46]
+    if head[:4] != CENTRAL or len(head) < 46:
+        problems.append(f"directory entry {number} is damaged")
+        return None
+    (
+        made_by,
+        needed,
+        flags,
+        method,
+        mtime,
+        mdate,
+        crc,
+        csize,
+        usize,
+        name_len,
+        extra_len,
+        comment_len,
+        disk_start,
+        internal,
+        external,
+        offset,
+    ) = struct.unpack("<HHHHHHIIIHHHHHII", head[4:])
+    name = directory[pos + 46 : pos + 46 + name_len]
+    extra = directory[pos + 46 + name_len : pos + 46 + name_len + extra_len]
+    label = name.decode("utf-8", "replace")
+    pos += 46 + name_len + extra_len + comment_len
+    values, bad = _zip64(extra)
+    problems += [f"{label}: {b}" for b in bad]
+    it = iter(values)
+    usize = next(it) if usize == 0xFFFFFFFF else usize
+    csize = next(it) if csize == 0xFFFFFFFF else csize
+    offset = next(it, offset) if offset == 0xFFFFFFFF else offset
+    if comment_len or disk_start or internal or external != ATTRIBUTES or made_by >> 8 != 3:
+        problems.append(f"{label}: directory attributes differ from what hoso writes")
+    if made_by & 0xFF != needed or flags & ~0x0800:
+        problems.append(f"{label}: version or flags differ from what hoso writes")
+    if offset != expected_offset:
+        problems.append(f"{label}: not laid end to end (bytes between members)")
+        return None
+    f.seek(offset)
+    local = f.read(30)
+    if local[:4] != LOCAL or len(local) < 30:
+        problems.append(f"{label}: local header damaged")
+        return None
+    l_needed, l_flags, l_method, l_time, l_date, l_crc, l_csize, l_usize, l_name, l_extra = struct.unpack(
+        "<HHHHHIIIHH", local[4:]
+    )
+    local_name = f.read(l_name)
+    local_extra = f.read(l_extra)
+    l_values, bad = _zip64(local_extra)
+    problems += [f"{label}: local {b}" for b in bad]
+    l_it = iter(l_values)
+    l_usize = next(l_it) if l_usize == 0xFFFFFFFF else l_usize
+    l_csize = next(l_it) if l_csize == 0xFFFFFFFF else l_csize
+    local_fields = (l_needed, l_flags, l_method, l_time, l_date, l_crc, l_csize, l_usize, local_name)
+    if local_fields != (needed, flags, method, mtime, mdate, crc, csize, usize, name):
+        problems.append(f"{label}: local header and directory disagree")
+    return pos, offset + 30 + l_name + l_extra + csize

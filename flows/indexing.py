@@ -1,8 +1,10 @@
-"""What the index says about a record, joined from the kernel and signing, and the worker that keeps it fresh.
+"""What the index says about a record, joined from the kernel, signing and retention, and the worker
+that keeps it fresh.
 
-A flow module of `api/`: the search package knows engines and text, the kernel knows records,
-signing knows signatures; only here are they put together (DESIGN §1: siblings never import each
-other). `flows.worker` drains the `index_record` jobs with it.
+A flow: the search package knows engines and text, the kernel knows records, signing knows
+signatures, retention knows each record's retention state (the `retention` facet); only here are
+they put together (DESIGN §1: siblings never import each other). `flows.worker` drains the
+`index_record` jobs with it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from archive import mediatype
 from archive.models import Blob, Record, Version
 from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
+from retention.models import RecordRetention
 from search import analyzer, extract
 from search.documents import IndexDoc
 from signing.models import Signature
@@ -77,6 +80,9 @@ class Describer:
             (v.record_id, v.number): v for v in session.scalars(select(Version).where(Version.record_id.in_(list(ids))))
         }
         signed = set(session.scalars(select(Signature.record_id).where(Signature.record_id.in_(list(ids)))))
+        # a record not yet given its retention (the worker computes it after indexing) is active
+        kept = select(RecordRetention.record_id, RecordRetention.state).where(RecordRetention.record_id.in_(list(ids)))
+        retention: dict[str, str] = {row.record_id: row.state for row in session.execute(kept)}
         # the version of each blob hoso wrote: the text indexed is the text stored, whatever lies over it
         pinned: dict[str, str | None] = {
             sha: vid
@@ -91,11 +97,17 @@ class Describer:
             record = records.get(record_id)
             version = versions.get((record_id, record.current_version)) if record else None
             pin = pinned.get(version.blob_sha256) if version else None
-            out[record_id] = self.document(record, version, record_id in signed, pin) if record else None
+            state = retention.get(record_id, "active")
+            out[record_id] = self.document(record, version, record_id in signed, pin, state) if record else None
         return out
 
     def document(
-        self, record: Record, version: Version | None, signed: bool, version_id: str | None = None
+        self,
+        record: Record,
+        version: Version | None,
+        signed: bool,
+        version_id: str | None = None,
+        retention: str = "active",
     ) -> IndexDoc:
         text, seconds = "", None
         media = ""
@@ -132,7 +144,7 @@ class Describer:
             teacher=record.author.username,
             status=record.status,
             signed="yes" if signed else "no",
-            retention="active",
+            retention=retention,  # active | review | proposed | transferred | destroyed (retention/models.py)
             media=media,
         )
 

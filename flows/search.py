@@ -4,8 +4,6 @@ was indexed is left out). Needs the kernel's access rules and the search engine:
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +12,7 @@ from archive.db import write_transaction
 from archive.models import Person, Record, School
 from search import query as search_query
 from search.engine import SearchEngine
+from search.schemas import SearchHit, SearchResult
 
 
 def scope_of(session: Session, person: Person) -> tuple[search_query.Scope, list[grants.Clause]]:
@@ -35,7 +34,7 @@ def run(
     filters: dict[str, list[str]],
     page: int,
     page_size: int,
-) -> dict[str, Any]:
+) -> SearchResult:
     """Every word must match; facet counts and the total cover only records the caller may see."""
     scope, active = scope_of(session, person)
     session.commit()
@@ -67,32 +66,25 @@ def run(
         if record is None or not (record.school_id in readable or any(c.covers(record) for c in active)):
             continue  # destroyed since it was indexed, or (never expected) outside the scope
         hits.append(
-            {
-                "id": record.id,
-                "title": record.title,
-                "snippet": hit.snippet,
-                "score": round(hit.score, 4),
-                "record_type": record.record_type.code,
-                "record_type_name": record.record_type.name_vi,
-                "school_code": record.school.code,
-                "school_name": record.school.name,
-                "school_year": record.school_year,
-                "month": record.month,
-                "subject": record.subject,
-                "grade": record.grade,
-                "class_name": record.class_name,
-                "teacher": record.author.username,
-                "teacher_name": record.author.full_name,
-                "status": record.status,
-                "current_version": record.current_version,
-                "url": f"/api/v1/records/{record.id}",
-            }
+            SearchHit(
+                id=record.id,
+                title=record.title,
+                snippet=hit.snippet,
+                score=round(hit.score, 4),
+                record_type=record.record_type.code,
+                record_type_name=record.record_type.name_vi,
+                school_code=record.school.code,
+                school_name=record.school.name,
+                school_year=record.school_year,
+                month=record.month,
+                subject=record.subject,
+                grade=record.grade,
+                class_name=record.class_name,
+                teacher=record.author.username,
+                teacher_name=record.author.full_name,
+                status=record.status,
+                current_version=record.current_version,
+                url=f"/api/v1/records/{record.id}",
+            )
         )
-    return {
-        "query": q,
-        "total": found.total,
-        "page": page,
-        "page_size": page_size,
-        "hits": hits,
-        "facets": found.facets,
-    }
+    return SearchResult(query=q, total=found.total, page=page, page_size=page_size, hits=hits, facets=found.facets)

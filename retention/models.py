@@ -22,6 +22,7 @@ class RecordRetention(Base):
 
     __tablename__ = "record_retention"
     __table_args__ = (Index("ix_retention_state_year", "state", "keep_until_year"),)
+    REINDEXES_RECORD_ON = ("state",)  # the search index's `retention` facet (archive/index_queue.py)
 
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
     permanent: Mapped[bool] = mapped_column(Boolean, default=False)

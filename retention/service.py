@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from archive import access, audit, calendar
+from archive import access, audit, calendar, index_queue
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordType, Role
@@ -96,17 +96,22 @@ def sweep(session: Session, today: date | None = None) -> dict[str, int]:
     """Set-based: compute what is missing, then move eligible, unheld records to review (xem xét hủy)."""
     added, changed = schedule.refresh(session)
     year = (today or calendar.today()).year
-    moved = session.execute(
-        update(RecordRetention)
-        .where(
-            RecordRetention.state == "active",
-            ~RecordRetention.permanent,
-            RecordRetention.keep_until_year < year,
-            ~select(Record.id).where(Record.id == RecordRetention.record_id, holds.is_held()).exists(),
+    moved_ids = list(
+        session.scalars(
+            update(RecordRetention)
+            .where(
+                RecordRetention.state == "active",
+                ~RecordRetention.permanent,
+                RecordRetention.keep_until_year < year,
+                ~select(Record.id).where(Record.id == RecordRetention.record_id, holds.is_held()).exists(),
+            )
+            .values(state="review", review_since=utcnow())
+            .returning(RecordRetention.record_id)
+            .execution_options(synchronize_session=False)
         )
-        .values(state="review", review_since=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    index_queue.queue(session, moved_ids)  # their `retention` facet is now "review"
+    moved = len(moved_ids)
     session.commit()
     reviewing = select(func.count()).select_from(RecordRetention).where(RecordRetention.state == "review")
     in_review = session.scalar(reviewing)

@@ -197,8 +197,9 @@ class TantivyEngine:
             snippet = snippets.snippet_from_doc(doc).to_html() if snippets is not None else ""
             if not snippet:
                 snippet = html.escape((doc.get_first("text_f") or "")[:SNIPPET_CHARS])
-            hits.append(Hit(id=doc.get_first("id"), score=float(score), title=title, snippet=snippet))
-        return SearchResult(total=int(found.count or 0), hits=hits, facets=facets.result() if facets else {})
+            hits.append(Hit(id=str(doc.get_first("id")), score=float(score), title=title, snippet=snippet))
+        total = int(found.count or 0)  # type: ignore[attr-defined]  # the stubs omit `count` (set by count=True)
+        return SearchResult(total=total, hits=hits, facets=facets.result() if facets else {})
 
     def _facets(self, searcher: Any, whole: Query) -> dict[str, dict[str, int]]:
         request = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}

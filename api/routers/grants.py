@@ -6,14 +6,11 @@ prove, offline, that an evidence package came from this archive (`hoso verify --
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
+from fastapi import APIRouter
 
-from api.deps import current_user, get_session, get_settings
+from api.deps import CurrentUser, DbSession, SettingsDep
 from archive import grants
-from archive.models import Person
 from archive.schemas import GrantCreate, GrantOut, GrantRevoke, RowId
-from archive.settings import Settings
 from signing import seal
 
 router = APIRouter(prefix="/grants", tags=["inspection"])
@@ -22,9 +19,9 @@ router = APIRouter(prefix="/grants", tags=["inspection"])
 @router.post("", response_model=GrantOut, status_code=201)
 def create_grant(
     body: GrantCreate,
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    settings: Settings = Depends(get_settings),
+    actor: CurrentUser,
+    session: DbSession,
+    settings: SettingsDep,
 ) -> GrantOut:
     """Read access for an inspection: schools, record types (empty: all), school years, until `expires_at`."""
     fingerprint = seal.published_fingerprint(settings)  # first: a seal that cannot be read grants nothing
@@ -33,9 +30,9 @@ def create_grant(
 
 @router.get("", response_model=list[GrantOut])
 def list_grants(
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    settings: Settings = Depends(get_settings),
+    actor: CurrentUser,
+    session: DbSession,
+    settings: SettingsDep,
 ) -> list[GrantOut]:
     """Admin: all; principal: those touching their school; inspector: their own (active and past)."""
     fingerprint = seal.published_fingerprint(settings)
@@ -46,9 +43,9 @@ def list_grants(
 def revoke_grant(
     grant_id: RowId,
     body: GrantRevoke,
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    settings: Settings = Depends(get_settings),
+    actor: CurrentUser,
+    session: DbSession,
+    settings: SettingsDep,
 ) -> GrantOut:
     """End a grant now, with the reason; the inspector's next request is refused."""
     fingerprint = seal.published_fingerprint(settings)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.deps import current_user, get_session
+from api.deps import CurrentUser, DbSession
 from archive import service
-from archive.models import Person, RecordType
+from archive.models import RecordType
 from archive.schemas import RecordTypeOut
 
 router = APIRouter(prefix="/record-types", tags=["record types"])
 
 
 @router.get("", response_model=list[RecordTypeOut])
-def list_record_types(_: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[RecordType]:
+def list_record_types(_: CurrentUser, session: DbSession) -> list[RecordType]:
     return list(session.scalars(select(RecordType).order_by(RecordType.code)))
 
 
 @router.get("/{code}", response_model=RecordTypeOut)
-def get_record_type(
-    code: str, _: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> RecordType:
+def get_record_type(code: str, _: CurrentUser, session: DbSession) -> RecordType:
     return service.record_type_by_code(session, code)

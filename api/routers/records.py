@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import current_user, get_session, get_settings, get_store, state
+from api.deps import CurrentUser, DbSession, SettingsDep, StoreDep, state
 from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
@@ -33,7 +33,6 @@ from archive.schemas import (
     VersionMetadataUpdate,
     VersionOut,
 )
-from archive.settings import Settings
 from archive.spool import Spool
 from archive.storage import ObjectStore
 
@@ -89,10 +88,10 @@ def _require_file(upload: Upload) -> Spool:
 async def create_record(
     request: Request,
     response: Response,
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    store: ObjectStore = Depends(get_store),
-    settings: Settings = Depends(get_settings),
+    actor: CurrentUser,
+    session: DbSession,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> Record:
     """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data.
 
@@ -146,24 +145,21 @@ def list_records(
     filters: Annotated[RecordFilters, Query()],
     page: PageNumber = 1,
     page_size: int = Query(50, ge=1, le=500),
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
+    *,
+    actor: CurrentUser,
+    session: DbSession,
 ) -> RecordPage:
     rows, total = service.list_records(session, actor, filters, page, page_size)
     return RecordPage(items=[RecordOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size)
 
 
 @router.get("/{record_id}", response_model=RecordOut)
-def get_record(
-    record_id: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> Record:
+def get_record(record_id: str, actor: CurrentUser, session: DbSession) -> Record:
     return service.get_record(session, actor, record_id)
 
 
 @router.get("/{record_id}/versions", response_model=list[VersionOut])
-def list_versions(
-    record_id: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> list[Version]:
+def list_versions(record_id: str, actor: CurrentUser, session: DbSession) -> list[Version]:
     return service.list_versions(session, service.get_record(session, actor, record_id))
 
 
@@ -176,10 +172,10 @@ def list_versions(
 async def add_version(
     record_id: str,
     request: Request,
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    store: ObjectStore = Depends(get_store),
-    settings: Settings = Depends(get_settings),
+    actor: CurrentUser,
+    session: DbSession,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> Version:
     """Upload a new immutable version of a record you authored (optionally correcting its metadata)."""
     record = await run_in_threadpool(ingest.prepare_version, session, actor, record_id)
@@ -281,34 +277,45 @@ class DownloadCut(Exception):
     """A download stopped before its last bytes because they did not hash to the blob's address."""
 
 
-@router.get("/{record_id}/content", response_class=StreamingResponse)
+# The body is the version's own bytes under its own media type, whole or one `Range`.
+_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The bytes",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    206: {"description": "The requested range of the bytes"},
+    416: {"description": "The range lies outside the file"},
+}
+
+
+@router.get("/{record_id}/content", response_class=StreamingResponse, responses=_BYTES)
 def download_current(
     record_id: str,
     request: Request,
     inline: bool = False,
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    store: ObjectStore = Depends(get_store),
+    *,
+    actor: CurrentUser,
+    session: DbSession,
+    store: StoreDep,
 ) -> Response:
     """The current version's bytes; honours `Range` for seeking and resuming."""
     return _download(request, session, store, actor, record_id, None, inline)
 
 
-@router.get("/{record_id}/versions/{number}/content", response_class=StreamingResponse)
+@router.get("/{record_id}/versions/{number}/content", response_class=StreamingResponse, responses=_BYTES)
 def download_version(
     record_id: str,
     number: RowId,
     request: Request,
     inline: bool = False,
-    actor: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    store: ObjectStore = Depends(get_store),
+    *,
+    actor: CurrentUser,
+    session: DbSession,
+    store: StoreDep,
 ) -> Response:
     return _download(request, session, store, actor, record_id, number, inline)
 
 
 @router.get("/{record_id}/audit", response_model=list[AuditEventOut])
-def record_audit(
-    record_id: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> list[AuditEvent]:
+def record_audit(record_id: str, actor: CurrentUser, session: DbSession) -> list[AuditEvent]:
     return service.record_audit(session, service.get_record(session, actor, record_id))

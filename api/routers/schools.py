@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
+from fastapi import APIRouter
 
-from api.deps import admin_user, current_user, get_session
+from api.deps import AdminUser, CurrentUser, DbSession
 from archive import access, service
 from archive.exceptions import Forbidden
-from archive.models import Person, School
+from archive.models import School
 from archive.schemas import SchoolCreate, SchoolOut
 
 router = APIRouter(prefix="/schools", tags=["schools"])
 
 
 @router.post("", response_model=SchoolOut, status_code=201)
-def create_school(
-    body: SchoolCreate, actor: Person = Depends(admin_user), session: Session = Depends(get_session)
-) -> School:
+def create_school(body: SchoolCreate, actor: AdminUser, session: DbSession) -> School:
     return service.create_school(session, actor, body)
 
 
 @router.get("", response_model=list[SchoolOut])
-def list_schools(actor: Person = Depends(current_user), session: Session = Depends(get_session)) -> list[School]:
+def list_schools(actor: CurrentUser, session: DbSession) -> list[School]:
     return service.list_schools(session, actor)
 
 
 @router.get("/{code}", response_model=SchoolOut)
-def get_school(code: str, actor: Person = Depends(current_user), session: Session = Depends(get_session)) -> School:
+def get_school(code: str, actor: CurrentUser, session: DbSession) -> School:
     school = service.school_by_code(session, code)
     if not access.is_admin(actor) and school.id not in {m.school_id for m in actor.memberships}:
         raise Forbidden("Bạn không thuộc trường này.", "You do not belong to this school.")

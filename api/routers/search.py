@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
 
-from api.deps import AppState, current_user, get_session, state
-from archive.models import Person
+from api.deps import CurrentUser, DbSession, HosoState
 from flows import search as scoped_search
 from search.documents import FACETS
+from search.schemas import SearchResult
 
 router = APIRouter(tags=["search"])
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchResult)
 def search(
     q: Annotated[str, Query(max_length=2000, description='Words, accents optional; "quoted phrase"')] = "",
     school_code: Annotated[list[str] | None, Query()] = None,
@@ -32,10 +31,11 @@ def search(
     media: Annotated[list[str] | None, Query(description="document, sheet or video")] = None,
     page: int = 1,
     page_size: int = 20,
-    person: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> dict[str, Any]:
+    *,
+    person: CurrentUser,
+    session: DbSession,
+    app_state: HosoState,
+) -> SearchResult:
     """Every word must match (in the title, the text or the metadata); exact diacritics rank first.
 
     Facet counts and the total cover only records the caller may see.

@@ -13,81 +13,57 @@ HEAD and carries on from there.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AppState, current_user, get_session, state
+from api.deps import CurrentUser, DbSession, HosoState
 from archive import uploads
 from archive.exceptions import InvalidInput, UploadTooLarge
-from archive.models import Person, UploadSession
-from archive.schemas import RecordCreate
+from archive.schemas import UploadIn, UploadOut
 
 router = APIRouter(prefix="/uploads", tags=["records"])
 MAX_CHUNK = 64 * 1024 * 1024
 
 
-class UploadIn(BaseModel):
-    metadata: RecordCreate
-    filename: str = Field(min_length=1, max_length=255)
-    size: int = Field(gt=0)
-
-
-def upload_out(upload: UploadSession) -> dict[str, Any]:
-    return {
-        "id": upload.id,
-        "filename": upload.filename,
-        "size": upload.size,
-        "offset": upload.offset,
-        "state": upload.state,
-        "record_id": upload.record_id,
-        "expires_at": upload.expires_at,
-        "url": f"/api/v1/uploads/{upload.id}",
-    }
-
-
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=UploadOut)
 def create_upload(
-    body: UploadIn,
-    response: Response,
-    person: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> dict[str, Any]:
+    body: UploadIn, response: Response, person: CurrentUser, session: DbSession, app_state: HosoState
+) -> UploadOut:
     """Start a resumable upload; metadata, rights and size are checked before any byte is sent."""
     upload = uploads.create(
         session, person, body.metadata, body.filename, body.size, app_state.settings.max_upload_bytes
     )
     response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
-    return upload_out(upload)
+    return uploads.out(upload)
 
 
-@router.get("/{upload_id}")
-def get_upload(
-    upload_id: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> dict[str, Any]:
-    return upload_out(uploads.load(session, person, upload_id))
+@router.get("/{upload_id}", response_model=UploadOut)
+def get_upload(upload_id: str, person: CurrentUser, session: DbSession) -> UploadOut:
+    return uploads.out(uploads.load(session, person, upload_id))
 
 
-@router.head("/{upload_id}")
-def head_upload(
-    upload_id: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> Response:
+@router.head(
+    "/{upload_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "No body: the offset to send from and the whole size, as headers",
+            "headers": {
+                "Upload-Offset": {"schema": {"type": "integer"}},
+                "Upload-Length": {"schema": {"type": "integer"}},
+            },
+        }
+    },
+)
+def head_upload(upload_id: str, person: CurrentUser, session: DbSession) -> Response:
     upload = uploads.load(session, person, upload_id)
     return Response(headers={"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.size)})
 
 
-@router.patch("/{upload_id}")
+@router.patch("/{upload_id}", response_model=UploadOut)
 async def append_upload(
-    upload_id: str,
-    request: Request,
-    person: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> dict[str, Any]:
+    upload_id: str, request: Request, person: CurrentUser, session: DbSession, app_state: HosoState
+) -> UploadOut:
     """Append the next bytes at `Upload-Offset`; the last chunk turns the upload into a record."""
     try:
         offset = int(request.headers.get("upload-offset", ""))
@@ -96,7 +72,7 @@ async def append_upload(
     settings = app_state.settings
     finished = await run_in_threadpool(uploads.load, session, person, upload_id)
     if finished.state == "done":  # the last chunk's answer was lost: the same record, never a second one
-        return upload_out(finished)
+        return uploads.out(finished)
     upload, path = await run_in_threadpool(uploads.begin_append, session, person, upload_id, offset, settings.tmp_dir)
     writer = await run_in_threadpool(uploads.ChunkWriter, path, upload.offset, upload.size)
     received, complete = 0, False
@@ -114,14 +90,9 @@ async def append_upload(
         uploads.commit_append, session, app_state.store, person, upload_id, path, writer.start, writer.written
     )
     app_state.wake()
-    return upload_out(upload)
+    return uploads.out(upload)
 
 
 @router.delete("/{upload_id}", status_code=204)
-def cancel_upload(
-    upload_id: str,
-    person: Person = Depends(current_user),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> None:
+def cancel_upload(upload_id: str, person: CurrentUser, session: DbSession, app_state: HosoState) -> None:
     uploads.cancel(session, app_state.settings.tmp_dir, person, upload_id)

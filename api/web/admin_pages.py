@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.deps import get_session, state
+from api.deps import DbSession, state
 from api.routers import certificates as certificates_api
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
@@ -75,7 +75,7 @@ def _admin_page(
 
 
 @router.get("/quan-tri", response_class=HTMLResponse)
-def admin_page(request: Request, done: str = "", session: Session = Depends(get_session)) -> Response:
+def admin_page(request: Request, done: str = "", *, session: DbSession) -> Response:
     person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
@@ -90,14 +90,17 @@ def add_school(
     name: Annotated[str, Form()] = "",
     district: Annotated[str, Form()] = "",
     province: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
+    *,
+    session: DbSession,
 ) -> Response:
     person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
     form = {"code": code.strip(), "name": name.strip(), "district": district.strip(), "province": province.strip()}
     try:
-        data = SchoolCreate(**{k: v or None for k, v in form.items()} | {"code": form["code"], "name": form["name"]})
+        data = SchoolCreate(
+            code=form["code"], name=form["name"], district=form["district"] or None, province=form["province"] or None
+        )
         service.create_school(session, person, data)
     except ValidationError as e:
         return _admin_page(request, session, person, 422, school_form=form, errors=field_errors(e))
@@ -115,7 +118,8 @@ def add_person(
     password: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
     school_code: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
+    *,
+    session: DbSession,
 ) -> Response:
     """A new account with its first role; the password is one-time (changed at first login)."""
     person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
@@ -189,7 +193,7 @@ def _grants_page(
 
 
 @router.get("/cap-quyen-thanh-tra", response_class=HTMLResponse)
-def grants_page(request: Request, session: Session = Depends(get_session)) -> Response:
+def grants_page(request: Request, session: DbSession) -> Response:
     person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
     if isinstance(person, Response):
         return person
@@ -197,9 +201,7 @@ def grants_page(request: Request, session: Session = Depends(get_session)) -> Re
 
 
 @router.post("/cap-quyen-thanh-tra")
-def add_grant(
-    request: Request, posted: FormData = Depends(posted_form), session: Session = Depends(get_session)
-) -> Response:
+def add_grant(request: Request, posted: Annotated[FormData, Depends(posted_form)], session: DbSession) -> Response:
     person = form_poster(
         request,
         session,
@@ -251,7 +253,8 @@ def revoke_grant(
     grant_id: int,
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
+    *,
+    session: DbSession,
 ) -> Response:
     person = form_poster(request, session, csrf_token, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
     if isinstance(person, Response):
@@ -275,7 +278,7 @@ def _password_page(
 
 
 @router.get("/doi-mat-khau", response_class=HTMLResponse)
-def password_form(request: Request, session: Session = Depends(get_session)) -> Response:
+def password_form(request: Request, session: DbSession) -> Response:
     """Everyone's own password; the first login with a one-time password lands here."""
     person = viewer(request, session)
     if person is None:
@@ -290,7 +293,8 @@ def change_password(
     current_password: Annotated[str, Form()] = "",
     new_password: Annotated[str, Form()] = "",
     repeat_password: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
+    *,
+    session: DbSession,
 ) -> Response:
     person = viewer(request, session)
     if person is None:
@@ -344,9 +348,7 @@ def _certificates_page(
 
 
 @router.get("/quan-tri/nguoi-dung/{person_id}/chung-thu-so", response_class=HTMLResponse)
-def certificates_page(
-    request: Request, person_id: int, done: str = "", session: Session = Depends(get_session)
-) -> Response:
+def certificates_page(request: Request, person_id: int, done: str = "", *, session: DbSession) -> Response:
     person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
@@ -359,7 +361,8 @@ def register_certificate(
     person_id: int,
     csrf_token: Annotated[str, Form()] = "",
     certificate: Annotated[UploadFile | None, File()] = None,
-    session: Session = Depends(get_session),
+    *,
+    session: DbSession,
 ) -> Response:
     """The administrator registers a certificate (PEM/DER) for a person, through the API's own function."""
     person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
@@ -382,7 +385,8 @@ def revoke_certificate(
     registration_id: int,
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
+    *,
+    session: DbSession,
 ) -> Response:
     person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):

@@ -1,29 +1,29 @@
 """Evidence packages from the search page: the chosen records (or everything a search finds) become a
 sealed package built by the worker; the list page follows it and downloads it with a progress bar.
 
-The request goes through the API's own `request_evidence`, so an inspector's export is held to
+The request goes through the same flow as the API's (`flows.evidence.exports`), so an inspector's export is held to
 their grants and audited exactly as over the API. A refused export re-renders the search page with
 the title typed and the records ticked.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.deps import AppState, get_session, state
-from api.routers import evidence as evidence_api
+from api.deps import DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput
+from flows.evidence import exports
 from search.documents import FACETS
+from search.schemas import EvidenceIn, SavedSearch
 from signing import seal
 
 router = APIRouter(include_in_schema=False)
@@ -31,10 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.post("/goi-chung-cu")
 def request_package(
-    request: Request,
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    request: Request, form: Annotated[FormData, Depends(posted_form)], session: DbSession, app_state: HosoState
 ) -> Response:
     person = form_poster(request, session, str(form.get("csrf_token", "")))
     if isinstance(person, Response):
@@ -46,17 +43,17 @@ def request_package(
     chosen = [str(v) for v in form.getlist("record_ids")]
     typed: dict[str, Any] = {"title": str(form.get("title", "")).strip(), "record_ids": chosen}
     try:
-        body = evidence_api.EvidenceIn(
+        body = EvidenceIn(
             title=typed["title"],
             record_ids=[] if whole else chosen,
-            search=evidence_api.SavedSearch(q=q, filters=filters) if whole else None,
+            search=SavedSearch(q=q, filters=filters) if whole else None,
         )
         if not whole and not chosen:
             raise InvalidInput(
                 "Hãy đánh dấu ít nhất một hồ sơ, hoặc chọn “Xuất mọi hồ sơ tìm được”.",
                 "Tick at least one record, or export everything the search found.",
             )
-        evidence_api.request_evidence(body, person=person, session=session, app_state=app_state)
+        exports.request(session, person, app_state, body)
     except ValidationError as e:
         found = field_errors(e)
         typed["errors"] = found | ({"title": t("Đặt tên cho gói chứng cứ.")} if "title" in found else {})
@@ -68,16 +65,14 @@ def request_package(
 
 
 @router.get("/goi-chung-cu", response_class=HTMLResponse)
-def packages_page(
-    request: Request, session: Session = Depends(get_session), app_state: AppState = Depends(state)
-) -> Response:
+def packages_page(request: Request, session: DbSession, app_state: HosoState) -> Response:
     """My packages: state (the page refreshes itself while one is being built), size, SHA-256, download,
     and the fingerprint of the seal they carry, which `hoso verify --seal-fingerprint` checks."""
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
-    packages = evidence_api.list_evidence(person=person, session=session)
+    packages = exports.list_mine(session, person)
     session.commit()
-    building = any(p["state"] in ("queued", "building") for p in packages)
+    building = any(p.state in ("queued", "building") for p in packages)
     fingerprint = seal.published_fingerprint(app_state.settings)
     return render(request, "evidence.html", person, packages=packages, building=building, seal_fingerprint=fingerprint)

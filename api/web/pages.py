@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import AppState, get_session, state
+from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
 from api.routers import approvals as approvals_api
-from api.routers import auth as auth_api
 from api.routers import retention as retention_api
-from api.routers import search as search_api
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
@@ -36,11 +34,11 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, audit, calendar, grants, service
-from archive.auth import authenticate, issue_token, person_from_token
-from archive.db import write_transaction
+from archive import access, calendar, grants, service
+from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
 from archive.models import Person, Record, RecordType, Role, School
+from flows import search as scoped_search
 from retention import service as retention
 from retention import transfer as transfer_flow
 from retention.holds import MANAGERS
@@ -54,7 +52,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def root(request: Request, session: Session = Depends(get_session)) -> Response:
+def root(request: Request, session: DbSession) -> Response:
     return RedirectResponse("/trang-chu", status_code=303) if viewer(request, session) else to_login()
 
 
@@ -95,22 +93,21 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     csrf_token: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    *,
+    session: DbSession,
+    app_state: HosoState,
 ) -> Response:
     secret = app_state.settings.resolved_secret_key()
     if not csrf_ok(secret, request.cookies.get(PRELOGIN_COOKIE), csrf_token):
         return HTMLResponse(t("Phiên đăng nhập đã hết hạn; hãy tải lại trang."), status_code=403)
     try:
-        person = authenticate(session, username.strip(), password, client_address(request))
+        person = service.log_in(session, username.strip(), password, client_address(request))
     except TooManyAttempts as e:
         refused = _login_page(request, 429, username, said(e))
         refused.headers["Retry-After"] = str(e.retry_after)
         return refused
     except HosoError as e:
         return _login_page(request, 401, username, said(e))
-    with write_transaction(session):
-        audit.append(session, actor=person, action="auth.login", object_type="person", object_id=person.id)
     ttl = app_state.settings.token_ttl_minutes
     response = RedirectResponse("/doi-mat-khau" if person.must_change_password else "/trang-chu", status_code=303)
     set_session(response, request, issue_token(person, secret, ttl), ttl * 60)
@@ -118,9 +115,7 @@ def login(
 
 
 @router.post("/dang-xuat")
-def logout(
-    request: Request, csrf_token: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)
-) -> Response:
+def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD), *, session: DbSession) -> Response:
     """Log out on the server too: the cookie's token is revoked, as POST /api/v1/auth/logout does."""
     secret = state(request).settings.resolved_secret_key()
     token = request.cookies.get(SESSION_COOKIE)
@@ -131,7 +126,7 @@ def logout(
     except HosoError:
         person = None  # already ended or expired: only the cookie is left to clear
     if person is not None:
-        auth_api.end_session(session, person, token or "", secret)
+        service.end_session(session, person, token or "", secret)
     response = to_login()
     clear_session(response)
     return response
@@ -201,7 +196,7 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
 
 
 @router.get("/trang-chu", response_class=HTMLResponse)
-def home(request: Request, session: Session = Depends(get_session)) -> Response:
+def home(request: Request, session: DbSession) -> Response:
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
@@ -239,9 +234,7 @@ def render_search(
     refused export's title, selection and messages, so nothing typed or ticked is lost)."""
     error, result = "", None
     try:
-        result = search_api.search(
-            q=q, page=page, page_size=20, person=person, session=session, app_state=app_state, **filters
-        )
+        result = scoped_search.run(session, app_state.search, person, q, filters, page, 20)
     except HosoError as e:
         error = said(e)
     export = export or {}
@@ -267,8 +260,9 @@ def search_page(
     request: Request,
     q: str = "",
     page: int = 1,
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    *,
+    session: DbSession,
+    app_state: HosoState,
 ) -> Response:
     person = page_viewer(request, session)
     if isinstance(person, Response):
@@ -282,8 +276,9 @@ def record_page(
     request: Request,
     record_id: str,
     xong: str = "",
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    *,
+    session: DbSession,
+    app_state: HosoState,
 ) -> Response:
     person = page_viewer(request, session)
     if isinstance(person, Response):
@@ -349,8 +344,9 @@ def submit_for_approval(
     csrf_token: Annotated[str, Form()] = "",
     period: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    *,
+    session: DbSession,
+    app_state: HosoState,
 ) -> Response:
     """The teacher submits the current version for the period's approval (the principal's queue)."""
     person = form_poster(request, session, csrf_token)
@@ -368,7 +364,7 @@ def submit_for_approval(
 
 
 @router.get("/tai-len", response_class=HTMLResponse)
-def upload_page(request: Request, session: Session = Depends(get_session)) -> Response:
+def upload_page(request: Request, session: DbSession) -> Response:
     """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
     person = page_viewer(request, session)
     if isinstance(person, Response):

@@ -3,7 +3,7 @@ labels for states), who is signed in, and the response for someone who may not b
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ def vn_date(value: Any) -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         return value.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
@@ -92,11 +92,18 @@ BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xo
 STAMP_PLACE_VI = {place.value: vi for place, (vi, _en) in placement.SAID.items()}  # where a signature shows
 
 templates.env.filters["vn_date"] = vn_date
-templates.env.filters["decision_vi"] = lambda value: gettext(DECISION_VI.get(value, value))
-templates.env.filters["batch_vi"] = lambda value: gettext(BATCH_VI.get(value, value))
-templates.env.filters["stamp_place_vi"] = lambda value: gettext(STAMP_PLACE_VI.get(value, value or ""))
-templates.env.filters["status_vi"] = lambda value: gettext(STATUS_VI.get(value, value))
-templates.env.filters["action_vi"] = lambda value: gettext(ACTION_VI.get(value, value))
+
+
+def _label(names: dict[str, str]) -> Callable[[Any], str]:
+    """A filter: a state's label in the page's language (the value itself when it has none)."""
+    return lambda value: gettext(names.get(value, value))
+
+
+templates.env.filters["decision_vi"] = _label(DECISION_VI)
+templates.env.filters["batch_vi"] = _label(BATCH_VI)
+templates.env.filters["stamp_place_vi"] = lambda value: _label(STAMP_PLACE_VI)(value or "")
+templates.env.filters["status_vi"] = _label(STATUS_VI)
+templates.env.filters["action_vi"] = _label(ACTION_VI)
 templates.env.filters["t"] = gettext  # labels that come from Python dicts (roles, facets)
 
 

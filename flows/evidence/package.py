@@ -1,6 +1,6 @@
 """Building an evidence package: records, their signatures checked, their audit trail, sealed.
 
-A flow module of `api/` (it joins the kernel's records and package writer, signing's validation
+A flow (it joins the kernel's records and package writer, signing's validation
 and seal). It runs as a job: the ZIP is written to a temporary file on the data disk, file by
 file, streamed from the object store, then stored under `exports/<id>.zip`. What the package holds
 for each record (DESIGN §2.4, issue #5):
@@ -18,17 +18,17 @@ for each record (DESIGN §2.4, issue #5):
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 EXPORT_JOB = "evidence_export"
 VERSION = "0.1.0"
 REPORT = "documentation/bao-cao-chung-cu.html"
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    keep_trailing_newline=False,
+)
 
 
 def safe_name(name: str) -> str:
@@ -146,68 +151,72 @@ class Builder:
                 versions = []
             for version in versions:
                 file_path = folder + safe_name(f"v{version.number}-{version.original_filename}")
-                sha = version.blob_sha256
-                entry = writer.add(
-                    file_path,
-                    blobs.packed(lambda sha=sha: self._blob(sha), file_path),
-                    version.media_type,
-                    version.created_at,
-                )
                 paths[str(version.number)] = file_path
-                self.events.append(
-                    premis.Event(
-                        id=f"ingest-{record.id}-v{version.number}",
-                        type="ingestion",
-                        when=version.created_at,
-                        detail=f"Phiên bản {version.number} ({version.kind}) do {version.created_by.username} tải lên",
-                        agent=version.created_by.username,
-                        objects=(entry.path,),
-                    )
-                )
-                file_report: dict[str, Any] = {"path": file_path, "version": version.number, "kind": version.kind}
-                if version.media_type == "application/pdf":
-                    file_report["signatures"] = self._check_pdf(sha)
-                for sig in [s for s in sigs if s.version_number == version.number and s.detached_sha256]:
-                    p7s_path = file_path + ".p7s"
-                    detached = sig.detached_sha256
-                    writer.add(
-                        p7s_path,
-                        blobs.packed(lambda d=detached: self._blob(d), p7s_path),
-                        "application/pkcs7-signature",
-                        sig.created_at,
-                    )
-                    file_report["detached_signature"] = p7s_path
-                    file_report["signatures"] = self._check_detached(sha, detached)
-                for sig in [s for s in sigs if s.version_number == version.number]:
-                    self.events.append(
-                        premis.Event(
-                            id=f"sign-{sig.id}",
-                            type="digital signature generation",
-                            when=sig.signed_at,
-                            detail=f"{sig.level}: {sig.signer_subject}",
-                            agent=sig.signer_subject[:200],
-                            objects=(file_path,),
-                        )
-                    )
-                if "signatures" in file_report:
-                    ok = validate.all_ok(file_report["signatures"])
-                    self.events.append(
-                        premis.Event(
-                            id=f"validate-{record.id}-v{version.number}",
-                            type="validation",
-                            when=datetime.now(UTC),
-                            detail="Kiểm tra chữ ký số khi xuất gói",
-                            agent="hoso",
-                            outcome="success" if ok else "failure",
-                            objects=(file_path,),
-                        )
-                    )
-                report["files"].append(file_report)
+                mine = [s for s in sigs if s.version_number == version.number]
+                report["files"].append(self._write_version(writer, record, version, mine, file_path))
             self.reports[record.id] = report
             writer.add(f"documentation/signatures/{record.id}.json", _json(report), "application/json")
             writer.add(f"documentation/audit/{record.id}.json", _json(excerpts[record.id]), "application/json")
             documents.append((record, versions, bool(sigs), paths))
         return documents
+
+    def _write_version(
+        self, writer: PackageWriter, record: Record, version: Version, sigs: list[Signature], file_path: str
+    ) -> dict[str, Any]:
+        """One version's bytes, its detached signatures, their PREMIS events; its report, signatures checked."""
+        sha = version.blob_sha256
+        entry = writer.add(file_path, self._packed(sha, file_path), version.media_type, version.created_at)
+        self.events.append(
+            premis.Event(
+                id=f"ingest-{record.id}-v{version.number}",
+                type="ingestion",
+                when=version.created_at,
+                detail=f"Phiên bản {version.number} ({version.kind}) do {version.created_by.username} tải lên",
+                agent=version.created_by.username,
+                objects=(entry.path,),
+            )
+        )
+        file_report: dict[str, Any] = {"path": file_path, "version": version.number, "kind": version.kind}
+        if version.media_type == "application/pdf":
+            file_report["signatures"] = self._check_pdf(sha)
+        for sig in sigs:
+            if not sig.detached_sha256:
+                continue
+            p7s_path = file_path + ".p7s"
+            writer.add(
+                p7s_path, self._packed(sig.detached_sha256, p7s_path), "application/pkcs7-signature", sig.created_at
+            )
+            file_report["detached_signature"] = p7s_path
+            file_report["signatures"] = self._check_detached(sha, sig.detached_sha256)
+        for sig in sigs:
+            self.events.append(
+                premis.Event(
+                    id=f"sign-{sig.id}",
+                    type="digital signature generation",
+                    when=sig.signed_at,
+                    detail=f"{sig.level}: {sig.signer_subject}",
+                    agent=sig.signer_subject[:200],
+                    objects=(file_path,),
+                )
+            )
+        if "signatures" in file_report:
+            ok = validate.all_ok(file_report["signatures"])
+            self.events.append(
+                premis.Event(
+                    id=f"validate-{record.id}-v{version.number}",
+                    type="validation",
+                    when=datetime.now(UTC),
+                    detail="Kiểm tra chữ ký số khi xuất gói",
+                    agent="hoso",
+                    outcome="success" if ok else "failure",
+                    objects=(file_path,),
+                )
+            )
+        return file_report
+
+    def _packed(self, sha256: str, path: str) -> Callable[[], Iterator[bytes]]:
+        """A blob's bytes as they go into the ZIP at `path` (see `_blob` and `blobs.packed`)."""
+        return blobs.packed(lambda: self._blob(sha256), path)
 
     def _blob(self, sha256: str) -> Iterator[bytes]:
         """A blob as packed: the version hoso wrote, its hash checked as it goes into the ZIP, so a
@@ -307,57 +316,29 @@ class Builder:
         items: list[tuple[Record, list[Version], list[Signature]]],
         self_signed: bool,
     ) -> bytes:
-        e = html.escape
-        rows = []
-        for record, _versions, _sigs in items:
-            report = self.reports[record.id]
-            cells = []
-            for f in report["files"]:
-                marks = []
-                for s in f.get("signatures", []):
-                    good = s.get("summary_vi") in ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
-                    who = (s.get("signer") or {}).get("common_name", "")
-                    when = s.get("timestamp_time") or s.get("signing_time") or ""
-                    trusted = "tin cậy" if s.get("trusted") else "không dẫn tới gốc tin cậy"
-                    marks.append(
-                        f'<li class="{"ok" if good else "bad"}">{"✔" if good else "✘"} {e(s.get("summary_vi", ""))}'
-                        f" — {e(who)} {e(when)} ({trusted})</li>"
-                    )
-                sig_html = f"<ul>{''.join(marks)}</ul>" if marks else "<em>Không có chữ ký số</em>"
-                cells.append(f"<div><code>{e(f['path'].split('/')[-1])}</code> ({e(f['kind'])}){sig_html}</div>")
-            rows.append(
-                f"<tr><td>{e(record.title)}</td><td>{e(record.author.full_name)}</td><td>{e(record.school.name)}</td>"
-                f"<td>{e(record.record_type.name_vi)}</td><td>{e(record.school_year)}</td>"
-                f"<td>{''.join(cells)}</td></tr>"
-            )
-        seal_note = (
-            "Gói được niêm phong bằng con dấu tự ký của hệ thống."
-            if self_signed
-            else "Gói được niêm phong bằng chứng thư số của đơn vị."
+        """The report for people (`templates/report.html`, every value escaped by Jinja)."""
+        rows = [
+            {
+                "title": record.title,
+                "author": record.author.full_name,
+                "school": record.school.name,
+                "record_type": record.record_type.name_vi,
+                "school_year": record.school_year,
+                "files": [_file_row(f) for f in self.reports[record.id]["files"]],
+            }
+            for record, _versions, _sigs in items
+        ]
+        page = _TEMPLATES.get_template("report.html").render(
+            title=title,
+            package_id=f"hoso-evidence-{self.export_id}",
+            requester=requester,
+            decisions=decisions,
+            exported_at=f"{datetime.now(UTC):%d/%m/%Y %H:%M}",
+            self_signed=self_signed,
+            fingerprint=self.seal_fingerprint,
+            rows=rows,
         )
-        fingerprint = e(self.seal_fingerprint)
-        seal_note += (
-            f" Dấu vân tay SHA-256 của chứng thư niêm phong: <code>{fingerprint}</code>. Ai cũng có thể tạo một gói "
-            "mang tên hệ thống, nên hãy so dấu vân tay này với dấu vân tay hệ thống công bố (trang “Gói chứng cứ”, "
-            "trang chủ của thanh tra, quyết định cấp quyền), không phải với báo cáo này."
-        )
-        page = f"""<!DOCTYPE html>
-<html lang="vi"><head><meta charset="utf-8"><title>Gói chứng cứ — {e(title)}</title>
-<style>body{{font-family:serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #444;padding:4px;vertical-align:top}}.ok{{color:#05600f}}.bad{{color:#a00000}}</style>
-</head><body>
-<h1>GÓI CHỨNG CỨ: {e(title)}</h1>
-<p>Mã gói: <code>hoso-evidence-{e(self.export_id)}</code>. Người yêu cầu: {e(requester)}.
-Quyết định thanh tra: {e(", ".join(decisions) or "—")}. Thời điểm xuất: {datetime.now(UTC):%d/%m/%Y %H:%M} UTC.</p>
-<p>{seal_note} Kiểm tra ngoại tuyến:
-<code>hoso verify --seal-fingerprint {fingerprint} {e(f"hoso-evidence-{self.export_id}.zip")}</code>
-(băm SHA-256 của mọi tệp trong <code>manifest-sha256.txt</code>, chữ ký niêm phong <code>seal.p7s</code>,
-mọi chữ ký số trong gói, chuỗi nhật ký).</p>
-<table><tr><th>Tài liệu</th><th>Giáo viên</th><th>Trường</th><th>Loại</th><th>Năm học</th><th>Tệp và chữ ký</th></tr>
-{"".join(rows)}
-</table></body></html>
-"""
-        return page.encode()
+        return (page + "\n").encode()
 
     def _store(self, path: Path, files: int) -> None:
         size = path.stat().st_size
@@ -376,6 +357,26 @@ mọi chữ ký số trong gói, chuỗi nhật ký).</p>
                 object_id=export.id,
                 details={"size": size, "sha256": export.sha256, "records": len(export.record_ids)},
             )
+
+
+def _good(signature: dict[str, Any]) -> bool:
+    """Whether the report marks a signature ✔ (a valid signature or document timestamp)."""
+    return signature.get("summary_vi") in ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
+
+
+def _file_row(file_report: dict[str, Any]) -> dict[str, Any]:
+    """One file of the report's table: its name, kind, and a mark per signature."""
+    marks = [
+        {
+            "good": _good(s),
+            "summary": s.get("summary_vi", ""),
+            "who": (s.get("signer") or {}).get("common_name", ""),
+            "when": s.get("timestamp_time") or s.get("signing_time") or "",
+            "trusted": bool(s.get("trusted")),
+        }
+        for s in file_report.get("signatures", [])
+    ]
+    return {"name": file_report["path"].split("/")[-1], "kind": file_report["kind"], "marks": marks}
 
 
 def _json(data: Any) -> bytes:

@@ -251,3 +251,30 @@ def test_a_recording_is_found_by_its_metadata_and_duration(client: TestClient, w
     found = find(client, lan, "video khoa hoc 5b thoi luong 3 giay")
     assert [h["id"] for h in found["hits"]] == [record_id]
     assert find(client, lan, "", media="video")["total"] == 1
+
+
+def test_the_retention_facet_follows_each_records_retention_state(client: TestClient, library: dict[str, str]) -> None:
+    """The sweep (one set-based UPDATE) and a state set on the row (a transfer, a disposition) both
+    reindex the records they change, so the `retention` facet says what retention says."""
+    from datetime import date
+
+    from retention import service as retention
+    from retention.models import RecordRetention
+
+    hoa = login(client, "ht.hoa")
+    assert find(client, hoa, "")["facets"]["retention"] == {"active": 3}
+    hoso = client.app.state.hoso  # type: ignore[attr-defined]
+    with hoso.sessions() as session:
+        moved = retention.sweep(session, today=date(2200, 1, 1))["moved_to_review"]
+        state = session.scalar(select(RecordRetention.state).where(RecordRetention.record_id == library["plan"]))
+    index_now(client)
+    facet = find(client, hoa, "")["facets"]["retention"]
+    assert moved and state == "review" and facet.get("review") and sum(facet.values()) == 3, facet
+    assert library["plan"] in {h["id"] for h in find(client, hoa, "", retention="review")["hits"]}
+    with hoso.sessions() as session:
+        row = session.get(RecordRetention, library["plan"])
+        assert row is not None
+        row.state = "transferred"
+        session.commit()
+    index_now(client)
+    assert [h["id"] for h in find(client, hoa, "", retention="transferred")["hits"]] == [library["plan"]]
