@@ -295,7 +295,7 @@ def prepare(
     the next call returns the approval record. Preparations expire (HOSO_SIGNING_PREPARED_SECONDS).
     The certificate must be the signer's: see POST /approvals/{id}/sign for the first-use confirmation.
     """
-    key = remote.client_key(
+    key = keys.client_key(
         _b64(body.certificate, "Chứng thư số", "certificate"),
         [_b64(c, "Chứng thư CA", "CA certificate") for c in body.chain],
     )
