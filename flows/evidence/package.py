@@ -59,6 +59,19 @@ def export_key(export_id: str) -> str:
     return f"exports/{export_id}.zip"
 
 
+def signature_mark(s: dict[str, Any]) -> str:
+    """One signature in the package's report: ✔ when its verdict holds (a TEST certificate's too), else ✘."""
+    e = html.escape
+    good = validate.holds(s)
+    who = (s.get("signer") or {}).get("common_name", "")
+    when = s.get("timestamp_time") or s.get("signing_time") or ""
+    trusted = "tin cậy" if s.get("trusted") else "không dẫn tới gốc tin cậy"
+    return (
+        f'<li class="{"ok" if good else "bad"}">{"✔" if good else "✘"} {e(s.get("summary_vi", ""))}'
+        f" — {e(who)} {e(when)} ({trusted})</li>"
+    )
+
+
 class Builder:
     def __init__(self, state: AppState, export_id: str) -> None:
         self.state, self.export_id = state, export_id
@@ -230,7 +243,13 @@ class Builder:
             with open(path, "rb") as data:
                 return validate.validate_pdf(self.settings, data, online=True)
         except Exception as e:  # a damaged or encrypted PDF: say so in the report, keep building
-            return [{"kind": "error", "summary_vi": f"Không kiểm tra được: {getattr(e, 'vi', e)}"}]
+            return [
+                {
+                    "kind": "error",
+                    "verdict": validate.Verdict.unchecked,
+                    "summary_vi": f"{validate.Verdict.unchecked.vi}: {getattr(e, 'vi', e)}",
+                }
+            ]
         finally:
             path.unlink(missing_ok=True)
 
@@ -241,7 +260,13 @@ class Builder:
             with open(path, "rb") as content:
                 return validate.validate_detached(self.settings, content, p7s, online=True)
         except Exception as e:
-            return [{"kind": "error", "summary_vi": f"Không kiểm tra được: {getattr(e, 'vi', e)}"}]
+            return [
+                {
+                    "kind": "error",
+                    "verdict": validate.Verdict.unchecked,
+                    "summary_vi": f"{validate.Verdict.unchecked.vi}: {getattr(e, 'vi', e)}",
+                }
+            ]
         finally:
             path.unlink(missing_ok=True)
 
@@ -313,16 +338,7 @@ class Builder:
             report = self.reports[record.id]
             cells = []
             for f in report["files"]:
-                marks = []
-                for s in f.get("signatures", []):
-                    good = s.get("summary_vi") in ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
-                    who = (s.get("signer") or {}).get("common_name", "")
-                    when = s.get("timestamp_time") or s.get("signing_time") or ""
-                    trusted = "tin cậy" if s.get("trusted") else "không dẫn tới gốc tin cậy"
-                    marks.append(
-                        f'<li class="{"ok" if good else "bad"}">{"✔" if good else "✘"} {e(s.get("summary_vi", ""))}'
-                        f" — {e(who)} {e(when)} ({trusted})</li>"
-                    )
+                marks = [signature_mark(s) for s in f.get("signatures", [])]
                 sig_html = f"<ul>{''.join(marks)}</ul>" if marks else "<em>Không có chữ ký số</em>"
                 cells.append(f"<div><code>{e(f['path'].split('/')[-1])}</code> ({e(f['kind'])}){sig_html}</div>")
             rows.append(
