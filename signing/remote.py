@@ -23,11 +23,12 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +39,7 @@ from archive.models import Person, Record, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectMissing, ObjectStore
 from signing import batch as batch_runner
-from signing import cades, keys, ownership, pades, trust, workflow
+from signing import cades, keys, levels, ownership, pades, trust, workflow
 from signing.exceptions import ItemError, LeaseLost
 from signing.keys import KeySource, check_signature_value, client_key
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, StampPlace, left_to_sign
@@ -101,14 +102,17 @@ class ClientRun(batch_runner.SigningRun):
         prepared_id = self.consumes.get(target)
         if prepared_id is None:  # an item failing while it is prepared: no preparation to consume
             return
-        gone = self.session.execute(
-            delete(PreparedSignature)
-            .where(
-                PreparedSignature.id == prepared_id,
-                PreparedSignature.target == target,
-                PreparedSignature.expires_at > utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+        gone = cast(
+            CursorResult[Any],
+            self.session.execute(
+                delete(PreparedSignature)
+                .where(
+                    PreparedSignature.id == prepared_id,
+                    PreparedSignature.target == target,
+                    PreparedSignature.expires_at > utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if gone != 1:
             raise PreparationExpired(
@@ -256,7 +260,7 @@ class ClientRun(batch_runner.SigningRun):
             reserved_end=row.reserved_end,
             signed_attrs=row.signed_attrs,
             page_index=row.details.get("page", 0),
-            box=tuple(row.details["box"]) if row.details.get("box") else None,  # type: ignore[arg-type]
+            box=tuple(row.details["box"]) if row.details.get("box") else None,
             place=StampPlace(row.details.get("stamp", StampPlace.last_page.value)),
         )
         pdf = await pades.finish(setup, prepared, value)
@@ -291,7 +295,7 @@ def prepare(
 
     The certificate the PC sent must be the principal's (signing/ownership.py): its first use
     needs `confirm_certificate`, another person's is refused before anything is prepared."""
-    level = level or settings.default_signature_level
+    level = levels.level_for(settings, levels.Purpose.approval, level)
     if not 1 <= limit <= 500:
         raise InvalidInput("Số tài liệu mỗi lần chuẩn bị phải từ 1 đến 500.", "The limit must be 1 to 500.")
     with sessions() as session:

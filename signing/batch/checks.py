@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from archive import audit
@@ -78,25 +80,28 @@ def begin(
     owner = uuid.uuid4().hex
     now = utcnow()
     with write_transaction(session):
-        taken = session.execute(
-            update(ApprovalBatch)
-            .where(
-                ApprovalBatch.id == batch_id,
-                (ApprovalBatch.state == BatchState.open.value)
-                | ((ApprovalBatch.state == BatchState.signing.value) & (ApprovalBatch.lease_until < now)),
-            )
-            .values(
-                state=BatchState.signing.value,
-                lease_owner=owner,
-                lease_until=now + timedelta(seconds=settings.signing_lease_seconds),
-                signer_id=actor.id,
-                signer_title=title,
-                level=level,
-                key_source=key.kind,
-                started_at=now,
-                last_error=None,
-            )
-            .execution_options(synchronize_session=False)
+        taken = cast(
+            CursorResult[Any],
+            session.execute(
+                update(ApprovalBatch)
+                .where(
+                    ApprovalBatch.id == batch_id,
+                    (ApprovalBatch.state == BatchState.open.value)
+                    | ((ApprovalBatch.state == BatchState.signing.value) & (ApprovalBatch.lease_until < now)),
+                )
+                .values(
+                    state=BatchState.signing.value,
+                    lease_owner=owner,
+                    lease_until=now + timedelta(seconds=settings.signing_lease_seconds),
+                    signer_id=actor.id,
+                    signer_title=title,
+                    level=level,
+                    key_source=key.kind,
+                    started_at=now,
+                    last_error=None,
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if taken != 1:
             raise Conflict(

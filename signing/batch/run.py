@@ -22,7 +22,7 @@ from archive import ingest
 from archive.models import Person
 from archive.settings import Settings
 from archive.storage import ObjectStore
-from signing import cades, pades, periods, stamp, trust
+from signing import cades, levels, pades, periods, stamp, trust
 from signing.batch import approval
 from signing.batch.checks import begin
 from signing.batch.persist import Progress, Report, SigningStore
@@ -190,7 +190,7 @@ def sign_batch(
     confirm_certificate: str | None = None,
 ) -> Report:
     """Check, take the lease and run, in the caller's thread (the CLI)."""
-    level = level or settings.default_signature_level
+    level = levels.level_for(settings, levels.Purpose.approval, level)
     with sessions() as session:
         owner = begin(session, settings, batch_id, actor, key, level, confirm_certificate)
     return run(sessions, store, settings, batch_id, actor.id, key, owner, progress)
