@@ -1,6 +1,7 @@
 """Monthly statistics by school structure (TT 09/2021/TT-BGDĐT): lesson plans submitted, approved,
 returned and signed, by teacher, by subject and by grade/class; recorded lessons per teacher against
-the "at least two a month" target. As JSON, CSV (for Excel: UTF-8 with a BOM) and an SVG chart.
+the "at least two a month" target. As JSON, CSV (for Excel: UTF-8 with a BOM) and an SVG chart
+(api/routers/statistics.py serves them; the statistics page shows them).
 
 The counts are a few GROUP BY queries over the approval items of the month's batches; nothing is
 cached, so the figures are the archive's state at the moment they are asked for. The chart is
@@ -15,19 +16,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from api.deps import current_user, get_session
 from archive import access, service
 from archive.exceptions import Forbidden
 from archive.models import Membership, Person, Record, RecordType, Role, School
 from signing import periods
 from signing.models import ApprovalBatch, ApprovalItem
 
-router = APIRouter(prefix="/statistics", tags=["statistics"])
 RECORDING_TYPES = ("lesson_recording",)
 TARGET_RECORDINGS = 2  # online lessons recorded per teacher and month (the districts' rule)
 VIEWERS = {Role.principal, Role.vice_principal, Role.department_head, Role.clerk, Role.archivist}
@@ -258,31 +255,3 @@ def to_svg(stats: Statistics) -> str:
         parts.append(f'<text x="{lx + 16}" y="{height - 12}" font-size="12">{escape(label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
-
-
-@router.get("")
-def statistics(
-    school_code: str, period: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> dict[str, Any]:
-    """One month of one school: by teacher (with recorded lessons against the target), subject, grade/class."""
-    return compute(session, person, school_code, period).as_dict()
-
-
-@router.get("/csv")
-def statistics_csv(
-    school_code: str, period: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> Response:
-    stats = compute(session, person, school_code, period)
-    name = f"thong-ke-{stats.school_code}-{stats.period}.csv"
-    return Response(
-        to_csv(stats),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-@router.get("/svg")
-def statistics_svg(
-    school_code: str, period: str, person: Person = Depends(current_user), session: Session = Depends(get_session)
-) -> Response:
-    return Response(to_svg(compute(session, person, school_code, period)), media_type="image/svg+xml")
