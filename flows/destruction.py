@@ -17,7 +17,7 @@ from archive.models import Person, Record, Version
 from archive.settings import Settings
 from retention import disposition as disposition_flow
 from retention import schedule
-from signing import certcheck, keys, ownership, pades, stamp
+from signing import certcheck, keys, levels, ownership, pades, stamp
 from signing.models import Signature
 
 
@@ -35,7 +35,7 @@ def sign_decision(
     settings: Settings, key: keys.KeySource, session: Session, person: Person, confirm_certificate: str | None
 ) -> disposition_flow.SignPdf:
     """The decision signed like an approval: certificate checked first (valid, and the signer's own),
-    visible stamp, timestamp if a TSA is set."""
+    visible stamp, timestamp if a TSA is set (its level: `signing.levels`)."""
     certcheck.check_signer(settings, key.certificate, key.chain)
     ownership.require_signer(session, person, key.certificate, confirm_certificate)
 
@@ -48,7 +48,7 @@ def sign_decision(
             verdict="ĐÃ KÝ",
             font=settings.stamp_font,
         )
-        level = "B-T" if settings.tsa_url else "B-B"
+        level = levels.level_for(settings, levels.Purpose.destruction_decision)
         setup = pades.PadesSetup.build(
             key.signer, level, mark, settings.stamp_page, settings.tsa_url, None, reason="Quyết định hủy tài liệu"
         )

@@ -35,7 +35,8 @@ async def sign_digest(signer: signers.Signer, digest: bytes, timestamper: timest
     """The detached .p7s over content whose SHA-256 is `digest`, timestamped at B-T and above."""
     with _tsa_failures():
         cms_obj = await signer.async_sign(digest, "sha256", use_pades=True, is_pdf_sig=False, timestamper=timestamper)
-    return cms_obj.dump()
+    dumped: bytes = cms_obj.dump()
+    return dumped
 
 
 async def sign_detached(signer: signers.Signer, content: BinaryIO, timestamper: timestamps.TimeStamper | None) -> bytes:
@@ -46,7 +47,8 @@ async def sign_detached(signer: signers.Signer, content: BinaryIO, timestamper: 
 async def prepare_detached(signer: signers.ExternalSigner, digest: bytes) -> bytes:
     """The signed attributes (DER) over the content's SHA-256, for a key on the principal's PC."""
     attrs = await signer.signed_attrs(digest, "sha256", use_pades=True, is_pdf_sig=False)
-    return attrs.dump()
+    dumped: bytes = attrs.dump()
+    return dumped
 
 
 async def finish_detached(
@@ -58,7 +60,8 @@ async def finish_detached(
         cms_obj = await external.async_sign_prescribed_attributes(
             "sha256", cms.CMSAttributes.load(signed_attrs), timestamper=timestamper
         )
-    return cms_obj.dump()
+    dumped: bytes = cms_obj.dump()
+    return dumped
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from asn1crypto import x509
 
@@ -32,7 +32,7 @@ class TokenDigestSigner:
     def __init__(self, spec: token.TokenSpec, pin: str) -> None:
         from pkcs11 import KeyType, ObjectClass
 
-        self._session: Any = token.open_session(spec, pin)
+        self._session: Any = cast(Any, token.open_session(spec, pin))  # a python-pkcs11 Session
         try:
             found, others = token.signing_keys(self._session)
             chosen = token.choose(found, spec.key_label)

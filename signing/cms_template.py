@@ -79,7 +79,8 @@ class TemplatedCMS:
     def _template_key(self, digest_algorithm: str, use_pades: bool, settings: Any) -> Any:
         # the signing time is set on every call, and PAdES leaves it out of the attributes (a
         # container that carried it would differ between the samples and never be templated)
-        fixed = dataclasses.replace(settings, signing_time=None) if dataclasses.is_dataclass(settings) else settings
+        is_instance = dataclasses.is_dataclass(settings) and not isinstance(settings, type)
+        fixed = dataclasses.replace(settings, signing_time=None) if is_instance else settings
         return (digest_algorithm, use_pades, repr(fixed))
 
     async def async_sign(  # type: ignore[no-untyped-def]

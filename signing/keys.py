@@ -3,7 +3,8 @@
 A PKCS#12 supplied for a batch is opened in memory and never written anywhere; the loaded key is
 kept for the whole batch. pyHanko's own `SimpleSigner` re-parses the private key on every
 signature (~33 ms for RSA-2048, DESIGN §9), which is most of its cost, so `KeptKeySigner` parses it
-once.
+once. A key on the principal's own PC is a key source too (`client_key`): its certificate only,
+its signature values made elsewhere and checked here (`check_signature_value`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from pyhanko.sign import signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
 from archive.exceptions import InvalidInput
 from signing.cms_template import TemplatedCMS
@@ -85,6 +87,31 @@ def from_pkcs12(data: bytes, password: bytes | None) -> KeySource:
 
 
 _SHA256_HEX = re.compile(r"[0-9A-F]{64}")
+
+
+def client_key(certificate: bytes, chain: list[bytes]) -> KeySource:
+    """The principal's certificate (sent by their PC) as a key source whose signatures come from elsewhere."""
+    try:
+        cert = x509.Certificate.load(certificate)
+        others = [x509.Certificate.load(c) for c in chain]
+        _ = cert.subject.human_friendly, [c.subject.human_friendly for c in others]  # parse now, not later
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput(
+            "Chứng thư số gửi lên không đọc được (cần DER, mã hóa base64).",
+            "The certificate sent cannot be read (DER, base64-encoded, is expected).",
+        ) from None
+    signer = signers.ExternalSigner(cert, SimpleCertificateStore.from_certs(others), signature_value=256)
+    return KeySource(kind="client", signer=signer, certificate=cert, chain=others)
+
+
+def check_signature_value(certificate: x509.Certificate, signed_attrs: bytes, value: bytes) -> bool:
+    """Does `value` sign these signed attributes with this certificate's key (the mechanism the CMS will name)?"""
+    mechanism = signers.ExternalSigner(certificate, None).get_signature_mechanism_for_digest("sha256")
+    try:
+        DefaultSignatureValidator().validate_signature(value, signed_attrs, certificate.public_key, mechanism)
+    except Exception:  # InvalidSignature, or bytes that are not a signature at all
+        return False
+    return True
 
 
 def fingerprint(certificate_der: bytes) -> str:

@@ -300,12 +300,15 @@ async def finish(setup: PadesSetup, prepared: Prepared, signature_value: bytes) 
         digest = PreparedByteRangeDigest(prepared.document_digest, prepared.reserved_start, prepared.reserved_end)
         await PdfTBSDocument.async_finish_signing(out, digest, cms_obj)
         if setup.level in ("B-LT", "B-LTA"):
+            vc = setup.validation_context
+            assert vc is not None, "a B-LT/B-LTA setup is built with its validation context"
             reader = PdfFileReader(out, strict=False)
             embedded = reader.embedded_regular_signatures[-1]
             revinfo = io.BytesIO()
-            await dss.async_add_validation_info(embedded, setup.validation_context, output=revinfo)
+            await dss.async_add_validation_info(embedded, vc, output=revinfo)
             out = revinfo
         if setup.level == "B-LTA":
+            assert setup.timestamper is not None, "B-LTA needs a TSA (PadesSetup.check_level)"
             archived = io.BytesIO()
             await signers.PdfTimeStamper(setup.timestamper).async_timestamp_pdf(
                 IncrementalPdfFileWriter(out, strict=False),

@@ -30,7 +30,7 @@ def check(period: str, cadence: str) -> str:
         raise InvalidInput(f"Chu kỳ ký '{cadence}' không được hỗ trợ.", f"Unsupported signing cadence {cadence!r}.")
     match = pattern.fullmatch(period) if period.isascii() else None  # \d alone also takes "٢٠٢٥-١١"
     ok = match is not None
-    if ok and cadence in ("semester", "yearly"):
+    if match is not None and cadence in ("semester", "yearly"):
         ok = int(match.group(2)) == int(match.group(1)) + 1
     if not ok:
         raise InvalidInput(

@@ -23,15 +23,12 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
-from asn1crypto import x509
-from pyhanko.sign import signers
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,9 +39,9 @@ from archive.models import Person, Record, new_uuid
 from archive.settings import Settings
 from archive.storage import ObjectMissing, ObjectStore
 from signing import batch as batch_runner
-from signing import cades, keys, ownership, pades, periods, stamp, trust, workflow
+from signing import cades, keys, levels, ownership, pades, trust, workflow
 from signing.exceptions import ItemError, LeaseLost
-from signing.keys import KeySource
+from signing.keys import KeySource, check_signature_value, client_key
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, StampPlace, left_to_sign
 
 WORK_PREFIX = "work/prepared/"
@@ -53,31 +50,6 @@ PREPARE_LIMIT = 100
 
 class PreparationExpired(Conflict):
     code = "preparation_expired"
-
-
-def client_key(certificate: bytes, chain: list[bytes]) -> KeySource:
-    """The principal's certificate (sent by their PC) as a key source whose signatures come from elsewhere."""
-    try:
-        cert = x509.Certificate.load(certificate)
-        others = [x509.Certificate.load(c) for c in chain]
-        _ = cert.subject.human_friendly, [c.subject.human_friendly for c in others]  # parse now, not later
-    except (ValueError, TypeError, KeyError):
-        raise InvalidInput(
-            "Chứng thư số gửi lên không đọc được (cần DER, mã hóa base64).",
-            "The certificate sent cannot be read (DER, base64-encoded, is expected).",
-        ) from None
-    signer = signers.ExternalSigner(cert, SimpleCertificateStore.from_certs(others), signature_value=256)
-    return KeySource(kind="client", signer=signer, certificate=cert, chain=others)
-
-
-def check_signature_value(certificate: x509.Certificate, signed_attrs: bytes, value: bytes) -> bool:
-    """Does `value` sign these signed attributes with this certificate's key (the mechanism the CMS will name)?"""
-    mechanism = signers.ExternalSigner(certificate, None).get_signature_mechanism_for_digest("sha256")
-    try:
-        DefaultSignatureValidator().validate_signature(value, signed_attrs, certificate.public_key, mechanism)
-    except Exception:  # InvalidSignature, or bytes that are not a signature at all
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -99,7 +71,7 @@ class _Row:
     created_at: datetime
 
 
-class ClientRun(batch_runner._Run):
+class ClientRun(batch_runner.SigningRun):
     """A batch run whose signature values come from the principal's PC instead of a key held here."""
 
     def __init__(
@@ -112,11 +84,11 @@ class ClientRun(batch_runner._Run):
         key: KeySource,
         consumes: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(sessions, store, settings, batch_id, actor_id, key, "", None, None)
+        super().__init__(sessions, store, settings, batch_id, actor_id, key)
         self.consumes = consumes or {}
         self.prepared: list[dict[str, Any]] = []
 
-    def _batch_in_tx(self) -> ApprovalBatch:
+    def hold_batch(self) -> ApprovalBatch:
         batch = self.session.get(ApprovalBatch, self.batch_id, populate_existing=True)
         assert batch is not None
         if batch.state == BatchState.signed.value:
@@ -125,19 +97,22 @@ class ClientRun(batch_runner._Run):
             raise LeaseLost("Đợt duyệt đang được ký trên máy chủ.", "The batch is being signed on the server.")
         return batch
 
-    def _consume(self, target: str) -> None:
+    def consume(self, target: str) -> None:
         """Storing a signature consumes its live preparation, in the same transaction (never twice)."""
         prepared_id = self.consumes.get(target)
         if prepared_id is None:  # an item failing while it is prepared: no preparation to consume
             return
-        gone = self.session.execute(
-            delete(PreparedSignature)
-            .where(
-                PreparedSignature.id == prepared_id,
-                PreparedSignature.target == target,
-                PreparedSignature.expires_at > utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+        gone = cast(
+            CursorResult[Any],
+            self.session.execute(
+                delete(PreparedSignature)
+                .where(
+                    PreparedSignature.id == prepared_id,
+                    PreparedSignature.target == target,
+                    PreparedSignature.expires_at > utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if gone != 1:
             raise PreparationExpired(
@@ -183,7 +158,7 @@ class ClientRun(batch_runner._Run):
         )
         try:
             with write_transaction(self.session):
-                self._batch_in_tx()
+                self.hold_batch()
                 self.session.add(row)
         except IntegrityError:
             self.session.rollback()
@@ -206,43 +181,35 @@ class ClientRun(batch_runner._Run):
         )
 
     async def prepare_all(self, item_ids: list[int], with_record: bool, level: str) -> None:
-        batch = await self.db(lambda: self._batch_in_tx())
+        batch = await self.db(self.hold_batch)
         when = datetime.now(UTC)
-        stamp_pdf = stamp.render(
-            title=batch.signer_title or "HIỆU TRƯỞNG",
-            name=self.key.certificate.subject.native.get("common_name", ""),
-            when=when,
-            image=None,
-            font=self.settings.stamp_font,
-        )
-        reason = f"Đã duyệt ({periods.label(batch.period)})"
         setup = pades.PadesSetup(
             self.key.signer,
             level,
-            stamp_pdf,
+            self.stamp(batch, when),
             self.settings.stamp_page,
             None,
             None,
-            reason,
+            self.reason(batch),
             stamp_fallback=self.settings.stamp_fallback,
         )
         for item_id in item_ids:
-            item, sha256, size, media_type = await self.db(self._load_item, item_id)
+            item, sha256, size, media_type = await self.db(self.load_item, item_id)
             target = f"item:{item_id}"
             try:
                 if media_type == batch_runner.PDF and size <= batch_runner.IN_MEMORY_LIMIT:
-                    data = await asyncio.to_thread(self._read, sha256)
+                    data = await asyncio.to_thread(self.read, sha256)
                     made: Any = await pades.prepare(setup, data, f"HOSO_DUYET_{self.batch_id[:8]}_{item_id}")
                 else:
-                    digest = await asyncio.to_thread(self._digest, sha256)
+                    digest = await asyncio.to_thread(self.digest, sha256)
                     made = await cades.prepare_detached(self.key.signer, digest)  # type: ignore[arg-type]
             except ItemError as e:
-                await self.db(self._commit_failed, item_id, e)
+                await self.db(self.commit_failed, item_id, e)
                 continue
             await self.db(self._save_prepared, target, item_id, item.record_id, item.record.title, level, made)
         if with_record:
-            record_id, sha256 = await self.db(self._approval_record, when)
-            data = await asyncio.to_thread(self._read, sha256)
+            record_id, sha256 = await self.db(self.approval_record, when)
+            data = await asyncio.to_thread(self.read, sha256)
             made = await pades.prepare(setup, data, f"HOSO_BIEN_BAN_{self.batch_id[:8]}")
             title = await self.db(self._record_title, record_id)
             await self.db(self._save_prepared, f"record:{self.batch_id}", None, record_id, title, level, made)
@@ -282,7 +249,7 @@ class ClientRun(batch_runner._Run):
         if row.kind == "cades_detached":
             p7s = await cades.finish_detached(self.key.signer, row.signed_attrs, value, setup.timestamper)
             assert row.item_id is not None
-            await self.db(self._commit_detached, row.item_id, p7s, "B-B" if row.level == "B-B" else "B-T")
+            await self.db(self.commit_detached, row.item_id, p7s, "B-B" if row.level == "B-B" else "B-T")
             return
         assert row.work_key and row.document_digest and row.reserved_start is not None and row.reserved_end is not None
         data = await asyncio.to_thread(self._read_key, row.work_key)
@@ -293,7 +260,7 @@ class ClientRun(batch_runner._Run):
             reserved_end=row.reserved_end,
             signed_attrs=row.signed_attrs,
             page_index=row.details.get("page", 0),
-            box=tuple(row.details["box"]) if row.details.get("box") else None,  # type: ignore[arg-type]
+            box=tuple(row.details["box"]) if row.details.get("box") else None,
             place=StampPlace(row.details.get("stamp", StampPlace.last_page.value)),
         )
         pdf = await pades.finish(setup, prepared, value)
@@ -301,9 +268,9 @@ class ClientRun(batch_runner._Run):
             pdf=pdf, page_index=prepared.page_index, box=prepared.box, signed_at=row.created_at, place=prepared.place
         )
         if row.item_id is not None:
-            await self.db(self._commit_signed, row.item_id, pdf, signed, row.level)
+            await self.db(self.commit_signed, row.item_id, pdf, signed, row.level)
         else:
-            await self.db(self._close, row.record_id, signed)
+            await self.db(self.close_batch, row.record_id, signed)
         await asyncio.to_thread(_drop, self.store, row.work_key)
 
     def _read_key(self, key: str) -> bytes:
@@ -328,7 +295,7 @@ def prepare(
 
     The certificate the PC sent must be the principal's (signing/ownership.py): its first use
     needs `confirm_certificate`, another person's is refused before anything is prepared."""
-    level = level or settings.default_signature_level
+    level = levels.level_for(settings, levels.Purpose.approval, level)
     if not 1 <= limit <= 500:
         raise InvalidInput("Số tài liệu mỗi lần chuẩn bị phải từ 1 đến 500.", "The limit must be 1 to 500.")
     with sessions() as session:

@@ -8,6 +8,7 @@ pyHanko's; this module only decides what they mean for a person reading the repo
 from __future__ import annotations
 
 import asyncio
+import enum
 import io
 from typing import Any, BinaryIO
 
@@ -49,18 +50,83 @@ def _revocation(status: Any) -> str:
     return "good" if status.validation_path is not None and status.trusted else "unknown"
 
 
-def _summary(report: dict[str, Any]) -> str:
+class Verdict(enum.StrEnum):
+    """Whether a signature holds, typed: every report carries one (`verdict`), and its display texts
+    (`summary_vi`, and the English) derive from it. Nothing decides by matching a text."""
+
+    valid = "valid"
+    valid_test_certificate = "valid_test_certificate"  # holds, but the certificate is hoso's demo one
+    untrusted = "untrusted"  # intact, but the certificate does not chain to a trusted root
+    revoked = "revoked"
+    modified = "modified"  # intact, but the document changed after signing
+    invalid = "invalid"  # content changed or signature broken
+    timestamp_valid = "timestamp_valid"  # a document timestamp (B-LTA) that holds
+    timestamp_invalid = "timestamp_invalid"
+    unchecked = "unchecked"  # the file could not be checked at all (damaged, encrypted)
+
+    @property
+    def holds(self) -> bool:
+        """Intact, valid and trusted: a test certificate's signature holds too (it is flagged, not invalid)."""
+        return self in (Verdict.valid, Verdict.valid_test_certificate, Verdict.timestamp_valid)
+
+    @property
+    def vi(self) -> str:
+        """The Vietnamese every report shows (`summary_vi`); the pages' catalogue (en.json) agrees with `en`."""
+        match self:
+            case Verdict.invalid:
+                return "Chữ ký KHÔNG hợp lệ: nội dung đã bị thay đổi hoặc chữ ký hỏng"
+            case Verdict.modified:
+                return "Chữ ký đúng nhưng tài liệu đã bị sửa sau khi ký"
+            case Verdict.revoked:
+                return "Chữ ký đúng nhưng chứng thư số đã bị thu hồi"
+            case Verdict.untrusted:
+                return "Chữ ký đúng nhưng chứng thư số không dẫn tới gốc tin cậy"
+            case Verdict.valid_test_certificate:
+                return "Chữ ký hợp lệ với chứng thư THỬ NGHIỆM (không có giá trị pháp lý)"
+            case Verdict.valid:
+                return "Chữ ký hợp lệ"
+            case Verdict.timestamp_valid:
+                return "Dấu thời gian tài liệu hợp lệ"
+            case Verdict.timestamp_invalid:
+                return "Dấu thời gian không hợp lệ"
+            case Verdict.unchecked:
+                return "Không kiểm tra được"
+
+    @property
+    def en(self) -> str:
+        return _EN[self]
+
+
+_EN = {
+    Verdict.invalid: "Signature NOT valid: the content was changed or the signature is broken",
+    Verdict.modified: "The signature is intact but the document was modified after signing",
+    Verdict.revoked: "The signature is intact but the certificate has been revoked",
+    Verdict.untrusted: "The signature is intact but the certificate does not chain to a trusted root",
+    Verdict.valid_test_certificate: "Valid signature with a TEST certificate (no legal value)",
+    Verdict.valid: "Valid signature",
+    Verdict.timestamp_valid: "Valid document timestamp",
+    Verdict.timestamp_invalid: "Invalid document timestamp",
+    Verdict.unchecked: "Could not be checked",
+}
+
+
+def _verdict(report: dict[str, Any]) -> Verdict:
     if not report["intact"] or not report["valid"]:
-        return "Chữ ký KHÔNG hợp lệ: nội dung đã bị thay đổi hoặc chữ ký hỏng"
+        return Verdict.invalid
     if report["modified_after_signing"]:
-        return "Chữ ký đúng nhưng tài liệu đã bị sửa sau khi ký"
+        return Verdict.modified
     if report["revocation"] == "revoked":
-        return "Chữ ký đúng nhưng chứng thư số đã bị thu hồi"
+        return Verdict.revoked
     if not report["trusted"]:
-        return "Chữ ký đúng nhưng chứng thư số không dẫn tới gốc tin cậy"
+        return Verdict.untrusted
     if report.get("test_certificate"):
-        return "Chữ ký hợp lệ với chứng thư THỬ NGHIỆM (không có giá trị pháp lý)"
-    return "Chữ ký hợp lệ"
+        return Verdict.valid_test_certificate
+    return Verdict.valid
+
+
+def _conclude(report: dict[str, Any], verdict: Verdict) -> None:
+    report["verdict"] = verdict
+    report["summary_vi"] = verdict.vi
 
 
 def _base(status: Any, kind: str) -> dict[str, Any]:
@@ -132,23 +198,22 @@ async def _validate_pdf_in(settings: Settings, data: BinaryIO, online: bool, fet
     reports = []
     for position, sig in enumerate(sigs):
         if position in doc_ts:
-            status = await async_validate_pdf_timestamp(
+            ts_status = await async_validate_pdf_timestamp(
                 sig, validation_context=trust.validation_context(settings, **vc_kwargs)
             )
             reports.append(
                 {
                     "kind": "document_timestamp",
                     "field": sig.field_name,
-                    "intact": bool(status.intact),
-                    "valid": bool(status.valid),
-                    "trusted": bool(status.trusted),
-                    "timestamp_time": _iso(status.timestamp),
-                    "signer": keys.describe(status.signing_cert),
-                    "summary_vi": "Dấu thời gian tài liệu hợp lệ"
-                    if status.intact and status.valid and status.trusted
-                    else "Dấu thời gian không hợp lệ",
+                    "intact": bool(ts_status.intact),
+                    "valid": bool(ts_status.valid),
+                    "trusted": bool(ts_status.trusted),
+                    "timestamp_time": _iso(ts_status.timestamp),
+                    "signer": keys.describe(ts_status.signing_cert),
                 }
             )
+            holds = ts_status.intact and ts_status.valid and ts_status.trusted
+            _conclude(reports[-1], Verdict.timestamp_valid if holds else Verdict.timestamp_invalid)
             continue
         vc = trust.validation_context(settings, **vc_kwargs)
         status = await async_validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
@@ -163,7 +228,7 @@ async def _validate_pdf_in(settings: Settings, data: BinaryIO, online: bool, fet
             changes_vi=CHANGES_VI[changes],
             modified_after_signing=changes in ("annotations", "other", "unknown"),
         )
-        report["summary_vi"] = _summary(report)
+        _conclude(report, _verdict(report))
         reports.append(report)
     return reports
 
@@ -186,7 +251,7 @@ async def _validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, 
         level="CAdES-B-T" if status.timestamp_validity else "CAdES-B-B", modified_after_signing=not status.intact
     )
     report["changes_vi"] = CHANGES_VI["none" if status.intact else "other"]
-    report["summary_vi"] = _summary(report)
+    _conclude(report, _verdict(report))
     return [report]
 
 
@@ -200,7 +265,11 @@ def validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, online:
     return asyncio.run(_validate_detached(settings, content, p7s, online))
 
 
+def holds(report: dict[str, Any]) -> bool:
+    """Does this report's signature hold (its verdict; a report without one was never checked)?"""
+    return Verdict(report.get("verdict", Verdict.unchecked)).holds
+
+
 def all_ok(reports: list[dict[str, Any]]) -> bool:
     """Every signature valid (a demo certificate's too: it is flagged `test_certificate`, not invalid)."""
-    good = ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
-    return bool(reports) and all(r["summary_vi"].startswith(good) for r in reports)
+    return bool(reports) and all(holds(r) for r in reports)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DbSession, state
-from api.routers import certificates as certificates_api
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
@@ -30,6 +29,7 @@ from archive.exceptions import HosoError
 from archive.models import Membership, Person, RecordType, Role, School
 from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
 from signing import ownership, seal
+from signing import service as signing_service
 from signing.models import SigningCertificate
 
 router = APIRouter(include_in_schema=False)
@@ -364,7 +364,7 @@ def register_certificate(
     *,
     session: DbSession,
 ) -> Response:
-    """The administrator registers a certificate (PEM/DER) for a person, through the API's own function."""
+    """The administrator registers a certificate (PEM/DER) for a person (`signing.service`, as the API does)."""
     person = form_poster(request, session, csrf_token, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
@@ -372,7 +372,7 @@ def register_certificate(
         errors = {"certificate": t("Chọn tệp chứng thư số.")}
         return _certificates_page(request, session, person, person_id, 422, errors)
     try:
-        certificates_api.register_certificate(person_id, certificate, person, session)
+        signing_service.register_certificate(session, person, person_id, certificate.file)
     except HosoError as e:
         session.rollback()
         return _certificates_page(request, session, person, person_id, 422, {"certificate": said(e)})

@@ -3,7 +3,8 @@
 Plain forms (no script needed): each decision posts back and the page shows the queue again;
 "Ký duyệt" posts the key (a .p12 and its password, used in memory and never stored, or the
 server's token PIN, or a remote-signing credential and its PIN/OTP) to the same signing run the API
-starts, then the page follows the batch until it is signed, with the approval record to download.
+starts (`signing.service.sign`), then the page follows the batch until it is signed, with the
+approval record to download.
 The principal's own USB token signs through `hoso sign-agent` on their PC; the page says how.
 """
 
@@ -17,7 +18,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import AppState, get_session, state
-from api.routers import approvals as approvals_api
 from api.web.forms import form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
@@ -26,6 +26,7 @@ from archive import access, calendar
 from archive.exceptions import HosoError
 from archive.models import Person, Role
 from signing import ownership, periods, workflow
+from signing import service as signing
 from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
@@ -68,14 +69,12 @@ def _queue(
     for school_id in schools:
         for batch in workflow.batches_for(session, school_id, period):
             items = [
-                approvals_api.item_out(i)
+                signing.item_out(i)
                 for i in workflow.items_of(session, batch.id)
                 if (not teacher or i.record.author.username == teacher)
                 and (not subject or (i.record.subject or "") == subject)
             ]
-            batches.append(
-                {"batch": approvals_api.batch_out(session, batch), "items": items, "school": batch.school.name}
-            )
+            batches.append({"batch": signing.batch_out(session, batch), "items": items, "school": batch.school.name})
     session.commit()
     return render(
         request,
@@ -142,27 +141,26 @@ def sign(
     if pkcs12 is not None and not pkcs12.filename:
         pkcs12 = None
     try:
-        approvals_api.sign(
-            batch_id,
+        request_ = signing.SignRequest(
             key_source=key_source,
-            pkcs12=pkcs12,
+            pkcs12=pkcs12.file if pkcs12 is not None else None,
             password=password or None,
             pin=pin or None,
             credential_id=credential_id or None,
             otp=otp or None,
-            csc_token=None,
-            level=None,
             confirm_certificate=confirm_certificate or None,
-            signature_image=None,
-            person=person,
-            session=session,
-            app_state=app_state,
         )
+        signing.sign(session, app_state.sessions, app_state.store, app_state.settings, person, batch_id, request_)
     except HosoError as e:
         session.rollback()
         batch = session.get(ApprovalBatch, batch_id)
         period = batch.period if batch is not None else ""
-        refused = {"batch": batch_id, "message": said(e), "key_source": key_source, "credential_id": credential_id}
+        refused: dict[str, Any] = {
+            "batch": batch_id,
+            "message": said(e),
+            "key_source": key_source,
+            "credential_id": credential_id,
+        }
         if isinstance(e, ownership.CertificateUnconfirmed):
             refused["unconfirmed"] = e.context
         return _queue(request, person, session, app_state, period, refused=refused)
@@ -176,7 +174,7 @@ def batch_page(request: Request, batch_id: str, session: Session = Depends(get_s
     if isinstance(person, Response):
         return person
     try:
-        batch = approvals_api.get_batch(batch_id, person=person, session=session)
+        batch = signing.get_batch(session, person, batch_id)
     except HosoError as e:
         return render(request, "error.html", person, status_code=404, message=said(e))
     return render(request, "batch.html", person, batch=batch)

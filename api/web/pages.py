@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
-from api.routers import approvals as approvals_api
 from api.routers import retention as retention_api
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
@@ -46,6 +45,7 @@ from retention.models import FixityRun, RecordRetention
 from search.documents import FACETS
 from search.models import EvidenceExport
 from signing import periods, seal, workflow
+from signing import service as signing_service
 from signing.models import ApprovalBatch, ApprovalItem, BatchState
 
 router = APIRouter(include_in_schema=False)
@@ -312,8 +312,8 @@ def _record_page(
     report: dict[str, Any] | None = None
     if record.status != "destroyed":
         try:
-            report = approvals_api.signatures(
-                record.id, version=None, online=False, person=person, session=session, app_state=app_state
+            report = signing_service.signature_report(
+                session, app_state.store, app_state.settings, person, record.id, online=False
             )
         except HosoError as e:
             report = {"error": said(e), "signatures": []}

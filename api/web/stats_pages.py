@@ -1,4 +1,4 @@
-"""The statistics page: one school's month in tables, the chart, and CSV/SVG downloads (api/statistics.py)."""
+"""The statistics page: one school's month in tables, the chart, and CSV/SVG downloads (signing/statistics.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.routers import statistics
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access, calendar
 from archive.exceptions import HosoError
 from archive.models import Role, School
+from signing import statistics
 
 router = APIRouter(include_in_schema=False)
 VIEWERS = (*statistics.VIEWERS, Role.admin)

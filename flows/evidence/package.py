@@ -239,7 +239,13 @@ class Builder:
             with open(path, "rb") as data:
                 return validate.validate_pdf(self.settings, data, online=True)
         except Exception as e:  # a damaged or encrypted PDF: say so in the report, keep building
-            return [{"kind": "error", "summary_vi": f"Không kiểm tra được: {getattr(e, 'vi', e)}"}]
+            return [
+                {
+                    "kind": "error",
+                    "verdict": validate.Verdict.unchecked,
+                    "summary_vi": f"{validate.Verdict.unchecked.vi}: {getattr(e, 'vi', e)}",
+                }
+            ]
         finally:
             path.unlink(missing_ok=True)
 
@@ -250,7 +256,13 @@ class Builder:
             with open(path, "rb") as content:
                 return validate.validate_detached(self.settings, content, p7s, online=True)
         except Exception as e:
-            return [{"kind": "error", "summary_vi": f"Không kiểm tra được: {getattr(e, 'vi', e)}"}]
+            return [
+                {
+                    "kind": "error",
+                    "verdict": validate.Verdict.unchecked,
+                    "summary_vi": f"{validate.Verdict.unchecked.vi}: {getattr(e, 'vi', e)}",
+                }
+            ]
         finally:
             path.unlink(missing_ok=True)
 
@@ -360,8 +372,8 @@ class Builder:
 
 
 def _good(signature: dict[str, Any]) -> bool:
-    """Whether the report marks a signature ✔ (a valid signature or document timestamp)."""
-    return signature.get("summary_vi") in ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
+    """Whether the report marks a signature ✔: its typed verdict holds (a TEST certificate's too)."""
+    return validate.holds(signature)
 
 
 def _file_row(file_report: dict[str, Any]) -> dict[str, Any]:

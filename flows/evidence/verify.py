@@ -41,7 +41,6 @@ from archive.settings import Settings
 from flows.evidence import crosscheck as package_crosscheck
 from signing import keys, trust, validate
 
-GOOD = ("Chữ ký hợp lệ", "Dấu thời gian tài liệu hợp lệ")
 TRUST_HINT = (
     "So với dấu vân tay SHA-256 mà đơn vị lưu trữ công bố (trang “Gói chứng cứ”, trang chủ của thanh tra, "
     "quyết định cấp quyền): --seal-fingerprint; hoặc chỉ ra gốc tin cậy: --trust-roots.",
@@ -320,27 +319,19 @@ def _check_signatures(
             path.unlink(missing_ok=True)
         for report in reports:
             verdict.signatures_checked += 1
-            summary = str(report.get("summary_vi", ""))
+            said = validate.Verdict(report.get("verdict", validate.Verdict.unchecked))
+            vi, en = str(report.get("summary_vi", said.vi)), said.en
             if not (report.get("intact") and report.get("valid")) or report.get("modified_after_signing"):
-                verdict.fail(
-                    f"Chữ ký số không hợp lệ trong {rel}: {summary}", f"Invalid signature in {rel}: {_en(summary)}"
-                )
-            elif summary.startswith(GOOD):
+                verdict.fail(f"Chữ ký số không hợp lệ trong {rel}: {vi}", f"Invalid signature in {rel}: {en}")
+            elif said.holds:
                 verdict.signatures_holding += 1
                 if report.get("test_certificate"):
-                    verdict.notes.append((f"{rel}: {summary}", f"{rel}: {_en(summary)}"))
+                    verdict.notes.append((f"{rel}: {vi}", f"{rel}: {en}"))
             else:
                 who = (report.get("signer") or {}).get("common_name") or "?"
                 if who not in verdict.unproven_signers:
                     verdict.unproven_signers.append(who)
-                verdict.notes.append((f"{rel}: {summary} ({who})", f"{rel}: {_en(summary)} ({who})"))
-
-
-def _en(summary_vi: str) -> str:
-    """The English of a validation summary, from the pages' catalogue (one translation of each)."""
-    from api.web.i18n import english
-
-    return english().get(summary_vi, summary_vi)
+                verdict.notes.append((f"{rel}: {vi} ({who})", f"{rel}: {en} ({who})"))
 
 
 def _is_pdf(path: Path) -> bool:

@@ -139,13 +139,13 @@ def test_a_recording_is_approved_with_the_plans_and_signed_detached(
     video_sha256 = hashlib.sha256(video).hexdigest()
     recording = upload_recording(client, lan, "Tiết dạy trực tuyến Toán 5 — Phân số", video)
     plan = upload_plan(client, lan, "Toán 5 — Phân số")
-    read_whole = batch._Run._read
+    read_whole = batch.SigningRun.read
 
-    def no_whole_video(self: batch._Run, sha256: str) -> bytes:
+    def no_whole_video(self: batch.SigningRun, sha256: str) -> bytes:
         assert sha256 != video_sha256, "the recording was read into memory"
         return read_whole(self, sha256)
 
-    monkeypatch.setattr(batch._Run, "_read", no_whole_video)
+    monkeypatch.setattr(batch.SigningRun, "read", no_whole_video)
     tracemalloc.start()
     try:
         done = signed_batch(client, pki, [recording["id"], plan["id"]], level="B-T")

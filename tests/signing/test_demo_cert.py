@@ -86,3 +86,35 @@ def test_demo_cert_refuses_a_short_password_and_a_name_too_long_for_a_certificat
     long_name = make_demo(settings, tmp_path / "b.p12", "--name", "Nguyễn " * 10)
     assert long_name.returncode == 1 and "48 ký tự" in long_name.stderr
     assert not (tmp_path / "a.p12").exists() and not (tmp_path / "b.p12").exists()  # nothing written
+
+
+def test_a_demo_certificate_signature_has_one_verdict_in_the_api_the_cli_and_the_evidence_report(
+    client: TestClient, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    """It holds (flagged as a TEST certificate) everywhere: the API said so, while `hoso validate`
+    and the evidence package's report showed it with a red ✘ (they matched the exact text)."""
+    from flows.evidence.package import signature_mark
+
+    assert make_demo(settings, tmp_path / "hoa.p12", "--name", "Nguyễn Thị Hoa").returncode == 0
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    record = upload_plan(client, lan, "KHBD Toán 5: Tỉ số phần trăm")
+    batch_id = submit(client, lan, record["id"])["batch_id"]
+    approve_all(client, hoa, batch_id)
+    p12, password = (tmp_path / "hoa.p12").read_bytes(), PASSWORD.encode()
+    fingerprint = sign(client, hoa, batch_id, p12, password=password).json()["detail"]["certificate"]["fingerprint"]
+    started = sign(client, hoa, batch_id, p12, password=password, level="B-B", confirm_certificate=fingerprint)
+    assert started.status_code == 202, started.text
+    assert wait_batch(client, hoa, batch_id)["state"] == "signed"
+
+    report = client.get(f"/api/v1/records/{record['id']}/signatures", headers=hoa).json()
+    (signature,) = report["signatures"]
+    assert report["all_valid"] and signature["verdict"] == "valid_test_certificate"
+    said = "Chữ ký hợp lệ với chứng thư THỬ NGHIỆM (không có giá trị pháp lý)"
+    assert signature["summary_vi"] == said
+
+    (tmp_path / "signed.pdf").write_bytes(content(client, hoa, record["id"], 2))
+    env = hoso_env(settings, HOSO_TRUST_DEMO_ROOT="true", FORCE_COLOR="1", COLUMNS="250")
+    checked = hoso(settings, "validate", str(tmp_path / "signed.pdf"), "--offline", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"\x1b[32m{said}" in checked.stdout, checked.stdout  # green, like a valid signature
+    assert signature_mark(signature).startswith('<li class="ok">✔ ')

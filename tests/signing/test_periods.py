@@ -56,3 +56,57 @@ def test_periods_of_every_cadence_sort_by_the_time_they_start() -> None:
         "2026-10",
         "2026-2027-HK1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("period", "cadence"),
+    [("2026-11", "monthly"), ("2026-W47", "weekly"), ("2025-2026-HK1", "semester"), ("2025-2026", "yearly")],
+)
+def test_each_cadence_has_one_spelling(period: str, cadence: str) -> None:
+    assert periods.check(period, cadence) == period
+
+
+@pytest.mark.parametrize(
+    ("period", "cadence"),
+    [
+        ("2026-13", "monthly"),
+        ("2026-1", "monthly"),
+        ("٢٠٢٦-١١", "monthly"),  # Arabic-Indic digits: \d alone would take them
+        ("2026-W54", "weekly"),
+        ("2025-2027-HK1", "semester"),  # a school year is two consecutive years
+        ("2025-2026-HK3", "semester"),
+        ("2025-2025", "yearly"),
+        ("2026-11", "weekly"),
+    ],
+)
+def test_a_malformed_period_is_refused_with_an_example(period: str, cadence: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        periods.check(period, cadence)
+    assert periods.EXAMPLES[cadence] in refused.value.vi
+
+
+def test_an_unknown_cadence_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        periods.check("2026-11", "daily")
+
+
+@pytest.mark.parametrize(
+    ("period", "label"),
+    [
+        ("2026-11", "tháng 11/2026"),
+        ("2026-W47", "tuần 47/2026"),
+        ("2025-2026-HK1", "học kỳ I năm học 2025-2026"),
+        ("2025-2026-HK2", "học kỳ II năm học 2025-2026"),
+        ("2025-2026", "năm học 2025-2026"),
+    ],
+)
+def test_a_period_is_named_as_a_vietnamese_document_names_it(period: str, label: str) -> None:
+    assert periods.label(period) == label
+
+
+def test_where_a_period_starts_and_its_month() -> None:
+    assert periods.starts("2026-11").isoformat() == "2026-11-01"
+    assert periods.starts("2026-W01").isoformat() == "2025-12-29"  # ISO week 1 of 2026 starts on a Monday in 2025
+    assert periods.starts("2025-2026-HK2").isoformat() == "2026-01-01"
+    assert periods.month_of("2026-11") == 11 and periods.month_of("2026-W47") is None
+    assert periods.school_year_of("2025-2026-HK1") == "2025-2026"
