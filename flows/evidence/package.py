@@ -336,11 +336,11 @@ class Builder:
                 "school": record.school.name,
                 "record_type": record.record_type.name_vi,
                 "school_year": record.school_year,
-                "files": [_file_row(f) for f in self.reports[record.id]["files"]],
+                "files": [file_row(f) for f in self.reports[record.id]["files"]],
             }
             for record, _versions, _sigs in items
         ]
-        page = _TEMPLATES.get_template("report.html").render(
+        page = render_report(
             title=title,
             package_id=f"hoso-evidence-{self.export_id}",
             requester=requester,
@@ -371,12 +371,17 @@ class Builder:
             )
 
 
+def render_report(**values: Any) -> str:
+    """The package's report page from its values (`templates/report.html`; Jinja escapes every one)."""
+    return _TEMPLATES.get_template("report.html").render(**values)
+
+
 def _good(signature: dict[str, Any]) -> bool:
     """Whether the report marks a signature ✔: its typed verdict holds (a TEST certificate's too)."""
     return validate.holds(signature)
 
 
-def _file_row(file_report: dict[str, Any]) -> dict[str, Any]:
+def file_row(file_report: dict[str, Any]) -> dict[str, Any]:
     """One file of the report's table: its name, kind, and a mark per signature."""
     marks = [
         {

@@ -93,7 +93,7 @@ def test_a_demo_certificate_signature_has_one_verdict_in_the_api_the_cli_and_the
 ) -> None:
     """It holds (flagged as a TEST certificate) everywhere: the API said so, while `hoso validate`
     and the evidence package's report showed it with a red ✘ (they matched the exact text)."""
-    from flows.evidence.package import signature_mark
+    from flows.evidence.package import file_row, render_report
 
     assert make_demo(settings, tmp_path / "hoa.p12", "--name", "Nguyễn Thị Hoa").returncode == 0
     lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
@@ -117,4 +117,7 @@ def test_a_demo_certificate_signature_has_one_verdict_in_the_api_the_cli_and_the
     checked = hoso(settings, "validate", str(tmp_path / "signed.pdf"), "--offline", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"\x1b[32m{said}" in checked.stdout, checked.stdout  # green, like a valid signature
-    assert signature_mark(signature).startswith('<li class="ok">✔ ')
+    row = {"title": "t", "author": "a", "school": "s", "record_type": "k", "school_year": "y"}
+    row["files"] = [file_row({"path": "documents/signed.pdf", "kind": "pdf", "signatures": [signature]})]
+    page = render_report(rows=[row], title="t", package_id="p", requester="r", decisions=[], self_signed=False)
+    assert '<li class="ok">✔ ' + said in page and "✘" not in page
