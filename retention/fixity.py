@@ -28,7 +28,7 @@ from archive.db import utcnow, write_transaction
 from archive.models import Blob, Record, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
 from retention import orphans as orphans_scan
-from retention.models import FixityRun
+from retention.models import FixityRun, FixityState
 
 FIXITY_JOB = "fixity_run"  # the job kind the worker drains
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -63,7 +63,7 @@ def run(
 
     When `stop` is set (the server is stopping) the run ends within a chunk, `interrupted`, and
     raises jobs.Stopped so its job is queued again."""
-    fixity = FixityRun(started_by=started_by, started_at=utcnow(), state="running")
+    fixity = FixityRun(started_by=started_by, started_at=utcnow(), state=FixityState.running)
     session.add(fixity)
     session.commit()
     kept = Blob.destroyed_at.is_(None)  # lawfully destroyed bytes are not expected any more
@@ -107,12 +107,12 @@ def run(
         anchor = anchors.write(session, store) if not chain_problems else None
     except jobs.Stopped:
         session.rollback()
-        fixity.state, fixity.error, fixity.finished_at = "interrupted", "the server was stopped", utcnow()
+        fixity.state, fixity.error, fixity.finished_at = FixityState.interrupted, "the server was stopped", utcnow()
         session.commit()
         raise
     except Exception as e:
         session.rollback()
-        fixity.state, fixity.error, fixity.finished_at = "failed", repr(e)[:2000], utcnow()
+        fixity.state, fixity.error, fixity.finished_at = FixityState.failed, repr(e)[:2000], utcnow()
         session.commit()
         raise
     fixity.bytes_checked = done_bytes
@@ -125,7 +125,7 @@ def run(
     fixity.audit_problems = chain_problems[:MAX_LISTED]
     fixity.anchor_key = anchor.key if anchor else None
     # orphans are garbage for `hoso gc`, not damage: they are listed, the run is still "ok"
-    fixity.state = "ok" if not (mismatched or missing or tampered or chain_problems) else "problems"
+    fixity.state = FixityState.ok if not (mismatched or missing or tampered or chain_problems) else FixityState.problems
     fixity.finished_at = utcnow()
     with write_transaction(session):
         session.add(fixity)
@@ -197,8 +197,8 @@ def findings_for(session: Session, run: FixityRun, school_ids: set[int] | None) 
             mismatched.append({**entry, "records": mine})
     missing = [sha for sha in run.missing or [] if any(school_of.get(r) in school_ids for r in users.get(sha, []))]
     state = run.state
-    if state in ("ok", "problems"):
-        state = "problems" if mismatched or missing or tampered else "ok"
+    if state in (FixityState.ok, FixityState.problems):
+        state = FixityState.problems if mismatched or missing or tampered else FixityState.ok
     return {
         "state": state,
         "mismatched": mismatched,

@@ -25,10 +25,12 @@ from archive import blobs, calendar
 from archive.db import utcnow, write_transaction
 from archive.models import Record, RecordType, Version
 from archive.storage import ObjectMissing, ObjectStore, RetentionShortening, blob_key
-from retention.models import RecordRetention
+from retention.models import RecordRetention, RetentionState
 
 log = logging.getLogger(__name__)
 PERMANENT_LOCK_YEARS = 100
+# the records whose blobs the store keeps locked (destroyed ones have none left)
+LOCKED_STATES = (RetentionState.active, RetentionState.review, RetentionState.proposed, RetentionState.transferred)
 
 
 def end_year(school_year: str) -> int:
@@ -100,7 +102,7 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
                 Record.record_type_id,
                 Record.school_year,
                 RecordType.retention_years,
-                literal("active"),
+                literal(RetentionState.active.value),
                 literal(now, RecordRetention.computed_at.type),
             )
             .join(RecordType, RecordType.id == Record.record_type_id)
@@ -142,7 +144,7 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
     new_keep = current(_new_keep())
     changed = session.execute(
         update(RecordRetention)
-        .where(scoped, exists(source), RecordRetention.state == "active")
+        .where(scoped, exists(source), RecordRetention.state == RetentionState.active)
         .values(
             permanent=or_(RecordRetention.permanent, new_perm),
             keep_until_year=case(
@@ -185,7 +187,7 @@ def lock_pending(
         session.scalars(
             select(RecordRetention)
             .where(
-                RecordRetention.state.in_(("active", "review", "proposed", "transferred")),
+                RecordRetention.state.in_(LOCKED_STATES),
                 or_(
                     RecordRetention.locked_until.is_(None),
                     and_(RecordRetention.permanent, RecordRetention.locked_until < permanent_floor),

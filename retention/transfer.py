@@ -29,7 +29,7 @@ from archive.models import Person, Record, School, Version
 from archive.package import PackageWriter
 from archive.storage import ObjectStore
 from retention import holds
-from retention.models import RecordRetention, Transfer
+from retention.models import RecordRetention, RetentionState, Transfer
 from retention.schedule import end_year
 
 ALERT_DAYS = 30
@@ -65,7 +65,9 @@ def due_for(session: Session, school: School, today: date | None = None) -> list
         session.execute(
             select(Record.school_year, func.count())
             .join(RecordRetention, RecordRetention.record_id == Record.id)
-            .where(Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == "active")
+            .where(
+                Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == RetentionState.active
+            )
             .group_by(Record.school_year)
         ).all()
     )
@@ -94,7 +96,7 @@ def build(
                 Record.school_id == school.id,
                 Record.school_year == school_year,
                 RecordRetention.permanent,
-                RecordRetention.state == "active",
+                RecordRetention.state == RetentionState.active,
             )
             .order_by(Record.created_at)
         )
@@ -231,7 +233,7 @@ def build(
         )
         session.add(transfer)
         for row in session.scalars(select(RecordRetention).where(RecordRetention.record_id.in_(ids))):
-            row.state = "transferred"
+            row.state = RetentionState.transferred
         audit.append(
             session,
             actor=actor,
