@@ -150,7 +150,8 @@ def release(
     if not reason.strip():
         raise InvalidInput("Hãy ghi lý do giải tỏa.", "Give the reason for the release.")
     records = covered(session, hold)
-    schools = set(session.scalars(select(Record.school_id).where(Record.id.in_(records)))) or {hold.school_id}
+    of_records: set[int | None] = set(session.scalars(select(Record.school_id).where(Record.id.in_(records))))
+    schools = of_records or {hold.school_id}
     for school_id in schools:
         if school_id is not None:
             _may_manage(actor, school_id)
