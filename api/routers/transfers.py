@@ -14,6 +14,7 @@ from retention import views
 from retention.schemas import TransferDue, TransferIn, TransferOut
 
 router = APIRouter(tags=["retention"])
+ZIP_BODY = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
 
 
 @router.get("/retention/transfers/due", response_model=list[TransferDue])
@@ -31,7 +32,11 @@ def create_transfer(body: TransferIn, person: CurrentUser, session: DbSession, a
     return views.transfer_view(made)
 
 
-@router.get("/retention/transfers/{transfer_id}/download", response_class=StreamingResponse)
+@router.get(
+    "/retention/transfers/{transfer_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": ZIP_BODY, "description": "The sealed SIP (ZIP); its SHA-256 in X-Content-SHA256"}},
+)
 def download_transfer(
     transfer_id: str, person: CurrentUser, session: DbSession, app_state: HosoState
 ) -> StreamingResponse:
