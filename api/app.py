@@ -14,15 +14,19 @@ from api.routers import (
     approvals,
     auth,
     certificates,
+    dispositions,
     evidence,
+    fixity,
     grants,
+    holds,
     people,
     record_types,
     records,
-    retention,
+    retention_schedule,
     schools,
     search,
     statistics,
+    transfers,
     uploads,
 )
 from api.security_headers import SecurityHeaders
@@ -84,7 +88,11 @@ def create_app(settings: Settings) -> FastAPI:
         search,
         grants,
         evidence,
-        retention,
+        retention_schedule,
+        holds,
+        fixity,
+        dispositions,
+        transfers,
         statistics,
     ):
         v1.include_router(module.router)

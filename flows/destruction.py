@@ -2,7 +2,8 @@
 its detached signatures), the signed destruction decision, and the transfer package's signature files.
 
 It lives in flows because retention may not import signing (DESIGN §1): the retention steps take
-these as plain callables.
+these as plain callables, and the steps that need them (decide, execute, transfer) are composed
+here for the routes and pages alike.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.exceptions import InvalidInput
 from archive.models import Person, Record, Version
 from archive.settings import Settings
+from archive.storage import ObjectStore
 from retention import disposition as disposition_flow
-from retention import schedule
-from signing import certcheck, keys, levels, ownership, pades, stamp
+from retention import schedule, transfer
+from retention import service as retention
+from retention.models import Disposition, Transfer
+from signing import certcheck, keys, levels, ownership, pades, seal, stamp
 from signing.models import Signature
+
+MAX_KEY_FILE = 64 * 1024  # a .p12 is a few kB; more is not a key file
 
 
 def record_blobs(session: Session, record_id: str) -> set[str]:
@@ -68,3 +75,65 @@ def detached_files(session: Session, record: Record) -> list[tuple[str, str, str
         .where(Signature.record_id == record.id, Signature.detached_sha256.is_not(None))
     ).all()
     return [(f"v{n}-{name}.p7s", sha, "application/pkcs7-signature") for n, sha, name in rows if sha]
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    person: Person,
+    disposition_id: int,
+    *,
+    approve: bool,
+    decision_number: str,
+    pkcs12: bytes | None = None,
+    password: str | None = None,
+    confirm_certificate: str | None = None,
+) -> Disposition:
+    """Step 3 of a destruction: with the principal's .p12 (at most `MAX_KEY_FILE` bytes read) the decision
+    is signed (`sign_decision`), else recorded and flagged unsigned."""
+    sign = None
+    if pkcs12 is not None:
+        if len(pkcs12) > MAX_KEY_FILE or not pkcs12:
+            raise InvalidInput("Tệp chữ ký số không hợp lệ.", "The key file is empty or too large.")
+        key = keys.from_pkcs12(pkcs12, (password or "").encode())
+        sign = sign_decision(settings, key, session, person, confirm_certificate)
+    return disposition_flow.decide(
+        session,
+        store,
+        settings.tmp_dir,
+        person,
+        disposition_id,
+        approve=approve,
+        decision_number=decision_number,
+        sign=sign,
+    )
+
+
+def execute(
+    session: Session, settings: Settings, store: ObjectStore, person: Person, disposition_id: int
+) -> Disposition:
+    """Step 4 of a destruction, every blob of each record (its detached signatures too) deleted."""
+    return disposition_flow.execute(session, store, settings.tmp_dir, person, disposition_id, blobs_of=record_blobs)
+
+
+def build_transfer(
+    session: Session, settings: Settings, store: ObjectStore, person: Person, school_code: str, school_year: str
+) -> Transfer:
+    """The sealed E-ARK SIP of one school year's permanent records (with their detached signatures)."""
+    school = retention.managed_school(session, person, school_code)
+    schedule.refresh(session)
+    seal_key, _self_signed = seal.load(settings)
+    try:
+        return transfer.build(
+            session,
+            store,
+            settings.tmp_dir,
+            person,
+            school,
+            school_year,
+            detached_files,
+            lambda manifest: seal.seal(settings, seal_key, manifest),
+        )
+    finally:
+        seal_key.close()

@@ -32,7 +32,7 @@ from flows.evidence import package as evidence_package
 from flows.state import AppState
 from retention import fixity, schedule
 from retention import service as retention
-from retention.models import FixityRun
+from retention.models import FixityRun, FixityState
 from search import indexer
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class Worker:
             while schedule.lock_pending(session, self.state.store, record_blobs) and not self._stop.is_set():
                 pass
             every = self.state.settings.fixity_interval_hours
-            finished = FixityRun.state != "interrupted"  # one cut off by a shutdown is not the week's run
+            finished = FixityRun.state != FixityState.interrupted  # one cut off by a shutdown is not the week's run
             last = session.scalar(select(FixityRun.started_at).where(finished).order_by(FixityRun.id.desc()).limit(1))
             session.commit()
             if every and (last is None or (calendar.now() - last).total_seconds() > every * 3600):

@@ -173,7 +173,8 @@ def restore(session: Session, store: ObjectStore, src: Path, progress: Progress 
     session.commit()
     tables = Base.metadata.sorted_tables
     bind = session.get_bind()
-    with bind.begin() as conn:
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.begin() as conn:
         for table in reversed(tables):  # the fresh database's seed rows (record types, audit head) go first
             conn.execute(table.delete())
         for n, table in enumerate(tables, start=1):
@@ -219,7 +220,7 @@ def restore(session: Session, store: ObjectStore, src: Path, progress: Progress 
         if version_id and key.startswith("blobs/"):
             versions.append({"sha": key.rsplit("/", 1)[-1], "vid": version_id})
         if len(versions) >= 1000 or (versions and n == len(objects)):
-            blobs = Blob.__table__
+            blobs = Base.metadata.tables[Blob.__tablename__]
             session.execute(
                 update(blobs).where(blobs.c.sha256 == bindparam("sha")).values(version_id=bindparam("vid")), versions
             )

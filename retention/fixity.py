@@ -18,6 +18,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +29,7 @@ from archive.db import utcnow, write_transaction
 from archive.models import Blob, Record, Version
 from archive.storage import ObjectMissing, ObjectStore, blob_key
 from retention import orphans as orphans_scan
-from retention.models import FixityRun
+from retention.models import FixityRun, FixityState
 
 FIXITY_JOB = "fixity_run"  # the job kind the worker drains
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -51,6 +52,17 @@ def _hash(
     return digest.hexdigest(), size
 
 
+@dataclass
+class _Findings:
+    mismatched: list[dict[str, object]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    tampered: list[dict[str, object]] = field(default_factory=list)
+    orphans: list[dict[str, object]] = field(default_factory=list)
+    orphans_found: int = 0
+    bytes_done: int = 0
+    chain_problems: list[str] = field(default_factory=list)
+
+
 def run(
     session: Session,
     store: ObjectStore,
@@ -63,73 +75,94 @@ def run(
 
     When `stop` is set (the server is stopping) the run ends within a chunk, `interrupted`, and
     raises jobs.Stopped so its job is queued again."""
-    fixity = FixityRun(started_by=started_by, started_at=utcnow(), state="running")
+    fixity = FixityRun(started_by=started_by, started_at=utcnow(), state=FixityState.running)
     session.add(fixity)
     session.commit()
     kept = Blob.destroyed_at.is_(None)  # lawfully destroyed bytes are not expected any more
     total = int(session.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(kept)) or 0)
     blobs = list(session.execute(select(Blob.sha256, Blob.size, Blob.version_id).where(kept).order_by(Blob.sha256)))
     session.commit()
-    mismatched: list[dict[str, object]] = []
-    missing: list[str] = []
-    tampered: list[dict[str, object]] = []
-    orphans: list[dict[str, object]] = []
-    orphans_found = 0
-    done_bytes = 0
+    found = _Findings()
     try:
-        pool = ThreadPoolExecutor(max_workers=workers)
-        try:
-            hashed = pool.map(lambda b: _hash(store, b[0], b[2], stop), blobs)
-            for (sha, size, _version), (actual, read) in zip(blobs, hashed, strict=True):
-                if actual is None:
-                    missing.append(sha)
-                elif actual != sha or read != size:
-                    mismatched.append({"sha256": sha, "actual_sha256": actual, "size": size, "actual_size": read})
-                done_bytes += read
-                fixity.blobs_checked += 1
-                if progress:
-                    progress(done_bytes, total)
-        finally:  # when stopping, the blobs not yet started are dropped rather than each opened in turn
-            pool.shutdown(wait=True, cancel_futures=stop is not None and stop.is_set())
-        for found in orphans_scan.scan(session, store):
-            if stop is not None and stop.is_set():
-                raise jobs.Stopped
-            if isinstance(found, orphans_scan.Tampered):
-                tampered.append(found.as_dict())
-            else:
-                orphans_found += 1
-                if len(orphans) < MAX_LISTED:
-                    orphans.append(found.as_dict())
+        _hash_blobs(store, blobs, fixity, found, total, progress, workers, stop)
+        _scan_store(session, store, found, stop)
         chain = audit.verify_chain(session)
         anchored = anchors.verify(session, store)
-        chain_problems = [*chain.problems, *anchored.problems]
+        found.chain_problems = [*chain.problems, *anchored.problems]
         # a head is anchored only when the chain and every earlier anchor hold: never bless a cut log
-        anchor = anchors.write(session, store) if not chain_problems else None
+        anchor = anchors.write(session, store) if not found.chain_problems else None
     except jobs.Stopped:
         session.rollback()
-        fixity.state, fixity.error, fixity.finished_at = "interrupted", "the server was stopped", utcnow()
+        fixity.state, fixity.error, fixity.finished_at = FixityState.interrupted, "the server was stopped", utcnow()
         session.commit()
         raise
     except Exception as e:
         session.rollback()
-        fixity.state, fixity.error, fixity.finished_at = "failed", repr(e)[:2000], utcnow()
+        fixity.state, fixity.error, fixity.finished_at = FixityState.failed, repr(e)[:2000], utcnow()
         session.commit()
         raise
-    fixity.bytes_checked = done_bytes
-    fixity.mismatched = _with_records(session, mismatched)[:MAX_LISTED]
-    fixity.missing = missing[:MAX_LISTED]
-    fixity.tampered = _with_records(session, tampered)[:MAX_LISTED]
-    fixity.orphans = orphans
-    fixity.orphans_found = orphans_found
+    fixity.bytes_checked = found.bytes_done
+    fixity.mismatched = _with_records(session, found.mismatched)[:MAX_LISTED]
+    fixity.missing = found.missing[:MAX_LISTED]
+    fixity.tampered = _with_records(session, found.tampered)[:MAX_LISTED]
+    fixity.orphans = found.orphans
+    fixity.orphans_found = found.orphans_found
     fixity.audit_events_checked = chain.checked
-    fixity.audit_problems = chain_problems[:MAX_LISTED]
+    fixity.audit_problems = found.chain_problems[:MAX_LISTED]
     fixity.anchor_key = anchor.key if anchor else None
     # orphans are garbage for `hoso gc`, not damage: they are listed, the run is still "ok"
-    fixity.state = "ok" if not (mismatched or missing or tampered or chain_problems) else "problems"
+    damaged = found.mismatched or found.missing or found.tampered or found.chain_problems
+    fixity.state = FixityState.problems if damaged else FixityState.ok
     fixity.finished_at = utcnow()
+    _record(session, fixity, found)
+    return fixity
+
+
+def _hash_blobs(
+    store: ObjectStore,
+    blobs: list[Any],
+    fixity: FixityRun,
+    found: _Findings,
+    total: int,
+    progress: Progress | None,
+    workers: int,
+    stop: threading.Event | None,
+) -> None:
+    """Every blob re-hashed in a thread pool (hashlib releases the GIL), in address order."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        hashed = pool.map(lambda b: _hash(store, b[0], b[2], stop), blobs)
+        for (sha, size, _version), (actual, read) in zip(blobs, hashed, strict=True):
+            if actual is None:
+                found.missing.append(sha)
+            elif actual != sha or read != size:
+                found.mismatched.append({"sha256": sha, "actual_sha256": actual, "size": size, "actual_size": read})
+            found.bytes_done += read
+            fixity.blobs_checked += 1
+            if progress:
+                progress(found.bytes_done, total)
+    finally:  # when stopping, the blobs not yet started are dropped rather than each opened in turn
+        pool.shutdown(wait=True, cancel_futures=stop is not None and stop.is_set())
+
+
+def _scan_store(session: Session, store: ObjectStore, found: _Findings, stop: threading.Event | None) -> None:
+    """The store's listing against the database: tampering (other versions) and orphans."""
+    for seen in orphans_scan.scan(session, store):
+        if stop is not None and stop.is_set():
+            raise jobs.Stopped
+        if isinstance(seen, orphans_scan.Tampered):
+            found.tampered.append(seen.as_dict())
+        else:
+            found.orphans_found += 1
+            if len(found.orphans) < MAX_LISTED:
+                found.orphans.append(seen.as_dict())
+
+
+def _record(session: Session, fixity: FixityRun, found: _Findings) -> None:
+    """The run's findings, the damaged blobs flagged for the archivist, and the audit event, together."""
     with write_transaction(session):
         session.add(fixity)
-        for entry in [*mismatched, *tampered]:
+        for entry in [*found.mismatched, *found.tampered]:
             blob = session.get(Blob, entry["sha256"])
             if blob is not None and blob.flagged_at is None:  # for the archivist, as a bad download would
                 blob.flagged_at = utcnow()
@@ -144,15 +177,14 @@ def run(
                 "state": fixity.state,
                 "blobs": fixity.blobs_checked,
                 "bytes": fixity.bytes_checked,
-                "mismatched": len(mismatched),
-                "missing": len(missing),
-                "tampered": len(tampered),
-                "orphans": orphans_found,
-                "audit_problems": len(chain_problems),
+                "mismatched": len(found.mismatched),
+                "missing": len(found.missing),
+                "tampered": len(found.tampered),
+                "orphans": found.orphans_found,
+                "audit_problems": len(found.chain_problems),
                 "anchor": fixity.anchor_key,
             },
         )
-    return fixity
 
 
 def _with_records(session: Session, found: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -197,8 +229,8 @@ def findings_for(session: Session, run: FixityRun, school_ids: set[int] | None) 
             mismatched.append({**entry, "records": mine})
     missing = [sha for sha in run.missing or [] if any(school_of.get(r) in school_ids for r in users.get(sha, []))]
     state = run.state
-    if state in ("ok", "problems"):
-        state = "problems" if mismatched or missing or tampered else "ok"
+    if state in (FixityState.ok, FixityState.problems):
+        state = FixityState.problems if mismatched or missing or tampered else FixityState.ok
     return {
         "state": state,
         "mismatched": mismatched,
@@ -238,4 +270,4 @@ def _records_by_blob(session: Session, shas: list[str]) -> dict[str, list[str]]:
 def _school_of(session: Session, record_ids: set[str]) -> dict[str, int]:
     if not record_ids:
         return {}
-    return dict(session.execute(select(Record.id, Record.school_id).where(Record.id.in_(record_ids))).tuples().all())
+    return {r: s for r, s in session.execute(select(Record.id, Record.school_id).where(Record.id.in_(record_ids)))}

@@ -20,7 +20,7 @@ from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Dossier, Person, Record, RecordType, Role, School
 from archive.storage import ObjectMissing, ObjectStore, blob_key
-from retention.models import Hold, HoldRecord
+from retention.models import Hold, HoldKind, HoldRecord
 from retention.schedule import BlobsOf, version_blobs
 
 MANAGERS = {Role.principal, Role.vice_principal, Role.archivist, Role.clerk}
@@ -32,12 +32,12 @@ def covers() -> ColumnElement[bool]:
         Hold.released_at.is_(None),
         or_(
             and_(
-                Hold.kind == "records",
+                Hold.kind == HoldKind.records,
                 Record.id.in_(select(HoldRecord.record_id).where(HoldRecord.hold_id == Hold.id)),
             ),
-            and_(Hold.kind == "dossier", Hold.dossier_id == Record.dossier_id),
+            and_(Hold.kind == HoldKind.dossier, Hold.dossier_id == Record.dossier_id),
             and_(
-                Hold.kind == "filter",
+                Hold.kind == HoldKind.filter,
                 Hold.school_id == Record.school_id,
                 or_(Hold.school_year.is_(None), Hold.school_year == Record.school_year),
                 or_(Hold.record_type_id.is_(None), Hold.record_type_id == Record.record_type_id),
@@ -94,19 +94,19 @@ def create(
         missing = sorted(set(record_ids) - {r.id for r in records})
         if missing:
             raise NotFound(f"Không có hồ sơ {', '.join(missing[:5])}.", f"No record {', '.join(missing[:5])}.")
-        hold.kind = "records"
+        hold.kind = HoldKind.records
         schools = {r.school_id for r in records}
     elif dossier_id is not None:
         dossier = session.get(Dossier, dossier_id)
         if dossier is None:
             raise NotFound("Không có hồ sơ (dossier) này.", "No such dossier.")
-        hold.kind, hold.dossier_id, hold.school_id = "dossier", dossier.id, dossier.school_id
+        hold.kind, hold.dossier_id, hold.school_id = HoldKind.dossier, dossier.id, dossier.school_id
         schools = {dossier.school_id}
     else:
         school = session.scalar(select(School).where(School.code == school_code))
         if school is None:
             raise NotFound(f"Không có trường {school_code}.", f"No school {school_code}.")
-        hold.kind, hold.school_id, hold.school_year = "filter", school.id, school_year
+        hold.kind, hold.school_id, hold.school_year = HoldKind.filter, school.id, school_year
         if record_type is not None:
             rtype = session.scalar(select(RecordType).where(RecordType.code == record_type))
             if rtype is None:
@@ -150,7 +150,8 @@ def release(
     if not reason.strip():
         raise InvalidInput("Hãy ghi lý do giải tỏa.", "Give the reason for the release.")
     records = covered(session, hold)
-    schools = set(session.scalars(select(Record.school_id).where(Record.id.in_(records)))) or {hold.school_id}
+    of_records: set[int | None] = set(session.scalars(select(Record.school_id).where(Record.id.in_(records))))
+    schools = of_records or {hold.school_id}
     for school_id in schools:
         if school_id is not None:
             _may_manage(actor, school_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,46 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.db import Base, UTCDateTime, utcnow
 from archive.models import Person
+
+
+class RetentionState(enum.StrEnum):
+    """Where a record stands in its retention (`record_retention.state`)."""
+
+    active = "active"  # within its term, or permanent and not yet transferred
+    review = "review"  # past its term and not held: "Xem xét hủy"
+    proposed = "proposed"  # on a destruction list
+    destroyed = "destroyed"  # its blobs deleted by an executed decision; a tombstone remains
+    transferred = "transferred"  # handed over in a transfer package (nộp lưu)
+
+
+class DispositionState(enum.StrEnum):
+    """The steps of one destruction procedure (TT 06/2025/TT-BNV)."""
+
+    proposed = "proposed"  # the list written, waiting for the council
+    reviewed = "reviewed"  # the council agreed, waiting for the principal
+    decided = "decided"  # the principal decided to destroy, waiting for execution
+    executed = "executed"
+    rejected = "rejected"  # the council or the principal said no: the records are back in review
+    lapsed = "lapsed"  # not executed within EXECUTION_DAYS: to be decided again
+
+
+class CouncilOpinion(enum.StrEnum):
+    agree = "agree"
+    disagree = "disagree"
+
+
+class FixityState(enum.StrEnum):
+    running = "running"
+    ok = "ok"  # every blob and the audit chain hold (orphans are garbage, not damage)
+    problems = "problems"  # a mismatch, a missing blob, tampering or a broken audit chain
+    failed = "failed"  # the run itself failed (`error`)
+    interrupted = "interrupted"  # cut off by a shutdown; its job is queued again
+
+
+class HoldKind(enum.StrEnum):
+    records = "records"  # a list of records
+    dossier = "dossier"  # one dossier
+    filter = "filter"  # a school, optionally one school year and one record type (covers later records)
 
 
 class RecordRetention(Base):
@@ -31,8 +72,7 @@ class RecordRetention(Base):
     record_type_id: Mapped[int] = mapped_column(ForeignKey("record_types.id"))
     school_year: Mapped[str] = mapped_column(String(9))
     years_applied: Mapped[int | None] = mapped_column(Integer)
-    # active | review (xem xét hủy) | destroyed | transferred
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[str] = mapped_column(String(16), default=RetentionState.active.value)
     locked_until: Mapped[date | None] = mapped_column(Date)  # the storage lock applied to its blobs
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     review_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -44,7 +84,7 @@ class Hold(Base):
     __tablename__ = "holds"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # records | dossier | filter
+    kind: Mapped[str] = mapped_column(String(16))  # a HoldKind
     reason: Mapped[str] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(200))  # e.g. the inspection decision number
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
@@ -75,7 +115,7 @@ class FixityRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(16), default="running")  # running | ok | problems | failed | interrupted
+    state: Mapped[str] = mapped_column(String(16), default=FixityState.running.value)
     blobs_checked: Mapped[int] = mapped_column(Integer, default=0)
     bytes_checked: Mapped[int] = mapped_column(BigInteger, default=0)
     mismatched: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -105,8 +145,7 @@ class Disposition(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"))
-    # proposed | reviewed | decided | executed | rejected | lapsed
-    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    state: Mapped[str] = mapped_column(String(16), default=DispositionState.proposed.value)
     explanation: Mapped[str] = mapped_column(Text)
     proposed_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

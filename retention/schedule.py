@@ -15,20 +15,25 @@ permanent records are locked for `PERMANENT_LOCK_YEARS` and extended as the year
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select, true, update
+from sqlalchemy import CursorResult, Integer, and_, case, cast, exists, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from archive import blobs, calendar
 from archive.db import utcnow, write_transaction
 from archive.models import Record, RecordType, Version
 from archive.storage import ObjectMissing, ObjectStore, RetentionShortening, blob_key
-from retention.models import RecordRetention
+from retention.models import RecordRetention, RetentionState
 
 log = logging.getLogger(__name__)
 PERMANENT_LOCK_YEARS = 100
+# the records whose blobs the store keeps locked (destroyed ones have none left)
+LOCKED_STATES = (RetentionState.active, RetentionState.review, RetentionState.proposed, RetentionState.transferred)
 
 
 def end_year(school_year: str) -> int:
@@ -51,7 +56,7 @@ def lock_target(row: RecordRetention, today: date) -> date:
     return date(row.keep_until_year + 1, 1, 1)
 
 
-def _new_keep():  # type: ignore[no-untyped-def]
+def _new_keep() -> Any:
     """SQL: the term the record's type and school year give now (NULL when permanent)."""
     end = cast(func.substr(Record.school_year, 6, 4), Integer)
     return case((RecordType.retention_permanent, None), else_=end + RecordType.retention_years)
@@ -65,23 +70,37 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
     """
     now = utcnow()
     session.commit()  # begin as a writer (SQLite cannot upgrade a read snapshot another writer moved past)
+    if record_ids is not None and not record_ids:
+        return 0, 0
+    ids = list(record_ids) if record_ids is not None else None
+    added = _add_missing(session, ids, now)
+    changed = _recompute(session, ids, now)
+    session.commit()
+    return added, changed
+
+
+def _insert(session: Session) -> Callable[[type[RecordRetention]], Any]:
+    """The dialect's INSERT, for its ON CONFLICT DO NOTHING."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def _add_missing(session: Session, ids: list[str] | None, now: datetime) -> int:
+    """Rows for records that have none (INSERT … SELECT), counted before and after."""
     missing = ~exists().where(RecordRetention.record_id == Record.id)
-    if record_ids is not None:
-        if not record_ids:
-            return 0, 0
-        missing = and_(missing, Record.id.in_(list(record_ids)))
-    # ON CONFLICT DO NOTHING: the serving worker and a request may compute the same new record at once
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    scoped = RecordRetention.record_id.in_(list(record_ids)) if record_ids is not None else true()
-    counted = select(func.count()).select_from(RecordRetention).where(scoped)
+    if ids is not None:
+        missing = and_(missing, Record.id.in_(ids))
+    counted = select(func.count()).select_from(RecordRetention).where(_scoped(ids))
     before = session.scalar(counted) or 0  # psycopg reports no rowcount for INSERT … SELECT … ON CONFLICT
     session.commit()  # the insert must begin the write transaction (SQLite), not this read
+    # ON CONFLICT DO NOTHING: the serving worker and a request may compute the same new record at once
     session.execute(
-        dialect_insert(RecordRetention)
+        _insert(session)(RecordRetention)
         .from_select(
             [
                 "record_id",
@@ -100,7 +119,7 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
                 Record.record_type_id,
                 Record.school_year,
                 RecordType.retention_years,
-                literal("active"),
+                literal(RetentionState.active.value),
                 literal(now, RecordRetention.computed_at.type),
             )
             .join(RecordType, RecordType.id == Record.record_type_id)
@@ -108,8 +127,15 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
         )
         .on_conflict_do_nothing(index_elements=["record_id"])
     )
-    added = (session.scalar(counted) or 0) - before
-    # Changed inputs (a corrected school year or type, an edited schedule): recompute, never shorter.
+    return int(session.scalar(counted) or 0) - before
+
+
+def _scoped(ids: list[str] | None) -> ColumnElement[bool]:
+    return RecordRetention.record_id.in_(ids) if ids is not None else true()
+
+
+def _recompute(session: Session, ids: list[str] | None, now: datetime) -> int:
+    """Changed inputs (a corrected school year or type, an edited schedule): recompute, never shorter."""
     source = (
         select(Record.id)
         .join(RecordType, RecordType.id == Record.record_type_id)
@@ -128,21 +154,11 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
             ),
         )
     )
-
-    def current(column):  # type: ignore[no-untyped-def]
-        return (
-            select(column)
-            .select_from(Record)
-            .join(RecordType, RecordType.id == Record.record_type_id)
-            .where(Record.id == RecordRetention.record_id)
-            .scalar_subquery()
-        )
-
-    new_perm = current(RecordType.retention_permanent)
-    new_keep = current(_new_keep())
-    changed = session.execute(
+    new_perm = _current(RecordType.retention_permanent)
+    new_keep = _current(_new_keep())
+    result = session.execute(
         update(RecordRetention)
-        .where(scoped, exists(source), RecordRetention.state == "active")
+        .where(_scoped(ids), exists(source), RecordRetention.state == RetentionState.active)
         .values(
             permanent=or_(RecordRetention.permanent, new_perm),
             keep_until_year=case(
@@ -150,16 +166,26 @@ def refresh(session: Session, record_ids: Sequence[str] | None = None) -> tuple[
                 (new_keep > RecordRetention.keep_until_year, new_keep),
                 else_=RecordRetention.keep_until_year,
             ),
-            record_type_id=current(Record.record_type_id),
-            school_year=current(Record.school_year),
-            years_applied=current(RecordType.retention_years),
+            record_type_id=_current(Record.record_type_id),
+            school_year=_current(Record.school_year),
+            years_applied=_current(RecordType.retention_years),
             computed_at=now,
             locked_until=None,  # the storage lock follows on the next `lock_pending`
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
-    session.commit()
-    return added or 0, changed or 0
+    )
+    return typing.cast("CursorResult[Any]", result).rowcount or 0  # an UPDATE: the cursor's result
+
+
+def _current(column: Any) -> Any:
+    """SQL: the value `column` has now for the record of the `record_retention` row being updated."""
+    return (
+        select(column)
+        .select_from(Record)
+        .join(RecordType, RecordType.id == Record.record_type_id)
+        .where(Record.id == RecordRetention.record_id)
+        .scalar_subquery()
+    )
 
 
 BlobsOf = Callable[[Session, str], set[str]]
@@ -185,7 +211,7 @@ def lock_pending(
         session.scalars(
             select(RecordRetention)
             .where(
-                RecordRetention.state.in_(("active", "review", "proposed", "transferred")),
+                RecordRetention.state.in_(LOCKED_STATES),
                 or_(
                     RecordRetention.locked_until.is_(None),
                     and_(RecordRetention.permanent, RecordRetention.locked_until < permanent_floor),

@@ -1,26 +1,254 @@
-"""Retention rules a person meets: the schedule edited, deletions refused, the sweep to review.
+"""Retention rules a person meets: the schedule edited, deletions refused, the sweep to review; and
+the plain functions the retention routes and pages share (who may, and each body they show).
 
 Nothing is destroyed early and nothing leaves except through the procedure of TT 06/2025/TT-BNV:
 the API has no way to delete a record. Asked to, it answers with the date the record becomes
 eligible for review (or that it is permanent, or held) and points to disposition.
+
+The dictionaries returned here are the JSON bodies of the routes (`retention.schemas` describes
+each) and what the pages render, so a page shows exactly what the API answers.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from archive import access, audit, calendar, index_queue
+from archive import access, audit, calendar, index_queue, jobs
+from archive import service as archive_service
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from archive.models import Person, Record, RecordType, Role
-from retention import holds, schedule
-from retention.models import RecordRetention
+from archive.models import Job, Person, Record, RecordType, Role, School
+from archive.storage import ObjectStore
+from retention import disposition, fixity, holds, schedule, transfer, views
+from retention.models import Disposition, FixityRun, Hold, RecordRetention, RetentionState, Transfer
+from retention.schedule import BlobsOf
+from retention.schemas import CouncilIn, HoldIn, PeriodIn, ProposalIn
 
 EDITORS = {Role.archivist}
+SWEEPERS = {Role.archivist, Role.principal}  # who runs the sweep and fixity, and sees fixity runs
+
+
+def may_sweep(person: Person) -> bool:
+    return access.is_admin(person) or any(m.role in SWEEPERS for m in person.memberships)
+
+
+def require_sweeper(person: Person) -> None:
+    if not may_sweep(person):
+        raise Forbidden(
+            "Việc này dành cho cán bộ lưu trữ, hiệu trưởng hoặc quản trị viên.",
+            "This is for the archivist, the principal or an administrator.",
+        )
+
+
+def managed_school_ids(person: Person) -> set[int]:
+    """The schools where this person keeps the archive (archivist or principal)."""
+    return {m.school_id for m in person.memberships if m.role in SWEEPERS and m.school_id is not None}
+
+
+def managed_school(session: Session, person: Person, school_code: str) -> School:
+    """The school, when this person is one of its managers (principal, clerk/archivist) or an administrator."""
+    school = archive_service.school_by_code(session, school_code)
+    if not (access.is_admin(person) or access.roles_at(person, school.id) & holds.MANAGERS):
+        raise Forbidden(
+            "Chỉ hiệu trưởng, văn thư/lưu trữ của trường hoặc quản trị viên làm việc này.",
+            "Only the school's principal, clerk/archivist or an administrator may do this.",
+        )
+    return school
+
+
+# -- the schedule and a record's term -------------------------------------------------------------
+
+
+def schedule_rows(session: Session) -> list[dict[str, Any]]:
+    """Every record type's retention row, with its basis and whether the archivist confirmed it."""
+    return [
+        {
+            "code": t.code,
+            "name_vi": t.name_vi,
+            "name_en": t.name_en,
+            "permanent": t.retention_permanent,
+            "years": t.retention_years,
+            "basis": t.retention_basis,
+            "confirmed": t.retention_confirmed,
+        }
+        for t in session.scalars(select(RecordType).order_by(RecordType.code))
+    ]
+
+
+def change_period(
+    session: Session, store: ObjectStore, person: Person, code: str, body: PeriodIn, blobs_of: BlobsOf
+) -> dict[str, Any]:
+    """One row of the schedule changed (`set_period`), then the blobs of every recomputed record locked."""
+    rtype = set_period(
+        session,
+        person,
+        code,
+        permanent=body.permanent,
+        years=body.years,
+        reason=body.reason,
+        citation=body.citation,
+        future_only=body.future_only,
+    )
+    schedule.lock_pending(session, store, blobs_of, limit=100_000)
+    return {"code": rtype.code, "permanent": rtype.retention_permanent, "years": rtype.retention_years}
+
+
+def locked_status(session: Session, store: ObjectStore, record: Record, blobs_of: BlobsOf) -> dict[str, Any]:
+    """`status`, once the record's blobs are locked for its term (a new record's are locked here)."""
+    info = status(session, record)
+    if info["locked_until"] is None:
+        schedule.lock_pending(session, store, blobs_of, record_ids=[record.id])
+        info = status(session, record)
+    return info
+
+
+def sweep_for(session: Session, person: Person) -> dict[str, int]:
+    """The sweep, run now by an archivist, a principal or an administrator."""
+    require_sweeper(person)
+    return sweep(session)
+
+
+# -- holds ----------------------------------------------------------------------------------------
+
+
+def create_hold(session: Session, store: ObjectStore, person: Person, body: HoldIn, blobs_of: BlobsOf) -> Hold:
+    """`holds.create` with what a request asked for."""
+    return holds.create(
+        session,
+        store,
+        person,
+        reason=body.reason,
+        reference=body.reference,
+        record_ids=body.record_ids,
+        dossier_id=body.dossier_id,
+        school_code=body.school_code,
+        school_year=body.school_year,
+        record_type=body.record_type,
+        blobs_of=blobs_of,
+    )
+
+
+def visible_holds(session: Session, person: Person) -> list[dict[str, Any]]:
+    """Every hold for an administrator; others those of their schools and their own."""
+    rows = list(session.scalars(select(Hold).order_by(Hold.created_at.desc())))
+    if not access.is_admin(person):
+        schools = access.readable_school_ids(person)
+        rows = [h for h in rows if h.school_id in schools or h.created_by_id == person.id]
+    return [views.hold_view(session, h) for h in rows]
+
+
+# -- fixity ---------------------------------------------------------------------------------------
+
+
+def queue_fixity(session: Session, person: Person) -> Job:
+    """A full fixity run queued for the worker (every blob re-hashed, the audit chain walked)."""
+    require_sweeper(person)
+    with write_transaction(session):
+        return jobs.enqueue(session, fixity.FIXITY_JOB, {"started_by": person.username}, max_attempts=1)
+
+
+def fixity_seen_by(session: Session, run: FixityRun, person: Person) -> dict[str, Any]:
+    """A run as this person may see it: an administrator everything, others their schools' findings."""
+    return views.fixity_view(session, run, None if access.is_admin(person) else managed_school_ids(person))
+
+
+def fixity_runs(session: Session, person: Person, limit: int = 50) -> list[dict[str, Any]]:
+    require_sweeper(person)
+    runs = list(session.scalars(select(FixityRun).order_by(FixityRun.id.desc()).limit(limit)))
+    return [fixity_seen_by(session, r, person) for r in runs]
+
+
+def fixity_run(session: Session, person: Person, run_id: int) -> dict[str, Any]:
+    require_sweeper(person)
+    run = session.get(FixityRun, run_id)
+    if run is None:
+        raise NotFound("Không có lần kiểm tra toàn vẹn này.", "No such fixity run.")
+    return fixity_seen_by(session, run, person)
+
+
+# -- destruction ----------------------------------------------------------------------------------
+
+
+def in_review(session: Session, person: Person, school_code: str) -> list[dict[str, Any]]:
+    """Records past their term, not held, waiting for a destruction proposal ("Xem xét hủy")."""
+    school = archive_service.school_by_code(session, school_code)
+    if school.id not in access.readable_school_ids(person):
+        raise Forbidden("Bạn không xem được hồ sơ của trường này.", "You may not see this school's records.")
+    rows = session.execute(
+        select(Record, RecordRetention)
+        .join(RecordRetention, RecordRetention.record_id == Record.id)
+        .where(Record.school_id == school.id, RecordRetention.state == RetentionState.review)
+        .order_by(Record.school_year, Record.title)
+    ).all()
+    return [
+        {
+            "record_id": r.id,
+            "title": r.title,
+            "record_type": r.record_type.code,
+            "school_year": r.school_year,
+            "keep_until_year": rr.keep_until_year,
+            "review_since": rr.review_since,
+        }
+        for r, rr in rows
+    ]
+
+
+def propose(session: Session, store: ObjectStore, tmp_dir: Path, person: Person, body: ProposalIn) -> Disposition:
+    """Step 1 (`disposition.propose`) with what a request asked for."""
+    items = [(i.record_id, i.explanation) for i in body.items]
+    return disposition.propose(
+        session, store, tmp_dir, person, school_code=body.school_code, items=items, explanation=body.explanation
+    )
+
+
+def council(
+    session: Session, store: ObjectStore, tmp_dir: Path, person: Person, disposition_id: int, body: CouncilIn
+) -> Disposition:
+    """Step 2 (`disposition.council`) with what a request asked for."""
+    return disposition.council(
+        session,
+        store,
+        tmp_dir,
+        person,
+        disposition_id,
+        members=[m.model_dump() for m in body.members],
+        establishment_decision=body.establishment_decision,
+        minutes=body.minutes,
+        opinion=body.opinion,
+        notes=body.notes,
+    )
+
+
+def visible_disposition(session: Session, person: Person, disposition_id: int) -> dict[str, Any]:
+    """A disposition of a school this person reads (404 for any other, as for one that does not exist)."""
+    shown = disposition.load(session, disposition_id)
+    if shown.school_id not in access.readable_school_ids(person) and not access.is_admin(person):
+        raise NotFound("Không có đợt hủy này.", "No such disposition.")
+    return views.disposition_view(session, shown)
+
+
+# -- transfer (nộp lưu) ---------------------------------------------------------------------------
+
+
+def transfers_due(session: Session, person: Person, school_code: str) -> list[dict[str, Any]]:
+    """Permanent records waiting for nộp lưu, by school year (terms refreshed first)."""
+    school = managed_school(session, person, school_code)
+    schedule.refresh(session)
+    return [d.as_dict() for d in transfer.due_for(session, school)]
+
+
+def downloadable_transfer(session: Session, person: Person, transfer_id: str) -> Transfer:
+    """The transfer package, when this person manages its school."""
+    found = transfer.load(session, transfer_id)
+    school = session.get(School, found.school_id)
+    assert school is not None
+    managed_school(session, person, school.code)
+    return found
 
 
 def status(session: Session, record: Record) -> dict[str, Any]:
@@ -34,7 +262,7 @@ def status(session: Session, record: Record) -> dict[str, Any]:
         "permanent": bool(row and row.permanent),
         "keep_until_year": row.keep_until_year if row else None,
         "eligible_from": eligible.isoformat() if eligible else None,
-        "state": row.state if row else "active",
+        "state": row.state if row else RetentionState.active,
         "locked_until": row.locked_until.isoformat() if row and row.locked_until else None,
         "holds": [{"id": h.id, "reason": h.reason, "reference": h.reference} for h in on_hold],
         "summary_vi": _summary(row, eligible, on_hold),
@@ -100,12 +328,12 @@ def sweep(session: Session, today: date | None = None) -> dict[str, int]:
         session.scalars(
             update(RecordRetention)
             .where(
-                RecordRetention.state == "active",
+                RecordRetention.state == RetentionState.active,
                 ~RecordRetention.permanent,
                 RecordRetention.keep_until_year < year,
                 ~select(Record.id).where(Record.id == RecordRetention.record_id, holds.is_held()).exists(),
             )
-            .values(state="review", review_since=utcnow())
+            .values(state=RetentionState.review, review_since=utcnow())
             .returning(RecordRetention.record_id)
             .execution_options(synchronize_session=False)
         )
@@ -113,7 +341,7 @@ def sweep(session: Session, today: date | None = None) -> dict[str, int]:
     index_queue.queue(session, moved_ids)  # their `retention` facet is now "review"
     moved = len(moved_ids)
     session.commit()
-    reviewing = select(func.count()).select_from(RecordRetention).where(RecordRetention.state == "review")
+    reviewing = select(func.count()).select_from(RecordRetention).where(RecordRetention.state == RetentionState.review)
     in_review = session.scalar(reviewing)
     if moved:
         with write_transaction(session):
@@ -174,7 +402,10 @@ def set_period(
         locked = session.scalar(
             select(func.count())
             .select_from(RecordRetention)
-            .where(RecordRetention.record_type_id == rtype.id, RecordRetention.state.in_(("active", "review")))
+            .where(
+                RecordRetention.record_type_id == rtype.id,
+                RecordRetention.state.in_((RetentionState.active, RetentionState.review)),
+            )
         )
         if locked:
             raise Conflict(

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import html
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,13 +29,14 @@ from archive.models import Person, Record, School, Version
 from archive.package import PackageWriter
 from archive.storage import ObjectStore
 from retention import holds
-from retention.models import RecordRetention, Transfer
+from retention.models import RecordRetention, RetentionState, Transfer
 from retention.schedule import end_year
 
 ALERT_DAYS = 30
 VERSION = "0.1.0"
 Extra = Callable[[Session, Record], list[tuple[str, str, str]]]  # (file name, sha256, media type)
 Seal = Callable[[bytes], bytes]
+Document = tuple[Record, list[Version], bool, dict[str, str]]  # (record, versions, signed, paths in the package)
 
 
 def due_date(school_year: str) -> date:
@@ -65,7 +66,9 @@ def due_for(session: Session, school: School, today: date | None = None) -> list
         session.execute(
             select(Record.school_year, func.count())
             .join(RecordRetention, RecordRetention.record_id == Record.id)
-            .where(Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == "active")
+            .where(
+                Record.school_id == school.id, RecordRetention.permanent, RecordRetention.state == RetentionState.active
+            )
             .group_by(Record.school_year)
         ).all()
     )
@@ -86,6 +89,47 @@ def build(
     seal: Seal,
 ) -> Transfer:
     """Write and store the SIP of a school year's permanent records; they become `transferred`."""
+    records = _transferable(session, school, school_year)
+    transfer_id = hashlib.sha256(f"{school.code}/{school_year}/{utcnow().isoformat()}".encode()).hexdigest()[:16]
+    objid = f"hoso-transfer-{school.code}-{school_year}-{transfer_id}"
+    path = _write(session, store, tmp_dir, actor, school, school_year, records, extra, seal, transfer_id, objid)
+    try:
+        size = path.stat().st_size
+        key = f"transfers/{objid}.zip"
+        with open(path, "rb") as f:  # the store hashes what it writes: the ZIP is read once
+            put = store.put(key, f, size, content_type="application/zip")
+    finally:
+        path.unlink(missing_ok=True)
+    ids = [r.id for r in records]
+    with write_transaction(session):
+        transfer = Transfer(
+            id=transfer_id,
+            school_id=school.id,
+            school_year=school_year,
+            record_ids=ids,
+            store_key=key,
+            size=size,
+            sha256=put.sha256,
+            created_by_id=actor.id,
+            created_at=utcnow(),
+        )
+        session.add(transfer)
+        for row in session.scalars(select(RecordRetention).where(RecordRetention.record_id.in_(ids))):
+            row.state = RetentionState.transferred
+        audit.append(
+            session,
+            actor=actor,
+            action="records.transferred",
+            object_type="transfer",
+            object_id=transfer_id,
+            school_id=school.id,
+            details={"school_year": school_year, "records": ids, "sha256": transfer.sha256, "size": size},
+        )
+    return transfer
+
+
+def _transferable(session: Session, school: School, school_year: str) -> list[Record]:
+    """The school year's permanent records still here, refused if there are none or any is held."""
     records = list(
         session.scalars(
             select(Record)
@@ -94,7 +138,7 @@ def build(
                 Record.school_id == school.id,
                 Record.school_year == school_year,
                 RecordRetention.permanent,
-                RecordRetention.state == "active",
+                RecordRetention.state == RetentionState.active,
             )
             .order_by(Record.created_at)
         )
@@ -110,80 +154,39 @@ def build(
             f"Hồ sơ đang bị tạm giữ, chưa nộp lưu được: {', '.join(held[:5])}.",
             f"Records under legal hold cannot be transferred yet: {', '.join(held[:5])}.",
         )
-    transfer_id = hashlib.sha256(f"{school.code}/{school_year}/{utcnow().isoformat()}".encode()).hexdigest()[:16]
-    objid = f"hoso-transfer-{school.code}-{school_year}-{transfer_id}"
+    return records
+
+
+def _write(
+    session: Session,
+    store: ObjectStore,
+    tmp_dir: Path,
+    actor: Person,
+    school: School,
+    school_year: str,
+    records: list[Record],
+    extra: Extra,
+    seal: Seal,
+    transfer_id: str,
+    objid: str,
+) -> Path:
+    """The sealed SIP in a temporary file (removed, and a bad blob flagged, if it cannot be finished)."""
     events: list[premis.Event] = []
-    documents = []
     with tempfile.NamedTemporaryFile(dir=tmp_dir, suffix=".sip.zip", delete=False) as out:
         path = Path(out.name)
-        writer = PackageWriter(out, objid, "SIP", f"Nộp lưu {school.name} năm học {school_year}", VERSION)
+        # the wrapper is the file it wraps, read and written as bytes
+        writer = PackageWriter(
+            cast(BinaryIO, out), objid, "SIP", f"Nộp lưu {school.name} năm học {school_year}", VERSION
+        )
         try:
-            for record in records:
-                versions = list(
-                    session.scalars(select(Version).where(Version.record_id == record.id).order_by(Version.number))
-                )
-                folder = f"representations/rep1/data/{record.id}/"
-                paths = {}
-                for v in versions:
-                    sha = v.blob_sha256
-                    file_path = f"{folder}v{v.number}-{_safe(v.original_filename)}"
-                    entry = writer.add(  # each blob's hash checked as it is packed: never sealed around bad bytes
-                        file_path,
-                        blobs.packed(lambda sha=sha: blobs.read_verified(session, store, sha), file_path),
-                        v.media_type,
-                        v.created_at,
-                    )
-                    paths[str(v.number)] = entry.path
-                    events.append(
-                        premis.Event(
-                            f"ingest-{record.id}-v{v.number}",
-                            "ingestion",
-                            v.created_at,
-                            f"Phiên bản {v.number} ({v.kind})",
-                            v.created_by.username,
-                            objects=(entry.path,),
-                        )
-                    )
-                for name, sha, media_type in extra(session, record):
-                    extra_path = f"{folder}{_safe(name)}"
-                    writer.add(
-                        extra_path,
-                        blobs.packed(lambda sha=sha: blobs.read_verified(session, store, sha), extra_path),
-                        media_type,
-                    )
-                documents.append((record, versions, any(v.kind == "signed" for v in versions), paths))
-            rows = "".join(
-                f"<tr><td>{n}</td><td>{html.escape(r.title)}</td><td>{html.escape(r.record_type.name_vi)}</td>"
-                f"<td>{html.escape(r.author.full_name)}</td><td>{len(v)}</td></tr>"
-                for n, (r, v, _s, _p) in enumerate(documents, start=1)
-            )
-            writer.add(
-                "documentation/muc-luc-nop-luu.html",
-                (
-                    f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>Mục lục hồ sơ nộp lưu</title>'
-                    f"<h1>MỤC LỤC HỒ SƠ, TÀI LIỆU NỘP LƯU</h1><p>{html.escape(school.name)} — năm học {school_year}"
-                    f"</p><table border=1><tr><th>TT</th><th>Tên tài liệu</th><th>Loại</th><th>Người lập</th>"
-                    f"<th>Số phiên bản</th></tr>{rows}</table></html>"
-                ).encode(),
-                "text/html",
-            )
+            documents = _add_records(session, store, writer, records, extra, events)
+            _add_list(writer, school, school_year, documents)
             writer.add("schemas/hoso-records.xsd", descriptive.SCHEMA, "text/xml")
-            dates = [r.created_at for r in records]
-            dossier = {
-                "fileCode": objid,
-                "title": f"Hồ sơ nộp lưu năm học {school_year}",
-                "maintenance": "Vĩnh viễn",
-                "mode": "Thường",
-                "language": "Tiếng Việt",
-                "startDate": min(dates).date(),
-                "endDate": max(dates).date(),
-                "totalDoc": len(records),
-                "format": "Điện tử",
-                "confidenceLevel": "Thường",
-                "riskRecovery": "Không",
-                "description": f"Nộp lưu vào lưu trữ cơ quan: {school.name}.",
-            }
-            writer.add("metadata/descriptive/hoso-records.xml", descriptive.build(dossier, documents), "text/xml")
+            writer.add(
+                "metadata/descriptive/hoso-records.xml",
+                descriptive.build(_dossier(school, school_year, records, objid), documents),
+                "text/xml",
+            )
             events.append(
                 premis.Event(
                     f"transfer-{transfer_id}",
@@ -209,39 +212,86 @@ def build(
                 with write_transaction(session):
                     blobs.flag(session, e.mismatch, f"transfer {objid}: {e.context['path']}", actor.id)
             raise
-    try:
-        size = path.stat().st_size
-        key = f"transfers/{objid}.zip"
-        with open(path, "rb") as f:  # the store hashes what it writes: the ZIP is read once
-            put = store.put(key, f, size, content_type="application/zip")
-    finally:
-        path.unlink(missing_ok=True)
-    ids = [r.id for r in records]
-    with write_transaction(session):
-        transfer = Transfer(
-            id=transfer_id,
-            school_id=school.id,
-            school_year=school_year,
-            record_ids=ids,
-            store_key=key,
-            size=size,
-            sha256=put.sha256,
-            created_by_id=actor.id,
-            created_at=utcnow(),
-        )
-        session.add(transfer)
-        for row in session.scalars(select(RecordRetention).where(RecordRetention.record_id.in_(ids))):
-            row.state = "transferred"
-        audit.append(
-            session,
-            actor=actor,
-            action="records.transferred",
-            object_type="transfer",
-            object_id=transfer_id,
-            school_id=school.id,
-            details={"school_year": school_year, "records": ids, "sha256": transfer.sha256, "size": size},
-        )
-    return transfer
+    return path
+
+
+def _verified(session: Session, store: ObjectStore, sha: str) -> Callable[[], Iterator[bytes]]:
+    """A package source reading one blob, its hash checked as it is packed: never sealed around bad bytes."""
+    return lambda: blobs.read_verified(session, store, sha)
+
+
+def _add_records(
+    session: Session,
+    store: ObjectStore,
+    writer: PackageWriter,
+    records: list[Record],
+    extra: Extra,
+    events: list[premis.Event],
+) -> list[Document]:
+    """Every version (and extra file) of each record under representations/rep1/data/<record id>/."""
+    documents: list[Document] = []
+    for record in records:
+        versions = list(session.scalars(select(Version).where(Version.record_id == record.id).order_by(Version.number)))
+        folder = f"representations/rep1/data/{record.id}/"
+        paths = {}
+        for v in versions:
+            file_path = f"{folder}v{v.number}-{_safe(v.original_filename)}"
+            source = blobs.packed(_verified(session, store, v.blob_sha256), file_path)
+            entry = writer.add(file_path, source, v.media_type, v.created_at)
+            paths[str(v.number)] = entry.path
+            events.append(
+                premis.Event(
+                    f"ingest-{record.id}-v{v.number}",
+                    "ingestion",
+                    v.created_at,
+                    f"Phiên bản {v.number} ({v.kind})",
+                    v.created_by.username,
+                    objects=(entry.path,),
+                )
+            )
+        for name, sha, media_type in extra(session, record):
+            extra_path = f"{folder}{_safe(name)}"
+            writer.add(extra_path, blobs.packed(_verified(session, store, sha), extra_path), media_type)
+        documents.append((record, versions, any(v.kind == "signed" for v in versions), paths))
+    return documents
+
+
+def _add_list(writer: PackageWriter, school: School, school_year: str, documents: list[Document]) -> None:
+    """The list of the transfer (mục lục hồ sơ nộp lưu), for a person opening the package."""
+    rows = "".join(
+        f"<tr><td>{n}</td><td>{html.escape(r.title)}</td><td>{html.escape(r.record_type.name_vi)}</td>"
+        f"<td>{html.escape(r.author.full_name)}</td><td>{len(v)}</td></tr>"
+        for n, (r, v, _s, _p) in enumerate(documents, start=1)
+    )
+    writer.add(
+        "documentation/muc-luc-nop-luu.html",
+        (
+            f'<!DOCTYPE html><html lang="vi"><meta charset="utf-8"><title>Mục lục hồ sơ nộp lưu</title>'
+            f"<h1>MỤC LỤC HỒ SƠ, TÀI LIỆU NỘP LƯU</h1><p>{html.escape(school.name)} — năm học {school_year}"
+            f"</p><table border=1><tr><th>TT</th><th>Tên tài liệu</th><th>Loại</th><th>Người lập</th>"
+            f"<th>Số phiên bản</th></tr>{rows}</table></html>"
+        ).encode(),
+        "text/html",
+    )
+
+
+def _dossier(school: School, school_year: str, records: list[Record], objid: str) -> dict[str, Any]:
+    """The transfer's dossier metadata (TT 05/2025/TT-BNV)."""
+    dates = [r.created_at for r in records]
+    return {
+        "fileCode": objid,
+        "title": f"Hồ sơ nộp lưu năm học {school_year}",
+        "maintenance": "Vĩnh viễn",
+        "mode": "Thường",
+        "language": "Tiếng Việt",
+        "startDate": min(dates).date(),
+        "endDate": max(dates).date(),
+        "totalDoc": len(records),
+        "format": "Điện tử",
+        "confidenceLevel": "Thường",
+        "riskRecovery": "Không",
+        "description": f"Nộp lưu vào lưu trữ cơ quan: {school.name}.",
+    }
 
 
 def load(session: Session, transfer_id: str) -> Transfer:

@@ -51,7 +51,7 @@ def restore_command(
     import signing.models  # noqa: F401
     from flows.destruction import record_blobs
     from retention import backup, fixity, schedule
-    from retention.models import RecordRetention
+    from retention.models import FixityState, RecordRetention
 
     settings = Settings()
     store = make_store(settings)
@@ -66,7 +66,7 @@ def restore_command(
         f"Đã khôi phục / restored: {sum(result['rows'].values())} dòng / rows, {result['objects']} objects; "
         f"kiểm tra băm / hashes checked: {run.blobs_checked} blob, {run.audit_events_checked} sự kiện nhật ký"
     )
-    if run.state != "ok":
+    if run.state != FixityState.ok:
         found = [*run.missing, *[m["sha256"] for m in run.mismatched], *[t["key"] for t in run.tampered]]
         for problem in [*found, *run.audit_problems]:
             err.print(f"[red]✗[/] {problem}")

@@ -17,6 +17,7 @@ from archive.storage import make_store
 def fixity_check() -> None:
     """Re-hash every stored blob and walk the audit chain; exits 1 if anything is altered or missing."""
     from retention import fixity
+    from retention.models import FixityState
 
     settings = Settings()
     with (
@@ -50,7 +51,7 @@ def fixity_check() -> None:
         console.print(f"Mốc neo nhật ký / audit anchor: {run.anchor_key}")
     for problem in run.audit_problems:
         err.print(f"[red]✗[/] nhật ký / audit log: {problem}")
-    if run.state != "ok":
+    if run.state != FixityState.ok:
         raise typer.Exit(1)
     console.print("[bold green]Toàn vẹn / intact[/]")
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
-from api.routers import retention as retention_api
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
@@ -36,12 +35,12 @@ from api.web.session import (
 from archive import access, calendar, grants, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Person, Record, RecordType, Role, School
+from archive.models import Person, Record, RecordStatus, RecordType, Role, School
 from flows import search as scoped_search
 from retention import service as retention
 from retention import transfer as transfer_flow
 from retention.holds import MANAGERS
-from retention.models import FixityRun, RecordRetention
+from retention.models import FixityRun, RecordRetention, RetentionState
 from search.documents import FACETS
 from search.models import EvidenceExport
 from signing import periods, seal, workflow
@@ -140,7 +139,7 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
     schools = access.readable_school_ids(person)
     if Role.teacher in roles or Role.department_head in roles:
         mine = select(Record).where(Record.author_id == person.id)
-        blocks["returned"] = list(session.scalars(mine.where(Record.status == "returned").limit(20)))
+        blocks["returned"] = list(session.scalars(mine.where(Record.status == RecordStatus.returned).limit(20)))
         blocks["mine_recent"] = list(session.scalars(mine.order_by(Record.created_at.desc()).limit(10)))
         blocks["submitted_now"] = list(
             session.scalars(
@@ -173,11 +172,11 @@ def _home(session: Session, person: Person) -> dict[str, Any]:
             select(func.count())
             .select_from(RecordRetention)
             .join(Record, Record.id == RecordRetention.record_id)
-            .where(RecordRetention.state == "review", Record.school_id.in_(schools))
+            .where(RecordRetention.state == RetentionState.review, Record.school_id.in_(schools))
         )
         blocks["in_review"] = session.scalar(reviewing) or 0
         latest = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
-        blocks["fixity"] = retention_api.fixity_out(session, latest, person) if latest else None  # their schools
+        blocks["fixity"] = retention.fixity_seen_by(session, latest, person) if latest else None  # their schools
         managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
         blocks["transfers_due"] = [
             (school, due) for school in managed for due in transfer_flow.due_for(session, school) if due.alert
@@ -308,9 +307,13 @@ def _record_page(
     keeping = retention.status(session, record)
     history = [(i, session.get(ApprovalBatch, i.batch_id)) for i in workflow.items_for_record(session, record.id)]
     cadence = record.record_type.signing_cadence
-    mine = record.author_id == person.id and record.status in ("draft", "returned", "submitted")
+    mine = record.author_id == person.id and record.status in (
+        RecordStatus.draft,
+        RecordStatus.returned,
+        RecordStatus.submitted,
+    )
     report: dict[str, Any] | None = None
-    if record.status != "destroyed":
+    if record.status != RecordStatus.destroyed:
         try:
             report = signing_service.signature_report(
                 session, app_state.store, app_state.settings, person, record.id, online=False

@@ -1,9 +1,9 @@
 """Retention in the browser, for the archivist and the principal: the schedule (editable, with a reason),
 legal holds, "Xem xét hủy", the four destruction steps, transfers (nộp lưu) and fixity runs.
 
-Each form calls the function the API route calls, so the rules (who may, what is refused, what is
-audited) are the API's. A refused form comes back on the same page with its message beside it
-and what was typed kept.
+Each form calls the function the API route calls (`retention.service`, `flows.destruction`), so the
+rules (who may, what is refused, what is audited) are the API's. A refused form comes back on the
+same page with its message beside it and what was typed kept.
 """
 
 from __future__ import annotations
@@ -18,30 +18,34 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.deps import AppState, get_session, state
-from api.routers import retention as retention_api
+from api.deps import AppState, DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access
 from archive.exceptions import HosoError, InvalidInput
 from archive.models import Blob, Person, Role, School
+from flows import destruction
 from retention import disposition as disposition_flow
+from retention import holds
+from retention import service as retention
 from retention import transfer as transfer_flow
 from retention.holds import MANAGERS
-from retention.models import Disposition, Transfer
+from retention.models import Disposition, DispositionState, Transfer
+from retention.schemas import CouncilIn, HoldIn, PeriodIn, ProposalIn, ReleaseIn, TransferIn
 from signing import ownership
 
 router = APIRouter(include_in_schema=False)
+Posted = Annotated[FormData, Depends(posted_form)]
 KEEPERS = (*MANAGERS, Role.admin)
 REFUSED = "Trang này dành cho cán bộ lưu trữ, văn thư, hiệu trưởng và quản trị viên."
 DISPOSITION_VI = {
-    "proposed": "Đã lập danh mục, chờ Hội đồng",
-    "reviewed": "Hội đồng đồng ý, chờ quyết định",
-    "decided": "Đã có quyết định, chờ thực hiện hủy",
-    "executed": "Đã hủy",
-    "rejected": "Không được chấp thuận",
-    "lapsed": "Quá 15 ngày, phải quyết định lại",
+    DispositionState.proposed: "Đã lập danh mục, chờ Hội đồng",
+    DispositionState.reviewed: "Hội đồng đồng ý, chờ quyết định",
+    DispositionState.decided: "Đã có quyết định, chờ thực hiện hủy",
+    DispositionState.executed: "Đã hủy",
+    DispositionState.rejected: "Không được chấp thuận",
+    DispositionState.lapsed: "Quá 15 ngày, phải quyết định lại",
 }
 
 
@@ -67,20 +71,20 @@ def _page(
     schools = _schools(session, person)
     school = next((s for s in schools if s.code == school_code), schools[0] if schools else None)
     context: dict[str, Any] = {"schools": schools, "school": school, "errors": errors or {}, "typed": typed or {}}
-    context["schedule"] = retention_api.get_schedule(person, session)
+    context["schedule"] = retention.schedule_rows(session)
     context["may_edit_schedule"] = access.is_admin(person) or any(m.role == Role.archivist for m in person.memberships)
-    context["fixity"] = retention_api.fixity_runs(person, session)[:10] if _may_sweep(person) else []
+    context["fixity"] = retention.fixity_runs(session, person, limit=10) if retention.may_sweep(person) else []
     # blobs a download, a package or fixity found not hashing to their address: the archivist's to investigate
     context["flagged"] = (
         list(
             session.scalars(select(Blob).where(Blob.flagged_at.is_not(None)).order_by(Blob.flagged_at.desc()).limit(50))
         )
-        if _may_sweep(person)
+        if retention.may_sweep(person)
         else []
     )
     if school is not None:
-        context["holds"] = retention_api.list_holds(person, session)
-        context["review"] = retention_api.in_review(school.code, person, session)
+        context["holds"] = retention.visible_holds(session, person)
+        context["review"] = retention.in_review(session, person, school.code)
         context["dispositions"] = list(
             session.scalars(
                 select(Disposition).where(Disposition.school_id == school.id).order_by(Disposition.id.desc())
@@ -100,14 +104,10 @@ def _page(
         person,
         status_code=status_code,
         disposition_vi=DISPOSITION_VI,
-        may_sweep=_may_sweep(person),
+        may_sweep=retention.may_sweep(person),
         done=done,
         **context,
     )
-
-
-def _may_sweep(person: Person) -> bool:
-    return access.is_admin(person) or any(m.role in retention_api.SWEEPERS for m in person.memberships)
 
 
 def _back(school: str, done: str = "") -> RedirectResponse:
@@ -116,11 +116,7 @@ def _back(school: str, done: str = "") -> RedirectResponse:
 
 @router.get("/luu-tru", response_class=HTMLResponse)
 def retention_page(
-    request: Request,
-    truong: str = "",
-    xong: str = "",
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    request: Request, session: DbSession, app_state: HosoState, truong: str = "", xong: str = ""
 ) -> Response:
     person = page_viewer(request, session, KEEPERS, t(REFUSED))
     if isinstance(person, Response):
@@ -159,141 +155,107 @@ def _act(
 
 
 @router.post("/luu-tru/thoi-han/{code}")
-def set_period(
-    request: Request,
-    code: str,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def set_period(request: Request, code: str, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     """One row of the schedule: a term (or permanent), with the reason and the legal citation."""
 
     def action(person: Person, form: dict[str, Any]) -> str:
         years = str(form.get("years") or "").strip()
         if years and not years.isdigit():
             raise InvalidInput("Số năm phải là số nguyên.", "Years must be a whole number.")
-        body = retention_api.PeriodIn(
+        body = PeriodIn(
             permanent=form.get("permanent") == "on",
             years=int(years) if years else None,
             reason=str(form.get("reason") or ""),
             citation=str(form.get("citation") or ""),
             future_only=form.get("future_only") == "on",
         )
-        retention_api.set_period(code, body, person, session, app_state)
+        retention.change_period(session, app_state.store, person, code, body, destruction.record_blobs)
         return "thoi-han"
 
     return _act(request, session, app_state, posted, f"schedule-{code}", action)
 
 
 @router.post("/luu-tru/phong-toa")
-def create_hold(
-    request: Request,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def create_hold(request: Request, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     """Freeze a school's records (a year, a type, or both) against any destruction, with the reason."""
 
     def action(person: Person, form: dict[str, Any]) -> str:
-        body = retention_api.HoldIn(
+        body = HoldIn(
             reason=str(form.get("reason") or ""),
             reference=str(form.get("reference") or "") or None,
             school_code=str(form.get("school") or ""),
             school_year=str(form.get("school_year") or "") or None,
             record_type=str(form.get("record_type") or "") or None,
         )
-        retention_api.create_hold(body, person, session, app_state)
+        retention.create_hold(session, app_state.store, person, body, destruction.record_blobs)
         return "phong-toa"
 
     return _act(request, session, app_state, posted, "hold", action)
 
 
 @router.post("/luu-tru/phong-toa/{hold_id}/giai-toa")
-def release_hold(
-    request: Request,
-    hold_id: int,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def release_hold(request: Request, hold_id: int, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     def action(person: Person, form: dict[str, Any]) -> str:
-        body = retention_api.ReleaseIn(reason=str(form.get("reason") or ""))
-        retention_api.release_hold(hold_id, body, person, session, app_state)
+        body = ReleaseIn(reason=str(form.get("reason") or ""))
+        holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=destruction.record_blobs)
         return "giai-toa"
 
     return _act(request, session, app_state, posted, f"release-{hold_id}", action, t("Ghi lý do giải tỏa."))
 
 
 @router.post("/luu-tru/ra-soat")
-def sweep(
-    request: Request,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def sweep(request: Request, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     """Move records past their term (and not held) to "Xem xét hủy" now; the worker also does it daily."""
 
     def action(person: Person, _form: dict[str, Any]) -> str:
-        retention_api.sweep(person, session)
+        retention.sweep_for(session, person)
         return "ra-soat"
 
     return _act(request, session, app_state, posted, "sweep", action)
 
 
 @router.post("/luu-tru/kiem-tra")
-def fixity(
-    request: Request,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def fixity(request: Request, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     """A full fixity run now (the worker runs one weekly)."""
 
     def action(person: Person, _form: dict[str, Any]) -> str:
-        retention_api.start_fixity(person, session, app_state)
+        retention.queue_fixity(session, person)
+        app_state.wake()
         return "kiem-tra"
 
     return _act(request, session, app_state, posted, "fixity", action)
 
 
 @router.post("/luu-tru/huy")
-def propose(
-    request: Request,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def propose(request: Request, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     """Step 1: the ticked records of "Xem xét hủy" become a destruction list with its explanation."""
 
     def action(person: Person, form: dict[str, Any]) -> Response:
         if not form.get("record_ids"):
             raise InvalidInput("Đánh dấu ít nhất một hồ sơ để lập danh mục hủy.", "Tick at least one record.")
         explanation = str(form.get("explanation") or "").strip()
-        body = retention_api.ProposalIn(
+        body = ProposalIn(
             school_code=str(form.get("school") or ""),
             explanation=explanation,
             items=[{"record_id": r, "explanation": explanation} for r in form["record_ids"]],  # type: ignore[misc]
         )
-        made = retention_api.propose(body, person, session, app_state)
-        return RedirectResponse(f"/luu-tru/huy/{made['id']}", status_code=303)
+        made = retention.propose(session, app_state.store, app_state.settings.tmp_dir, person, body)
+        return RedirectResponse(f"/luu-tru/huy/{made.id}", status_code=303)
 
     invalid = t("Ghi thuyết minh: vì sao các hồ sơ này hết giá trị.")
     return _act(request, session, app_state, posted, "propose", action, invalid)
 
 
 @router.post("/luu-tru/nop-luu")
-def transfer(
-    request: Request,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
-) -> Response:
+def transfer(request: Request, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     """One school year's permanent records as a sealed E-ARK SIP for the historical archive."""
 
     def action(person: Person, form: dict[str, Any]) -> str:
         school_year = str(form.get("school_year") or "")
-        body = retention_api.TransferIn(school_code=str(form.get("school") or ""), school_year=school_year)
-        retention_api.create_transfer(body, person, session, app_state)
+        body = TransferIn(school_code=str(form.get("school") or ""), school_year=school_year)
+        destruction.build_transfer(
+            session, app_state.settings, app_state.store, person, body.school_code, body.school_year
+        )
         return "nop-luu"
 
     return _act(request, session, app_state, posted, "transfer", action)
@@ -312,7 +274,7 @@ def _disposition_page(
     typed: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     try:
-        shown = retention_api.get_disposition(disposition_id, person, session)
+        shown = retention.visible_disposition(session, person, disposition_id)
     except HosoError as e:
         return render(request, "error.html", person, status_code=404, message=said(e))
     school = session.get(School, shown["school_id"])
@@ -332,7 +294,7 @@ def _disposition_page(
 
 
 @router.get("/luu-tru/huy/{disposition_id}", response_class=HTMLResponse)
-def disposition_page(request: Request, disposition_id: int, session: Session = Depends(get_session)) -> Response:
+def disposition_page(request: Request, disposition_id: int, session: DbSession) -> Response:
     person = page_viewer(request, session, KEEPERS, t(REFUSED))
     if isinstance(person, Response):
         return person
@@ -372,24 +334,20 @@ def _step(
 
 @router.post("/luu-tru/huy/{disposition_id}/hoi-dong")
 def council(
-    request: Request,
-    disposition_id: int,
-    posted: FormData = Depends(posted_form),
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
+    request: Request, disposition_id: int, posted: Posted, session: DbSession, app_state: HosoState
 ) -> Response:
     """Step 2: the council (at least three members), its establishment decision, minutes and opinion."""
     form = {k: str(v) for k, v in posted.items()}
 
     def action(person: Person) -> None:
-        body = retention_api.CouncilIn(
+        body = CouncilIn(
             members=_members(form.get("members", "")),  # type: ignore[arg-type]
             establishment_decision=form.get("establishment_decision", ""),
             minutes=form.get("minutes", ""),
             opinion=form.get("opinion", ""),
             notes=form.get("notes", ""),
         )
-        retention_api.council(disposition_id, body, person, session, app_state)
+        retention.council(session, app_state.store, app_state.settings.tmp_dir, person, disposition_id, body)
 
     return _step(request, session, disposition_id, form.get("csrf_token", ""), "council", action, form)
 
@@ -398,14 +356,14 @@ def council(
 def decide(
     request: Request,
     disposition_id: int,
+    session: DbSession,
+    app_state: HosoState,
     csrf_token: Annotated[str, Form()] = "",
     decision_number: Annotated[str, Form()] = "",
     approve: Annotated[str, Form()] = "yes",
     pkcs12: Annotated[UploadFile | None, File()] = None,
     password: Annotated[str, Form()] = "",
     confirm_certificate: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
 ) -> Response:
     """Step 3: the principal's decision, PAdES-signed when a .p12 is given (its first use confirmed)."""
     typed: dict[str, Any] = {"decision_number": decision_number, "approve": approve}
@@ -414,16 +372,18 @@ def decide(
         if not decision_number.strip():
             raise InvalidInput("Ghi số quyết định hủy, ví dụ 05/QĐ-THA.", "Give the decision number, e.g. 05/QĐ-THA.")
         try:
-            retention_api.decide(
+            key_file = pkcs12 if pkcs12 is not None and pkcs12.filename else None
+            destruction.decide(
+                session,
+                app_state.settings,
+                app_state.store,
+                person,
                 disposition_id,
-                decision_number=decision_number.strip(),
                 approve=approve == "yes",
-                pkcs12=pkcs12 if pkcs12 is not None and pkcs12.filename else None,
+                decision_number=decision_number.strip(),
+                pkcs12=key_file.file.read(destruction.MAX_KEY_FILE + 1) if key_file is not None else None,
                 password=password,
                 confirm_certificate=confirm_certificate or None,
-                person=person,
-                session=session,
-                app_state=app_state,
             )
         except ownership.CertificateUnconfirmed as e:
             typed["unconfirmed"] = e.context  # the confirmation step, shown beside the form
@@ -436,10 +396,10 @@ def decide(
 def execute(
     request: Request,
     disposition_id: int,
+    session: DbSession,
+    app_state: HosoState,
     csrf_token: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
-    session: Session = Depends(get_session),
-    app_state: AppState = Depends(state),
 ) -> Response:
     """Step 4: destroy the listed records' content (tombstones and the biên bản hủy stay)."""
 
@@ -449,6 +409,7 @@ def execute(
                 "Đánh dấu ô xác nhận trước khi hủy: việc hủy không thể hoàn tác.",
                 "Tick the confirmation first: a destruction cannot be undone.",
             )
-        retention_api.execute(disposition_id, person, session, app_state)
+        destruction.execute(session, app_state.settings, app_state.store, person, disposition_id)
+        app_state.wake()
 
     return _step(request, session, disposition_id, csrf_token, "execute", action)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -13,15 +12,6 @@ from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login
 from tests.retention.test_retention import _env
 from tests.search.test_search_api import upload
-
-
-@pytest.fixture(params=["folder", "s3"])
-def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    if request.param == "s3":
-        from tests.conftest import s3_settings
-
-        return s3_settings(settings, request.getfixturevalue("s3_server"))
-    return settings
 
 
 def test_backup_restores_into_an_empty_data_dir_with_every_hash_verified(

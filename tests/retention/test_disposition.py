@@ -31,14 +31,10 @@ COUNCIL = {
 }
 
 
-@pytest.fixture(params=["folder", "s3"])
-def settings(request: pytest.FixtureRequest, settings: Settings, pki: TestPKI) -> Settings:
-    settings = settings.model_copy(update={"trust_roots": str(pki.root_pem_path()), "tsa_url": pki.tsa_url})
-    if request.param == "s3":
-        from tests.conftest import s3_settings
-
-        return s3_settings(settings, request.getfixturevalue("s3_server"))
-    return settings
+@pytest.fixture
+def settings(settings: Settings, pki: TestPKI) -> Settings:
+    """Either store (conftest), with the test PKI's root trusted and its TSA."""
+    return settings.model_copy(update={"trust_roots": str(pki.root_pem_path()), "tsa_url": pki.tsa_url})
 
 
 @pytest.fixture

@@ -5,34 +5,21 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from archive import calendar
 from archive.models import AuditEvent, Role, Version
 from archive.settings import Settings
-from archive.storage import ObjectLocked, ObjectStore, RetentionShortening, blob_key, make_store
+from archive.storage import ObjectLocked, ObjectStore, RetentionShortening, blob_key
 from retention.models import RecordRetention
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login, person
 from tests.search.test_search_api import index_now, upload
-
-
-@pytest.fixture(params=["folder", "s3"])
-def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    if request.param == "s3":
-        from tests.conftest import s3_settings
-
-        return s3_settings(settings, request.getfixturevalue("s3_server"))
-    return settings
-
-
-@pytest.fixture
-def store(settings: Settings) -> ObjectStore:
-    return make_store(settings)
 
 
 @pytest.fixture
@@ -45,7 +32,7 @@ def blob_of(session: Session, record_id: str) -> str:
     return session.scalar(select(Version.blob_sha256).where(Version.record_id == record_id, Version.number == 1)) or ""
 
 
-def retention_of(client: TestClient, headers: dict[str, str], record_id: str) -> dict:  # type: ignore[type-arg]
+def retention_of(client: TestClient, headers: dict[str, str], record_id: str) -> dict[str, Any]:
     response = client.get(f"/api/v1/records/{record_id}/retention", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -123,7 +110,7 @@ def test_schedule_rows_are_checked(
     who: str,
     body: dict,
     status: int,
-    words: str,  # type: ignore[type-arg]
+    words: str,
 ) -> None:
     full = {"reason": "r", "citation": "TT 08/2025/TT-BGDĐT", **body}
     response = client.patch("/api/v1/record-types/lesson_plan/retention", headers=login(client, who), json=full)
@@ -232,7 +219,7 @@ def _env(settings: Settings) -> dict[str, str]:
     return hoso_env(settings, **extra)
 
 
-def _wait_runs(client: TestClient, headers: dict[str, str], count: int) -> list[dict]:  # type: ignore[type-arg]
+def _wait_runs(client: TestClient, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
     import time
 
     deadline = time.monotonic() + 60
@@ -257,7 +244,7 @@ def test_a_page_view_computes_one_record_not_the_whole_table(
         ids = [upload(client, lan, "khbd.pdf", lesson_plan_pdf(f"Bài {i}")) for i in range(3)]
         index_now(client)
     session.commit()
-    session.execute(RecordRetention.__table__.delete())
+    session.execute(delete(RecordRetention).execution_options(synchronize_session=False))
     session.commit()
     assert schedule.refresh(session, [ids[0]]) == (1, 0)
     assert schedule.refresh(session, []) == (0, 0)

@@ -38,20 +38,6 @@ from tests.search.test_search_api import upload
 from tests.web.test_pages_http import page_login
 
 
-@pytest.fixture(params=["folder", "s3"])
-def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    if request.param == "s3":
-        from tests.conftest import s3_settings
-
-        return s3_settings(settings, request.getfixturevalue("s3_server"))
-    return settings
-
-
-@pytest.fixture
-def store(settings: Settings) -> ObjectStore:
-    return make_store(settings)
-
-
 def blob_of(session: Session, record_id: str) -> str:
     session.commit()
     return session.scalar(select(Version.blob_sha256).where(Version.record_id == record_id, Version.number == 1)) or ""

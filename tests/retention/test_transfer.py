@@ -6,7 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from archive.settings import Settings
@@ -15,15 +14,6 @@ from signing import seal
 from tests.factories import World, lesson_plan_pdf, login
 from tests.flows.test_evidence import EARK_PYTHON, ROOT
 from tests.search.test_search_api import upload
-
-
-@pytest.fixture(params=["folder", "s3"])
-def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    if request.param == "s3":
-        from tests.conftest import s3_settings
-
-        return s3_settings(settings, request.getfixturevalue("s3_server"))
-    return settings
 
 
 def transcript(client: TestClient, headers: dict[str, str], title: str, school_year: str) -> str:

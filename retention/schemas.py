@@ -1,0 +1,207 @@
+"""Validated shapes of retention's requests and of every body its routes return.
+
+The response models name exactly the keys the routes have always returned (the web pages and the
+CLI read the same dictionaries), so `/openapi.json` documents each body without changing one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from archive.schemas import RequiredText, SchoolYear, Text
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+class PeriodIn(BaseModel):
+    permanent: bool = False
+    years: int | None = Field(default=None, description="2–70 unless permanent")
+    reason: RequiredText = Field(min_length=1, max_length=2000)
+    citation: RequiredText = Field(
+        min_length=1, max_length=1000, description="e.g. TT 08/2025/TT-BGDĐT, Phụ lục, mục 3.2"
+    )
+    future_only: bool = Field(default=False, description="A shorter term for new records only")
+
+
+class HoldIn(BaseModel):
+    reason: RequiredText = Field(min_length=1, max_length=2000)
+    reference: Text | None = Field(default=None, max_length=200, description="e.g. the decision number")
+    record_ids: list[str] | None = Field(default=None, max_length=10000)
+    dossier_id: str | None = None
+    school_code: str | None = None
+    school_year: SchoolYear | None = None
+    record_type: str | None = None
+
+
+class ReleaseIn(BaseModel):
+    reason: RequiredText = Field(min_length=1, max_length=2000)
+
+
+class ProposalItem(BaseModel):
+    record_id: str
+    explanation: RequiredText = Field(min_length=1, max_length=1000, description="Why it has no value any more")
+
+
+class ProposalIn(BaseModel):
+    school_code: str
+    explanation: RequiredText = Field(min_length=1, max_length=4000, description="Thuyết minh of the list")
+    items: list[ProposalItem] = Field(min_length=1, max_length=20000)
+
+
+class Member(BaseModel):
+    name: RequiredText = Field(min_length=1, max_length=200)
+    title: Text = Field(default="", max_length=200)
+
+
+class CouncilIn(BaseModel):
+    members: list[Member] = Field(min_length=1, max_length=20)
+    establishment_decision: RequiredText = Field(min_length=1, max_length=300, description="e.g. QĐ số 12/QĐ-THA")
+    minutes: RequiredText = Field(min_length=1, max_length=20000)
+    opinion: str = Field(description="agree or disagree")
+    notes: Text = Field(default="", max_length=4000)
+
+
+class TransferIn(BaseModel):
+    school_code: str
+    school_year: SchoolYear
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+class ScheduleRow(BaseModel):
+    """One record type's row of the retention schedule."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    permanent: bool
+    years: int | None
+    basis: str
+    confirmed: bool = Field(description="The archivist confirmed the row (the shipped defaults are not)")
+
+
+class PeriodOut(BaseModel):
+    code: str
+    permanent: bool
+    years: int | None
+
+
+class HoldBrief(BaseModel):
+    id: int
+    reason: str
+    reference: str | None
+
+
+class RetentionStatus(BaseModel):
+    """What the archive keeps about a record's retention, in words for people."""
+
+    record_id: str
+    permanent: bool
+    keep_until_year: int | None
+    eligible_from: str | None = Field(description="ISO date from which it may be reviewed for destruction")
+    state: str = Field(description="active | review | proposed | destroyed | transferred")
+    locked_until: str | None = Field(description="ISO date until which the store locks its blobs")
+    holds: list[HoldBrief]
+    summary_vi: str
+    summary_en: str
+
+
+class HoldOut(BaseModel):
+    id: int
+    kind: str = Field(description="records | dossier | filter")
+    reason: str
+    reference: str | None
+    records: int = Field(description="How many records it covers now")
+    created_by: str
+    created_at: datetime
+    released_at: datetime | None
+    release_reason: str | None
+    active: bool
+
+
+class SweepOut(BaseModel):
+    computed: int
+    recomputed: int
+    moved_to_review: int
+    in_review: int
+
+
+class FixityQueued(BaseModel):
+    job_id: int
+    state: str
+
+
+class FixityRunOut(BaseModel):
+    """A fixity run as the caller may see it (an administrator everything, others their schools' findings)."""
+
+    id: int
+    state: str = Field(description="running | ok | problems | failed | interrupted")
+    started_at: datetime
+    finished_at: datetime | None
+    started_by: str | None
+    blobs_checked: int
+    bytes_checked: int
+    mismatched: list[dict[str, Any]]
+    missing: list[str]
+    audit_events_checked: int
+    audit_problems: list[str]
+    tampered: list[dict[str, Any]]
+    orphans: list[dict[str, Any]]
+    orphans_found: int
+    anchor_key: str | None
+    error: str | None
+
+
+class ReviewRow(BaseModel):
+    """A record past its term, not held, waiting for a destruction proposal ("Xem xét hủy")."""
+
+    record_id: str
+    title: str
+    record_type: str
+    school_year: str
+    keep_until_year: int | None
+    review_since: datetime | None
+
+
+class DispositionItemOut(BaseModel):
+    record_id: str
+    title: str
+    explanation: str
+    tombstone: dict[str, Any] | None = Field(description="What remains once destroyed: metadata and every hash")
+
+
+class DispositionOut(BaseModel):
+    id: int
+    state: str = Field(description="proposed | reviewed | decided | executed | rejected | lapsed")
+    school_id: int
+    explanation: str
+    proposed_at: datetime
+    council: dict[str, Any] | None
+    decision_number: str | None
+    approved: bool | None
+    decided_at: datetime | None
+    decision_signed: bool
+    execute_before: datetime | None
+    executed_at: datetime | None
+    documents: dict[str, str] = Field(description="Each step's document: step → record id")
+    items: list[DispositionItemOut]
+
+
+class TransferDue(BaseModel):
+    school_year: str
+    records: int
+    due: str = Field(description="ISO date")
+    alert: bool = Field(description="Due within 30 days, or overdue")
+
+
+class TransferOut(BaseModel):
+    id: str
+    school_year: str
+    records: int
+    size: int
+    sha256: str
+    download_url: str
