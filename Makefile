@@ -33,9 +33,8 @@ run: $(BIN)/.installed
 	$(BIN)/hoso db upgrade
 	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
 
-## make test: install test dependencies and system packages, lint, run the whole suite
-test: $(BIN)/.installed-test $(EARK)/.installed system-deps
-	$(BIN)/ruff check .
+## make test: install test dependencies and system packages, lint (ruff, mypy, the layout's shape), run the whole suite
+test: $(BIN)/.installed-test $(EARK)/.installed system-deps lint
 	$(BIN)/python -m pytest
 
 ## make test-pg: the same suite against PostgreSQL (HOSO_TEST_DATABASE_URL, default the local server)

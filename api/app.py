@@ -33,9 +33,9 @@ from api.security_headers import SecurityHeaders
 from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
 from api.web.i18n import LanguageMiddleware
 from archive.db import make_engine, make_sessionmaker
-from archive.settings import Settings
 from archive.storage import make_store
 from flows.indexing import Describer
+from flows.settings import Settings
 from flows.state import AppState
 from flows.worker import Worker
 from search.engine import open_engine

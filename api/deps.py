@@ -13,8 +13,8 @@ from archive import access
 from archive.auth import person_from_token
 from archive.exceptions import Forbidden, Unauthorized
 from archive.models import Person
-from archive.settings import Settings
 from archive.storage import ObjectStore
+from flows.settings import Settings
 from flows.state import AppState
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

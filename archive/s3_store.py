@@ -41,7 +41,7 @@ from archive.storage import (
 )
 
 if TYPE_CHECKING:
-    from archive.settings import Settings
+    from archive.settings import ArchiveSettings
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "ResourceNotFound"}
 _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "InvalidRequest"}
@@ -59,7 +59,7 @@ class S3Store:
         self._ensure_bucket()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> S3Store:
+    def from_settings(cls, settings: ArchiveSettings) -> S3Store:
         client = Minio(
             settings.s3_endpoint or "",
             access_key=settings.s3_access_key,

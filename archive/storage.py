@@ -175,9 +175,9 @@ def check_unlocked(info: ObjectInfo, now: datetime) -> None:
 
 def make_store(settings: object) -> ObjectStore:
     """The S3 store when an endpoint is configured, else the folder store under the data dir."""
-    from archive.settings import Settings
+    from archive.settings import ArchiveSettings
 
-    assert isinstance(settings, Settings)
+    assert isinstance(settings, ArchiveSettings)
     if settings.s3_endpoint:
         from archive.s3_store import S3Store
 

@@ -31,9 +31,9 @@ from archive import ingest, seed, service  # noqa: E402
 from archive.db import make_engine, make_sessionmaker  # noqa: E402
 from archive.models import Person, Role  # noqa: E402
 from archive.schemas import MembershipCreate, PersonCreate, RecordCreate, SchoolCreate  # noqa: E402
-from archive.settings import Settings  # noqa: E402
 from archive.spool import spool_stream  # noqa: E402
 from archive.storage import make_store  # noqa: E402
+from flows.settings import Settings  # noqa: E402
 from tests.factories import pdf_bytes  # noqa: E402
 
 

@@ -35,9 +35,9 @@ from archive import ingest, seed, service  # noqa: E402
 from archive.db import make_engine, make_sessionmaker  # noqa: E402
 from archive.models import Person, Role  # noqa: E402
 from archive.schemas import MembershipCreate, PersonCreate, RecordCreate, SchoolCreate  # noqa: E402
-from archive.settings import Settings  # noqa: E402
 from archive.spool import spool_stream  # noqa: E402
 from archive.storage import make_store  # noqa: E402
+from flows.settings import Settings  # noqa: E402
 from signing import batch, keys, workflow  # noqa: E402
 from signing.models import Decision  # noqa: E402
 from tests.factories import lesson_plan_pdf  # noqa: E402

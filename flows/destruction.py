@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from archive.exceptions import InvalidInput
 from archive.models import Person, Record, Version
-from archive.settings import Settings
 from archive.storage import ObjectStore
+from flows.settings import Settings
 from retention import disposition as disposition_flow
 from retention import schedule, transfer
 from retention import service as retention

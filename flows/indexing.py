@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from archive import mediatype
 from archive.models import Blob, Record, Version
-from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key
+from flows.settings import Settings
 from retention.models import RecordRetention
 from search import analyzer, extract
 from search.documents import IndexDoc

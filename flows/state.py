@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.settings import Settings
 from archive.storage import ObjectStore
+from flows.settings import Settings
 from search.engine import SearchEngine
 
 

@@ -15,9 +15,9 @@ from pyhanko_certvalidator import CertificateValidator, errors
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 from archive.exceptions import HosoError
-from archive.settings import Settings
 from signing import trust
 from signing.exceptions import CertificateRefused
+from signing.settings import SigningSettings
 
 
 def _vn_date(when: datetime) -> str:
@@ -55,7 +55,7 @@ def check_basic(cert: x509.Certificate, now: datetime | None = None) -> None:
         )
 
 
-def check_signer(settings: Settings, cert: x509.Certificate, chain: list[x509.Certificate]) -> None:
+def check_signer(settings: SigningSettings, cert: x509.Certificate, chain: list[x509.Certificate]) -> None:
     """All checks, including the trust path and live revocation status."""
     check_basic(cert)
     if not trust.load_roots(settings):

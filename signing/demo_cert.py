@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from archive.settings import Settings
+from signing.settings import SigningSettings
 
 MARK = "hoso DEMO"
 LABEL = "THỬ NGHIỆM — KHÔNG CÓ GIÁ TRỊ PHÁP LÝ"
@@ -31,11 +31,11 @@ ROOT_FILE = "hoso-demo-root.pem"
 ROOT_KEY_FILE = "hoso-demo-root-key.pem"
 
 
-def demo_dir(settings: Settings) -> Path:
+def demo_dir(settings: SigningSettings) -> Path:
     return settings.data_dir / "demo-pki"
 
 
-def root_path(settings: Settings) -> Path:
+def root_path(settings: SigningSettings) -> Path:
     return demo_dir(settings) / ROOT_FILE
 
 
@@ -67,7 +67,7 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     tmp.replace(path)
 
 
-def _root(settings: Settings) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def _root(settings: SigningSettings) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """The demo root of this archive: made once, then reused so every demo signer chains to it."""
     folder = demo_dir(settings)
     cert_file, key_file = folder / ROOT_FILE, folder / ROOT_KEY_FILE
@@ -108,7 +108,9 @@ class DemoCert:
     root: Path
 
 
-def create(settings: Settings, full_name: str, title: str, out: Path, password: str, days: int = 730) -> DemoCert:
+def create(
+    settings: SigningSettings, full_name: str, title: str, out: Path, password: str, days: int = 730
+) -> DemoCert:
     """A signer certificate for `full_name` under the demo root, written as a PKCS#12 to `out`.
 
     X.509 names hold at most 64 characters: the name gets " (THỬ NGHIỆM)", the organisation the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 
-from archive.settings import Settings
+from signing.settings import SigningSettings
 
 
 class Purpose(enum.StrEnum):
@@ -20,7 +20,7 @@ class Purpose(enum.StrEnum):
     destruction_decision = "destruction_decision"  # the principal's signed decision (retention)
 
 
-def level_for(settings: Settings, purpose: Purpose, requested: str | None = None) -> str:
+def level_for(settings: SigningSettings, purpose: Purpose, requested: str | None = None) -> str:
     """The level of a signature made for `purpose`; `requested` is what an approval request asked for."""
     if purpose is Purpose.destruction_decision:
         return "B-T" if settings.tsa_url else "B-B"

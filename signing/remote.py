@@ -36,13 +36,13 @@ from archive import audit
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, new_uuid
-from archive.settings import Settings
 from archive.storage import ObjectMissing, ObjectStore
 from signing import batch as batch_runner
 from signing import cades, keys, levels, ownership, pades, trust, workflow
 from signing.exceptions import ItemError, LeaseLost
 from signing.keys import KeySource, check_signature_value, client_key
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, StampPlace, left_to_sign
+from signing.settings import SigningSettings
 
 WORK_PREFIX = "work/prepared/"
 PREPARE_LIMIT = 100
@@ -78,7 +78,7 @@ class ClientRun(batch_runner.SigningRun):
         self,
         sessions: sessionmaker[Session],
         store: ObjectStore,
-        settings: Settings,
+        settings: SigningSettings,
         batch_id: str,
         actor_id: int,
         key: KeySource,
@@ -283,7 +283,7 @@ class ClientRun(batch_runner.SigningRun):
 def prepare(
     sessions: sessionmaker[Session],
     store: ObjectStore,
-    settings: Settings,
+    settings: SigningSettings,
     batch_id: str,
     actor: Person,
     key: KeySource,
@@ -360,7 +360,7 @@ def prepare(
 def complete(
     sessions: sessionmaker[Session],
     store: ObjectStore,
-    settings: Settings,
+    settings: SigningSettings,
     batch_id: str,
     actor: Person,
     values: dict[str, bytes],

@@ -32,9 +32,9 @@ from cryptography.x509.oid import NameOID
 from pyhanko.sign import timestamps
 
 from archive.exceptions import InvalidInput
-from archive.settings import Settings
 from signing import cades, keys
 from signing.keys import KeySource
+from signing.settings import SigningSettings
 
 SELF_SIGNED_CN = "hoso — con dấu hệ thống (tự ký)"  # a CN holds at most 64 characters
 
@@ -101,14 +101,14 @@ def _create_self_signed(directory: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _self_signed_files(settings: Settings) -> tuple[Path, Path]:
+def _self_signed_files(settings: SigningSettings) -> tuple[Path, Path]:
     directory = settings.data_dir / "seal"
     if not (directory / "seal.p12").exists():
         _create_self_signed(directory)
     return directory / "seal.p12", directory / "seal.password"
 
 
-def load(settings: Settings) -> tuple[KeySource, bool]:
+def load(settings: SigningSettings) -> tuple[KeySource, bool]:
     """The configured seal, else the self-signed one (created on first use); True when self-signed."""
     if settings.seal_pkcs12:
         password = (settings.seal_password or "").encode()
@@ -131,7 +131,7 @@ def _fingerprint_of_file(path: str, password: bytes, _mtime_ns: int, _size: int)
     return keys.fingerprint(cert.public_bytes(serialization.Encoding.DER))
 
 
-def published_fingerprint(settings: Settings) -> str:
+def published_fingerprint(settings: SigningSettings) -> str:
     """The fingerprint of the certificate this archive seals its packages with: what it publishes.
     Cached per file version (opening a PKCS#12 costs tens of milliseconds; pages show it often)."""
     if settings.seal_pkcs12:
@@ -151,7 +151,7 @@ def published_fingerprint(settings: Settings) -> str:
     return _fingerprint_of_file(str(path.resolve()), password, stat.st_mtime_ns, stat.st_size)
 
 
-def seal(settings: Settings, key: KeySource, data: bytes) -> bytes:
+def seal(settings: SigningSettings, key: KeySource, data: bytes) -> bytes:
     """A detached CAdES signature over `data`, timestamped when a TSA is configured (B-T), else B-B."""
     timestamper = timestamps.HTTPTimeStamper(settings.tsa_url, timeout=20) if settings.tsa_url else None
     return asyncio.run(cades.sign_detached(key.signer, io.BytesIO(data), timestamper))

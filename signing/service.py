@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive import access, blobs, mediatype, service
 from archive.exceptions import Forbidden, InvalidInput, NotFound, UnsupportedMediaType
 from archive.models import Person, Version
-from archive.settings import Settings
 from archive.storage import ObjectStore
 from signing import batch as batch_runner
 from signing import certcheck, csc, keys, levels, ownership, stamp, token, validate, workflow
 from signing.models import ApprovalBatch, ApprovalItem, Signature, SigningCertificate
+from signing.settings import SigningSettings
 
 log = logging.getLogger(__name__)
 MAX_KEY_FILE = 64 * 1024
@@ -141,7 +141,7 @@ def sign(
     session: Session,
     sessions: sessionmaker[Session],
     store: ObjectStore,
-    settings: Settings,
+    settings: SigningSettings,
     person: Person,
     batch_id: str,
     request: SignRequest,
@@ -169,7 +169,7 @@ def sign(
 
 
 def open_key(
-    session: Session, settings: Settings, person: Person, batch_id: str, request: SignRequest
+    session: Session, settings: SigningSettings, person: Person, batch_id: str, request: SignRequest
 ) -> keys.KeySource:
     """The key the request names. A remote credential is vetted before its PIN or OTP is spent."""
     if request.key_source != "csc":
@@ -190,7 +190,7 @@ def open_key(
 
 
 def server_key(
-    settings: Settings, key_source: str, pkcs12: BinaryIO | None, password: str | None, pin: str | None
+    settings: SigningSettings, key_source: str, pkcs12: BinaryIO | None, password: str | None, pin: str | None
 ) -> keys.KeySource:
     """The key for a server-side run: a .p12 sent with the request, or the token attached to the server."""
     if key_source == "pkcs12":
@@ -217,7 +217,7 @@ def server_key(
     )
 
 
-def remote_signing(settings: Settings, credential_id: str | None, token_: str | None) -> csc.CSCSpec:
+def remote_signing(settings: SigningSettings, credential_id: str | None, token_: str | None) -> csc.CSCSpec:
     """The configured remote-signing service with the principal's credential (never a URL from the request)."""
     if not settings.csc_url:
         raise InvalidInput(
@@ -235,7 +235,7 @@ def remote_signing(settings: Settings, credential_id: str | None, token_: str | 
 def signature_report(
     session: Session,
     store: ObjectStore,
-    settings: Settings,
+    settings: SigningSettings,
     person: Person,
     record_id: str,
     version: int | None = None,

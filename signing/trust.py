@@ -13,8 +13,8 @@ from typing import Any
 from asn1crypto import pem, x509
 from pyhanko_certvalidator import ValidationContext
 
-from archive.settings import Settings
 from signing import demo_cert
+from signing.settings import SigningSettings
 
 CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
@@ -28,7 +28,7 @@ def _load(path: Path) -> list[x509.Certificate]:
     return [x509.Certificate.load(data)]
 
 
-def load_roots(settings: Settings) -> list[x509.Certificate]:
+def load_roots(settings: SigningSettings) -> list[x509.Certificate]:
     roots: list[x509.Certificate] = []
     for part in filter(None, (p.strip() for p in settings.trust_roots.split(","))):
         path = Path(part)
@@ -42,7 +42,7 @@ def load_roots(settings: Settings) -> list[x509.Certificate]:
 
 
 def validation_context(
-    settings: Settings,
+    settings: SigningSettings,
     other_certs: list[x509.Certificate] | None = None,
     moment: datetime | None = None,
     revocation_mode: str | None = None,

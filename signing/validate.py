@@ -26,8 +26,8 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 from archive.exceptions import InvalidInput
-from archive.settings import Settings
 from signing import demo_cert, keys, trust
+from signing.settings import SigningSettings
 
 CHANGES_VI = {
     "none": "Không thay đổi sau khi ký",
@@ -173,12 +173,14 @@ def _pades_level(reader: PdfFileReader, status: Any, position: int, doc_ts_posit
     return "B-LTA" if any(p > position for p in doc_ts_positions) else "B-LT"
 
 
-async def _validate_pdf(settings: Settings, data: BinaryIO, online: bool) -> list[dict[str, Any]]:
+async def _validate_pdf(settings: SigningSettings, data: BinaryIO, online: bool) -> list[dict[str, Any]]:
     async with aiohttp.ClientSession() as http:
         return await _validate_pdf_in(settings, data, online, AIOHttpFetcherBackend(http))
 
 
-async def _validate_pdf_in(settings: Settings, data: BinaryIO, online: bool, fetchers: Any) -> list[dict[str, Any]]:
+async def _validate_pdf_in(
+    settings: SigningSettings, data: BinaryIO, online: bool, fetchers: Any
+) -> list[dict[str, Any]]:
     try:
         reader = PdfFileReader(data, strict=False)
         if reader.encrypted:
@@ -233,7 +235,9 @@ async def _validate_pdf_in(settings: Settings, data: BinaryIO, online: bool, fet
     return reports
 
 
-async def _validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, online: bool) -> list[dict[str, Any]]:
+async def _validate_detached(
+    settings: SigningSettings, content: BinaryIO, p7s: bytes, online: bool
+) -> list[dict[str, Any]]:
     try:
         signed_data = cms.ContentInfo.load(p7s)["content"]
         _ = signed_data.native  # parse now: a damaged file is bad input, not a crash later
@@ -255,13 +259,15 @@ async def _validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, 
     return [report]
 
 
-def validate_pdf(settings: Settings, data: BinaryIO | bytes, online: bool = True) -> list[dict[str, Any]]:
+def validate_pdf(settings: SigningSettings, data: BinaryIO | bytes, online: bool = True) -> list[dict[str, Any]]:
     """Check every signature of a PDF; pass an open file so a large PDF is read as needed, not loaded."""
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     return asyncio.run(_validate_pdf(settings, stream, online))
 
 
-def validate_detached(settings: Settings, content: BinaryIO, p7s: bytes, online: bool = True) -> list[dict[str, Any]]:
+def validate_detached(
+    settings: SigningSettings, content: BinaryIO, p7s: bytes, online: bool = True
+) -> list[dict[str, Any]]:
     return asyncio.run(_validate_detached(settings, content, p7s, online))
 
 

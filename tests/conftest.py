@@ -25,7 +25,7 @@ from archive import calendar, seed
 from archive.calendar import VN_TIME
 from archive.db import make_engine, make_sessionmaker
 from archive.folder_store import FolderStore
-from archive.settings import Settings
+from flows.settings import Settings
 from tests import factories
 from tests.pki import TestPKI, running_pki
 

@@ -12,8 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from api.cli.common import console, engine_of, err, open_session
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 
 
 def backup_command(dest: Path = typer.Argument(..., help="Thư mục sao lưu (trống) / an empty backup folder")) -> None:

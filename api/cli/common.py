@@ -19,7 +19,7 @@ import migrations as migrate
 from archive.db import make_engine, make_sessionmaker
 from archive.exceptions import HosoError
 from archive.models import Person
-from archive.settings import Settings
+from flows.settings import Settings
 
 app = typer.Typer(help="hoso — Hồ sơ số: lưu trữ hồ sơ điện tử trường học.", no_args_is_help=True)
 admin_app = typer.Typer(help="Quản trị người dùng / user administration.", no_args_is_help=True)

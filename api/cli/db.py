@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import migrations as migrate
 from api.cli.common import console, err, open_session, sessions_like
 from archive import rebuild, seed
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 from search.engine import open_engine
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from api.cli.common import console, fail
-from archive.settings import Settings
+from flows.settings import Settings
 
 
 def demo_cert_command(

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from api.cli.common import console, err, fail, open_session
 from archive import audit
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 
 
 def fixity_check() -> None:

@@ -16,7 +16,7 @@ import typer
 from pydantic import SecretStr
 
 from api.cli.common import console, err, fail
-from archive.settings import Settings
+from flows.settings import Settings
 
 if TYPE_CHECKING:
     from signing.csc import Vet

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from api.cli.common import active_person, console, err, open_session
 from archive import importer
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 
 
 def import_folder(

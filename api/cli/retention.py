@@ -8,8 +8,8 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import console, err, open_session
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 
 
 def retention_sweep() -> None:

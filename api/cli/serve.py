@@ -10,8 +10,8 @@ import typer
 
 from api.cli.common import console, open_session
 from archive import service
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 from search.engine import open_engine
 
 

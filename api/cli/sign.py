@@ -18,8 +18,8 @@ from api.cli.common import active_person, err, fail, open_session, sessions_like
 from api.cli.keys import KeyChoice, confirm_first_use, open_key, open_remote, say_report
 from api.cli.sign_pc import sign_month_on_this_pc
 from archive import service
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 
 if TYPE_CHECKING:
     from signing.batch import Report

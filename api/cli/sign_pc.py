@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli.common import console, err, fail
 from api.cli.keys import confirm_first_use, reveal, say_report, token_pin
-from archive.settings import Settings
+from flows.settings import Settings
 
 
 def sign_month_on_this_pc(

@@ -8,7 +8,7 @@ from api.cli.common import console, open_session
 from archive import service
 from archive.models import Role
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
-from archive.settings import Settings
+from flows.settings import Settings
 
 
 def create_user(

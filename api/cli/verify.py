@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from api.cli.common import console, err, fail
-from archive.settings import Settings
+from flows.settings import Settings
 
 
 def verify_package(

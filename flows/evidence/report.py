@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from archive.settings import Settings
 from flows.evidence.verify import TRUST_HINT, Outcome, SealMaker, SealTime, Verdict
+from flows.settings import Settings
 from signing import trust
 
 MAKER = {

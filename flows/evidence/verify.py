@@ -37,8 +37,8 @@ from typing import Any
 
 from archive import audit, zipcheck
 from archive.package import MANIFEST, SEAL, parse_manifest
-from archive.settings import Settings
 from flows.evidence import crosscheck as package_crosscheck
+from flows.settings import Settings
 from signing import keys, trust, validate
 
 TRUST_HINT = (

@@ -19,15 +19,15 @@ from archive import audit
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict
 from archive.models import Person
-from archive.settings import Settings
 from signing import certcheck, keys, ownership, pades, workflow
 from signing.keys import KeySource
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, PreparedSignature, left_to_sign
+from signing.settings import SigningSettings
 
 
 def check_ready(
     session: Session,
-    settings: Settings,
+    settings: SigningSettings,
     batch_id: str,
     actor: Person,
     key: KeySource,
@@ -68,7 +68,7 @@ def check_ready(
 
 def begin(
     session: Session,
-    settings: Settings,
+    settings: SigningSettings,
     batch_id: str,
     actor: Person,
     key: KeySource,

@@ -21,7 +21,6 @@ from archive import audit, blobs, ingest
 from archive.db import utcnow, write_transaction
 from archive.exceptions import HosoError
 from archive.models import Blob, Person, Record, RecordStatus, Version, VersionKind
-from archive.settings import Settings
 from archive.storage import ObjectStore
 from signing import cades, keys, pades, placement, workflow
 from signing.exceptions import ItemError, LeaseLost
@@ -36,6 +35,7 @@ from signing.models import (
     StampPlace,
     left_to_sign,
 )
+from signing.settings import SigningSettings
 
 P7S = "application/pkcs7-signature"
 Progress = Callable[[int, int, str], None]
@@ -119,7 +119,7 @@ class SigningStore:
         self,
         sessions: sessionmaker[Session],
         store: ObjectStore,
-        settings: Settings,
+        settings: SigningSettings,
         batch_id: str,
         actor_id: int,
         key: KeySource,

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import ingest
 from archive.models import Person
-from archive.settings import Settings
 from archive.storage import ObjectStore
 from signing import cades, levels, pades, periods, stamp, trust
 from signing.batch import approval
@@ -29,6 +28,7 @@ from signing.batch.persist import Progress, Report, SigningStore
 from signing.exceptions import ItemError, LeaseLost, ServiceUnavailable
 from signing.keys import KeySource
 from signing.models import ApprovalBatch, BatchState
+from signing.settings import SigningSettings
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
@@ -149,7 +149,7 @@ class SigningRun(SigningStore):
 def run(
     sessions: sessionmaker[Session],
     store: ObjectStore,
-    settings: Settings,
+    settings: SigningSettings,
     batch_id: str,
     actor_id: int,
     key: KeySource,
@@ -181,7 +181,7 @@ def run(
 def sign_batch(
     sessions: sessionmaker[Session],
     store: ObjectStore,
-    settings: Settings,
+    settings: SigningSettings,
     batch_id: str,
     actor: Person,
     key: KeySource,

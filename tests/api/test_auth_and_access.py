@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from archive import service
-from archive.settings import Settings
+from flows.settings import Settings
 from tests.factories import PASSWORD, World, login, meta, pdf_bytes
 
 

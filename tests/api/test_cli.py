@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive.db import make_sessionmaker
 from archive.models import AuditEvent, Record
-from archive.settings import Settings
+from flows.settings import Settings
 from tests import factories
 from tests.factories import World
 

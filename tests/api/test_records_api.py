@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import AuditEvent, Blob, Record, Version
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 from tests import factories
 from tests.factories import World, login, meta, pdf_bytes
 

@@ -21,8 +21,8 @@ from sqlalchemy import Engine, func, select
 from archive import audit, sidecar
 from archive.db import make_engine, make_sessionmaker
 from archive.models import Blob, Record, Version
-from archive.settings import Settings
 from archive.storage import blob_key, make_store
+from flows.settings import Settings
 from tests.api.test_cli import hoso
 from tests.conftest import STARTUP_DEADLINE, free_port
 from tests.factories import World, meta, mp4_bytes

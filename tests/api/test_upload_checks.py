@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from archive import importer, ooxmlcheck
 from archive.models import Role
-from archive.settings import Settings
 from archive.storage import make_store
+from flows.settings import Settings
 from tests import factories
 from tests.api.test_records_api import counts, stored_keys, upload
 from tests.factories import World, login, meta, person

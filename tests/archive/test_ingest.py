@@ -15,9 +15,9 @@ from archive import audit, calendar, ingest, rebuild, seed, sidecar
 from archive.db import make_engine, make_sessionmaker
 from archive.models import Blob, Record, Version
 from archive.schemas import RecordCreate, VersionMetadataUpdate
-from archive.settings import Settings
 from archive.spool import spool_stream
 from archive.storage import ObjectStore, make_store
+from flows.settings import Settings
 from migrations import upgrade
 from tests import factories
 from tests.factories import World

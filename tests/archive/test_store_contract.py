@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from archive.exceptions import InvalidInput
-from archive.settings import Settings
 from archive.storage import (
     ObjectExists,
     ObjectLocked,
@@ -20,6 +19,7 @@ from archive.storage import (
     blob_key,
     make_store,
 )
+from flows.settings import Settings
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from archive import audit, premis
 from archive.package import MANIFEST, SEAL, PackageWriter
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import keys, seal
 
 MEDIA = {

@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from archive import calendar
 from archive.models import AuditEvent, Role
-from archive.settings import Settings
 from flows.evidence.verify import Outcome, SealMaker, SealTime, verify
+from flows.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, login, mp4_bytes, person
 from tests.flows.forge import forge

@@ -17,7 +17,7 @@ from api.app import create_app
 from archive import jobs
 from archive.db import utcnow
 from archive.models import Job
-from archive.settings import Settings
+from flows.settings import Settings
 from flows.worker import Worker
 from tests.conftest import STARTUP_DEADLINE
 from tests.factories import World, lesson_plan_pdf, login

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.settings import Settings
 from archive.storage import ObjectStore, make_store
+from flows.settings import Settings
 
 
 @pytest.fixture(params=["folder", "s3"])

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from archive import calendar
 from archive.models import AuditEvent, Role, Version
-from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key, make_store
+from flows.settings import Settings
 from retention.models import Disposition
 from tests.factories import World, lesson_plan_pdf, login, person, register_certificate
 from tests.pki import PKCS12_PASSWORD, TestPKI

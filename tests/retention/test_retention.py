@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from archive import calendar
 from archive.models import AuditEvent, Role, Version
-from archive.settings import Settings
 from archive.storage import ObjectLocked, ObjectStore, RetentionShortening, blob_key
+from flows.settings import Settings
 from retention.models import RecordRetention
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login, person

@@ -25,8 +25,8 @@ from archive import anchors, audit, sidecar
 from archive.blobs import BlobMismatch, verified
 from archive.db import write_transaction
 from archive.models import AuditEvent, AuditHead, Blob, Role, Version
-from archive.settings import Settings
 from archive.storage import ObjectStore, blob_key, make_store
+from flows.settings import Settings
 from retention.models import FixityRun
 from tests.api.test_cli import hoso
 from tests.factories import World, lesson_plan_pdf, login, meta, mp4_bytes, person

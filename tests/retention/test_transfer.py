@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from archive.settings import Settings
 from flows.evidence.verify import Outcome, verify
+from flows.settings import Settings
 from signing import seal
 from tests.factories import World, lesson_plan_pdf, login
 from tests.flows.test_evidence import EARK_PYTHON, ROOT

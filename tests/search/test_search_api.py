@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from archive.models import Job
-from archive.settings import Settings
+from flows.settings import Settings
 from search import indexer
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login, meta

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive.models import Role
-from archive.settings import Settings
+from flows.settings import Settings
 from tests import factories
 from tests.factories import login
 from tests.pki import PKCS12_PASSWORD, TestPKI

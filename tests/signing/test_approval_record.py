@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import approval_record, batch
 from tests import factories
 from tests.conftest import require_tool

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Record, Version
-from archive.settings import Settings
+from flows.settings import Settings
 from signing.models import Signature
 from tests import factories
 from tests.conftest import free_port, require_tool

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from archive.db import utcnow, write_transaction
 from archive.models import Version
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import token
 from signing.client import TokenDigestSigner
 from signing.models import PreparedSignature

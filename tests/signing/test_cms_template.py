@@ -10,7 +10,7 @@ import aiohttp
 from pyhanko.sign import signers
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import keys, pades, stamp, validate
 from signing.cms_template import Template
 from tests.factories import lesson_plan_pdf

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from archive.settings import Settings
+from flows.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, login
 from tests.signing.conftest import approve_all, sign, submit, upload_plan, wait_batch

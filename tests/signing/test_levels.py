@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import levels
 from signing.levels import Purpose
 

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from archive.models import AuditEvent, Person, Version
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import ownership
 from signing.client import TokenDigestSigner
 from signing.models import PreparedSignature, Signature, SigningCertificate

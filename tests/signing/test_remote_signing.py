@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Version
-from archive.settings import Settings
+from flows.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
 from tests.csc_service import OTP, PIN, CSCService, running_csc
 from tests.factories import World, login

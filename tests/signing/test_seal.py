@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from archive.exceptions import InvalidInput
-from archive.settings import Settings
+from flows.settings import Settings
 from signing import keys, seal
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from archive.settings import Settings
+from flows.settings import Settings
 from signing.agent import create_agent
 from tests.api.test_cli import hoso_env
 from tests.conftest import STARTUP_DEADLINE, free_port

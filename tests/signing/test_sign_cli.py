@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from archive.models import Version
-from archive.settings import Settings
+from flows.settings import Settings
 from signing.models import ApprovalBatch, ApprovalItem, Signature
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, login

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Version
-from archive.settings import Settings
+from flows.settings import Settings
 from tests.api.test_cli import hoso, hoso_env
 from tests.signing.conftest import approve_all, wait_batch
 from tests.softhsm import Token

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from archive import calendar
-from archive.settings import Settings
+from flows.settings import Settings
 from signing.agent import create_agent
 from tests.conftest import STARTUP_DEADLINE, free_port, on_dates
 from tests.factories import PASSWORD, World, login

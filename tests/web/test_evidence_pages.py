@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from archive.settings import Settings
 from flows.evidence.verify import Outcome, verify
+from flows.settings import Settings
 from tests.web.test_pages_http import csrf_of, page_login
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from archive.settings import Settings
+from flows.settings import Settings
 from tests.factories import login
 from tests.pki import PKCS12_PASSWORD, TestPKI
 from tests.retention.test_transfer import transcript

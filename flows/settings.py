@@ -1,0 +1,23 @@
+"""The one `Settings` object of hoso: the kernel's and every domain's settings composed, plus the flows' own.
+
+Each domain declares its fields beside its code and type-hints its own class (`SigningSettings`, ...);
+the composition lives here because the kernel may not import the domains. Every class extends
+`ArchiveSettings`, so the HOSO_ prefix and the kernel's fields are declared once, and attribute access
+stays flat (`settings.tsa_url`, `settings.search_engine`). The app factory, the CLI, the flows and the
+tests create this class; a domain function accepts it wherever it asks for its own.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from archive.settings import GIB
+from retention.settings import RetentionSettings
+from search.settings import SearchSettings
+from signing.settings import SigningSettings
+
+
+class Settings(SigningSettings, RetentionSettings, SearchSettings):
+    # Evidence packages (flows/evidence/): what one request may ask the archive to build.
+    evidence_max_bytes: int = Field(default=20 * GIB, gt=0, description="Largest evidence package")
+    evidence_max_records: int = Field(default=5000, gt=0, description="Most records in one evidence package")
