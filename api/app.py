@@ -33,6 +33,7 @@ from api.security_headers import SecurityHeaders
 from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
 from api.web.i18n import LanguageMiddleware
 from archive.db import make_engine, make_sessionmaker
+from archive.schemas import HealthOut
 from archive.storage import make_store
 from flows.indexing import Describer
 from flows.settings import Settings
@@ -97,9 +98,9 @@ def create_app(settings: Settings) -> FastAPI:
     ):
         v1.include_router(module.router)
 
-    @v1.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @v1.get("/health", tags=["health"], response_model=HealthOut)
+    def health() -> HealthOut:
+        return HealthOut(status="ok")
 
     app.include_router(v1)
     app.include_router(pages.router)

@@ -430,3 +430,9 @@ class GrantOut(Out):
         description="SHA-256 fingerprint of the archive's seal certificate: the inspector checks an evidence "
         "package with `hoso verify --seal-fingerprint`"
     )
+
+
+class HealthOut(BaseModel):
+    """`GET /health`: the process answers (a load balancer's check; it touches neither database nor store)."""
+
+    status: str

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import CurrentUser, DbSession, HosoState
+from api.routers import file_body
 from archive import service
 from archive.exceptions import InvalidInput
 from archive.schemas import RowId
@@ -195,7 +196,11 @@ def signatures(
     return signing.signature_report(session, app_state.store, app_state.settings, person, record_id, version, online)
 
 
-@router.get("/records/{record_id}/signatures/{signature_id}/p7s", response_class=Response)
+@router.get(
+    "/records/{record_id}/signatures/{signature_id}/p7s",
+    response_class=Response,
+    responses=file_body("application/pkcs7-signature", "The detached CAdES signature (.p7s)"),
+)
 def download_p7s(
     record_id: str, signature_id: RowId, person: CurrentUser, session: DbSession, app_state: HosoState
 ) -> Response:

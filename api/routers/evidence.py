@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import CurrentUser, DbSession, HosoState
 from api.ranges import RangeNotSatisfiable, parse_range
+from api.routers import file_body
 from flows.evidence import exports
 from search.schemas import EvidenceIn, EvidenceOut
 
@@ -36,14 +35,7 @@ def get_evidence(export_id: str, person: CurrentUser, session: DbSession) -> Evi
     return exports.export_out(exports.mine(session, person, export_id))
 
 
-_ZIP: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The sealed ZIP",
-        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-    },
-    206: {"description": "The requested range of the ZIP"},
-    416: {"description": "The range lies outside the ZIP"},
-}
+_ZIP = file_body("application/zip", "The sealed ZIP", ranged=True)
 
 
 @router.get("/{export_id}/download", response_class=StreamingResponse, responses=_ZIP)

@@ -18,6 +18,7 @@ from api.deps import CurrentUser, DbSession, SettingsDep, StoreDep, state
 from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
+from api.routers import file_body
 from archive import audit, blobs, idempotency, ingest, service
 from archive.db import write_transaction
 from archive.exceptions import Gone, InvalidInput
@@ -278,14 +279,7 @@ class DownloadCut(Exception):
 
 
 # The body is the version's own bytes under its own media type, whole or one `Range`.
-_BYTES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The bytes",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    },
-    206: {"description": "The requested range of the bytes"},
-    416: {"description": "The range lies outside the file"},
-}
+_BYTES = file_body("application/octet-stream", "The bytes", ranged=True)
 
 
 @router.get("/{record_id}/content", response_class=StreamingResponse, responses=_BYTES)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import CurrentUser, DbSession
+from api.routers import file_body
 from signing import schemas
 from signing import statistics as signing_statistics
 
@@ -20,7 +21,7 @@ def statistics(school_code: str, period: str, person: CurrentUser, session: DbSe
     return signing_statistics.compute(session, person, school_code, period).as_dict()
 
 
-@router.get("/csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get("/csv", response_class=Response, responses=file_body("text/csv", "The month as CSV, for Excel"))
 def statistics_csv(school_code: str, period: str, person: CurrentUser, session: DbSession) -> Response:
     stats = signing_statistics.compute(session, person, school_code, period)
     name = f"thong-ke-{stats.school_code}-{stats.period}.csv"
@@ -31,7 +32,7 @@ def statistics_csv(school_code: str, period: str, person: CurrentUser, session: 
     )
 
 
-@router.get("/svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+@router.get("/svg", response_class=Response, responses=file_body("image/svg+xml", "The month as a chart"))
 def statistics_svg(school_code: str, period: str, person: CurrentUser, session: DbSession) -> Response:
     return Response(
         signing_statistics.to_svg(signing_statistics.compute(session, person, school_code, period)),

@@ -8,13 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import CurrentUser, DbSession, HosoState
+from api.routers import file_body
 from flows import destruction
 from retention import service as retention
 from retention import views
 from retention.schemas import TransferDue, TransferIn, TransferOut
 
 router = APIRouter(tags=["retention"])
-ZIP_BODY = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
 
 
 @router.get("/retention/transfers/due", response_model=list[TransferDue])
@@ -35,7 +35,7 @@ def create_transfer(body: TransferIn, person: CurrentUser, session: DbSession, a
 @router.get(
     "/retention/transfers/{transfer_id}/download",
     response_class=StreamingResponse,
-    responses={200: {"content": ZIP_BODY, "description": "The sealed SIP (ZIP); its SHA-256 in X-Content-SHA256"}},
+    responses=file_body("application/zip", "The sealed SIP (ZIP); its SHA-256 in X-Content-SHA256"),
 )
 def download_transfer(
     transfer_id: str, person: CurrentUser, session: DbSession, app_state: HosoState
