@@ -168,8 +168,13 @@ class HashingReader:
         return data
 
 
+def is_locked(info: ObjectInfo, now: datetime) -> bool:
+    """The one lock check: a legal hold, or a retention date still ahead (what the store itself enforces)."""
+    return info.legal_hold or (info.retain_until is not None and info.retain_until > now)
+
+
 def check_unlocked(info: ObjectInfo, now: datetime) -> None:
-    if info.legal_hold or (info.retain_until is not None and info.retain_until > now):
+    if is_locked(info, now):
         raise ObjectLocked(info.key, info.retain_until, info.legal_hold)
 
 

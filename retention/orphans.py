@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from archive import audit, sidecar
 from archive.db import write_transaction
 from archive.models import Blob, Version
-from archive.storage import ObjectInfo, ObjectLocked, ObjectMissing, ObjectStore, StoredVersion, blob_key
+from archive.storage import ObjectInfo, ObjectLocked, ObjectMissing, ObjectStore, StoredVersion, blob_key, is_locked
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -227,4 +227,4 @@ def _head(store: ObjectStore, key: str) -> ObjectInfo | None:
 
 
 def _locked(info: ObjectInfo) -> bool:
-    return info.legal_hold or (info.retain_until is not None and info.retain_until > datetime.now(UTC))
+    return is_locked(info, datetime.now(UTC))  # the store's clock is real time (DESIGN §6)

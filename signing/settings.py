@@ -54,7 +54,3 @@ class SigningSettings(ArchiveSettings):
     pkcs11_pin: SecretStr | None = Field(default=None, description="PIN of the USB token of `sign-month`")
     csc_token: SecretStr | None = Field(default=None, description="OAuth token of the remote-signing service")
     csc_pin: SecretStr | None = Field(default=None, description="PIN of the remote-signing credential")
-
-    @property
-    def default_signature_level(self) -> str:
-        return self.signature_level or ("B-LT" if self.tsa_url else "B-B")

@@ -16,6 +16,7 @@ from archive.settings import ArchiveSettings
 from flows.settings import Settings
 from retention.settings import RetentionSettings
 from search.settings import SearchSettings
+from signing import levels
 from signing.settings import SigningSettings
 
 DOMAINS = (SigningSettings, RetentionSettings, SearchSettings)
@@ -50,7 +51,7 @@ def test_the_composed_settings_hold_every_field_once_and_read_each_from_its_vari
         monkeypatch.setenv(name, value)
     settings = Settings()
     assert settings.data_dir == tmp_path and settings.job_lease_seconds == 9
-    assert settings.tsa_url == "http://tsa.example" and settings.default_signature_level == "B-LT"
+    assert settings.tsa_url == "http://tsa.example" and levels.level_for(settings, levels.Purpose.approval) == "B-LT"
     assert isinstance(settings.pkcs11_pin, SecretStr) and settings.pkcs11_pin.get_secret_value() == "4711"
     assert "4711" not in repr(settings)
     assert settings.retention_sweep_hours == 3 and settings.search_engine == "whoosh"
