@@ -22,7 +22,7 @@ from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.db import utcnow
-from archive.models import Job
+from archive.models import Job, JobState
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any], max_attempts: int = 5) -> Job:
@@ -39,15 +39,15 @@ def claim(session: Session, worker: str, kinds: list[str] | None = None) -> Job 
     on PostgreSQL concurrent workers skip each other's rows; on SQLite the UPDATE takes the write
     lock before it reads, so two workers can never take the same job.
     """
-    pick = select(Job.id).where(Job.state == "queued", Job.run_after <= utcnow())
+    pick = select(Job.id).where(Job.state == JobState.queued, Job.run_after <= utcnow())
     if kinds:
         pick = pick.where(Job.kind.in_(kinds))
     pick = pick.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
     session.commit()
     job_id = session.scalar(
         update(Job)
-        .where(Job.id == pick.scalar_subquery(), Job.state == "queued")
-        .values(state="running", locked_by=worker, locked_at=utcnow(), attempts=Job.attempts + 1)
+        .where(Job.id == pick.scalar_subquery(), Job.state == JobState.queued)
+        .values(state=JobState.running, locked_by=worker, locked_at=utcnow(), attempts=Job.attempts + 1)
         .returning(Job.id)
     )
     session.commit()
@@ -62,7 +62,7 @@ def claim_many(session: Session, worker: str, kinds: list[str], limit: int) -> l
     """Take up to `limit` runnable jobs of these kinds at once (the indexer batches its commits)."""
     pick = (
         select(Job.id)
-        .where(Job.state == "queued", Job.run_after <= utcnow(), Job.kind.in_(kinds))
+        .where(Job.state == JobState.queued, Job.run_after <= utcnow(), Job.kind.in_(kinds))
         .order_by(Job.run_after, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -71,8 +71,8 @@ def claim_many(session: Session, worker: str, kinds: list[str], limit: int) -> l
     ids = list(
         session.scalars(
             update(Job)
-            .where(Job.id.in_(pick.scalar_subquery()), Job.state == "queued")
-            .values(state="running", locked_by=worker, locked_at=utcnow(), attempts=Job.attempts + 1)
+            .where(Job.id.in_(pick.scalar_subquery()), Job.state == JobState.queued)
+            .values(state=JobState.running, locked_by=worker, locked_at=utcnow(), attempts=Job.attempts + 1)
             .returning(Job.id)
         )
     )
@@ -91,13 +91,13 @@ class Stopped(Exception):  # noqa: N818  (not an error: the worker was asked to 
 
 def release(session: Session, job: Job) -> None:
     """Back to the queue untouched: the worker stopped before finishing, which is not a failed attempt."""
-    job.state, job.locked_by, job.locked_at = "queued", None, None
+    job.state, job.locked_by, job.locked_at = JobState.queued, None, None
     job.attempts = max(0, job.attempts - 1)
     session.commit()
 
 
 def finish(session: Session, job: Job) -> None:
-    job.state, job.finished_at, job.last_error = "done", utcnow(), None
+    job.state, job.finished_at, job.last_error = JobState.done, utcnow(), None
     session.commit()
 
 
@@ -105,9 +105,9 @@ def fail(session: Session, job: Job, error: str) -> None:
     job.last_error = error[:4000]
     job.locked_by = job.locked_at = None
     if job.attempts >= job.max_attempts:
-        job.state, job.finished_at = "failed", utcnow()
+        job.state, job.finished_at = JobState.failed, utcnow()
     else:
-        job.state = "queued"
+        job.state = JobState.queued
         job.run_after = utcnow() + timedelta(seconds=min(3600, 5 * 2**job.attempts))
     session.commit()
 
@@ -124,7 +124,7 @@ def renew(session: Session, worker: str) -> int:
     renewed = _changed(
         session,
         update(Job)
-        .where(Job.state == "running", Job.locked_by == worker)
+        .where(Job.state == JobState.running, Job.locked_by == worker)
         .values(locked_at=utcnow())
         .execution_options(synchronize_session=False),
     )
@@ -138,8 +138,8 @@ def requeue_stale(session: Session, older_than: timedelta) -> int:
     requeued = _changed(
         session,
         update(Job)
-        .where(Job.state == "running", or_(Job.locked_at.is_(None), Job.locked_at < utcnow() - older_than))
-        .values(state="queued", locked_by=None, locked_at=None)
+        .where(Job.state == JobState.running, or_(Job.locked_at.is_(None), Job.locked_at < utcnow() - older_than))
+        .values(state=JobState.queued, locked_by=None, locked_at=None)
         .execution_options(synchronize_session=False),
     )
     session.commit()

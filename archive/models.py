@@ -44,6 +44,19 @@ class RecordStatus(enum.StrEnum):
     destroyed = "destroyed"  # lawfully destroyed (TT 06/2025): metadata and hashes kept as a tombstone
 
 
+class JobState(enum.StrEnum):
+    queued = "queued"  # waiting for a worker (again, after a lease ran out or a retry)
+    running = "running"  # claimed under a lease
+    done = "done"
+    failed = "failed"  # its last attempt failed; the error is kept
+
+
+class UploadState(enum.StrEnum):
+    open = "open"  # accepting chunks
+    done = "done"  # the last chunk made the record
+    cancelled = "cancelled"
+
+
 class VersionKind(enum.StrEnum):
     original = "original"
     signed = "signed"
@@ -278,7 +291,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed
+    state: Mapped[str] = mapped_column(String(16), default=JobState.queued.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -342,7 +355,7 @@ class UploadSession(Base):
     filename: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open | done | cancelled
+    state: Mapped[str] = mapped_column(String(16), default=UploadState.open.value)
     record_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

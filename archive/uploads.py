@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from archive import ingest, mediatype
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound, UploadTooLarge
-from archive.models import Person, Record, UploadSession
+from archive.models import Person, Record, UploadSession, UploadState
 from archive.schemas import RecordCreate, UploadOut, check_filename
 from archive.spool import Received
 from archive.storage import ObjectStore
@@ -105,7 +105,7 @@ def create(session: Session, actor: Person, meta: RecordCreate, filename: str, s
             filename=name,
             size=size,
             offset=0,
-            state="open",
+            state=UploadState.open,
             created_at=now,
             expires_at=now + LIFETIME,
         )
@@ -117,7 +117,7 @@ def load(session: Session, actor: Person, upload_id: str) -> UploadSession:
     upload = session.get(UploadSession, upload_id)
     if upload is None or upload.person_id != actor.id:
         raise NotFound("Không có phiên tải lên này.", "No such upload.")
-    if upload.state == "open" and upload.expires_at <= utcnow():
+    if upload.state == UploadState.open and upload.expires_at <= utcnow():
         raise Conflict("Phiên tải lên đã hết hạn; hãy tải lại từ đầu.", "The upload expired; start again.")
     return upload
 
@@ -127,7 +127,7 @@ def begin_append(
 ) -> tuple[UploadSession, Path]:
     """Checks before the bytes of a chunk are read: whose upload, still open, the right offset."""
     upload = load(session, actor, upload_id)
-    if upload.state != "open":
+    if upload.state != UploadState.open:
         raise Conflict("Phiên tải lên đã kết thúc.", "The upload is finished.", state=upload.state)
     if offset != upload.offset:
         raise Conflict(
@@ -188,13 +188,13 @@ def commit_append(
     last chunk unacknowledged (sent again, nothing duplicated); after, a retry gets the record."""
     if written == size_of(session, upload_id):
         upload = load(session, actor, upload_id)
-        if upload.offset != start or upload.state != "open":
+        if upload.offset != start or upload.state != UploadState.open:
             raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
         finish(session, store, actor, upload, path)
         return upload
     with write_transaction(session):
         upload = load(session, actor, upload_id)
-        if upload.offset != start or upload.state != "open":
+        if upload.offset != start or upload.state != UploadState.open:
             raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
         upload.offset = written
     return upload
@@ -242,9 +242,9 @@ def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSe
 
     def done(record: Record) -> None:
         fresh = session.get(UploadSession, upload.id, populate_existing=True)
-        if fresh is None or fresh.state != "open" or fresh.offset != acknowledged:
+        if fresh is None or fresh.state != UploadState.open or fresh.offset != acknowledged:
             raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
-        fresh.state, fresh.record_id, fresh.offset = "done", record.id, upload.size
+        fresh.state, fresh.record_id, fresh.offset = UploadState.done, record.id, upload.size
 
     record = ingest.create_record(session, store, actor, prepared, received, upload.filename, within=done)
     path.unlink(missing_ok=True)
@@ -254,6 +254,6 @@ def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSe
 def cancel(session: Session, tmp_dir: Path, actor: Person, upload_id: str) -> None:
     upload = load(session, actor, upload_id)
     with write_transaction(session):
-        upload.state = "cancelled"
+        upload.state = UploadState.cancelled
     spool_path(tmp_dir, upload.id).unlink(missing_ok=True)
     RUNNING.done(spool_path(tmp_dir, upload.id), -1)  # forget its running hash

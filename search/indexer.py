@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import jobs
 from archive.index_queue import INDEX_JOB
-from archive.models import Job, Record
+from archive.models import Job, JobState, Record
 from search.documents import IndexDoc
 from search.engine import SearchEngine
 
@@ -86,7 +86,7 @@ def rebuild(
     with sessions() as session:
         ids = list(session.scalars(select(Record.id).order_by(Record.created_at)))
         # jobs queued before now are covered by this rebuild
-        session.execute(delete(Job).where(Job.kind == INDEX_JOB, Job.state == "queued"))
+        session.execute(delete(Job).where(Job.kind == INDEX_JOB, Job.state == JobState.queued))
         session.commit()
     engine.clear()
     for start in range(0, len(ids), BATCH):

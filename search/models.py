@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,13 @@ from archive.db import Base, UTCDateTime, utcnow
 from archive.models import Person, new_uuid
 
 
+class ExportState(enum.StrEnum):
+    queued = "queued"
+    building = "building"
+    ready = "ready"
+    failed = "failed"
+
+
 class EvidenceExport(Base):
     """One evidence package: asked for (queued), built by a job (building), then ready or failed."""
 
@@ -20,7 +28,7 @@ class EvidenceExport(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     title: Mapped[str] = mapped_column(String(300))
-    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued|building|ready|failed
+    state: Mapped[str] = mapped_column(String(16), default=ExportState.queued.value)
     record_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     query: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     grant_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # an inspector's grants at request time

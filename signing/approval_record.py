@@ -21,7 +21,7 @@ from datetime import datetime
 from archive import pdfdoc
 from archive.fonts import VN_TIME
 from signing import periods
-from signing.models import StampPlace
+from signing.models import SignState, StampPlace
 
 RESULT = {
     ("approved", "signed"): "Duyệt, đã ký số",
@@ -77,7 +77,7 @@ def title(type_names: Sequence[str], period: str, round_: int = 1) -> str:
 
 def result(row: Row) -> str:
     said = RESULT.get((row.decision, row.sign_state), row.decision)
-    if row.sign_state == "signed" and row.stamp_place in PLACE:
+    if row.sign_state == SignState.signed and row.stamp_place in PLACE:
         said += f" ({PLACE[StampPlace(row.stamp_place)]})"
     if row.comment:
         said += f": {row.comment}"

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from archive import access, service
 from archive.exceptions import Forbidden
-from archive.models import Membership, Person, Record, RecordType, Role, School
+from archive.models import Membership, Person, Record, RecordStatus, RecordType, Role, School
 from signing import periods
-from signing.models import ApprovalBatch, ApprovalItem
+from signing.models import ApprovalBatch, ApprovalItem, SignState
 
 RECORDING_TYPES = ("lesson_recording",)
 TARGET_RECORDINGS = 2  # online lessons recorded per teacher and month (the districts' rule)
@@ -86,7 +86,7 @@ def _counted(session: Session, school: School, period: str, *group: Any) -> list
                 func.sum(case((item.decision == "approved", 1), else_=0)),
                 func.sum(case((item.decision == "returned", 1), else_=0)),
                 func.sum(case((item.decision == "pending", 1), else_=0)),
-                func.sum(case((item.sign_state == "signed", 1), else_=0)),
+                func.sum(case((item.sign_state == SignState.signed, 1), else_=0)),
             )
             .select_from(item)
             .join(ApprovalBatch, ApprovalBatch.id == item.batch_id)
@@ -136,7 +136,7 @@ def compute(session: Session, person: Person, school_code: str, period: str) -> 
                 Record.record_type.has(code=RECORDING_TYPES[0]),
                 Record.school_year == school_year,
                 Record.month == month,
-                Record.status != "destroyed",
+                Record.status != RecordStatus.destroyed,
             )
             .group_by(Record.author_id)
         ).all()

@@ -258,6 +258,6 @@ def counts(session: Session, batch_id: str) -> dict[str, int]:
     out = {"pending": 0, "approved": 0, "returned": 0, "signed": 0, "failed": 0}
     for decision, sign_state, n in rows:
         out[decision] += n
-        if sign_state in ("signed", "failed"):
+        if sign_state in (SignState.signed, SignState.failed):
             out[sign_state] += n
     return out

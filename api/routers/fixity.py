@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentUser, DbSession, HosoState
+from archive.models import JobState
 from archive.schemas import RowId
 from retention import service as retention
 from retention.schemas import FixityQueued, FixityRunOut
@@ -19,7 +20,7 @@ def start_fixity(person: CurrentUser, session: DbSession, app_state: HosoState) 
     """Queue a full fixity run (every blob re-hashed, the audit chain walked); poll GET /fixity/runs."""
     job = retention.queue_fixity(session, person)
     app_state.wake()
-    return {"job_id": job.id, "state": "queued"}
+    return {"job_id": job.id, "state": JobState.queued}
 
 
 @router.get("/fixity/runs", response_model=list[FixityRunOut])

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CurrentUser, DbSession, HosoState
 from archive import uploads
 from archive.exceptions import InvalidInput, UploadTooLarge
+from archive.models import UploadState
 from archive.schemas import UploadIn, UploadOut
 
 router = APIRouter(prefix="/uploads", tags=["records"])
@@ -71,7 +72,7 @@ async def append_upload(
         raise InvalidInput("Thiếu tiêu đề Upload-Offset.", "The Upload-Offset header is missing.") from None
     settings = app_state.settings
     finished = await run_in_threadpool(uploads.load, session, person, upload_id)
-    if finished.state == "done":  # the last chunk's answer was lost: the same record, never a second one
+    if finished.state == UploadState.done:  # the last chunk's answer was lost: the same record, never a second one
         return uploads.out(finished)
     upload, path = await run_in_threadpool(uploads.begin_append, session, person, upload_id, offset, settings.tmp_dir)
     writer = await run_in_threadpool(uploads.ChunkWriter, path, upload.offset, upload.size)

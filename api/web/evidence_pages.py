@@ -23,6 +23,7 @@ from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput
 from flows.evidence import exports
 from search.documents import FACETS
+from search.models import ExportState
 from search.schemas import EvidenceIn, SavedSearch
 from signing import seal
 
@@ -73,6 +74,6 @@ def packages_page(request: Request, session: DbSession, app_state: HosoState) ->
         return person
     packages = exports.list_mine(session, person)
     session.commit()
-    building = any(p.state in ("queued", "building") for p in packages)
+    building = any(p.state in (ExportState.queued, ExportState.building) for p in packages)
     fingerprint = seal.published_fingerprint(app_state.settings)
     return render(request, "evidence.html", person, packages=packages, building=building, seal_fingerprint=fingerprint)

@@ -21,7 +21,7 @@ from flows.evidence.package import EXPORT_JOB
 from flows.state import AppState
 from search import query as search_query
 from search.documents import FACETS
-from search.models import EvidenceExport
+from search.models import EvidenceExport, ExportState
 from search.schemas import EvidenceIn, EvidenceOut, SavedSearch
 from signing.models import Signature
 
@@ -40,7 +40,7 @@ def export_out(export: EvidenceExport) -> EvidenceOut:
         error=export.error,
         created_at=export.created_at,
         finished_at=export.finished_at,
-        download_url=f"/api/v1/evidence/{export.id}/download" if export.state == "ready" else None,
+        download_url=f"/api/v1/evidence/{export.id}/download" if export.state == ExportState.ready else None,
     )
 
 
@@ -156,7 +156,7 @@ def list_mine(session: Session, person: Person) -> list[EvidenceOut]:
 def downloadable(session: Session, person: Person, export_id: str) -> EvidenceExport:
     """The person's ready package; an inspector's only while every grant it was built under is active."""
     export = mine(session, person, export_id)
-    if export.state != "ready" or not export.store_key or export.size is None:
+    if export.state != ExportState.ready or not export.store_key or export.size is None:
         raise InvalidInput("Gói chứng cứ chưa sẵn sàng.", "The evidence package is not ready yet.", state=export.state)
     if grants.is_inspector(person):
         active = {c.grant_id for c in grants.clauses(session, person)}

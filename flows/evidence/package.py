@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 from archive import audit, blobs, descriptive, jobs, premis
 from archive.db import utcnow, write_transaction
 from archive.exceptions import HosoError
-from archive.models import AuditEvent, Record, Version
+from archive.models import AuditEvent, Record, RecordStatus, Version
 from archive.package import PackageWriter
 from flows.state import AppState
-from search.models import EvidenceExport
+from search.models import EvidenceExport, ExportState
 from signing import keys, seal, trust, validate
 from signing.models import Signature
 
@@ -145,7 +145,7 @@ class Builder:
             folder = f"representations/rep1/data/{record.id}/"
             paths: dict[str, str] = {}
             report: dict[str, Any] = {"record_id": record.id, "title": record.title, "files": []}
-            if record.status == "destroyed":  # lawfully destroyed: its metadata and hashes, no bytes
+            if record.status == RecordStatus.destroyed:  # lawfully destroyed: its metadata and hashes, no bytes
                 report["destroyed"] = "Tài liệu đã được hủy theo quyết định hủy; chỉ còn siêu dữ liệu và mã băm."
                 report["versions"] = [{"number": v.number, "sha256": v.blob_sha256, "size": v.size} for v in versions]
                 versions = []
@@ -359,7 +359,7 @@ class Builder:
         with self.state.sessions() as session, write_transaction(session):
             export = session.get(EvidenceExport, self.export_id)
             assert export is not None
-            export.state, export.size, export.sha256 = "ready", put.size, put.sha256
+            export.state, export.size, export.sha256 = ExportState.ready, put.size, put.sha256
             export.store_key, export.files, export.finished_at = export_key(self.export_id), files, utcnow()
             audit.append(
                 session,
@@ -404,16 +404,16 @@ def run(state: AppState, export_id: str) -> None:
     """The job: build, or mark failed with the reason (a person sees it on the export)."""
     with state.sessions() as session, write_transaction(session):
         export = session.get(EvidenceExport, export_id)
-        if export is None or export.state == "ready":
+        if export is None or export.state == ExportState.ready:
             return
-        export.state, export.error = "building", None
+        export.state, export.error = ExportState.building, None
     try:
         Builder(state, export_id).build()
     except jobs.Stopped:
         with state.sessions() as session, write_transaction(session):
             export = session.get(EvidenceExport, export_id)
             assert export is not None
-            export.state = "queued"  # not failed: its job goes back to the queue
+            export.state = ExportState.queued  # not failed: its job goes back to the queue
         raise
     except Exception as e:
         log.exception("evidence export %s failed", export_id)
@@ -424,5 +424,5 @@ def run(state: AppState, export_id: str) -> None:
         with state.sessions() as session, write_transaction(session):
             export = session.get(EvidenceExport, export_id)
             assert export is not None
-            export.state, export.error, export.finished_at = "failed", reason[:2000], utcnow()
+            export.state, export.error, export.finished_at = ExportState.failed, reason[:2000], utcnow()
         raise
