@@ -8,9 +8,14 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Self
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from archive.models import Role
+
+# A time in a response written as `datetime.isoformat()` (`…+00:00`), as the routes that returned plain
+# dicts wrote it before they got response models; pydantic alone would write `…Z`. Models that always
+# had a schema (RecordOut, GrantOut, …) keep pydantic's form.
+IsoTime = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")]
 
 # [0-9], not \d: \d also matches Arabic-Indic and other digits ("٢٠٢٥-٢٠٢٦"), which int() reads as
 # 2025 but no grant, filter or folder name spelled in ASCII ever matches.
@@ -234,7 +239,7 @@ class UploadOut(BaseModel):
     offset: int = Field(description="The bytes received so far: the next chunk starts here")
     state: str = Field(description="open | done (record_id is the record made) | cancelled")
     record_id: str | None
-    expires_at: datetime
+    expires_at: IsoTime
     url: str
 
 

@@ -6,12 +6,11 @@ CLI read the same dictionaries), so `/openapi.json` documents each body without 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from archive.schemas import RequiredText, SchoolYear, Text
+from archive.schemas import IsoTime, RequiredText, SchoolYear, Text
 
 # -- requests -------------------------------------------------------------------------------------
 
@@ -117,8 +116,8 @@ class HoldOut(BaseModel):
     reference: str | None
     records: int = Field(description="How many records it covers now")
     created_by: str
-    created_at: datetime
-    released_at: datetime | None
+    created_at: IsoTime
+    released_at: IsoTime | None
     release_reason: str | None
     active: bool
 
@@ -140,8 +139,8 @@ class FixityRunOut(BaseModel):
 
     id: int
     state: str = Field(description="running | ok | problems | failed | interrupted")
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: IsoTime
+    finished_at: IsoTime | None
     started_by: str | None
     blobs_checked: int
     bytes_checked: int
@@ -164,7 +163,7 @@ class ReviewRow(BaseModel):
     record_type: str
     school_year: str
     keep_until_year: int | None
-    review_since: datetime | None
+    review_since: IsoTime | None
 
 
 class DispositionItemOut(BaseModel):
@@ -179,14 +178,14 @@ class DispositionOut(BaseModel):
     state: str = Field(description="proposed | reviewed | decided | executed | rejected | lapsed")
     school_id: int
     explanation: str
-    proposed_at: datetime
+    proposed_at: IsoTime
     council: dict[str, Any] | None
     decision_number: str | None
     approved: bool | None
-    decided_at: datetime | None
+    decided_at: IsoTime | None
     decision_signed: bool
-    execute_before: datetime | None
-    executed_at: datetime | None
+    execute_before: IsoTime | None
+    executed_at: IsoTime | None
     documents: dict[str, str] = Field(description="Each step's document: step → record id")
     items: list[DispositionItemOut]
 

@@ -3,11 +3,9 @@ evidence packages built from a selection or a saved search (`/openapi.json` docu
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
 
-from archive.schemas import RequiredText
+from archive.schemas import IsoTime, RequiredText
 
 
 class SearchHit(BaseModel):
@@ -66,6 +64,6 @@ class EvidenceOut(BaseModel):
     files: int | None
     decision_numbers: list[str]
     error: str | None
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: IsoTime
+    finished_at: IsoTime | None
     download_url: str | None = Field(description="Set once the package is ready")

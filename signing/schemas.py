@@ -8,16 +8,13 @@ documents every body without changing one. Times are written as Python's `isofor
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from archive.schemas import RowId
+from archive.schemas import IsoTime, RowId
 from signing.remote import PREPARE_LIMIT
 from signing.validate import Verdict
-
-IsoTime = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")]
-
 
 # -- requests ----------------------------------------------------------------------------------------
 
