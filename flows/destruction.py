@@ -1,5 +1,6 @@
-"""Work that destroys or hands over records and needs two domains: a record's blobs (its versions and
-its detached signatures), the signed destruction decision, and the transfer package's signature files.
+"""Work that destroys or hands over records and needs two domains: the signed destruction decision
+(steps 3 and 4 of a destruction; steps 1 and 2 need no signing and are `retention.service`'s) and
+the transfer package's signature files. A record's blobs are `flows.blobs`.
 
 It lives in flows because retention may not import signing (DESIGN §1): the retention steps take
 these as plain callables, and the steps that need them (decide, execute, transfer) are composed
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from archive.exceptions import InvalidInput
 from archive.models import Person, Record, Version
 from archive.storage import ObjectStore
+from flows.blobs import record_blobs
 from flows.settings import Settings
 from retention import disposition as disposition_flow
 from retention import schedule, transfer
@@ -26,16 +28,6 @@ from signing import certcheck, keys, levels, ownership, pades, seal, stamp
 from signing.models import Signature
 
 MAX_KEY_FILE = 64 * 1024  # a .p12 is a few kB; more is not a key file
-
-
-def record_blobs(session: Session, record_id: str) -> set[str]:
-    """A record's blobs: its versions (kernel) and its detached signatures (signing)."""
-    detached = session.scalars(
-        select(Signature.detached_sha256).where(
-            Signature.record_id == record_id, Signature.detached_sha256.is_not(None)
-        )
-    )
-    return schedule.version_blobs(session, record_id) | {d for d in detached if d}
 
 
 def sign_decision(
@@ -92,22 +84,26 @@ def decide(
 ) -> Disposition:
     """Step 3 of a destruction: with the principal's .p12 (at most `MAX_KEY_FILE` bytes read) the decision
     is signed (`sign_decision`), else recorded and flagged unsigned."""
-    sign = None
+    key = None
     if pkcs12 is not None:
         if len(pkcs12) > MAX_KEY_FILE or not pkcs12:
             raise InvalidInput("Tệp chữ ký số không hợp lệ.", "The key file is empty or too large.")
         key = keys.from_pkcs12(pkcs12, (password or "").encode())
-        sign = sign_decision(settings, key, session, person, confirm_certificate)
-    return disposition_flow.decide(
-        session,
-        store,
-        settings.tmp_dir,
-        person,
-        disposition_id,
-        approve=approve,
-        decision_number=decision_number,
-        sign=sign,
-    )
+    try:  # the key is closed on every path: refused certificate, refused decision, or signed
+        sign = sign_decision(settings, key, session, person, confirm_certificate) if key else None
+        return disposition_flow.decide(
+            session,
+            store,
+            settings.tmp_dir,
+            person,
+            disposition_id,
+            approve=approve,
+            decision_number=decision_number,
+            sign=sign,
+        )
+    finally:
+        if key is not None:
+            key.close()
 
 
 def execute(

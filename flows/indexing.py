@@ -23,7 +23,7 @@ from archive import mediatype
 from archive.models import Blob, Record, Version
 from archive.storage import ObjectStore, blob_key
 from flows.settings import Settings
-from retention.models import RecordRetention
+from retention.models import RecordRetention, RetentionState
 from search import analyzer, extract
 from search.documents import IndexDoc
 from signing.models import Signature
@@ -97,7 +97,7 @@ class Describer:
             record = records.get(record_id)
             version = versions.get((record_id, record.current_version)) if record else None
             pin = pinned.get(version.blob_sha256) if version else None
-            state = retention.get(record_id, "active")
+            state = retention.get(record_id, RetentionState.active)
             out[record_id] = self.document(record, version, record_id in signed, pin, state) if record else None
         return out
 
@@ -107,7 +107,7 @@ class Describer:
         version: Version | None,
         signed: bool,
         version_id: str | None = None,
-        retention: str = "active",
+        retention: str = RetentionState.active,
     ) -> IndexDoc:
         text, seconds = "", None
         media = ""

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.storage import ObjectStore
+from flows.indexing import Describer
 from flows.settings import Settings
 from search.engine import SearchEngine
 
@@ -25,7 +25,7 @@ class AppState:
     sessions: sessionmaker[Session]
     store: ObjectStore
     search: SearchEngine
-    describe: Any  # flows.indexing.Describer: a record as the index sees it
+    describe: Describer  # a record as the index sees it
     woken: threading.Event = field(default_factory=threading.Event)
     # Set when the server stops: long work (fixity, evidence packages, indexing) checks it and ends.
     stopping: threading.Event = field(default_factory=threading.Event)

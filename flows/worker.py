@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import anchors, calendar, jobs, sidecar
-from flows.destruction import record_blobs
+from flows.blobs import record_blobs
 from flows.evidence import package as evidence_package
 from flows.state import AppState
 from retention import fixity, schedule

@@ -33,6 +33,11 @@ EDITORS = {Role.archivist}
 SWEEPERS = {Role.archivist, Role.principal}  # who runs the sweep and fixity, and sees fixity runs
 
 
+def may_edit_schedule(person: Person) -> bool:
+    """Only the archivist (or an administrator) changes a retention term."""
+    return access.is_admin(person) or any(m.role in EDITORS for m in person.memberships)
+
+
 def may_sweep(person: Person) -> bool:
     return access.is_admin(person) or any(m.role in SWEEPERS for m in person.memberships)
 
@@ -373,7 +378,7 @@ def set_period(
     apply to records already computed (their blobs are under COMPLIANCE retention): it is refused,
     unless `future_only` says it is meant for new records only, which then get the shorter term.
     """
-    if not (access.is_admin(actor) or any(m.role in EDITORS for m in actor.memberships)):
+    if not may_edit_schedule(actor):
         raise Forbidden(
             "Chỉ cán bộ lưu trữ (hoặc quản trị viên) được sửa bảng thời hạn bảo quản.",
             "Only an archivist (or an administrator) may edit the retention schedule.",

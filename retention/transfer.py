@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from archive import audit, blobs, calendar, descriptive, premis
 from archive.db import utcnow, write_transaction
 from archive.exceptions import InvalidInput, NotFound
-from archive.models import Person, Record, School, Version
+from archive.models import Person, Record, School, Version, VersionKind
 from archive.package import PackageWriter
 from archive.storage import ObjectStore
 from retention import holds
@@ -252,7 +252,7 @@ def _add_records(
         for name, sha, media_type in extra(session, record):
             extra_path = f"{folder}{_safe(name)}"
             writer.add(extra_path, blobs.packed(_verified(session, store, sha), extra_path), media_type)
-        documents.append((record, versions, any(v.kind == "signed" for v in versions), paths))
+        documents.append((record, versions, any(v.kind == VersionKind.signed for v in versions), paths))
     return documents
 
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -65,7 +64,7 @@ def disposition_view(session: Session, shown: Disposition) -> dict[str, Any]:
         "approved": shown.approved,
         "decided_at": shown.decided_at,
         "decision_signed": shown.decision_signed,
-        "execute_before": (shown.decided_at + timedelta(days=disposition.EXECUTION_DAYS)) if shown.decided_at else None,
+        "execute_before": disposition.execute_before(shown),
         "executed_at": shown.executed_at,
         "documents": shown.documents,
         "items": [

@@ -21,7 +21,7 @@ from datetime import datetime
 from archive import pdfdoc
 from archive.fonts import VN_TIME
 from signing import periods
-from signing.models import SignState, StampPlace
+from signing.models import Decision, SignState, StampPlace
 
 RESULT = {
     ("approved", "signed"): "Duyệt, đã ký số",
@@ -90,8 +90,8 @@ def document(
     types = [r.record_type for r in rows]
     mixed = len(set(types)) > 1
     local = when.astimezone(VN_TIME)
-    approved = sum(r.decision == "approved" for r in rows)
-    returned = sum(r.decision == "returned" for r in rows)
+    approved = sum(r.decision == Decision.approved for r in rows)
+    returned = sum(r.decision == Decision.returned for r in rows)
     return pdfdoc.Document(
         unit=school,
         title=title(types, period),

@@ -22,6 +22,7 @@ from asn1crypto import x509
 
 from archive.exceptions import HosoError, InvalidInput
 from signing import token
+from signing.models import BatchState
 
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 
@@ -161,5 +162,5 @@ def sign_batch(
         if progress:
             counts = done["counts"]
             progress(counts["signed"] + counts["failed"], counts["approved"])
-        if done["state"] == "signed":
+        if done["state"] == BatchState.signed:
             return {**done, "signed": signed, "failed": failed, "placed": placed}

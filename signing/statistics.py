@@ -23,7 +23,7 @@ from archive import access, service
 from archive.exceptions import Forbidden
 from archive.models import Membership, Person, Record, RecordStatus, RecordType, Role, School
 from signing import periods
-from signing.models import ApprovalBatch, ApprovalItem, SignState
+from signing.models import ApprovalBatch, ApprovalItem, Decision, SignState
 
 RECORDING_TYPES = ("lesson_recording",)
 TARGET_RECORDINGS = 2  # online lessons recorded per teacher and month (the districts' rule)
@@ -61,7 +61,7 @@ class Statistics:
         return asdict(self)
 
 
-def school_year_of(period: str) -> tuple[str, int]:
+def year_and_month(period: str) -> tuple[str, int]:
     """2026-11 → ("2026-2027", 11)."""
     periods.check(period, "monthly")
     return periods.school_year_of(period), int(period[5:7])
@@ -83,9 +83,9 @@ def _counted(session: Session, school: School, period: str, *group: Any) -> list
             select(
                 *group,
                 func.count(item.id),
-                func.sum(case((item.decision == "approved", 1), else_=0)),
-                func.sum(case((item.decision == "returned", 1), else_=0)),
-                func.sum(case((item.decision == "pending", 1), else_=0)),
+                func.sum(case((item.decision == Decision.approved, 1), else_=0)),
+                func.sum(case((item.decision == Decision.returned, 1), else_=0)),
+                func.sum(case((item.decision == Decision.pending, 1), else_=0)),
                 func.sum(case((item.sign_state == SignState.signed, 1), else_=0)),
             )
             .select_from(item)
@@ -114,7 +114,7 @@ def _class_label(grade: int | None, class_name: str | None) -> str:
 def compute(session: Session, person: Person, school_code: str, period: str) -> Statistics:
     school = service.school_by_code(session, school_code)
     _may_see(person, school)
-    school_year, month = school_year_of(period)
+    school_year, month = year_and_month(period)
     teachers = {
         p.id: p
         for p in session.scalars(

@@ -49,7 +49,7 @@ def restore_command(
 
     import search.models  # noqa: F401
     import signing.models  # noqa: F401
-    from flows.destruction import record_blobs
+    from flows.blobs import record_blobs
     from retention import backup, fixity, schedule
     from retention.models import FixityState, RecordRetention
 

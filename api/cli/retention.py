@@ -14,7 +14,7 @@ from flows.settings import Settings
 
 def retention_sweep() -> None:
     """Compute every record's term, move those past it and not held to review (xem xét hủy), lock blobs."""
-    from flows.destruction import record_blobs
+    from flows.blobs import record_blobs
     from retention import schedule
     from retention import service as retention
 

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.cli.common import console, err, fail
 from api.cli.keys import confirm_first_use, reveal, say_report, token_pin
 from flows.settings import Settings
+from signing.models import BatchState
 
 
 def sign_month_on_this_pc(
@@ -34,7 +35,9 @@ def sign_month_on_this_pc(
     server = client.HosoServer(url)
     password = reveal(settings.password) or typer.prompt(f"Mật khẩu hoso của {username} / password", hide_input=True)
     server.login(username, password)
-    waiting = [b for b in server.get("/approvals", school_code=school, period=period) if b["state"] != "signed"]
+    waiting = [
+        b for b in server.get("/approvals", school_code=school, period=period) if b["state"] != BatchState.signed
+    ]
     if not waiting:
         fail(
             f"Không có đợt duyệt nào đang chờ ký cho {school} kỳ {period}.",
@@ -83,7 +86,7 @@ def sign_agent(
     """
     import uvicorn
 
-    from signing.agent import create_agent
+    from api.sign_agent import create_agent
 
     app_ = create_agent(pkcs11_module, origin, port, idle)
     console.print(

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentUser, DbSession, HosoState
 from archive.schemas import RowId
-from flows import destruction
+from flows.blobs import record_blobs
 from retention import holds, views
 from retention import service as retention
 from retention.schemas import HoldIn, HoldOut, ReleaseIn
@@ -19,7 +19,7 @@ router = APIRouter(tags=["retention"])
 @router.post("/holds", status_code=201, response_model=HoldOut)
 def create_hold(body: HoldIn, person: CurrentUser, session: DbSession, app_state: HosoState) -> dict[str, Any]:
     """Freeze records (a list, a dossier, or school + year + type): no disposition, legal hold on the blobs."""
-    hold = retention.create_hold(session, app_state.store, person, body, destruction.record_blobs)
+    hold = retention.create_hold(session, app_state.store, person, body, record_blobs)
     return views.hold_view(session, hold)
 
 
@@ -32,5 +32,5 @@ def list_holds(person: CurrentUser, session: DbSession) -> list[dict[str, Any]]:
 def release_hold(
     hold_id: RowId, body: ReleaseIn, person: CurrentUser, session: DbSession, app_state: HosoState
 ) -> dict[str, Any]:
-    hold = holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=destruction.record_blobs)
+    hold = holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=record_blobs)
     return views.hold_view(session, hold)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentUser, DbSession, HosoState
 from archive import service
-from flows import destruction
+from flows.blobs import record_blobs
 from retention import service as retention
 from retention.schemas import PeriodIn, PeriodOut, RetentionStatus, ScheduleRow, SweepOut
 
@@ -26,13 +26,13 @@ def set_period(
     code: str, body: PeriodIn, person: CurrentUser, session: DbSession, app_state: HosoState
 ) -> dict[str, Any]:
     """Change one row of the schedule (archivist); audited with the reason and citation."""
-    return retention.change_period(session, app_state.store, person, code, body, destruction.record_blobs)
+    return retention.change_period(session, app_state.store, person, code, body, record_blobs)
 
 
 @router.get("/records/{record_id}/retention", response_model=RetentionStatus)
 def record_retention(record_id: str, person: CurrentUser, session: DbSession, app_state: HosoState) -> dict[str, Any]:
     record = service.get_record(session, person, record_id)
-    return retention.locked_status(session, app_state.store, record, destruction.record_blobs)
+    return retention.locked_status(session, app_state.store, record, record_blobs)
 
 
 @router.delete("/records/{record_id}", status_code=204)

@@ -104,7 +104,7 @@ def decide(
         return person
     decisions = []
     for key, value in form.items():
-        if key.startswith("d-") and value in ("approved", "returned"):
+        if key.startswith("d-") and value in (Decision.approved, Decision.returned):
             item_id = int(key[2:])
             comment = str(form.get(f"c-{item_id}", "")).strip() or None
             decisions.append(workflow.DecisionIn(item_id, Decision(value), comment))

@@ -26,6 +26,7 @@ from archive import access
 from archive.exceptions import HosoError, InvalidInput
 from archive.models import Blob, Person, Role, School
 from flows import destruction
+from flows.blobs import record_blobs
 from retention import disposition as disposition_flow
 from retention import holds
 from retention import service as retention
@@ -72,7 +73,7 @@ def _page(
     school = next((s for s in schools if s.code == school_code), schools[0] if schools else None)
     context: dict[str, Any] = {"schools": schools, "school": school, "errors": errors or {}, "typed": typed or {}}
     context["schedule"] = retention.schedule_rows(session)
-    context["may_edit_schedule"] = access.is_admin(person) or any(m.role == Role.archivist for m in person.memberships)
+    context["may_edit_schedule"] = retention.may_edit_schedule(person)
     context["fixity"] = retention.fixity_runs(session, person, limit=10) if retention.may_sweep(person) else []
     # blobs a download, a package or fixity found not hashing to their address: the archivist's to investigate
     context["flagged"] = (
@@ -169,7 +170,7 @@ def set_period(request: Request, code: str, posted: Posted, session: DbSession, 
             citation=str(form.get("citation") or ""),
             future_only=form.get("future_only") == "on",
         )
-        retention.change_period(session, app_state.store, person, code, body, destruction.record_blobs)
+        retention.change_period(session, app_state.store, person, code, body, record_blobs)
         return "thoi-han"
 
     return _act(request, session, app_state, posted, f"schedule-{code}", action)
@@ -187,7 +188,7 @@ def create_hold(request: Request, posted: Posted, session: DbSession, app_state:
             school_year=str(form.get("school_year") or "") or None,
             record_type=str(form.get("record_type") or "") or None,
         )
-        retention.create_hold(session, app_state.store, person, body, destruction.record_blobs)
+        retention.create_hold(session, app_state.store, person, body, record_blobs)
         return "phong-toa"
 
     return _act(request, session, app_state, posted, "hold", action)
@@ -197,7 +198,7 @@ def create_hold(request: Request, posted: Posted, session: DbSession, app_state:
 def release_hold(request: Request, hold_id: int, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
     def action(person: Person, form: dict[str, Any]) -> str:
         body = ReleaseIn(reason=str(form.get("reason") or ""))
-        holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=destruction.record_blobs)
+        holds.release(session, app_state.store, person, hold_id, body.reason, blobs_of=record_blobs)
         return "giai-toa"
 
     return _act(request, session, app_state, posted, f"release-{hold_id}", action, t("Ghi lý do giải tỏa."))

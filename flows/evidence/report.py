@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from flows.evidence.verify import TRUST_HINT, Outcome, SealMaker, SealTime, Verdict
+from flows.evidence.verify import TRUST_HINT, Outcome, PackageVerdict, SealMaker, SealTime
 from flows.settings import Settings
 from signing import trust
 
@@ -98,7 +98,7 @@ def _time_label(kind: SealTime, tsa: str) -> tuple[str, str]:
     }[kind]
 
 
-def _signatures(verdict: Verdict) -> tuple[str, str]:
+def _signatures(verdict: PackageVerdict) -> tuple[str, str]:
     n = verdict.signatures_checked
     if n == 0:
         return ("không có chữ ký số nào ngoài niêm phong", "no digital signature besides the seal")
@@ -116,7 +116,7 @@ def _signatures(verdict: Verdict) -> tuple[str, str]:
     )
 
 
-def _valid_tail(verdict: Verdict) -> tuple[str, str]:
+def _valid_tail(verdict: PackageVerdict) -> tuple[str, str]:
     """What a VALID verdict adds about the signatures inside: only what holds."""
     if verdict.signatures_checked == 0:
         return "không có chữ ký số nào khác", "no other signature inside"
@@ -128,7 +128,7 @@ def _valid_tail(verdict: Verdict) -> tuple[str, str]:
     )
 
 
-def show(verdict: Verdict, package: Path, out: Console, err: Console, allow_unproven_seal: bool) -> int:
+def show(verdict: PackageVerdict, package: Path, out: Console, err: Console, allow_unproven_seal: bool) -> int:
     """Print the verdict; the exit code: 0 for VALID (or NOT PROVEN when the person allowed it), else 1."""
     out.print(f"Gói / package: {_text(package)}")
     out.print(f"SHA-256 của gói / package SHA-256: {verdict.package_sha256 or '?'}")

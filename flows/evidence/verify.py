@@ -84,7 +84,7 @@ class Seal:
 
 
 @dataclass
-class Verdict:
+class PackageVerdict:
     package_sha256: str = ""
     files_checked: int = 0
     signatures_checked: int = 0
@@ -134,11 +134,11 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(path: Path, settings: Settings | None = None, seal_fingerprints: Iterable[str] = ()) -> Verdict:
+def verify(path: Path, settings: Settings | None = None, seal_fingerprints: Iterable[str] = ()) -> PackageVerdict:
     """Check the package at `path`. Trust is `settings.trust_roots` (the inspector's configuration);
     `seal_fingerprints` are fingerprints the archive published (any form `keys.parse_fingerprint`
     reads). Never raises for anything in the package: every fault is a problem in the verdict."""
-    verdict = Verdict()
+    verdict = PackageVerdict()
     wanted = set()
     for text in seal_fingerprints:
         parsed = keys.parse_fingerprint(text)
@@ -182,7 +182,9 @@ def _reader(archive: zipfile.ZipFile, inside: dict[str, str]) -> Callable[[str],
     return read
 
 
-def _verify_open(archive: zipfile.ZipFile, settings: Settings, wanted: set[str], tmp: Path, verdict: Verdict) -> None:
+def _verify_open(
+    archive: zipfile.ZipFile, settings: Settings, wanted: set[str], tmp: Path, verdict: PackageVerdict
+) -> None:
     names = [i.filename for i in archive.infolist() if not i.is_dir()]
     try:
         root = _root(names)
@@ -223,7 +225,9 @@ def _verify_open(archive: zipfile.ZipFile, settings: Settings, wanted: set[str],
     verdict.cross_checked = found.premis_checked + found.mets_checked + found.audit_checked
 
 
-def _check_files(archive: zipfile.ZipFile, inside: dict[str, str], manifest: dict[str, str], verdict: Verdict) -> None:
+def _check_files(
+    archive: zipfile.ZipFile, inside: dict[str, str], manifest: dict[str, str], verdict: PackageVerdict
+) -> None:
     for rel in sorted(set(inside) - set(manifest) - {MANIFEST, SEAL}):
         verdict.fail(f"Tệp không có trong bảng băm: {rel}", f"File not in the manifest: {rel}")
     for rel, expected in sorted(manifest.items()):
@@ -253,7 +257,7 @@ def _seal_time(report: dict[str, Any]) -> tuple[str | None, SealTime, str]:
     return None, SealTime.unknown, ""
 
 
-def _check_seal(settings: Settings, manifest: bytes, p7s: bytes, wanted: set[str], verdict: Verdict) -> None:
+def _check_seal(settings: Settings, manifest: bytes, p7s: bytes, wanted: set[str], verdict: PackageVerdict) -> None:
     try:
         (report,) = validate.validate_detached(settings, io.BytesIO(manifest), p7s, online=False)
     except Exception as e:
@@ -294,7 +298,7 @@ def _check_signatures(
     inside: dict[str, str],
     manifest: dict[str, str],
     tmp: Path,
-    verdict: Verdict,
+    verdict: PackageVerdict,
 ) -> None:
     data = sorted(p for p in manifest if p.startswith("representations/") and "/data/" in p and p in inside)
     for rel in data:
@@ -339,7 +343,7 @@ def _is_pdf(path: Path) -> bool:
         return f.read(5) == b"%PDF-"
 
 
-def _check_audit(read: Callable[[str], bytes], inside: dict[str, str], verdict: Verdict) -> None:
+def _check_audit(read: Callable[[str], bytes], inside: dict[str, str], verdict: PackageVerdict) -> None:
     for rel in sorted(p for p in inside if p.startswith("documentation/audit/") and p.endswith(".json")):
         try:
             excerpt = json.loads(read(rel))

@@ -17,10 +17,21 @@ neither enter a proposal nor be destroyed.
 
 from __future__ import annotations
 
-from retention.disposition.common import EXECUTION_DAYS, PROPOSERS, SignPdf, items_of, load
+from retention.disposition.common import EXECUTION_DAYS, PROPOSERS, SignPdf, execute_before, items_of, load
 from retention.disposition.council import council
 from retention.disposition.decide import decide
 from retention.disposition.execute import execute
 from retention.disposition.propose import propose
 
-__all__ = ["EXECUTION_DAYS", "PROPOSERS", "SignPdf", "council", "decide", "execute", "items_of", "load", "propose"]
+__all__ = [
+    "EXECUTION_DAYS",
+    "PROPOSERS",
+    "SignPdf",
+    "council",
+    "decide",
+    "execute",
+    "execute_before",
+    "items_of",
+    "load",
+    "propose",
+]

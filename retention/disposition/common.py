@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,12 @@ from retention.models import Disposition, DispositionItem, RecordRetention, Rete
 EXECUTION_DAYS = 15  # TT 06/2025/TT-BNV: destruction within 15 days of the decision
 PROPOSERS = {Role.archivist, Role.clerk, Role.principal}
 SignPdf = Callable[[bytes], bytes]
+
+
+def execute_before(disposition: Disposition) -> datetime | None:
+    """The end of the decision's `EXECUTION_DAYS`: after it the decision has lapsed (None: not decided)."""
+    return disposition.decided_at + timedelta(days=EXECUTION_DAYS) if disposition.decided_at else None
+
 
 HEADER = ["TT", "Tên tài liệu", "Loại", "Năm học", "Thời hạn", "Lý do hủy"]
 WIDTHS = [10, 55, 35, 20, 18, 42]

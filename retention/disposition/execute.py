@@ -9,7 +9,7 @@ crash half-way leaves a re-run that finishes the job (a blob already gone is ski
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from archive.exceptions import Conflict
 from archive.models import Blob, Person, Record, RecordStatus, School, Version
 from archive.storage import ObjectLocked, ObjectMissing, ObjectStore, blob_key, check_unlocked
 from retention import holds
-from retention.disposition.common import EXECUTION_DAYS, PROPOSERS, items_of, load, require
+from retention.disposition.common import EXECUTION_DAYS, PROPOSERS, execute_before, items_of, load, require
 from retention.disposition.document import Paper, filed
 from retention.models import Disposition, DispositionItem, DispositionState, RecordRetention, RetentionState
 from retention.schedule import BlobsOf, version_blobs
@@ -96,7 +96,7 @@ def _within_window(session: Session, actor: Person, disposition: Disposition) ->
     if disposition.state != DispositionState.decided or disposition.decided_at is None:
         raise Conflict("Đợt hủy chưa có quyết định hủy.", "The disposition has no destruction decision.")
     now = utcnow()
-    if now > disposition.decided_at + timedelta(days=EXECUTION_DAYS):
+    if now > (execute_before(disposition) or now):
         with write_transaction(session):
             disposition.state = DispositionState.lapsed
             audit.append(

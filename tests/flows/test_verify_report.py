@@ -10,12 +10,12 @@ import pytest
 from rich.console import Console
 
 from flows.evidence import report as verify_report
-from flows.evidence.verify import Seal, SealMaker, SealTime, Verdict
+from flows.evidence.verify import PackageVerdict, Seal, SealMaker, SealTime
 
 FORGED_NAME = "\x1b[2K\rHỢP LỆ / VALID [bold green]ok[/] \u202etxt.exe"
 
 
-def printed(verdict: Verdict, allow: bool = False) -> tuple[int, str, str]:
+def printed(verdict: PackageVerdict, allow: bool = False) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = verify_report.show(
         verdict,
@@ -27,8 +27,8 @@ def printed(verdict: Verdict, allow: bool = False) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def sealed(maker: SealMaker, time_kind: SealTime = SealTime.claimed, **counts: int) -> Verdict:
-    verdict = Verdict(package_sha256="ab" * 32, files_checked=3, **counts)
+def sealed(maker: SealMaker, time_kind: SealTime = SealTime.claimed, **counts: int) -> PackageVerdict:
+    verdict = PackageVerdict(package_sha256="ab" * 32, files_checked=3, **counts)
     verdict.seal = Seal(
         subject=f"Common Name: {FORGED_NAME}",
         common_name=FORGED_NAME,

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from api.sign_agent import create_agent
 from flows.settings import Settings
-from signing.agent import create_agent
 from tests.api.test_cli import hoso_env
 from tests.conftest import STARTUP_DEADLINE, free_port
 from tests.signing.conftest import approve_all

@@ -17,9 +17,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.sign_agent import create_agent
 from archive import calendar
 from flows.settings import Settings
-from signing.agent import create_agent
 from tests.conftest import STARTUP_DEADLINE, free_port, on_dates
 from tests.factories import PASSWORD, World, login
 from tests.pki import TestPKI

@@ -9,9 +9,9 @@ Who may call: only the configured hoso origin (the browser's `Origin` header, CO
 it) and only through 127.0.0.1/localhost (the `Host` header, against DNS rebinding). Chrome's
 Private Network Access preflight is answered for that origin alone.
 
-The agent is its own small app on the principal's PC, not part of the server (`api/` is never
-imported here): it answers its errors in the server's problem shape (`error`, `message`,
-`message_en`, `detail`) for the few kernel errors it raises, which the page shows as they are.
+The agent is its own small HTTP app on the principal's PC, so it lives in `api/` beside the server
+(DESIGN §1: HTTP is api's job): it answers every error exactly as the server does (`api.errors`), and
+the token sessions it keeps are signing's (`signing.client.TokenDigestSigner`).
 """
 
 from __future__ import annotations
@@ -24,18 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from archive.exceptions import Forbidden, HosoError, InvalidInput, NotFound
+from api import errors
+from archive.exceptions import Forbidden, InvalidInput, NotFound
 from signing import token
 from signing.client import TokenDigestSigner
 
 AGENT = "hoso-sign-agent"
 DEFAULT_PORT = 8765
-# The statuses of the errors the agent raises, as the server maps them (api/errors.py); others 400.
-STATUS: dict[type[HosoError], int] = {InvalidInput: 422, NotFound: 404, Forbidden: 403}
 
 
 class OpenIn(BaseModel):
@@ -101,33 +98,12 @@ class Sessions:
             o.signer.close()
 
 
-def problem(exc: HosoError) -> JSONResponse:
-    """A refusal as the server words one: the code, the Vietnamese and English messages, the context."""
-    status = next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 400)
-    body: dict[str, Any] = {"error": exc.code, "message": exc.vi, "message_en": exc.en}
-    if exc.context:
-        body["detail"] = exc.context
-    return JSONResponse(body, status_code=status)
-
-
-def _install_errors(app: FastAPI) -> None:
-    @app.exception_handler(HosoError)
-    async def _hoso_error(_request: Request, exc: HosoError) -> JSONResponse:
-        return problem(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        """Only a broken page sends a malformed request: say so, with pydantic's detail in English."""
-        said = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
-        return problem(InvalidInput("Yêu cầu gửi tới hoso sign-agent không hợp lệ.", f"Invalid request — {said}"))
-
-
 def create_agent(module: str, origin: str, port: int = DEFAULT_PORT, idle_seconds: float = 600) -> FastAPI:
     origin = origin.rstrip("/")
     hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
     sessions = Sessions(idle_seconds)
     app = FastAPI(title=AGENT, docs_url=None, redoc_url=None, openapi_url=None)
-    _install_errors(app)
+    errors.install(app)
     app.router.on_shutdown.append(sessions.close_all)
 
     def cors(response: Response) -> Response:
@@ -139,13 +115,13 @@ def create_agent(module: str, origin: str, port: int = DEFAULT_PORT, idle_second
     async def only_the_hoso_page(request: Request, call_next: Any) -> Response:
         if request.headers.get("host") not in hosts:
             refused = Forbidden("Chỉ nhận yêu cầu qua 127.0.0.1.", "Only requests to 127.0.0.1 are accepted.")
-            return problem(refused)
+            return errors.problem(refused)
         if request.headers.get("origin", "").rstrip("/") != origin:
             refused = Forbidden(
                 f"Chỉ trang hoso {origin} được dùng thiết bị ký số này.",
                 f"Only the hoso page at {origin} may use this token.",
             )
-            return problem(refused)
+            return errors.problem(refused)
         if request.method == "OPTIONS":  # CORS and Private Network Access preflight
             response = Response(status_code=204)
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
