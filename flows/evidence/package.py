@@ -33,9 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import audit, blobs, descriptive, jobs, premis
+from archive.calendar import VN_TIME
 from archive.db import utcnow, write_transaction
 from archive.exceptions import HosoError
-from archive.models import AuditEvent, Record, RecordStatus, Version
+from archive.models import AuditEvent, Record, RecordStatus, Version, VersionKind
 from archive.package import PackageWriter
 from flows.state import AppState
 from search.models import EvidenceExport, ExportState
@@ -345,7 +346,7 @@ class Builder:
             package_id=f"hoso-evidence-{self.export_id}",
             requester=requester,
             decisions=decisions,
-            exported_at=f"{datetime.now(UTC):%d/%m/%Y %H:%M}",
+            exported_at=local_time(datetime.now(UTC).isoformat()),
             self_signed=self_signed,
             fingerprint=self.seal_fingerprint,
             rows=rows,
@@ -388,12 +389,34 @@ def file_row(file_report: dict[str, Any]) -> dict[str, Any]:
             "good": _good(s),
             "summary": s.get("summary_vi", ""),
             "who": (s.get("signer") or {}).get("common_name", ""),
-            "when": s.get("timestamp_time") or s.get("signing_time") or "",
+            "when": local_time(s.get("timestamp_time") or s.get("signing_time")),
             "trusted": bool(s.get("trusted")),
         }
         for s in file_report.get("signatures", [])
     ]
-    return {"name": file_report["path"].split("/")[-1], "kind": file_report["kind"], "marks": marks}
+    kind = KIND_VI.get(file_report["kind"], file_report["kind"])
+    return {"name": file_report["path"].split("/")[-1], "kind": kind, "marks": marks}
+
+
+# What an inspector reads for a file's kind (the report speaks Vietnamese only; the JSON keeps the codes).
+KIND_VI = {
+    VersionKind.original: "bản gốc",
+    VersionKind.signed: "bản đã ký số",
+    VersionKind.derived: "bản chuyển đổi",
+    "error": "không đọc được",
+}
+
+
+def local_time(iso: str | None) -> str:
+    """An ISO time as an inspector in Vietnam reads it: 16/11/2026 09:00 (GMT+7)."""
+    if not iso:
+        return ""
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return f"{when.astimezone(VN_TIME):%d/%m/%Y %H:%M}"
 
 
 def _json(data: Any) -> bytes:
