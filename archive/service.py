@@ -21,6 +21,7 @@ from archive.models import (
     Membership,
     Person,
     Record,
+    RecordStatus,
     RecordType,
     Role,
     School,
@@ -343,3 +344,18 @@ def get_version(session: Session, record: Record, number: int | None) -> Version
 
 def record_audit(session: Session, record: Record) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.record_id == record.id).order_by(AuditEvent.seq)))
+
+
+def authored(session: Session, person: Person) -> tuple[list[Record], list[Record]]:
+    """A teacher's records that came back (at most 20) and their ten latest, for the home page."""
+    mine = select(Record).where(Record.author_id == person.id)
+    returned = list(session.scalars(mine.where(Record.status == RecordStatus.returned).limit(20)))
+    return returned, list(session.scalars(mine.order_by(Record.created_at.desc()).limit(10)))
+
+
+def totals(session: Session) -> dict[str, int]:
+    """Schools and (not deleted) people in the archive: the administrator's overview."""
+    return {
+        "schools": session.scalar(select(func.count()).select_from(School)) or 0,
+        "people": session.scalar(select(func.count()).select_from(Person).where(Person.deleted_at.is_(None))) or 0,
+    }

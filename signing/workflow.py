@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -261,3 +262,30 @@ def counts(session: Session, batch_id: str) -> dict[str, int]:
         if sign_state in (SignState.signed, SignState.failed):
             out[sign_state] += n
     return out
+
+
+def submitted_by(session: Session, person: Person, period: str) -> list[ApprovalItem]:
+    """A teacher's submissions of this period, and of any period not yet signed (at most 50, newest first)."""
+    return list(
+        session.scalars(
+            select(ApprovalItem)
+            .join(ApprovalBatch, ApprovalBatch.id == ApprovalItem.batch_id)
+            .where(
+                ApprovalItem.submitted_by_id == person.id,
+                or_(ApprovalBatch.period == period, ApprovalBatch.state != BatchState.signed.value),
+            )
+            .order_by(ApprovalItem.submitted_at.desc())
+            .limit(50)
+        )
+    )
+
+
+def queue(session: Session, school_ids: Iterable[int], period: str) -> list[dict[str, Any]]:
+    """The batches that wait for the principal, latest waiting period first (`period` when none waits)."""
+    ids = list(school_ids)
+    return [
+        {"batch": batch, "counts": counts(session, batch.id)}
+        for waiting in waiting_periods(session, ids) or [period]
+        for school_id in ids
+        for batch in batches_for(session, school_id, waiting)
+    ]

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
@@ -32,20 +32,17 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, calendar, grants, service
+from archive import access, calendar, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Person, Record, RecordStatus, RecordType, Role, School
+from archive.models import Person, Record, RecordStatus, RecordType, School
+from flows import home as home_flow
 from flows import search as scoped_search
 from retention import service as retention
-from retention import transfer as transfer_flow
-from retention.holds import MANAGERS
-from retention.models import FixityRun, RecordRetention, RetentionState
 from search.documents import FACETS
-from search.models import EvidenceExport
 from signing import periods, seal, workflow
 from signing import service as signing_service
-from signing.models import ApprovalBatch, ApprovalItem, BatchState
+from signing.models import ApprovalBatch
 
 router = APIRouter(include_in_schema=False)
 
@@ -131,75 +128,12 @@ def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD), *, se
     return response
 
 
-def _home(session: Session, person: Person) -> dict[str, Any]:
-    """What needs this person's attention, by role."""
-    period = calendar.this_month()
-    blocks: dict[str, Any] = {"period": periods.label(period)}
-    roles = {m.role for m in person.memberships}
-    schools = access.readable_school_ids(person)
-    if Role.teacher in roles or Role.department_head in roles:
-        mine = select(Record).where(Record.author_id == person.id)
-        blocks["returned"] = list(session.scalars(mine.where(Record.status == RecordStatus.returned).limit(20)))
-        blocks["mine_recent"] = list(session.scalars(mine.order_by(Record.created_at.desc()).limit(10)))
-        blocks["submitted_now"] = list(
-            session.scalars(
-                select(ApprovalItem)
-                .join(ApprovalBatch, ApprovalBatch.id == ApprovalItem.batch_id)
-                .where(
-                    ApprovalItem.submitted_by_id == person.id,
-                    or_(ApprovalBatch.period == period, ApprovalBatch.state != BatchState.signed.value),
-                )
-                .order_by(ApprovalItem.submitted_at.desc())
-                .limit(50)
-            )
-        )
-    if roles & {Role.principal, Role.vice_principal, Role.clerk}:
-        queue = []
-        for waiting in workflow.waiting_periods(session, schools) or [period]:
-            for school_id in schools:
-                for batch in workflow.batches_for(session, school_id, waiting):
-                    queue.append({"batch": batch, "counts": workflow.counts(session, batch.id)})
-        blocks["queue"] = queue
-    if Role.admin in roles:
-        blocks["admin"] = {
-            "schools": session.scalar(select(func.count()).select_from(School)) or 0,
-            "people": session.scalar(select(func.count()).select_from(Person).where(Person.deleted_at.is_(None))) or 0,
-        }
-    if Role.inspector in roles:
-        blocks["grants"] = grants.clauses(session, person)
-    if roles & {Role.archivist, Role.principal}:
-        reviewing = (
-            select(func.count())
-            .select_from(RecordRetention)
-            .join(Record, Record.id == RecordRetention.record_id)
-            .where(RecordRetention.state == RetentionState.review, Record.school_id.in_(schools))
-        )
-        blocks["in_review"] = session.scalar(reviewing) or 0
-        latest = session.scalar(select(FixityRun).order_by(FixityRun.id.desc()).limit(1))
-        blocks["fixity"] = retention.fixity_seen_by(session, latest, person) if latest else None  # their schools
-        managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
-        blocks["transfers_due"] = [
-            (school, due) for school in managed for due in transfer_flow.due_for(session, school) if due.alert
-        ]
-    if Role.admin in roles:
-        blocks["admin"] = {
-            "schools": session.scalar(select(func.count()).select_from(School)) or 0,
-            "people": session.scalar(select(func.count()).select_from(Person).where(Person.deleted_at.is_(None))) or 0,
-        }
-    if Role.inspector in roles:
-        blocks["exports"] = session.scalar(
-            select(func.count()).select_from(EvidenceExport).where(EvidenceExport.requested_by_id == person.id)
-        )
-    session.commit()
-    return blocks
-
-
 @router.get("/trang-chu", response_class=HTMLResponse)
 def home(request: Request, session: DbSession) -> Response:
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
-    blocks = _home(session, person)
+    blocks = home_flow.attention(session, person)
     if "grants" in blocks:  # the inspector checks every package they take against this seal
         blocks["seal_fingerprint"] = seal.published_fingerprint(state(request).settings)
     return render(request, "home.html", person, **blocks)

@@ -399,12 +399,7 @@ def file_row(file_report: dict[str, Any]) -> dict[str, Any]:
 
 
 # What an inspector reads for a file's kind (the report speaks Vietnamese only; the JSON keeps the codes).
-KIND_VI = {
-    VersionKind.original: "bản gốc",
-    VersionKind.signed: "bản đã ký số",
-    VersionKind.derived: "bản chuyển đổi",
-    "error": "không đọc được",
-}
+KIND_VI = {VersionKind.original: "bản gốc", VersionKind.signed: "bản đã ký số", VersionKind.derived: "bản chuyển đổi"}
 
 
 def local_time(iso: str | None) -> str:
