@@ -73,9 +73,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.hoso = hoso
+    errors.install(app, pages=True)  # first: its 500 page sits inside the language and security-header middleware
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(SecurityHeaders, sign_agent_url=settings.sign_agent_url)
-    errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
     for module in (
         auth,

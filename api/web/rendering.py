@@ -157,6 +157,7 @@ def render(request: Request, name: str, person: Person | None, status_code: int 
             "lang": lang(),
             "catalogue": english() if lang() == "en" else {},
             "here": here,
+            "status_code": status_code,
             **context,
         },
         status_code=status_code,
