@@ -20,13 +20,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import anchors, calendar, jobs, sidecar
+from archive.models import Job
 from flows.blobs import record_blobs
 from flows.evidence import package as evidence_package
 from flows.state import AppState
@@ -149,32 +150,33 @@ class Worker:
             log.info("audit head anchored: %s", anchor.key)
 
     def run_fixity_job(self) -> bool:
-        with self.state.sessions() as session:
-            claimed = jobs.claim(session, self.name, [fixity.FIXITY_JOB])
-            if claimed is None:
-                return False
-            try:
-                started_by = str(claimed.payload.get("started_by", "system"))
-                fixity.run(session, self.state.store, started_by=started_by, stop=self._stop)
-            except jobs.Stopped:
-                log.info("fixity run stopped by the shutdown; its job is queued again")
-                jobs.release(session, session.merge(claimed))
-            except Exception as e:
-                jobs.fail(session, session.merge(claimed), repr(e))
-            else:
-                jobs.finish(session, session.merge(claimed))
-        return True
+        """Run a queued fixity check, if any; True when one was taken."""
+
+        def check(session: Session, claimed: Job) -> None:
+            started_by = str(claimed.payload.get("started_by", "system"))
+            fixity.run(session, self.state.store, started_by=started_by, stop=self._stop)
+
+        return self._run_claimed(fixity.FIXITY_JOB, "fixity run", check)
 
     def run_one_export(self) -> bool:
         """Build the oldest queued evidence package, if any; True when one was taken."""
+        return self._run_claimed(
+            evidence_package.EXPORT_JOB,
+            "evidence package",
+            lambda _session, claimed: evidence_package.run(self.state, str(claimed.payload["export_id"])),
+        )
+
+    def _run_claimed(self, kind: str, what: str, work: Callable[[Session, Job], None]) -> bool:
+        """Claim one job of `kind` and run it: stopped by the shutdown it is queued again, failed it keeps
+        the error, else it is finished. True when a job was taken."""
         with self.state.sessions() as session:
-            claimed = jobs.claim(session, self.name, [evidence_package.EXPORT_JOB])
+            claimed = jobs.claim(session, self.name, [kind])
             if claimed is None:
                 return False
             try:
-                evidence_package.run(self.state, str(claimed.payload["export_id"]))
+                work(session, claimed)
             except jobs.Stopped:
-                log.info("evidence package stopped by the shutdown; its job is queued again")
+                log.info("%s stopped by the shutdown; its job is queued again", what)
                 jobs.release(session, session.merge(claimed))
             except Exception as e:
                 jobs.fail(session, session.merge(claimed), repr(e))
