@@ -40,6 +40,8 @@ def test_the_report_shows_local_time_vietnamese_kinds_and_the_verdict_mark() -> 
     assert "01/12/2026 00:30 (giờ Việt Nam, GMT+7)" in page and "UTC" not in page
     assert '<li class="ok">✔ Chữ ký hợp lệ — Trần Văn Hòa, lúc 16/11/2026 09:05 (tin cậy)</li>' in page
     assert "(bản đã ký số)" in page and "(signed)" not in page
+    # a phone shows each record as a card whose cells name themselves
+    assert 'name="viewport" content="width=device-width' in page and 'data-label="Tệp và chữ ký"' in page
 
 
 def test_a_signature_that_does_not_hold_is_marked_so() -> None:
