@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DbSession, state
+from api.web import labels
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
@@ -187,6 +188,7 @@ def _grants_page(
         types=types,
         grants=rows,
         seal_fingerprint=fingerprint,
+        names=labels.names(session),
         form=form or {"school_codes": [s.code for s in own[:1]], "record_types": []},
         errors=errors or {},
     )

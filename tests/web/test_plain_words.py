@@ -1,0 +1,99 @@
+"""No internal code reaches a person (issue #15 item 2): every page of every role, rendered over
+HTTP, has its visible text scanned for enum values, record type codes, setting names, design
+references and Python's True/False/None. Text marked lang="en" (the language switch) is not
+Vietnamese text and is skipped; attribute text a person reads (placeholder, aria-label, title, alt,
+a button's value) is scanned too."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import RecordStatus, RecordType, Role
+from retention.models import DispositionState, FixityState, RetentionState
+from search.documents import FACETS
+from search.models import ExportState
+from signing.models import BatchState, Decision, SignState, StampPlace
+from signing.validate import Verdict
+from tests.factories import World
+from tests.web.test_pages_http import page_login
+from tests.web.tour import build
+
+ENUMS = (Role, RecordStatus, Decision, BatchState, SignState, StampPlace, Verdict, RetentionState)
+ENUMS_2 = (DispositionState, FixityState, ExportState)
+ALWAYS = ("HOSO_", "DESIGN", "True", "False", "None")
+SHOWN_ATTRS = {"placeholder", "aria-label", "title", "alt"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class VisibleText(HTMLParser):
+    """The text a person sees (or hears from a screen reader), without scripts, styles and English."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.stack: list[bool] = []  # per open element: is its content hidden from the scan?
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        hidden = (self.stack and self.stack[-1]) or tag in ("script", "style") or values.get("lang") == "en"
+        if not hidden:
+            self.parts += [v or "" for k, v in attrs if k in SHOWN_ATTRS]
+            if tag == "input" and values.get("type") in ("submit", "button"):
+                self.parts.append(values.get("value") or "")
+        if tag not in VOID:
+            self.stack.append(bool(hidden))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not (self.stack and self.stack[-1]):
+            self.parts.append(data)
+
+
+def visible(html: str) -> str:
+    parser = VisibleText()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def codes(session: Session) -> re.Pattern[str]:
+    words = {m.value for enum in (*ENUMS, *ENUMS_2) for m in enum} | set(session.scalars(select(RecordType.code)))
+    words |= {"yes", "no", "document", "sheet", *FACETS}  # the index's yes/no, media and field names
+    words -= {"ok"}  # "OK" is not an internal code
+    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+    return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])|" + "|".join(map(re.escape, ALWAYS)))
+
+
+def test_no_page_of_any_role_shows_an_internal_code(client: TestClient, world: World, session: Session) -> None:
+    tour = build(client, world, session)
+    pattern = codes(session)
+    found: list[str] = []
+    client.cookies.clear()
+    found += [f"/dang-nhap: {m}" for m in pattern.findall(visible(client.get("/dang-nhap").text))]
+    for username, addresses in tour.pages.items():
+        client.cookies.clear()
+        assert page_login(client, username).status_code == 303, username
+        for address in addresses:
+            page = client.get(address)
+            assert page.status_code in (200, 404), (username, address, page.status_code)
+            text = visible(page.text)
+            found += [f"{username} {address}: {m!r} in …{_around(text, m)}…" for m in set(pattern.findall(text))]
+    assert not found, "\n".join(found)
+
+
+def _around(text: str, word: str) -> str:
+    at = text.find(word)
+    return text[max(0, at - 50) : at + len(word) + 50]
+
+
+def test_the_scanner_sees_codes_and_skips_what_is_not_shown() -> None:
+    shown = visible('<p title="x">Trạng thái: submitted</p><script>var a="draft"</script><a lang="en">English</a>')
+    assert "submitted" in shown and "draft" not in shown and "English" not in shown
+    assert visible('<input type="submit" value="None"><br><b>ok</b>') == "None ok"
