@@ -21,6 +21,7 @@ from api.deps import DbSession, state
 from api.web import labels
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
+from api.web.menu import ADMINS, GRANTORS
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
 from archive import access, calendar, grants, service
@@ -34,8 +35,6 @@ from signing import service as signing_service
 from signing.models import SigningCertificate
 
 router = APIRouter(include_in_schema=False)
-ADMINS = (Role.admin,)
-GRANTORS = (Role.admin, Role.principal)
 
 
 def _admin_page(

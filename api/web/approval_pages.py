@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 
 from api.deps import AppState, get_session, state
 from api.web.forms import form_poster, posted_form
+from api.web.menu import SIGNERS
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
@@ -30,7 +31,6 @@ from signing import service as signing
 from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
-SIGNERS = {Role.principal, Role.vice_principal, Role.clerk}
 
 
 @router.get("/duyet", response_class=HTMLResponse)

@@ -51,7 +51,7 @@ STATUS_VI = {
     RecordStatus.submitted: "Đã nộp, chờ duyệt",
     RecordStatus.approved: "Đã duyệt",
     RecordStatus.returned: "Bị trả lại",
-    RecordStatus.destroyed: "Đã hủy",
+    RecordStatus.destroyed: "Đã hủy theo quyết định",
 }
 FIXED = {"status": STATUS_VI, "signed": SIGNED_VI, "retention": RETENTION_VI, "media": MEDIA_VI}
 
@@ -101,10 +101,10 @@ class Names:
 
 def names(session: Session, usernames: set[str] | frozenset[str] = frozenset()) -> Names:
     found = Names(
-        schools=dict(session.execute(select(School.code, School.name)).tuples().all()),
+        schools={code: name for code, name in session.execute(select(School.code, School.name))},
         types={c: (vi, en) for c, vi, en in session.execute(TYPE_NAMES)},
     )
     if usernames:
         rows = session.execute(select(Person.username, Person.full_name).where(Person.username.in_(usernames)))
-        found.people = dict(rows.tuples().all())
+        found.people = {username: name for username, name in rows}
     return found

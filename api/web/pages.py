@@ -20,6 +20,7 @@ from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
 from api.web import labels
 from api.web.forms import form_poster
+from api.web.menu import EXPORTERS, UPLOADERS, may
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
@@ -184,6 +185,7 @@ def render_search(
         error=error,
         facet_names=FACET_VI,
         names=labels.names(session, _teachers(result)),
+        may_export=may(person, EXPORTERS),
         page=page,
         search_url=search_url,
         export=export,
@@ -310,7 +312,7 @@ def submit_for_approval(
 @router.get("/tai-len", response_class=HTMLResponse)
 def upload_page(request: Request, session: DbSession) -> Response:
     """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
-    person = page_viewer(request, session)
+    person = page_viewer(request, session, UPLOADERS, t("Tài khoản của bạn không tải hồ sơ lên."))
     if isinstance(person, Response):
         return person
     creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]

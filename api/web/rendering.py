@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import state
 from api.web.i18n import english, gettext, lang
+from api.web import menu
 from api.web.labels import STATUS_VI, badge_label, yes_no
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token
@@ -153,6 +154,7 @@ def render(request: Request, name: str, person: Person | None, status_code: int 
             "lang": lang(),
             "catalogue": english() if lang() == "en" else {},
             "here": here,
+            "menu": menu.entries(person),
             "status_code": status_code,
             **context,
         },

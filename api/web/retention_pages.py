@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from api.deps import AppState, DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
+from api.web.menu import KEEPERS
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access
@@ -38,7 +39,6 @@ from signing import ownership
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[FormData, Depends(posted_form)]
-KEEPERS = (*MANAGERS, Role.admin)
 REFUSED = "Trang này dành cho cán bộ lưu trữ, văn thư, hiệu trưởng và quản trị viên."
 DISPOSITION_VI = {
     DispositionState.proposed: "Đã lập danh mục, chờ Hội đồng",

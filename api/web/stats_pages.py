@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.web.menu import STATS_VIEWERS as VIEWERS
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access, calendar
@@ -16,7 +17,6 @@ from archive.models import Role, School
 from signing import statistics
 
 router = APIRouter(include_in_schema=False)
-VIEWERS = (*statistics.VIEWERS, Role.admin)
 
 
 @router.get("/thong-ke", response_class=HTMLResponse)

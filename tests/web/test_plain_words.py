@@ -27,6 +27,7 @@ ENUMS = (Role, RecordStatus, Decision, BatchState, SignState, StampPlace, Verdic
 ENUMS_2 = (DispositionState, FixityState, ExportState)
 ALWAYS = ("HOSO_", "DESIGN", "True", "False", "None")
 SHOWN_ATTRS = {"placeholder", "aria-label", "title", "alt"}
+PAGE_BUDGET = 60_000  # bytes of HTML + CSS a page may weigh (issue #15: they were 17 KB)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -75,6 +76,7 @@ def test_no_page_of_any_role_shows_an_internal_code(client: TestClient, world: W
     tour = build(client, world, session)
     pattern = codes(session)
     found: list[str] = []
+    sizes: dict[str, int] = {}
     client.cookies.clear()
     found += [f"/dang-nhap: {m}" for m in pattern.findall(visible(client.get("/dang-nhap").text))]
     for username, addresses in tour.pages.items():
@@ -83,9 +85,18 @@ def test_no_page_of_any_role_shows_an_internal_code(client: TestClient, world: W
         for address in addresses:
             page = client.get(address)
             assert page.status_code in (200, 404), (username, address, page.status_code)
+            sizes[f"{username} {address}"] = len(page.content) + _stylesheets(client, page.text)
             text = visible(page.text)
             found += [f"{username} {address}: {m!r} in …{_around(text, m)}…" for m in set(pattern.findall(text))]
     assert not found, "\n".join(found)
+    print("\n".join(f"{n:>7} {page}" for page, n in sorted(sizes.items(), key=lambda kv: -kv[1])))
+    assert max(sizes.values()) < PAGE_BUDGET, max(sizes.items(), key=lambda kv: kv[1])
+
+
+def _stylesheets(client: TestClient, html: str) -> int:
+    """Bytes of the CSS a page links (fonts and images are not counted: the budget is before images)."""
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    return sum(len(client.get(href).content) for href in links)
 
 
 def _around(text: str, word: str) -> str:
