@@ -17,8 +17,8 @@ from starlette.datastructures import FormData
 
 from api.deps import DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
-from api.web.menu import EXPORTERS
 from api.web.i18n import said, t
+from api.web.menu import EXPORTERS
 from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput

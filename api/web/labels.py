@@ -37,7 +37,7 @@ BADGE_VI: dict[str, str] = {
     RetentionState.proposed: "Đề nghị hủy",
     RetentionState.transferred: "Đã nộp lưu",
 }
-RETENTION_VI = {
+RETENTION_VI: dict[str, str] = {
     RetentionState.active: "Trong thời hạn",
     RetentionState.review: "Xem xét hủy",
     RetentionState.proposed: "Đề nghị hủy",
@@ -46,14 +46,19 @@ RETENTION_VI = {
 }
 SIGNED_VI = {"yes": "Đã ký số", "no": "Chưa ký số"}
 MEDIA_VI = {"document": "Văn bản", "sheet": "Bảng tính", "video": "Video"}
-STATUS_VI = {
+STATUS_VI: dict[str, str] = {
     RecordStatus.draft: "Bản nháp",
     RecordStatus.submitted: "Đã nộp, chờ duyệt",
     RecordStatus.approved: "Đã duyệt",
     RecordStatus.returned: "Bị trả lại",
     RecordStatus.destroyed: "Đã hủy theo quyết định",
 }
-FIXED = {"status": STATUS_VI, "signed": SIGNED_VI, "retention": RETENTION_VI, "media": MEDIA_VI}
+FIXED: dict[str, dict[str, str]] = {
+    "status": STATUS_VI,
+    "signed": SIGNED_VI,
+    "retention": RETENTION_VI,
+    "media": MEDIA_VI,
+}
 
 
 def badge_label(state: Any) -> str:

@@ -20,8 +20,8 @@ from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
 from api.web import labels
 from api.web.forms import form_poster
-from api.web.menu import EXPORTERS, UPLOADERS, may
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
+from api.web.menu import EXPORTERS, UPLOADERS, may
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,

@@ -14,8 +14,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api.deps import state
-from api.web.i18n import english, gettext, lang
 from api.web import menu
+from api.web.i18n import english, gettext, lang
 from api.web.labels import STATUS_VI, badge_label, yes_no
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token

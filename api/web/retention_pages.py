@@ -20,12 +20,12 @@ from starlette.datastructures import FormData
 
 from api.deps import AppState, DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
-from api.web.menu import KEEPERS
 from api.web.i18n import said, t
+from api.web.menu import KEEPERS
 from api.web.rendering import page_viewer, render
 from archive import access
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Blob, Person, Role, School
+from archive.models import Blob, Person, School
 from flows import destruction
 from flows.blobs import record_blobs
 from retention import disposition as disposition_flow

@@ -94,7 +94,11 @@ def test_reopening_a_forms_address_shows_the_form_and_another_wrong_method_a_405
     browser: TestClient, world: World
 ) -> None:
     page_login(browser, "admin1")
-    for posted, form in [("/quan-tri/truong", "/quan-tri"), ("/ho-so/abc/nop-duyet", "/ho-so/abc"), ("/dang-xuat", "/")]:
+    for posted, form in [
+        ("/quan-tri/truong", "/quan-tri"),
+        ("/ho-so/abc/nop-duyet", "/ho-so/abc"),
+        ("/dang-xuat", "/"),
+    ]:
         reopened = browser.get(posted, follow_redirects=False)  # the history, a bookmark, a reload
         assert reopened.status_code == 303 and reopened.headers["location"] == form, posted
     response = browser.delete("/trang-chu")

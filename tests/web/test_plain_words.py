@@ -83,7 +83,7 @@ def test_no_page_of_any_role_shows_an_internal_code(client: TestClient, world: W
         client.cookies.clear()
         assert page_login(client, username).status_code == 303, username
         for address in addresses:
-            page = client.get(address)
+            page = client.get(address, headers={"accept": "text/html"})  # as a browser asks
             assert page.status_code in (200, 404), (username, address, page.status_code)
             sizes[f"{username} {address}"] = len(page.content) + _stylesheets(client, page.text)
             text = visible(page.text)
@@ -108,3 +108,29 @@ def test_the_scanner_sees_codes_and_skips_what_is_not_shown() -> None:
     shown = visible('<p title="x">Trạng thái: submitted</p><script>var a="draft"</script><a lang="en">English</a>')
     assert "submitted" in shown and "draft" not in shown and "English" not in shown
     assert visible('<input type="submit" value="None"><br><b>ok</b>') == "None ok"
+
+
+def test_the_menu_shows_what_the_role_does_and_the_home_page_the_next_step(
+    client: TestClient, world: World, session: Session
+) -> None:
+    build(client, world, session)
+    menus = {}
+    for username in ("gv.lan", "tt.nam", "ht.hoa"):
+        client.cookies.clear()
+        page_login(client, username)
+        home = client.get("/trang-chu").text
+        menus[username] = set(re.findall(r'<nav aria-label="Chính">(.*?)</nav>', home, re.S)[0].split('href="')[1:])
+        menus[username] = {link.split('"')[0] for link in menus[username]}
+        if username == "ht.hoa":
+            assert "1 kế hoạch chờ duyệt, tháng 11/2026" in visible(home) and "Duyệt ngay" in home
+    assert "/tai-len" in menus["gv.lan"] and "/goi-chung-cu" not in menus["gv.lan"] and "/duyet" not in menus["gv.lan"]
+    assert (
+        "/tai-len" not in menus["tt.nam"] and "/goi-chung-cu" in menus["tt.nam"] and "/luu-tru" not in menus["tt.nam"]
+    )
+    assert {"/duyet", "/luu-tru", "/cap-quyen-thanh-tra"} <= menus["ht.hoa"] and "/quan-tri" not in menus["ht.hoa"]
+    client.cookies.clear()
+    page_login(client, "tt.nam")
+    assert client.get("/tai-len", headers={"accept": "text/html"}).status_code == 403  # the page agrees with the menu
+    client.cookies.clear()
+    page_login(client, "gv.lan")
+    assert client.get("/goi-chung-cu", headers={"accept": "text/html"}).status_code == 403

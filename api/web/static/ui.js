@@ -15,3 +15,27 @@
     if (e.key === "Escape" && button.getAttribute("aria-expanded") === "true") { button.click(); button.focus(); }
   });
 })();
+// A page still at work (a package being built, a batch being signed) says so with data-refresh="N"
+// on an element: the page's main content is fetched again every N seconds and replaced in place,
+// inside an aria-live region, so a screen reader hears the change without the page reloading.
+(function () {
+  "use strict";
+  var marked = document.querySelector("[data-refresh]");
+  if (!marked) { return; }
+  var main = document.getElementById("noi-dung");
+  main.setAttribute("aria-live", "polite");
+  function again(seconds) {
+    setTimeout(async function () {
+      try {
+        var response = await fetch(location.href, { credentials: "same-origin" });
+        var fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("noi-dung");
+        if (!fresh) { return again(seconds * 2); }
+        main.innerHTML = fresh.innerHTML;
+        var next = main.querySelector("[data-refresh]");
+        if (next) { again(Number(next.dataset.refresh) || seconds); }
+        else { document.dispatchEvent(new Event("hoso:refreshed")); }
+      } catch (e) { again(seconds * 2); }
+    }, seconds * 1000);
+  }
+  again(Number(marked.dataset.refresh) || 3);
+})();
