@@ -45,6 +45,8 @@ def violations(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def slug(address: str) -> str:
+    """A file name for the page, the same on every run (a record's or batch's id is left out)."""
+    address = re.sub(r"/[0-9a-f-]{36}|/\d+(?=/|$)", "/id", address)
     return re.sub(r"[^a-z0-9]+", "-", address.lower()).strip("-") or "goc"
 
 
