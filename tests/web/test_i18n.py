@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.web import forms, labels, menu, rendering, retention_pages
 from api.web.i18n import CATALOGUE
+from archive.notifications import texts as notification_texts
 from signing import validate
 from tests.factories import World
 from tests.web.test_pages_http import page_login
@@ -45,6 +46,7 @@ def marked() -> set[str]:
         labels.MEDIA_VI,
         {e.href: e.label for e in menu.MENU},
         {"yes": "Có", "no": "Không"},  # labels.yes_no
+        notification_texts.KIND_VI,
     ):
         found |= set(table.values())
     summaries = re.findall(r'return "([^"]+)"', Path(validate.__file__).read_text())
