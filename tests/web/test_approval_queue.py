@@ -122,7 +122,7 @@ def test_the_plain_form_keeps_every_choice_when_a_decision_is_refused(
     assert re.search(rf'name="d-{second["id"]}" value="returned" checked', refused.text)
     assert re.search(rf'id="c-{second["id"]}" name="c-{second["id"]}" value="" aria-invalid="true"', refused.text)
     assert 'value="Ghi chú để dành"' in refused.text
-    assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["counts"]["pending"] == 3  # nothing kept half
+    assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["counts"]["pending"] == 3  # none kept
 
     signing = client.post(f"/duyet/{batch_id}/ky", data={"csrf_token": csrf_of(page)}, files={"pkcs12": ("", b"")})
     assert signing.status_code == 422 and f'id="loi-ky-{batch_id}" role="alert"' in signing.text  # refused beside it

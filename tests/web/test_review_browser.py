@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.factories import PASSWORD, World, login, lesson_plan_pdf
+from tests.factories import PASSWORD, World, lesson_plan_pdf, login
 from tests.pki import TestPKI
 from tests.signing.conftest import submit, upload_plan
 from tests.web.test_browser import SHOTS, browser, server, settings, shot  # noqa: F401  (the browser fixtures)

@@ -134,7 +134,12 @@
       }
     }
 
-    async function save() {  // the choices not yet saved, through the decisions API; true when none is left unsaved
+    var saving = Promise.resolve(true);
+    function save() {  // one save at a time: a second waits for the first, then sends only what is still unsaved
+      saving = saving.then(saveNow, saveNow);
+      return saving;
+    }
+    async function saveNow() {  // the choices not yet saved, through the decisions API; true when none is left unsaved
       var decisions = [];
       rows.forEach(function (row) {
         if (pending(row) && choiceOf(row)) {
@@ -234,19 +239,20 @@
       dock.querySelectorAll("input[name=key_source]").forEach(function (r) { r.addEventListener("change", summary); });
       dock.addEventListener("submit", function (event) {
         if (dock.dataset.saved === "yes") { dock.dataset.saved = ""; return; }  // the second pass: sign
+        var unsaved = rows.some(function (r) { return pending(r) && choiceOf(r); });
+        var undecided = rows.filter(function (r) { return pending(r) && !choiceOf(r); });
+        if (!unsaved && !undecided.length) { return; }  // nothing to save first: sign straight away
         event.preventDefault();
         event.stopImmediatePropagation();
+        if (undecided.length) {
+          var msg = hosoT("Còn %(n)s kế hoạch chưa quyết định; hãy duyệt hoặc trả lại trước khi ký.", { n: undecided.length });
+          form.querySelector(".save-error").textContent = msg;
+          show(rows.indexOf(undecided[0]), true);
+          return;
+        }
         var submitter = event.submitter;
         save().then(function (ok) {
           if (!ok) { return; }
-          summary();
-          if (counts.pending) {
-            var first = rows.filter(function (r) { return pending(r) && !choiceOf(r); })[0];
-            var msg = hosoT("Còn %(n)s kế hoạch chưa quyết định; hãy duyệt hoặc trả lại trước khi ký.", { n: counts.pending });
-            form.querySelector(".save-error").textContent = msg;
-            if (first) { show(rows.indexOf(first), true); }
-            return;
-          }
           dock.dataset.saved = "yes";
           dock.requestSubmit(submitter);
         });
