@@ -314,6 +314,12 @@ class VersionOut(Out):
         return data
 
 
+class PagesOut(BaseModel):  # a PDF version's page count, for the viewer beside the queue (archive/preview.py)
+    record_id: str
+    version: int
+    pages: int
+
+
 class RecordOut(Out):
     id: str
     school_code: str

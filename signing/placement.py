@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archive.preview import PDFIUM_LOCK
 from signing.models import StampPlace
 
 FALLBACKS = ("added-page", "first-page")
@@ -83,7 +84,11 @@ def find(
     """Where the stamp goes: blank room on `page` ("first"/"last"), else per `fallback`, never over content."""
     import pypdfium2 as pdfium
 
-    doc = pdfium.PdfDocument(pdf)
+    with PDFIUM_LOCK:  # PDFium is not thread-safe: one call at a time in the process (archive/preview.py)
+        return _find(pdfium.PdfDocument(pdf), page, width, height, fallback, may_add)
+
+
+def _find(doc: Any, page: str, width: float, height: float, fallback: str, may_add: bool) -> Placement:
     try:
         count = len(doc)
         left, bottom, right, top = doc[count - 1].get_mediabox()

@@ -23,7 +23,7 @@ from api.web.i18n import said, t
 from api.web.menu import SIGNERS
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
-from archive import access, calendar
+from archive import access, calendar, preview
 from archive.exceptions import HosoError
 from archive.models import Person
 from signing import ownership, periods, workflow
@@ -31,6 +31,12 @@ from signing import service as signing
 from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
+KEY_NAMES = {  # the summary's "ký bằng …", the key sources' labels on the form
+    "pkcs12": "Tệp chữ ký số (.p12/.pfx)",
+    "agent": "USB token cắm vào máy tính này",
+    "pkcs11": "Thiết bị ký số gắn ở máy chủ",
+    "csc": "Ký số từ xa",
+}
 
 
 @router.get("/duyet", response_class=HTMLResponse)
@@ -57,11 +63,14 @@ def _queue(
     teacher: str = "",
     subject: str = "",
     refused: dict[str, Any] | None = None,
+    chosen: dict[int, dict[str, str]] | None = None,
+    decide_error: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """The queue of `period` (by default the latest period still waiting for a decision or the
     signature, the others listed to switch to); `refused` ({batch, message, key_source, credential_id}) puts a refused
     signing's message next to its form, with the choices made kept (and, for a certificate's first
-    use, its details to confirm: `unconfirmed`)."""
+    use, its details to confirm: `unconfirmed`); `chosen` ({item id: {d, c}}) and `decide_error`
+    ({batch, message, item_id}) bring a refused decision form back with every choice as it was made."""
     schools = access.readable_school_ids(person)
     waiting = workflow.waiting_periods(session, schools)
     period = period or (waiting[0] if waiting else calendar.this_month())
@@ -75,13 +84,18 @@ def _queue(
                 and (not subject or (i.record.subject or "") == subject)
             ]
             batches.append({"batch": signing.batch_out(session, batch), "items": items, "school": batch.school.name})
+    shown = preview.newest_pdf(session, {i["record_id"] for b in batches for i in b["items"]})
     session.commit()
     return render(
         request,
         "approval.html",
         person,
-        status_code=422 if refused else 200,
+        status_code=422 if refused or decide_error else 200,
         refused=refused or {},
+        chosen=chosen or {},
+        decide_error=decide_error or {},
+        previews=shown,
+        key_names=KEY_NAMES,
         period=period,
         period_label=periods.label(period) if period else "",
         waiting=[(p, periods.label(p)) for p in waiting],
@@ -96,23 +110,36 @@ def _queue(
 
 @router.post("/duyet/{batch_id}/quyet-dinh")
 def decide(
-    request: Request, batch_id: str, form: FormData = Depends(posted_form), session: Session = Depends(get_session)
+    request: Request,
+    batch_id: str,
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_session),
+    app_state: AppState = Depends(state),
 ) -> Response:
     """One decision per item named in the form: approve, or return with its comment."""
     person = form_poster(request, session, str(form.get(CSRF_FIELD, "")))
     if isinstance(person, Response):
         return person
-    decisions = []
+    decisions, chosen = [], {}
     for key, value in form.items():
-        if key.startswith("d-") and value in (Decision.approved, Decision.returned):
+        if key.startswith("d-") and key[2:].isdigit() and value in (Decision.approved, Decision.returned):
             item_id = int(key[2:])
             comment = str(form.get(f"c-{item_id}", "")).strip() or None
             decisions.append(workflow.DecisionIn(item_id, Decision(value), comment))
+            chosen[item_id] = {"d": str(value), "c": comment or ""}
     period = str(form.get("period", ""))
     try:
         workflow.decide(session, person, batch_id, decisions)
     except HosoError as e:
-        return render(request, "error.html", person, status_code=422, message=said(e))
+        session.rollback()
+        batch = session.get(ApprovalBatch, batch_id)
+        if batch is None or batch.school_id not in access.readable_school_ids(person):
+            return render(request, "error.html", person, status_code=422, message=said(e))
+        for key, value in form.items():  # a comment typed without a choice is kept too
+            if key.startswith("c-") and key[2:].isdigit() and str(value).strip():
+                chosen.setdefault(int(key[2:]), {"d": "", "c": str(value).strip()})
+        wrong = {"batch": batch_id, "message": said(e), "item_id": e.context.get("item_id")}
+        return _queue(request, person, session, app_state, batch.period, chosen=chosen, decide_error=wrong)
     return RedirectResponse(f"/duyet?period={period}", status_code=303)
 
 

@@ -34,7 +34,7 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, calendar, service
+from archive import access, calendar, preview, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
 from archive.models import Person, Record, RecordStatus, RecordType, School
@@ -190,6 +190,7 @@ def render_search(
         search_url=search_url,
         export=export,
         selected=set(export.get("record_ids", [])),
+        previews=preview.newest_pdf(session, [h.id for h in result.hits]) if result else {},
     )
 
 

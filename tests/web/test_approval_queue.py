@@ -13,7 +13,7 @@ from archive import calendar
 from tests import factories
 from tests.conftest import on_dates
 from tests.factories import World, login
-from tests.web.test_pages_http import page_login
+from tests.web.test_pages_http import csrf_of, page_login
 
 SCHOOL_YEAR = "2026-2027"
 
@@ -80,3 +80,50 @@ def test_with_nothing_waiting_the_queue_opens_on_this_month(client: TestClient, 
     month = calendar.this_month()
     assert heading(page.text).endswith(f"tháng {month[5:]}/{month[:4]}")
     assert "Các kỳ còn chờ" not in page.text
+
+
+@on_dates()
+def test_the_plain_form_keeps_every_choice_when_a_decision_is_refused(
+    client: TestClient, world: World, clock: datetime
+) -> None:
+    """Without the page's script: a return without a comment comes back with the message beside the
+    form and each choice and comment as they were; nothing is recorded. A Word plan has no preview."""
+    lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
+    first = plan_for(client, lan, "KHBD Toán — Phân số", 11)
+    second = plan_for(client, lan, "KHBD Khoa học — Nước", 11)
+    body = json.dumps(factories.meta(title="KHBD Tiếng Việt — Tập đọc", month=11, school_year=SCHOOL_YEAR))
+    word = client.post(
+        "/api/v1/records",
+        headers=lan,
+        files={"metadata": (None, body), "file": ("khbd.docx", factories.docx_bytes())},
+    ).json()
+    third = client.post(f"/api/v1/records/{word['id']}/submit", headers=lan, json={}).json()
+    batch_id = first["batch_id"]
+
+    page_login(client, "ht.hoa")
+    page = client.get("/duyet").text
+    assert f"/api/v1/records/{first['record_id']}/versions/1/pages/1.png?width=120" in page  # thumbnails
+    assert 'loading="lazy"' in page and "Chưa có bản xem trước" in page  # the Word plan has none yet
+    assert 'target="_blank"' not in page
+    assert f'action="/duyet/{batch_id}/ky"' in page  # the signing form is there from the start
+    refused = client.post(
+        f"/duyet/{batch_id}/quyet-dinh",
+        data={
+            "csrf_token": csrf_of(page),
+            "period": "2026-11",
+            f"d-{first['id']}": "approved",
+            f"d-{second['id']}": "returned",
+            f"c-{third['id']}": "Ghi chú để dành",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text and "hãy ghi nhận xét" in refused.text
+    assert re.search(rf'name="d-{first["id"]}" value="approved" checked', refused.text)
+    assert re.search(rf'name="d-{second["id"]}" value="returned" checked', refused.text)
+    assert re.search(rf'id="c-{second["id"]}" name="c-{second["id"]}" value="" aria-invalid="true"', refused.text)
+    assert 'value="Ghi chú để dành"' in refused.text
+    assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["counts"]["pending"] == 3  # none kept
+
+    signing = client.post(f"/duyet/{batch_id}/ky", data={"csrf_token": csrf_of(page)}, files={"pkcs12": ("", b"")})
+    assert signing.status_code == 422 and f'id="loi-ky-{batch_id}" role="alert"' in signing.text  # refused beside it
+    assert client.get(f"/api/v1/approvals/{batch_id}", headers=hoa).json()["state"] == "open"

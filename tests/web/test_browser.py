@@ -239,7 +239,7 @@ def test_the_principal_approves_returns_and_signs_the_month_in_the_browser(
     page.get_by_role("button", name="Chọn duyệt tất cả còn lại").click()
     shot(page, "duyet-hang-cho")
     page.get_by_role("button", name="Lưu quyết định").click()
-    assert page.get_by_text("Bổ sung phần đánh giá").is_visible()
+    page.get_by_text("Bổ sung phần đánh giá").wait_for()  # saved in place, no reload
     page.locator("input[name=pkcs12]").set_input_files(str(p12))
     page.get_by_label("Mật khẩu tệp .p12").fill("sai")
     page.get_by_role("button", name="Ký duyệt").click()

@@ -60,6 +60,7 @@ def test_search_and_record_pages(client: TestClient, world: World) -> None:
     page_login(client, "ht.hoa")
     found = client.get("/tim-kiem", params={"q": "phan so"})
     assert found.status_code == 200 and f"/ho-so/{record_id}" in found.text and "<b>" in found.text
+    assert f'src="/api/v1/records/{record_id}/versions/1/pages/1.png?width=120"' in found.text  # its first page
     bad = client.get("/tim-kiem", params={"q": "x" * 600})
     assert bad.status_code == 422 and "quá dài" in bad.text
     page = client.get(f"/ho-so/{record_id}")

@@ -1,0 +1,107 @@
+"""A PDF version's pages as PNG images: the viewer beside the principal's queue and the thumbnails.
+
+Access is a download's (`service.get_record`: the reader's school, or an inspector's grant; a
+destroyed record is gone), and the first page of each look is audited as a view, like one audit
+event per download and not per seek. The bounds and the reason for images rather than the
+browser's PDF viewer are in archive/preview.py. The answer is private, kept an hour by the browser
+and then revalidated by its ETag (a 304 re-checks access but renders nothing): a version's bytes
+never change, but a reader's access may end.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import CurrentUser, DbSession, StoreDep, state
+from api.routers import file_body
+from archive import audit, blobs, preview, service
+from archive.db import write_transaction
+from archive.exceptions import Gone
+from archive.models import Person, Record, RecordStatus, Version
+from archive.schemas import PagesOut, RowId
+from archive.storage import ObjectStore
+
+router = APIRouter(prefix="/records", tags=["records"])
+DEFAULT_WIDTH = 900
+CACHE = "private, max-age=3600, no-transform"
+
+
+def _pdf_version(session: DbSession, actor: Person, record_id: str, number: int) -> tuple[Record, Version]:
+    record = service.get_record(session, actor, record_id)
+    version = service.get_version(session, record, number)
+    if record.status == RecordStatus.destroyed.value:
+        raise Gone(
+            "Tài liệu đã được hủy theo quyết định hủy tài liệu hết giá trị; chỉ còn siêu dữ liệu và mã băm.",
+            "The record was destroyed by a destruction decision; only its metadata and hashes remain.",
+        )
+    return record, version
+
+
+def _read(request: Request, session: DbSession, store: ObjectStore, version: Version, actor: Person):  # type: ignore[no-untyped-def]
+    """The version's bytes, hashed as they stream; a mismatch is reported as a download's is."""
+    chunks = blobs.read_verified(session, store, version.blob_sha256)
+
+    def checked():  # type: ignore[no-untyped-def]
+        try:
+            yield from chunks
+        except blobs.BlobMismatch as mismatch:
+            blobs.report(state(request).sessions, mismatch, "preview", actor.id)
+            raise
+
+    return checked()
+
+
+@router.get("/{record_id}/versions/{number}/pages", response_model=PagesOut)
+def page_count(
+    record_id: str, number: RowId, request: Request, *, actor: CurrentUser, session: DbSession, store: StoreDep
+) -> PagesOut:
+    """How many pages the viewer shows for this PDF version (415 when it is not a PDF)."""
+    _record, version = _pdf_version(session, actor, record_id, number)
+    preview.check_request(version, 1, DEFAULT_WIDTH)
+    pages = preview.page_count(_read(request, session, store, version, actor))
+    session.commit()
+    return PagesOut(record_id=record_id, version=number, pages=pages)
+
+
+@router.get(
+    "/{record_id}/versions/{number}/pages/{page}.png",
+    response_class=Response,
+    responses={**file_body("image/png", "The page as a PNG image"), 304: {"description": "Not modified"}},
+)
+def page_image(
+    record_id: str,
+    number: RowId,
+    page: int,
+    request: Request,
+    width: int = DEFAULT_WIDTH,
+    *,
+    actor: CurrentUser,
+    session: DbSession,
+    store: StoreDep,
+) -> Response:
+    """Page `page` (from 1) of a PDF version, `width` px wide (32–1600), as PNG."""
+    record, version = _pdf_version(session, actor, record_id, number)
+    preview.check_request(version, page, width)
+    etag = f'"{version.blob_sha256}-p{page}-w{width}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    png, _count = preview.render_png(_read(request, session, store, version, actor), page, width)
+    _audited(session, actor, record, version.number, page)
+    return Response(png, media_type="image/png", headers=headers)
+
+
+def _audited(session: DbSession, actor: Person, record: Record, number: int, page: int) -> None:
+    if page == 1:  # one audit event per look at a version, not per page turned
+        with write_transaction(session):
+            audit.append(
+                session,
+                actor=actor,
+                action="record.downloaded",
+                object_type="record",
+                object_id=record.id,
+                school_id=record.school_id,
+                record_id=record.id,
+                details={"version": number, "preview": True},
+            )
+    session.commit()

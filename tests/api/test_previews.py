@@ -1,0 +1,91 @@
+"""A PDF version's pages as PNG: access like a download, bounded width and page, no preview for a non-PDF."""
+
+from __future__ import annotations
+
+import io
+
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from archive import preview
+from tests import factories
+from tests.api.test_records_api import upload
+from tests.factories import World, login, meta
+
+
+def pages_url(record_id: str, number: int = 1) -> str:
+    return f"/api/v1/records/{record_id}/versions/{number}/pages"
+
+
+def test_the_pages_of_a_plan_as_images_cached_and_audited_once_per_look(client: TestClient, world: World) -> None:
+    lan = login(client, "gv.lan")
+    record = upload(client, lan, meta(), factories.lesson_plan_pdf("KHBD Toán — Phân số", pages=2)).json()
+    counted = client.get(pages_url(record["id"]), headers=lan)
+    assert counted.status_code == 200 and counted.json() == {"record_id": record["id"], "version": 1, "pages": 2}
+
+    page = client.get(f"{pages_url(record['id'])}/1.png", headers=lan)
+    assert page.status_code == 200 and page.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(page.content)).size[0] == 900  # the default width
+    assert "private" in page.headers["cache-control"] and page.headers["etag"]
+    again = client.get(f"{pages_url(record['id'])}/1.png", headers={**lan, "If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304 and not again.content  # revalidated, nothing rendered
+    thumb = client.get(f"{pages_url(record['id'])}/1.png", params={"width": 120}, headers=lan)
+    image = Image.open(io.BytesIO(thumb.content))
+    assert image.size[0] == 120 and image.size[1] == round(120 * 842 / 595)  # an A4 page's proportions
+    assert client.get(f"{pages_url(record['id'])}/2.png", headers=lan).status_code == 200
+
+    trail = client.get(f"/api/v1/records/{record['id']}/audit", headers=lan).json()
+    views = [e for e in trail if e["action"] == "record.downloaded"]
+    assert len(views) == 2, views  # page 1 twice (the viewer, the thumbnail); page 2 and the 304 are not new looks
+
+
+def test_a_page_the_document_lacks_a_bad_number_and_a_huge_width_are_refused(client: TestClient, world: World) -> None:
+    lan = login(client, "gv.lan")
+    record = upload(client, lan, meta(), factories.lesson_plan_pdf(pages=2)).json()
+    beyond = client.get(f"{pages_url(record['id'])}/3.png", headers=lan)
+    assert beyond.status_code == 404 and "chỉ có 2 trang" in beyond.json()["message"]
+    for bad in ("0", "-1", str(preview.MAX_PAGE + 1)):
+        refused = client.get(f"{pages_url(record['id'])}/{bad}.png", headers=lan)
+        assert refused.status_code == 422, (bad, refused.text)
+    assert "Số trang" in client.get(f"{pages_url(record['id'])}/0.png", headers=lan).json()["message"]
+    assert client.get(f"{pages_url(record['id'])}/mot.png", headers=lan).status_code == 422
+    for width in (preview.MAX_WIDTH + 1, 100_000, preview.MIN_WIDTH - 1, 0):
+        refused = client.get(f"{pages_url(record['id'])}/1.png", params={"width": width}, headers=lan)
+        assert refused.status_code == 422 and "Độ rộng" in refused.json()["message"], (width, refused.text)
+    assert client.get(f"{pages_url(record['id'], 2)}/1.png", headers=lan).status_code == 404  # no version 2
+
+
+def test_only_readers_of_the_record_see_its_pages(client: TestClient, world: World) -> None:
+    lan = login(client, "gv.lan")
+    record = upload(client, lan, meta(), factories.lesson_plan_pdf()).json()
+    url = f"{pages_url(record['id'])}/1.png"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=login(client, "gv.binh")).status_code in (403, 404)  # another school's teacher
+    assert client.get(pages_url(record["id"]), headers=login(client, "gv.binh")).status_code in (403, 404)
+    assert client.get(url, headers=login(client, "ht.hoa")).status_code == 200  # her school's principal
+
+
+def test_a_word_file_has_no_preview_and_the_newest_pdf_version_is_the_one_shown(
+    client: TestClient, world: World, session: Session
+) -> None:
+    lan = login(client, "gv.lan")
+    record = upload(client, lan, meta(), factories.docx_bytes(), "ke-hoach.docx").json()
+    refused = client.get(f"{pages_url(record['id'])}/1.png", headers=lan)
+    assert refused.status_code == 415 and "Chưa có bản xem trước" in refused.json()["message"]
+    assert client.get(pages_url(record["id"]), headers=lan).status_code == 415
+    session.commit()
+    assert preview.newest_pdf(session, [record["id"]]) == {}
+
+    added = client.post(
+        f"/api/v1/records/{record['id']}/versions", headers=lan, files={"file": ("kh.pdf", factories.lesson_plan_pdf())}
+    )
+    assert added.status_code == 201, added.text
+    added = client.post(
+        f"/api/v1/records/{record['id']}/versions",
+        headers=lan,
+        files={"file": ("kh-sua.docx", factories.docx_with_body("Bản sửa"))},
+    )
+    assert added.status_code == 201, added.text
+    session.commit()
+    assert preview.newest_pdf(session, [record["id"], "no-such-record"]) == {record["id"]: 2}
