@@ -133,65 +133,93 @@ class PostgresEngine:
         terms = query.terms()
         params: dict[str, Any] = {"limit": query.page_size, "offset": query.offset}
         where = self._restrictions(query, params)
-        if terms.empty:
-            score, order = "1.0", "created DESC, id"
-        else:
+        if not terms.empty:
             params["q"], params["qx"] = self._tsqueries(terms)
             where.insert(0, "folded @@ to_tsquery('simple', :q)")
-            score = f"ts_rank({WEIGHTS}, folded, to_tsquery('simple', :q))"
-            if params["qx"]:
-                score += f" + {EXACT_BOOST} * ts_rank({WEIGHTS}, exact, to_tsquery('simple', :qx))"
-            order = "score DESC, created DESC, id"
         condition = " AND ".join(where) or "true"
         with self.database.connect() as conn:
-            rows = conn.execute(
-                text(
-                    f"SELECT id, title, body, {score} AS score FROM {TABLE} WHERE {condition} "
-                    f"ORDER BY {order} LIMIT :limit OFFSET :offset"
-                ),
-                params,
-            ).all()
-            total, facets = self._counts(conn, condition, params, query.facets)
+            if terms.empty:  # newest first: the page straight from the `created` index
+                page = [
+                    (row.id, 1.0)
+                    for row in conn.execute(
+                        text(
+                            f"SELECT id FROM {TABLE} WHERE {condition} "
+                            "ORDER BY created DESC, id LIMIT :limit OFFSET :offset"
+                        ),
+                        params,
+                    )
+                ]
+                total, facets, _ = self._grouped(conn, params, query.facets, f"{TABLE} WHERE {condition}")
+            else:
+                score = f"ts_rank({WEIGHTS}, folded, to_tsquery('simple', :q))"
+                if params["qx"]:
+                    score += f" + {EXACT_BOOST} * ts_rank({WEIGHTS}, exact, to_tsquery('simple', :qx))"
+                matches = f"SELECT id, created, {', '.join(FACETS)}, {score} AS score FROM {TABLE} WHERE {condition}"
+                total, facets, page = self._grouped(conn, params, query.facets, "m", matches)
+            shown = {
+                row.id: row
+                for row in conn.execute(
+                    text(f"SELECT id, title, body FROM {TABLE} WHERE id = ANY(:ids)"), {"ids": [i for i, _ in page]}
+                )
+            }
         wanted = {f for _, f in terms.words} | {f for phrase in terms.phrases for _, f in phrase}
         hits = []
-        for row in rows:
-            shown = snippet(row.body, wanted, SNIPPET_CHARS) if wanted else ""
+        for record_id, score_value in page:
+            row = shown.get(record_id)
+            if row is None:
+                continue  # deleted between the two reads
+            marked = snippet(row.body, wanted, SNIPPET_CHARS) if wanted else ""
             hits.append(
                 Hit(
                     id=row.id,
-                    score=float(row.score),
+                    score=float(score_value),
                     title=row.title,
-                    snippet=shown or html.escape(row.body[:SNIPPET_CHARS]),
+                    snippet=marked or html.escape(row.body[:SNIPPET_CHARS]),
                 )
             )
         return SearchResult(total=total, hits=hits, facets=facets)
 
     @staticmethod
-    def _counts(
-        conn: Any, condition: str, params: dict[str, Any], with_facets: bool
-    ) -> tuple[int, dict[str, dict[str, int]]]:
-        """The total and (when asked) each facet's values among the matches, in one pass."""
-        if not with_facets:
-            return int(conn.scalar(text(f"SELECT count(*) FROM {TABLE} WHERE {condition}"), params) or 0), {}
+    def _grouped(
+        conn: Any, params: dict[str, Any], with_facets: bool, source: str, matches: str | None = None
+    ) -> tuple[int, dict[str, dict[str, int]], list[tuple[str, float]]]:
+        """The total, each facet's values (when asked) and, given the ranked `matches`, the page's ids
+        by score: one pass.
+
+        Measured on 50,000 records, "phan so lop 5" (4,932 matches): the ranked page and the facet
+        counts each read the same 4,132 heap pages (146 and 122 ms in EXPLAIN ANALYZE); read once
+        here, as a CTE whose grouping row for the empty set (the total) also carries the page. Median
+        of the whole search, two alternating runs on a loaded machine: 280–403 → 192–228 ms; 8,014
+        matches ("thảo luận nhóm"): 606–838 → 451–504 ms.
+        """
         columns = ", ".join(FACETS)
-        sets = ", ".join(["()", *(f"({name})" for name in FACETS)])
+        sets = ", ".join(["()", *(f"({name})" for name in FACETS)] if with_facets else ["()"])
+        everything = 2 ** len(FACETS) - 1  # every column aggregated away: the empty set, the total
+        page, cte = "NULL", ""
+        if matches is not None:
+            best = "ORDER BY score DESC, created DESC, id"
+            page = (
+                f"(SELECT json_agg(json_build_array(id, score) {best}) FROM "
+                f"(SELECT id, score, created FROM m {best} LIMIT :limit OFFSET :offset) AS top)"
+            )
+            cte = f"WITH m AS MATERIALIZED ({matches}) "
         rows = conn.execute(
             text(
-                f"SELECT {columns}, GROUPING({columns}) AS g, count(*) AS n FROM {TABLE} "
-                f"WHERE {condition} GROUP BY GROUPING SETS ({sets})"
+                f"{cte}SELECT {columns}, GROUPING({columns}) AS g, count(*) AS n, "
+                f"CASE WHEN GROUPING({columns}) = {everything} THEN {page} END AS page "
+                f"FROM {source} GROUP BY GROUPING SETS ({sets})"
             ),
             params,
         ).all()
-        total = 0
-        facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-        everything = 2 ** len(FACETS) - 1  # every column aggregated away: the empty set, the total
+        total, found = 0, []
+        facets: dict[str, dict[str, int]] = {name: {} for name in FACETS} if with_facets else {}
         for row in rows:
             if row.g == everything:
-                total = int(row.n)
+                total, found = int(row.n), [(str(i), float(s)) for i, s in row.page or []]
                 continue
             for position, name in enumerate(FACETS):
                 if not row.g & (1 << (len(FACETS) - 1 - position)) and getattr(row, name):
                     facets[name][getattr(row, name)] = int(row.n)
         for name, counts in facets.items():
             facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE])
-        return total, facets
+        return total, facets, found
