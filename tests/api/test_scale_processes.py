@@ -159,3 +159,24 @@ def test_two_web_processes_and_a_worker_share_search_and_jobs(
     job = finished(session, queued.json()["job_id"])
     assert job is not None and job.locked_by == worker.name != dead and fixity_runs(session) == 2
     assert wait_until(lambda: second in found(one, lan_one, "hinh vuong"))
+
+
+def test_reindex_fills_the_postgres_index_from_the_database(settings: Settings, world: World) -> None:
+    """`hoso reindex` rebuilds the shared index (derived data) from the records alone."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api.test_cli import hoso
+    from tests.factories import login
+    from tests.search.test_search_api import find
+    from tests.search.test_search_api import upload as upload_here
+
+    shared = settings.model_copy(update={"search_engine": "postgres", "index_worker": False})
+    with TestClient(create_app(shared)) as client:
+        lan = login(client, "gv.lan")
+        made = {upload_here(client, lan, f"khbd-{n}.pdf", lesson_plan_pdf(f"Tam giác {n}")) for n in range(2)}
+        assert find(client, lan, "tam giac")["total"] == 0  # no worker ran: nothing indexed yet
+        rebuilt = hoso(settings, "reindex", env=hoso_env(settings, **SHARED))
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert "2" in rebuilt.stdout and "postgres" in rebuilt.stdout
+        assert {hit["id"] for hit in find(client, lan, "tam giac")["hits"]} == made
