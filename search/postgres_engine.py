@@ -1,7 +1,7 @@
 """The engine every node shares: the index as a table in hoso's own PostgreSQL.
 
 tantivy and Whoosh keep the index in a folder, so a second machine cannot search what the first
-indexed. Here the documents are rows of `search_documents` (migration 0016), read and written in
+indexed. Here the documents are rows of `search_documents` (migration 0017), read and written in
 the database every process already uses; an upsert is visible to every node at its commit.
 
 Vietnamese folding is done in Python with the one analyzer (`search.analyzer`), not by PostgreSQL:
