@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -42,31 +46,39 @@ from api.web import (
     stats_pages,
 )
 from api.web.i18n import LanguageMiddleware
-from archive.db import make_engine, make_sessionmaker
 from archive.schemas import HealthOut
-from archive.storage import make_store
-from flows.indexing import Describer
 from flows.settings import Settings
 from flows.state import AppState
 from flows.worker import Worker
-from search.engine import open_engine
+
+
+def stop_long_work_on_signals(hoso: AppState) -> None:
+    """SIGTERM/SIGINT tell hoso's long work to stop at once, not after the open requests drained.
+
+    Chained in front of uvicorn's own handlers (installed before the lifespan starts), so it holds
+    for one process and for each of `hoso serve --workers N`'s; only the main thread may do this
+    (a TestClient's lifespan runs elsewhere and skips it).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        before = signal.getsignal(sig)
+
+        def handler(signum: int, frame: FrameType | None, before: Any = before) -> None:
+            hoso.stopping.set()
+            hoso.wake()
+            if callable(before):
+                before(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    store = make_store(settings)
-    hoso = AppState(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        store=store,
-        search=open_engine(settings.search_engine, settings.data_dir),
-        describe=Describer(store, settings),
-    )
+    hoso = AppState.open(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop_long_work_on_signals(hoso)
         worker = Worker(hoso) if settings.index_worker else None
         if worker:
             worker.start()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.db import utcnow
@@ -30,6 +30,11 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], max_attempts: 
     job = Job(kind=kind, payload=payload, max_attempts=max_attempts, run_after=utcnow())
     session.add(job)
     return job
+
+
+def runnable(kind: str) -> list[ColumnElement[bool]]:
+    """The conditions of a job of `kind` a worker may take now (for a cheap look before a claim)."""
+    return [Job.kind == kind, Job.state == JobState.queued, Job.run_after <= utcnow()]
 
 
 def claim(session: Session, worker: str, kinds: list[str] | None = None) -> Job | None:

@@ -375,3 +375,15 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Lease(Base):
+    """A named piece of periodic work (the retention sweep, a fixity run) and who holds it now
+    (archive/leases.py): one row per name, shared by every worker process on every machine."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -151,6 +151,15 @@ class ChunkWriter:
             raise Conflict(
                 "Phần trước của tệp này vẫn đang được gửi; hãy đợi.", "Another chunk of this upload is being sent."
             ) from None
+        if os.fstat(self.out.fileno()).st_size < offset:
+            # The acknowledged bytes are not here: this spool is another machine's (the upload began on
+            # another web node with its own HOSO_DATA_DIR/tmp). Before, truncate() filled the gap with
+            # zeros and the record was stored corrupt; now the client is told to carry on there.
+            self.out.close()
+            raise Conflict(
+                "Phần đã gửi của tệp này nằm trên máy chủ khác; hãy tiếp tục tải lên tại máy chủ đó.",
+                "The bytes sent so far are on another server (its upload spool is not shared with this one).",
+            )
         self.start = offset
         self.out.truncate(offset)  # a tail written before a crash, never acknowledged
         self.out.seek(offset)

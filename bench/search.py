@@ -8,20 +8,27 @@ no facets, no snippets): the ratio is the cost of hoso's layer. Queries: 2–3 w
 without accents, with and without a facet filter.
 
 Goals (issue #5): tantivy at 1,000,000 records: p95 ≤ 20 ms, indexing ≥ 5,000 docs/s; Whoosh
-measured at 100,000 records beside it.
+measured at 100,000 records beside it. Issue #17: the PostgreSQL engine (shared by every node) beside
+tantivy at the same size and beside raw SQL (the same GIN match, `LIMIT 20`, no rank, no count, no
+facets, no snippets), when a server is named (HOSO_BENCH_DATABASE_URL, else HOSO_TEST_DATABASE_URL;
+a scratch database is created, migrated and dropped).
 
     make bench       # or: .venv/bin/python bench/search.py --tantivy-docs 1000000 --whoosh-docs 100000
+    .venv/bin/python bench/search.py --tantivy-docs 0 --whoosh-docs 0 --postgres-docs 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -106,6 +113,18 @@ def timed(fn: Callable[[], object], rounds: int) -> list[float]:
 
 def raw_query(engine_name: str, engine: object, text: str, school: str | None) -> Callable[[], object]:
     folded = analyzer.folded_words(text)
+    if engine_name == "postgres":
+        from sqlalchemy import text as sql
+
+        database = engine.database  # type: ignore[attr-defined]
+        where = "folded @@ to_tsquery('simple', :q)" + (" AND school_code = :school" if school else "")
+        statement = sql(f"SELECT id FROM search_documents WHERE {where} LIMIT 20")
+
+        def run_sql() -> object:
+            with database.connect() as conn:
+                return conn.execute(statement, {"q": " & ".join(folded), "school": school}).all()
+
+        return run_sql
     if engine_name == "tantivy":
         import tantivy
         from tantivy import Occur, Query
@@ -142,13 +161,45 @@ def raw_query(engine_name: str, engine: object, text: str, school: str | None) -
     return run_whoosh
 
 
-def bench(engine_name: str, n: int, rounds: int) -> None:
-    with tempfile.TemporaryDirectory(prefix=f"hoso-bench-{engine_name}-") as tmp:
-        engine = open_engine(engine_name, Path(tmp))
+@contextlib.contextmanager
+def scratch_database(engine_name: str) -> Iterator[object]:
+    """None for a folder engine; for postgres a fresh migrated database, dropped afterwards."""
+    if engine_name != "postgres":
+        yield None
+        return
+    from sqlalchemy import text as sql
+
+    import migrations
+    from archive.db import make_engine
+
+    server = os.environ.get("HOSO_BENCH_DATABASE_URL") or os.environ["HOSO_TEST_DATABASE_URL"]
+    admin = make_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"hoso_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sql(f'CREATE DATABASE "{name}"'))
+    url = server.rsplit("/", 1)[0] + "/" + name
+    try:
+        migrations.upgrade(url)
+        database = make_engine(url)
+        yield database
+        database.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench(engine_name: str, n: int, rounds: int) -> float:
+    """Index n records, time the queries; returns hoso's p95 over every query (ms)."""
+    with (
+        tempfile.TemporaryDirectory(prefix=f"hoso-bench-{engine_name}-") as tmp,
+        scratch_database(engine_name) as database,
+    ):
+        engine = open_engine(engine_name, Path(tmp), database)  # type: ignore[arg-type]
         source = records(n)
         start = time.perf_counter()
         indexed = 0
-        chunk = 20_000 if engine_name == "tantivy" else 5_000
+        chunk = {"tantivy": 20_000, "postgres": 2_000}.get(engine_name, 5_000)
         while batch := list(itertools.islice(source, chunk)):
             engine.upsert(batch, replace=False)
             indexed += len(batch)
@@ -179,18 +230,34 @@ def bench(engine_name: str, n: int, rounds: int) -> None:
             f"raw p50 {statistics.median(all_raw):.2f} ms, p95 {percentile(all_raw, 95):.2f} ms; "
             f"ratio p95 {p95 / max(percentile(all_raw, 95), 1e-6):.1f}×"
         )
+        if engine_name == "postgres":
+            from sqlalchemy import text as sql
+
+            with database.connect() as conn:  # type: ignore[attr-defined]
+                size = conn.execute(sql("SELECT pg_size_pretty(pg_total_relation_size('search_documents'))")).scalar()
+            print(f"  table and indexes: {size}")
+        return p95
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tantivy-docs", type=int, default=1_000_000)
     parser.add_argument("--whoosh-docs", type=int, default=100_000)
+    parser.add_argument("--postgres-docs", type=int, default=100_000, help="0: skip (also without a server)")
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     print("Search benchmark: hoso's engine layer beside the raw library, same index, same queries")
-    bench("tantivy", args.tantivy_docs, args.rounds)
+    if args.tantivy_docs:
+        bench("tantivy", args.tantivy_docs, args.rounds)
     if args.whoosh_docs:
         bench("whoosh", args.whoosh_docs, max(3, args.rounds // 4))
+    server = os.environ.get("HOSO_BENCH_DATABASE_URL") or os.environ.get("HOSO_TEST_DATABASE_URL")
+    if args.postgres_docs and server:
+        # tantivy again at PostgreSQL's size, so the two engines' figures sit side by side
+        beside = bench("tantivy", args.postgres_docs, args.rounds) if args.postgres_docs != args.tantivy_docs else None
+        shared = bench("postgres", args.postgres_docs, max(3, args.rounds // 2))
+        if beside:
+            print(f"\npostgres / tantivy at {args.postgres_docs:,} records: p95 {shared / beside:.1f}×")
 
 
 if __name__ == "__main__":

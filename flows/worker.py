@@ -5,7 +5,12 @@ evidence packages are built one at a time between them. Claimed jobs are leases 
 a heartbeat thread renews this worker's, and every worker puts back the jobs of one that went
 silent, so a crash between a commit and its follow-up work is repaired within a lease while the
 other servers run, and at the next start. Several server processes may run workers: jobs are
-claimed with SKIP LOCKED.
+claimed with SKIP LOCKED. It runs inside `hoso serve` (the one-machine default) or alone as
+`hoso worker`, any number of them: the periodic work (the retention sweep, store locks, the audit
+anchor, the fixity pass) is taken through a lease row (`archive.leases`), so one worker in the whole
+deployment runs it when it is due, never two at once; before, each process kept its own "last
+sweep" in memory and every process ran it. Work queued by a web process wakes a worker in the same
+process at once and a worker elsewhere within its idle poll (`IDLE_SECONDS`).
 
 Stopping (SIGTERM to `hoso serve`) sets `AppState.stopping`; the long work checks it (fixity every
 MiB hashed, an evidence package every MiB packed, the indexer between batches), ends, and puts its
@@ -26,7 +31,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import anchors, calendar, jobs, sidecar
+from archive import anchors, calendar, jobs, leases, sidecar
 from archive.models import Job
 from archive.notifications import service as notify
 from flows import notifications
@@ -41,6 +46,8 @@ from search import indexer
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.5
 STOP_SECONDS = 4  # after the ≤ 5 s the open requests get: `hoso serve` ends within 10 s of SIGTERM
+PERIODIC_LOOK_SECONDS = 60  # how often a worker asks the lease row whether the periodic work is due
+PERIODIC, FIXITY = "periodic", "fixity"  # lease names
 
 
 class Worker:
@@ -83,13 +90,14 @@ class Worker:
             try:
                 with self.state.sessions() as session:
                     jobs.renew(session, self.name)
+                    leases.renew(session, self.name, self.lease)
                     if jobs.requeue_stale(session, self.lease):
                         self.state.wake()
             except Exception:
                 log.exception("the worker's heartbeat failed; retrying")
 
     def _loop(self) -> None:
-        last_sweep: float | None = None  # the first sweep runs at start
+        next_look = 0.0  # the first look is at start
         try:
             with self.state.sessions() as session:
                 sealed = sidecar.seal_archive(session, self.state.store)  # once per archive
@@ -112,9 +120,9 @@ class Worker:
                 self.run_one_export()
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
-                if hours and (last_sweep is None or time.monotonic() - last_sweep > hours * 3600):
-                    last_sweep = time.monotonic()
-                    self.periodic()
+                if hours and time.monotonic() >= next_look:
+                    next_look = time.monotonic() + PERIODIC_LOOK_SECONDS
+                    self.run_periodic_if_due(timedelta(hours=hours))
             except jobs.Stopped:
                 break
             except Exception:
@@ -127,6 +135,24 @@ class Worker:
             schedule.refresh(session, record_ids)
             schedule.lock_pending(session, self.state.store, record_blobs, len(record_ids), record_ids)
 
+    def run_periodic_if_due(self, every: timedelta) -> bool:
+        """The periodic work, when no worker anywhere ran it within `every` and none runs it now."""
+        return self._exclusive(PERIODIC, self.periodic, every)
+
+    def _exclusive(self, name: str, work: Callable[[], object], every: timedelta | None = None) -> bool:
+        """Run `work` holding the lease `name`; False (and nothing run) when another worker holds it."""
+        with self.state.sessions() as session:
+            if not leases.take(session, name, self.name, self.lease, every):
+                return False
+        done = False
+        try:
+            work()
+            done = True
+        finally:
+            with self.state.sessions() as session:
+                leases.release(session, name, self.name, done)
+        return True
+
     def periodic(self) -> None:
         """The daily sweep to review, permanent locks rolled forward, and the fixity run when it is due."""
         with self.state.sessions() as session:
@@ -137,10 +163,12 @@ class Worker:
             finished = FixityRun.state != FixityState.interrupted  # one cut off by a shutdown is not the week's run
             last = session.scalar(select(FixityRun.started_at).where(finished).order_by(FixityRun.id.desc()).limit(1))
             session.commit()
-            if every and (last is None or (calendar.now() - last).total_seconds() > every * 3600):
-                fixity.run(session, self.state.store, started_by="schedule", stop=self._stop)  # it anchors too
-            else:
-                self.anchor_audit_head(session)
+            due = every and (last is None or (calendar.now() - last).total_seconds() > every * 3600)
+            if not (due and self._exclusive(FIXITY, self._scheduled_fixity(session))):
+                self.anchor_audit_head(session)  # (a fixity run anchors too)
+
+    def _scheduled_fixity(self, session: Session) -> Callable[[], object]:
+        return lambda: fixity.run(session, self.state.store, started_by="schedule", stop=self._stop)
 
     def anchor_audit_head(self, session: Session) -> None:
         """The daily anchor of the audit head in the store (`archive.anchors`), between fixity runs."""
@@ -171,7 +199,14 @@ class Worker:
             started_by = str(claimed.payload.get("started_by", "system"))
             fixity.run(session, self.state.store, started_by=started_by, stop=self._stop)
 
-        return self._run_claimed(fixity.FIXITY_JOB, "fixity run", check)
+        with self.state.sessions() as session:  # a read first: the lease is written only when there is work
+            waiting = session.scalar(select(Job.id).where(*jobs.runnable(fixity.FIXITY_JOB)).limit(1))
+            session.commit()
+        if waiting is None:
+            return False
+        taken: list[bool] = []  # one fixity pass at a time in the deployment: a queued one waits its turn
+        self._exclusive(FIXITY, lambda: taken.append(self._run_claimed(fixity.FIXITY_JOB, "fixity run", check)))
+        return bool(taken and taken[0])
 
     def run_one_export(self) -> bool:
         """Build the oldest queued evidence package, if any; True when one was taken."""

@@ -3,7 +3,10 @@
 tantivy (tantivy-py, Rust) is the default: measured ~14,000 docs/s indexing and sub-millisecond
 queries on 30,000 documents, where Whoosh (the design card's engine, pure Python) indexes ~320
 docs/s and answers in ~300 ms. Whoosh stays as the fallback for a machine without a tantivy wheel
-(`HOSO_SEARCH_ENGINE=whoosh`). Each engine keeps its index under `HOSO_DATA_DIR/index/<name>/`.
+(`HOSO_SEARCH_ENGINE=whoosh`). Each of them keeps its index under `HOSO_DATA_DIR/index/<name>/`,
+which the processes of one machine share and another machine cannot see. The third engine,
+`HOSO_SEARCH_ENGINE=postgres` (search/postgres_engine.py), keeps it in hoso's PostgreSQL, so every
+web process on every node searches one index: the engine of a deployment on several machines.
 
 Writers are short-lived (one per batch of changes), so a running server and `hoso reindex` take
 turns on the index lock instead of one of them failing for as long as the other runs.
@@ -15,6 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+
+from sqlalchemy import Engine
 
 from search.documents import IndexDoc
 from search.exceptions import IndexBusy
@@ -46,7 +51,8 @@ class SearchEngine(Protocol):
         """Run a checked query (see `search.query.checked`)."""
 
 
-ENGINES = ("tantivy", "whoosh")
+FOLDER_ENGINES = ("tantivy", "whoosh")
+ENGINES = (*FOLDER_ENGINES, "postgres")
 BUSY_WAIT_SECONDS = 30
 
 
@@ -67,7 +73,14 @@ def open_writer(open_: Callable[[], Any], busy: Callable[[Exception], bool]) -> 
             time.sleep(0.2)
 
 
-def open_engine(name: str, data_dir: Path) -> SearchEngine:
+def open_engine(name: str, data_dir: Path, database: Engine | None = None) -> SearchEngine:
+    """The engine `name`: a folder engine under data_dir, or PostgreSQL through `database`."""
+    if name == "postgres":
+        from search.postgres_engine import PostgresEngine
+
+        if database is None:
+            raise ValueError("the postgres search engine needs the database")
+        return PostgresEngine(database)
     directory = data_dir / "index" / name
     directory.mkdir(parents=True, exist_ok=True)
     if name == "tantivy":
@@ -78,4 +91,4 @@ def open_engine(name: str, data_dir: Path) -> SearchEngine:
         from search.whoosh_engine import WhooshEngine
 
         return WhooshEngine(directory)
-    raise ValueError(f"unknown search engine {name!r} (tantivy, whoosh)")
+    raise ValueError(f"unknown search engine {name!r} ({', '.join(ENGINES)})")

@@ -11,5 +11,9 @@ from archive.settings import ArchiveSettings
 
 
 class SearchSettings(ArchiveSettings):
-    search_engine: str = Field(default="tantivy", pattern="^(tantivy|whoosh)$", description="tantivy or whoosh")
+    search_engine: str = Field(
+        default="tantivy",
+        pattern="^(tantivy|whoosh|postgres)$",
+        description="tantivy or whoosh (a folder on this machine), or postgres (shared by every node)",
+    )
     index_worker: bool = Field(default=True, description="Index changes in the background of `hoso serve`")

@@ -32,6 +32,7 @@ app.add_typer(retention_app, name="retention")
 
 db_app.command("upgrade")(db.db_upgrade)
 app.command()(serve.serve)
+app.command("worker")(serve.run_worker)
 admin_app.command("create-user")(users.create_user)
 school_app.command("add")(users.school_add)
 app.command("import")(records.import_folder)

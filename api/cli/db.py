@@ -70,10 +70,10 @@ def reindex() -> None:
 
     settings = Settings()
     store = make_store(settings)
-    engine = open_engine(settings.search_engine, settings.data_dir)
-    engine.clean_temp()
     with open_session(settings) as session:
         sessions = sessions_like(session)
+    engine = open_engine(settings.search_engine, settings.data_dir, session.get_bind().engine)
+    engine.clean_temp()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
     ) as bar:

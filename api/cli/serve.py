@@ -1,26 +1,65 @@
-"""`hoso serve`: the archive's web server, with the first admin's one-time password on first start."""
+"""`hoso serve` and `hoso worker`: the web server (one or N processes) and the job runner alone.
+
+One command runs everything on one machine: `hoso serve` is one process with the job worker
+inside (`make run`). A deployment of several processes or machines runs `hoso serve --workers N
+--no-worker` on each web node and `hoso worker` wherever the jobs should run, any number of them:
+jobs are claimed with SKIP LOCKED and leases, the periodic work through a lease row
+(`archive.leases`), so none runs twice.
+
+`--workers N` uses uvicorn's own process supervisor rather than gunicorn with uvicorn workers:
+since uvicorn 0.30 it restarts a child that died or stopped answering its health check, replaces
+children one at a time on SIGHUP and stops them all on SIGTERM, which is what gunicorn was brought
+in for; it needs no new dependency and no second configuration language. The children share one
+listening socket (bound by the parent), each loads the app from `served_app` (uvicorn needs an
+import string to start a process), and the one-time setup — the first admin, the spool and index
+cleanup — runs once, in the parent, before any child starts.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from types import FrameType
+from typing import Any
 
 import typer
+from fastapi import FastAPI
 
 from api.cli.common import console, open_session
 from archive import service
+from archive.db import make_engine
 from archive.storage import make_store
 from flows.settings import Settings
 from search.engine import open_engine
 
 
-def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe"), port: int = typer.Option(8000)) -> None:
+def _log_setup() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")  # hoso's own log
+
+
+def served_app() -> FastAPI:
+    """The app one server process serves (each of `--workers N` calls it; settings from the environment)."""
+    from api.app import create_app
+
+    _log_setup()
+    return create_app(Settings())
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe"),
+    port: int = typer.Option(8000),
+    workers: int = typer.Option(1, min=1, max=64, help="Số tiến trình web / HTTP processes"),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Chạy việc nền trong tiến trình web / run the job worker inside"
+    ),
+) -> None:
     """Serve the archive (API at /api/v1, docs at /docs)."""
     import uvicorn
 
-    from api.app import create_app
-
+    if not worker:
+        os.environ["HOSO_INDEX_WORKER"] = "false"  # the children read their settings from the environment
     settings = Settings()
     with open_session(settings) as session:
         first = service.ensure_first_admin(session)
@@ -29,7 +68,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
         store.clean_temp()
     for stale in settings.tmp_dir.glob("*.upload"):
         stale.unlink(missing_ok=True)  # uploads cut off by a crash; never acknowledged
-    open_engine(settings.search_engine, settings.data_dir).clean_temp()  # an indexer killed mid-commit
+    database = make_engine(settings.resolved_database_url)
+    open_engine(settings.search_engine, settings.data_dir, database).clean_temp()  # an indexer killed mid-commit
+    database.dispose()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(f"[bold green]hoso[/] đang chạy tại / serving at [link]{url}/dang-nhap[/]  (API: {url}/docs)")
     if first:
@@ -40,22 +81,39 @@ def serve(host: str = typer.Option("127.0.0.1", help="Địa chỉ lắng nghe")
             "password (API: POST /api/v1/auth/password)"
         )
     sys.stdout.flush()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")  # hoso's own log
-    app = create_app(settings)
     # proxy_headers off: X-Forwarded-For is believed only from HOSO_TRUSTED_PROXIES (api/proxies.py).
     # On SIGTERM, requests still open after 5 s are cut (an upload is then not acknowledged, and stores
     # nothing); the worker was told to stop at the signal itself, so `hoso serve` ends within 10 s.
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False, timeout_graceful_shutdown=5
-    )
-    hoso = app.state.hoso
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
+    options.update(proxy_headers=False, timeout_graceful_shutdown=5)
+    if workers > 1:
+        uvicorn.run("api.cli.serve:served_app", factory=True, workers=workers, **options)
+        return
+    _log_setup()
+    uvicorn.Server(uvicorn.Config(served_app(), **options)).run()
 
-    class StoppingServer(uvicorn.Server):
-        """Tells hoso's long work to stop the moment SIGTERM arrives, not after the requests drained."""
 
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            hoso.stopping.set()
-            hoso.wake()
-            super().handle_exit(sig, frame)
+def run_worker() -> None:
+    """Run the background jobs (indexing, retention, fixity, evidence packages) without a web server."""
+    from flows.state import AppState
+    from flows.worker import Worker
 
-    StoppingServer(config).run()
+    settings = Settings()
+    open_session(settings).close()  # refuses a database that is not migrated
+    _log_setup()
+    state = AppState.open(settings)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        state.stopping.set()
+        state.wake()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner = Worker(state)
+    runner.start()
+    console.print(f"[bold green]hoso worker[/] {runner.name} đang chạy / running ({settings.search_engine})")
+    sys.stdout.flush()
+    while not state.stopping.wait(1):
+        pass
+    runner.stop()
+    state.engine.dispose()

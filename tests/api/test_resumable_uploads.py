@@ -108,3 +108,22 @@ def test_the_last_chunk_uses_the_running_hash_and_falls_back_to_the_disk(
         versions = client.get(f"/api/v1/records/{finished['record_id']}/versions", headers=lan).json()
         assert versions[0]["sha256"] == hashlib.sha256(data).hexdigest()
     assert seen == [hashlib.sha256(mp4_bytes(3 * mb + 77)).hexdigest(), None]
+
+
+def test_a_chunk_at_a_node_without_the_earlier_bytes_is_refused_not_zero_filled(
+    client: TestClient,
+    world: World,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """Web nodes with their own data folders: a chunk whose upload began on another node finds no spool
+    there. It is refused (409), and nothing is stored; before, the gap was filled with zeros."""
+    lan = login(client, "gv.lan")
+    data = mp4_bytes(2 * 1024 * 1024)
+    upload_id = start(client, lan, data).json()["id"]
+    assert send(client, lan, upload_id, 0, data[: 1024 * 1024]).status_code == 200
+    (settings.tmp_dir / "uploads" / f"{upload_id}.part").unlink()  # the spool is on the other machine
+    refused = send(client, lan, upload_id, 1024 * 1024, data[1024 * 1024 :])
+    assert refused.status_code == 409 and "máy chủ khác" in refused.text, refused.text
+    after = client.head(f"/api/v1/uploads/{upload_id}", headers=lan)
+    assert after.headers["upload-offset"] == str(1024 * 1024)  # still open, at its acknowledged offset
+    assert client.get("/api/v1/records", headers=lan).json()["total"] == 0

@@ -31,9 +31,12 @@ BOUNDARY = "hosoTestBoundary"
 
 
 class Server:
-    def __init__(self, settings: Settings, log: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, log: Path, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.settings, self.port, self.log = settings, free_port(), log
         self.extra_env = extra_env or {}  # e.g. the test's S3 bucket
+        self.args = args  # e.g. ("--workers", "2", "--no-worker")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -45,7 +48,7 @@ class Server:
 
         env = hoso_env(self.settings, HOSO_MAX_UPLOAD_BYTES=str(self.settings.max_upload_bytes), **self.extra_env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), *self.args],
             env=env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

@@ -1,4 +1,5 @@
-"""One search test suite, run on both engines (tantivy, Whoosh): Vietnamese with or without accents."""
+"""One search test suite, run on every engine (tantivy, Whoosh, and PostgreSQL when the tests have a
+PostgreSQL server): Vietnamese with or without accents."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from archive.db import make_engine
 from search.documents import IndexDoc
-from search.engine import ENGINES, SearchEngine, open_engine
+from search.engine import FOLDER_ENGINES, SearchEngine, open_engine
 from search.exceptions import BadQuery
 from search.query import SearchQuery, checked
+from tests.conftest import PG_URL
 
 DOCS = [
     IndexDoc(
@@ -80,9 +84,24 @@ DOCS = [
 ]
 
 
+# PostgreSQL's engine needs the migrated test database (its table is truncated per test like every other).
+ENGINES = (*FOLDER_ENGINES, "postgres") if PG_URL else FOLDER_ENGINES
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> Iterator[Engine | None]:
+    """The test database for the PostgreSQL engine (None for the folder engines, which need none)."""
+    if "postgres" not in request.node.name:
+        yield None
+        return
+    sql = make_engine(request.getfixturevalue("settings").resolved_database_url)
+    yield sql
+    sql.dispose()
+
+
 @pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchEngine]:
-    found = open_engine(request.param, tmp_path)
+def engine(request: pytest.FixtureRequest, tmp_path: Path, database: Engine | None) -> Iterator[SearchEngine]:
+    found = open_engine(request.param, tmp_path, database)
     found.upsert(DOCS, replace=False)
     yield found
 
@@ -194,8 +213,8 @@ def test_query_syntax_never_fails(engine: SearchEngine, text: str) -> None:
     engine.search(checked(SearchQuery(text=text)))  # no operator syntax: anything typed runs
 
 
-def test_index_survives_reopening(engine: SearchEngine, tmp_path: Path) -> None:
-    again = open_engine(engine.name, tmp_path)
+def test_index_survives_reopening(engine: SearchEngine, tmp_path: Path, database: Engine | None) -> None:
+    again = open_engine(engine.name, tmp_path, database)
     assert again.count() == 4 and set(ids(again, "so diem")) == {"r3"}
 
 
@@ -213,7 +232,7 @@ engine.upsert(  # one commit at the very end, minutes away: the test kills it lo
 """
 
 
-@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize("name", FOLDER_ENGINES)  # PostgreSQL rolls a killed writer's transaction back
 def test_what_a_writer_killed_mid_commit_leaves_is_cleaned_and_the_index_still_answers(
     name: str, tmp_path: Path
 ) -> None:
