@@ -22,6 +22,11 @@ $(EARK)/.installed:
 	$(EARK)/bin/pip install --quiet "eark-validator==1.1.3"
 	touch $@
 
+# npm packages the tests use (an OpenID provider for the single sign-on tests): package.json + its lockfile
+node_modules/.installed: package.json package-lock.json
+	scripts/install-node-deps
+	touch $@
+
 $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
@@ -34,7 +39,7 @@ run: $(BIN)/.installed
 	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
 
 ## make test: install test dependencies and system packages, lint (ruff, mypy, the layout's shape), run the whole suite
-test: $(BIN)/.installed-test $(EARK)/.installed system-deps lint
+test: $(BIN)/.installed-test $(EARK)/.installed node_modules/.installed system-deps lint
 	$(BIN)/python -m pytest
 
 ## make test-pg: the same suite against PostgreSQL (HOSO_TEST_DATABASE_URL, default the local server)
@@ -60,4 +65,4 @@ lint: $(BIN)/.installed-test
 	$(BIN)/python scripts/check-shape
 
 clean:
-	rm -rf $(VENV) $(EARK) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(EARK) node_modules .pytest_cache .ruff_cache
