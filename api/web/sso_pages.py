@@ -5,7 +5,8 @@ shape them. The browser value that ties a sign-in to the browser that began it i
 the provider sends the person back with a top-level GET from its own site, and a Strict cookie
 would not come along. The session cookie is Strict (api/web/session.py), and a browser keeps a
 redirect from the provider's site cross-site, so a 303 from the return straight to the home page
-would arrive without it and show the login form again; the return answers with a small page that
+would arrive without it and show the login form again (tried: with a 303 there, the browser walk in
+tests/web/test_sso.py ends on the login page in Chromium); the return answers with a small page that
 moves on by itself (a meta refresh, which counts as this site's own navigation) and a link.
 """
 

@@ -3,7 +3,7 @@
 //
 //   node tests/web/oidc_provider.mjs CONFIG.json     (prints "ready <issuer>" once it listens)
 //
-// CONFIG: {"port", "clients": [oidc-provider client metadata], "users": {"login": {"password",
+// CONFIG: {"port", "host" (of the issuer; it listens on 127.0.0.1), "clients": [oidc-provider client metadata], "users": {"login": {"password",
 // "claims": {...}}}}. The login form refuses a wrong password as a real provider does; the consent
 // form has "Allow" and "Deny" (Deny sends the person back to hoso with error=access_denied).
 //
@@ -16,7 +16,7 @@ import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const issuer = `http://127.0.0.1:${config.port}`;
+const issuer = `http://${config.host ?? '127.0.0.1'}:${config.port}`;
 const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const signingKey = { ...(await jose.exportJWK(privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
 const foreign = await jose.generateKeyPair('RS256');

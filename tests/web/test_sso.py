@@ -2,7 +2,9 @@
 
 The person's side of the provider (its login and consent forms) is walked with httpx, keeping the
 provider's cookies as a browser does; hoso's side with the TestClient, so hoso's own calls to the
-provider (discovery, token, JWKS, userinfo) are real HTTP. What is checked: a login linked by the
+provider (discovery, token, JWKS, userinfo) are real HTTP. The provider's issuer is `localhost` and
+hoso's browser address 127.0.0.1, two sites, so the one walk in Chromium meets the SameSite rules a
+school meets with the Sở's real provider. What is checked: a login linked by the
 configured claim (three ways), a wrong password and a refused consent, an unknown and a disabled
 account, an expired hoso session, a forged, replayed or other-browser `state`, and ID tokens the
 provider was made to tamper with (another audience, a foreign key, expired).
@@ -34,12 +36,15 @@ from archive.settings import SsoLink
 from flows.settings import Settings
 from tests.conftest import STARTUP_DEADLINE, free_port, require_tool
 from tests.factories import PASSWORD, World, person
+from tests.web.test_browser import browser, serving  # noqa: F401  (the browser fixture)
 from tests.web.test_pages_http import csrf_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
 HOSO = "http://testserver"
 RETURN = f"{HOSO}/dang-nhap/so/xong"
+BROWSER_PORT = free_port()  # hoso served over HTTP for Chromium, registered at the provider too
+BROWSER_HOSO = f"http://127.0.0.1:{BROWSER_PORT}"
 SECRET = "hoso-client-secret-for-tests"
 USERS = {
     "an.nguyen": {"preferred_username": "gv.an", "email": "An.Nguyen@so.edu.vn", "staff_id": "079123456789"},
@@ -68,9 +73,15 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
     client = {"grant_types": ["authorization_code"], "response_types": ["code"]}
     config = {
         "port": port,
+        "host": "localhost",
         "clients": [
-            {"client_id": "hoso", "client_secret": SECRET, "redirect_uris": [RETURN], **client}
-            | {"post_logout_redirect_uris": [f"{HOSO}/dang-nhap"]},
+            {
+                "client_id": "hoso",
+                "client_secret": SECRET,
+                "redirect_uris": [RETURN, f"{BROWSER_HOSO}/dang-nhap/so/xong"],
+            }
+            | client
+            | {"post_logout_redirect_uris": [f"{HOSO}/dang-nhap", f"{BROWSER_HOSO}/dang-nhap"]},
             {"client_id": "other-app", "client_secret": "other", "redirect_uris": ["http://other/cb"], **client},
         ],
         "users": {
@@ -107,13 +118,13 @@ def an(session: Session, world: World) -> int:
     return made.id
 
 
-def _until_hoso(browser: httpx.Client, response: httpx.Response) -> str | httpx.Response:
+def _until_hoso(agent: httpx.Client, response: httpx.Response) -> str | httpx.Response:
     """Follow the provider's redirects: hoso's return address when one points there, else the page shown."""
     while response.is_redirect:
         location = urljoin(str(response.url), response.headers["location"])
         if location.startswith(HOSO):
             return location
-        response = browser.get(location)
+        response = agent.get(location)
     return response
 
 
@@ -124,18 +135,18 @@ def at_provider(
     the browser back to in hoso, or the provider's own page when it refuses there."""
     begun = client.get("/dang-nhap/so", follow_redirects=False)
     assert begun.status_code == 303, begun.text
-    with httpx.Client() as browser:
-        form = _until_hoso(browser, browser.get(begun.headers["location"]))
+    with httpx.Client() as agent:
+        form = _until_hoso(agent, agent.get(begun.headers["location"]))
         assert isinstance(form, httpx.Response) and 'name="password"' in form.text, form
         uid = form.url.path.rsplit("/", 1)[-1]
-        signed = browser.post(form.url.join(f"/interaction/{uid}/login"), data={"login": login, "password": password})
+        signed = agent.post(form.url.join(f"/interaction/{uid}/login"), data={"login": login, "password": password})
         if signed.status_code == 401:
             return signed  # the provider's own refusal: hoso never hears of it
-        after = _until_hoso(browser, signed)
+        after = _until_hoso(agent, signed)
         if isinstance(after, httpx.Response):  # the consent form
             uid = after.url.path.rsplit("/", 1)[-1]
             after = _until_hoso(
-                browser, browser.post(after.url.join(f"/interaction/{uid}/{'confirm' if consent else 'abort'}"))
+                agent, agent.post(after.url.join(f"/interaction/{uid}/{'confirm' if consent else 'abort'}"))
             )
         assert isinstance(after, str), after.text
         return after
@@ -313,3 +324,36 @@ def test_settings_refuse_an_incomplete_or_plain_http_provider() -> None:
         Settings(oidc_issuer="http://sso.example.vn/realms/so", oidc_client_id="hoso")
     with pytest.raises(ValidationError, match="openid"):
         Settings(oidc_issuer="https://sso.example.vn/realms/so", oidc_client_id="hoso", oidc_scopes="profile")
+
+
+def test_a_teacher_signs_in_and_out_through_the_provider_in_the_browser(
+    settings: Settings,
+    browser: object,  # noqa: F811  (the fixture imported from test_browser)
+    an: int,
+) -> None:
+    """Chromium: the button, a wrong then a right password and the consent at the provider (another
+    site), back to hoso's home signed in (the Strict cookie arrives after the same-site refresh), then
+    logging out of hoso and of the provider, which sends the person back to hoso's login page."""
+    with serving(create_app(settings.model_copy(update={"index_worker": False})), BROWSER_PORT) as url:
+        context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.goto(f"{url}/dang-nhap")
+        page.click("#dang-nhap-so")
+        page.fill("#login", "an.nguyen")
+        page.fill("#password", "sai-mat-khau")
+        page.click("#submit")
+        assert "Sai tên đăng nhập hoặc mật khẩu" in page.text_content("#error")
+        page.fill("#login", "an.nguyen")
+        page.fill("#password", PROVIDER_PASSWORD)
+        page.click("#submit")
+        page.click("#allow")
+        page.wait_for_url(f"{url}/trang-chu")
+        assert "Gv.An" in page.text_content("header")
+        page.click("form.who button")
+        page.wait_for_url(f"{url}/dang-xuat/so")
+        page.click("#dang-xuat-so")
+        page.click("button[name=logout][value=yes]")  # the provider asks before it ends its own session
+        page.wait_for_url(f"{url}/dang-nhap")
+        page.goto(f"{url}/trang-chu")
+        assert page.url == f"{url}/dang-nhap"
+        context.close()
