@@ -153,7 +153,12 @@ def metadata(issuer: str) -> dict[str, Any]:
     if cached and time.monotonic() - cached[0] < 3600:
         return cached[1]
     found = _get_json(issuer.rstrip("/") + "/.well-known/openid-configuration")
-    if found.get("issuer") != issuer or not {"authorization_endpoint", "token_endpoint", "jwks_uri"} <= set(found):
+    # The provider's own spelling of its issuer is the one its tokens carry (a trailing "/" in the
+    # setting is forgiven); any other issuer is someone else's document (OIDC Discovery §4.3).
+    named = found.get("issuer")
+    if not isinstance(named, str) or named.rstrip("/") != issuer.rstrip("/"):
+        raise SsoRefused(Refusal.provider)
+    if not {"authorization_endpoint", "token_endpoint", "jwks_uri"} <= set(found):
         raise SsoRefused(Refusal.provider)
     _metadata_cache[issuer] = (time.monotonic(), found)
     return found
@@ -233,13 +238,13 @@ def validate_id_token(settings: ArchiveSettings, token: Mapping[str, Any], nonce
             decoded.claims,
             decoded.header,
             {
-                "iss": {"essential": True, "value": settings.oidc_issuer},
+                "iss": {"essential": True, "value": found["issuer"]},
                 "aud": {"essential": True, "value": settings.oidc_client_id},
             },
             {"nonce": nonce, "client_id": settings.oidc_client_id, "access_token": token.get("access_token")},
         )
         claims.validate(now=int(time.time()), leeway=LEEWAY_SECONDS)  # the provider's clock: real time
-    except (JoseError, ValueError, KeyError, TypeError) as e:
+    except (JoseError, ValueError, KeyError, TypeError) as e:  # a JWKS that fails to import is the provider's fault too
         log.warning("ID token from %s refused: %s: %s", settings.oidc_issuer, type(e).__name__, e)  # for the admin
         raise SsoRefused(Refusal.token) from None
     return dict(claims)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import select as io_select
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,19 +90,22 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
             for login, claims in USERS.items()
         },
     }
-    path = tmp_path_factory.mktemp("oidc") / "provider.json"
-    path.write_text(json.dumps(config))
-    process = subprocess.Popen(  # it answers on stdout once it listens; waiting on that line, not a guess
-        [node, str(SCRIPT), str(path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    folder = tmp_path_factory.mktemp("oidc")
+    (folder / "provider.json").write_text(json.dumps(config))
+    log = (folder / "provider.log").open("w")
+    process = subprocess.Popen(  # it prints "ready ISSUER" once it listens: wait on that line, not a guess
+        [node, str(SCRIPT), str(folder / "provider.json")], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True
     )
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()  # '' if it died; the deadline is the process's own
-        assert line.startswith("ready "), f"the OpenID provider did not start: {line!r}"
+        answered, _, _ = io_select.select([process.stdout], [], [], STARTUP_DEADLINE)
+        line = process.stdout.readline() if answered else ""  # '' also when it died
+        assert line.startswith("ready "), f"the OpenID provider did not start: {(folder / 'provider.log').read_text()}"
         yield Provider(issuer=line.split()[1])
     finally:
         process.terminate()
         process.wait(timeout=STARTUP_DEADLINE)
+        log.close()
 
 
 @pytest.fixture
@@ -315,6 +319,14 @@ def test_without_a_provider_only_passwords_work(settings: Settings, world: World
         assert "tài khoản của Sở" not in client.get("/dang-nhap").text
         off = client.get("/dang-nhap/so", follow_redirects=False)
         assert off.status_code == 404 and "chưa bật đăng nhập bằng tài khoản của Sở" in off.text
+
+
+def test_a_provider_that_cannot_be_reached_gets_a_page_not_a_500(settings: Settings, world: World) -> None:
+    gone = settings.model_copy(update={"oidc_issuer": f"http://127.0.0.1:{free_port()}"})
+    with TestClient(create_app(gone)) as client:
+        assert "Đăng nhập bằng tài khoản của Sở" in client.get("/dang-nhap").text  # passwords still work
+        down = client.get("/dang-nhap/so", follow_redirects=False)
+        assert down.status_code == 502 and "Không liên lạc được với máy chủ đăng nhập của Sở" in down.text
 
 
 def test_settings_refuse_an_incomplete_or_plain_http_provider() -> None:
