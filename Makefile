@@ -22,13 +22,14 @@ $(EARK)/.installed:
 	$(EARK)/bin/pip install --quiet "eark-validator==1.1.3"
 	touch $@
 
-# npm packages the tests use (an OpenID provider for the single sign-on tests): package.json + its lockfile
-node_modules/.installed: package.json package-lock.json
-	scripts/install-node-deps
-	touch $@
-
 $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+# npm packages the tests use, from the npm registry at the locked versions: axe-core for the browser
+# tests' accessibility check, oidc-provider (and jose) for the single sign-on tests' OpenID provider
+node_modules/.installed: package.json package-lock.json
+	scripts/install-node-deps
 	touch $@
 
 ## make run: install, migrate, serve the archive on the embedded default (SQLite + ./hoso-data)
@@ -39,7 +40,7 @@ run: $(BIN)/.installed
 	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
 
 ## make test: install test dependencies and system packages, lint (ruff, mypy, the layout's shape), run the whole suite
-test: $(BIN)/.installed-test $(EARK)/.installed node_modules/.installed system-deps lint
+test: $(BIN)/.installed-test $(EARK)/.installed system-deps node_modules/.installed lint
 	$(BIN)/python -m pytest
 
 ## make test-pg: the same suite against PostgreSQL (HOSO_TEST_DATABASE_URL, default the local server)
