@@ -361,7 +361,7 @@ def test_a_teacher_signs_in_and_out_through_the_provider_in_the_browser(
         page.click("#allow")
         page.wait_for_url(f"{url}/trang-chu")
         assert "Gv.An" in page.text_content("header")
-        page.click("form.who button")
+        page.get_by_role("button", name="Đăng xuất").click()
         page.wait_for_url(f"{url}/dang-xuat/so")
         page.click("#dang-xuat-so")
         page.click("button[name=logout][value=yes]")  # the provider asks before it ends its own session
