@@ -26,9 +26,10 @@ $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-# axe-core for the browser tests' accessibility check, from the npm registry at the locked version
+# npm packages the tests use, from the npm registry at the locked versions: axe-core for the browser
+# tests' accessibility check, oidc-provider (and jose) for the single sign-on tests' OpenID provider
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	scripts/install-node-deps
 	touch $@
 
 ## make run: install, migrate, serve the archive on the embedded default (SQLite + ./hoso-data)

@@ -43,6 +43,7 @@ from api.web import (
     notification_pages,
     pages,
     retention_pages,
+    sso_pages,
     stats_pages,
 )
 from api.web.i18n import LanguageMiddleware
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(evidence_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(sso_pages.router)
     app.include_router(notification_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app

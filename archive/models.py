@@ -387,3 +387,19 @@ class Lease(Base):
     holder: Mapped[str | None] = mapped_column(String(200))
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+class SsoLogin(Base):
+    """A sign-in sent to the Sở's OpenID provider and not yet back (archive/sso.py).
+
+    Its `state` went to the provider; the nonce and PKCE verifier stay here, so whichever server
+    process the provider sends the person back to can finish it, and finishing deletes it (a state
+    is good once). The browser that began it holds a value whose hash is `browser_hash`.
+    """
+
+    __tablename__ = "sso_logins"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

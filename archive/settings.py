@@ -13,12 +13,22 @@ the environment at import time, so tests can run several differently configured 
 from __future__ import annotations
 
 import secrets
+from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from authlib.common.security import is_secure_transport
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
+
+
+class SsoLink(StrEnum):
+    """The field of a hoso person that the provider's claim is compared with (archive/sso.py)."""
+
+    username = "username"
+    email = "email"
+    national_id = "national_id"  # the ministry's staff ID (mã định danh), kept as the person's national ID
 
 
 class ArchiveSettings(BaseSettings):
@@ -52,6 +62,31 @@ class ArchiveSettings(BaseSettings):
     job_lease_seconds: int = Field(
         default=60, ge=1, le=3600, description="A job whose worker is silent this long goes back to the queue"
     )
+    # Single sign-on with the Sở's OpenID provider (archive/sso.py); unset, only local passwords work.
+    oidc_issuer: str | None = Field(default=None, description="The provider's issuer URL (https)")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_link: SsoLink = Field(default=SsoLink.username, description="The hoso field an account is linked by")
+    oidc_claim: str = Field(default="preferred_username", description="The claim compared with that field")
+    oidc_scopes: str = "openid profile email"
+    oidc_redirect_uri: str | None = Field(
+        default=None, description="The callback registered at the provider; from the request's address if unset"
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> ArchiveSettings:
+        if self.oidc_issuer:
+            if not self.oidc_client_id:
+                raise ValueError("HOSO_OIDC_CLIENT_ID is required with HOSO_OIDC_ISSUER")
+            if not is_secure_transport(self.oidc_issuer):  # plain http only to this machine (tests, a tunnel)
+                raise ValueError("HOSO_OIDC_ISSUER must be an https:// address")
+            if "openid" not in self.oidc_scopes.split():
+                raise ValueError("HOSO_OIDC_SCOPES must include openid")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def resolved_database_url(self) -> str:

@@ -27,6 +27,7 @@ from api.web.session import (
     CSRF_FIELD,
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
+    VIA_SSO_COOKIE,
     clear_session,
     csrf_for,
     csrf_ok,
@@ -66,6 +67,7 @@ def _login_page(request: Request, status_code: int, username: str, error: str) -
         username=username,
         error=error,
         login_csrf=csrf_for(secret, value),
+        sso=state(request).settings.oidc_enabled,
     )
     set_prelogin(response, request, value)
     return response
@@ -125,7 +127,8 @@ def logout(request: Request, csrf_token: str = Form("", alias=CSRF_FIELD), *, se
         person = None  # already ended or expired: only the cookie is left to clear
     if person is not None:
         service.end_session(session, person, token or "", secret)
-    response = to_login()
+    via_sso = request.cookies.get(VIA_SSO_COOKIE) and state(request).settings.oidc_enabled
+    response = RedirectResponse("/dang-xuat/so", status_code=303) if via_sso else to_login()
     clear_session(response)
     return response
 

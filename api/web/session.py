@@ -16,6 +16,7 @@ from fastapi import Request, Response
 
 SESSION_COOKIE = "hoso_session"
 PRELOGIN_COOKIE = "hoso_pre"
+VIA_SSO_COOKIE = "hoso_via_sso"  # this browser's session came from the Sở's provider (api/web/sso_pages.py)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -49,3 +50,8 @@ def new_prelogin_value() -> str:
 
 def set_prelogin(response: Response, request: Request, value: str) -> None:
     response.set_cookie(PRELOGIN_COOKIE, value, httponly=True, samesite="strict", secure=_secure(request), path="/")
+
+
+def set_lax_cookie(response: Response, request: Request, name: str, value: str, max_age: int, path: str = "/") -> None:
+    """An HttpOnly cookie that a top-level GET from another site (the Sở's sign-in server) still carries."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=_secure(request), path=path)
