@@ -30,7 +30,16 @@ from api.routers import (
     uploads,
 )
 from api.security_headers import SecurityHeaders
-from api.web import admin_pages, approval_pages, evidence_pages, pages, retention_pages, stats_pages
+from api.web import (
+    admin_pages,
+    approval_pages,
+    evidence_pages,
+    pages,
+    people_pages,
+    retention_pages,
+    staff_pages,
+    stats_pages,
+)
 from api.web.i18n import LanguageMiddleware
 from archive.db import make_engine, make_sessionmaker
 from archive.schemas import HealthOut
@@ -106,6 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(approval_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(people_pages.router)
+    app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(stats_pages.router)

@@ -154,9 +154,7 @@ def reset_password(session: Session, actor: Person, person: Person) -> str:
         person.must_change_password = True
         person.token_version += 1
         session.add(person)
-        audit.append(
-            session, actor=actor, action="person.password_reset", object_type="person", object_id=person.id
-        )
+        audit.append(session, actor=actor, action="person.password_reset", object_type="person", object_id=person.id)
     return password
 
 

@@ -126,7 +126,9 @@ def _row(line: StaffLine, columns: dict[str, str], taken: set[str], rows_of: dic
 
     def refuse(field: str, vi: str, en: str) -> None:
         column = columns.get(field, COLUMNS[field])
-        problems.append(Problem(vi=f'Dòng {line.row}, cột "{column}": {vi}', en=f'Row {line.row}, column "{column}": {en}'))
+        problems.append(
+            Problem(vi=f'Dòng {line.row}, cột "{column}": {vi}', en=f'Row {line.row}, column "{column}": {en}')
+        )
 
     full_name = _text(line.full_name)
     if full_name is None:
@@ -137,7 +139,9 @@ def _row(line: StaffLine, columns: dict[str, str], taken: set[str], rows_of: dic
         refuse("full_name", "dài quá 200 ký tự.", "is longer than 200 characters.")
     username = line.username
     if not username:
-        refuse("username", "còn trống; hãy ghi tên đăng nhập (vd. gv.lan).", "is empty; write a username (e.g. gv.lan).")
+        refuse(
+            "username", "còn trống; hãy ghi tên đăng nhập (vd. gv.lan).", "is empty; write a username (e.g. gv.lan)."
+        )
     elif not _USERNAME.fullmatch(username):
         refuse(
             "username",
@@ -160,7 +164,11 @@ def _row(line: StaffLine, columns: dict[str, str], taken: set[str], rows_of: dic
     roles = _roles(line.roles, refuse)
     email = _text(line.email) or None
     if email and (not _EMAIL.fullmatch(email) or len(email) > 200):
-        refuse("email", f"{email!r} không phải địa chỉ email (vd. lan@truong.edu.vn).", f"{email!r} is not an e-mail address.")
+        refuse(
+            "email",
+            f"{email!r} không phải địa chỉ email (vd. lan@truong.edu.vn).",
+            f"{email!r} is not an e-mail address.",
+        )
     national_id = _text(line.national_id) or None
     if national_id and len(national_id) > 32:
         refuse("national_id", "dài quá 32 ký tự.", "is longer than 32 characters.")
@@ -185,7 +193,9 @@ def _roles(cell: str, refuse: Callable[[str, str, str], None]) -> list[Role]:
         role = _ROLES.get(plain(name))
         if role is None:
             known = ", ".join(ROLE_NAMES[r] for r in Role if r not in NOT_OF_A_SCHOOL)
-            refuse("roles", f"không có vai trò {name.strip()!r}; hãy ghi một trong: {known}.", f"no role {name.strip()!r}.")
+            refuse(
+                "roles", f"không có vai trò {name.strip()!r}; hãy ghi một trong: {known}.", f"no role {name.strip()!r}."
+            )
         elif role in NOT_OF_A_SCHOOL:
             refuse(
                 "roles",

@@ -51,7 +51,8 @@ def import_lines(
     if refused:
         first = refused[0].problems[0]
         raise ImportRefused(
-            f"Chưa nhập ai: {len(refused)} dòng được chọn bị từ chối ({first.vi}). Hãy sửa tệp hoặc bỏ chọn các dòng đó.",
+            f"Chưa nhập ai: {len(refused)} dòng được chọn bị từ chối ({first.vi}). "
+            "Hãy sửa tệp hoặc bỏ chọn các dòng đó.",
             f"Nobody was imported: {len(refused)} chosen row(s) are refused ({first.en}). Fix the file or untick them.",
             rows=[r.model_dump(mode="json") for r in refused],
         )
@@ -74,7 +75,11 @@ def import_lines(
                     service.insert_membership(
                         session, actor, person, MembershipCreate(role=role, school_code=school.code), school
                     )
-                made.append(StaffAccount(row=row.row, username=row.username, full_name=row.full_name, roles=row.roles, password=password))
+                made.append(
+                    StaffAccount(
+                        row=row.row, username=row.username, full_name=row.full_name, roles=row.roles, password=password
+                    )
+                )
             audit.append(
                 session,
                 actor=actor,
