@@ -67,3 +67,10 @@ class StaffAccount(BaseModel):
 class StaffImportOut(BaseModel):
     school_code: str
     created: list[StaffAccount]
+
+
+class OneTimePassword(BaseModel):
+    """A password reset by an administrator: shown once, changed by its person at first login."""
+
+    username: str
+    password: str

@@ -87,7 +87,9 @@ def test_refused_files_come_back_to_the_form_with_the_reason(client: TestClient,
     nothing = client.post(
         "/quan-tri/nhap-danh-sach", data={"csrf_token": csrf_of(client.get("/quan-tri").text), "school_code": ""}
     )
-    assert nothing.status_code == 422 and 'id="loi-ds-school_code"' in nothing.text and 'id="loi-ds-file"' in nothing.text
+    assert (
+        nothing.status_code == 422 and 'id="loi-ds-school_code"' in nothing.text and 'id="loi-ds-file"' in nothing.text
+    )
     for kind in ("xlsx", "csv"):
         template = client.get(f"/quan-tri/nhap-danh-sach/mau.{kind}")
         assert template.status_code == 200
