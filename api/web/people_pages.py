@@ -29,12 +29,6 @@ from archive.schemas import MembershipCreate, PersonUpdate, RowId
 router = APIRouter(include_in_schema=False)
 ADMINS = (Role.admin,)
 ADMIN_ONLY = "Trang này dành cho quản trị viên."
-DONE = {
-    "thong-tin": "Đã lưu thông tin.",
-    "khoa": "Đã khóa tài khoản; mọi phiên đăng nhập của người này đã kết thúc.",
-    "mo-khoa": "Đã mở khóa tài khoản.",
-    "vai-tro": "Đã cập nhật vai trò.",
-}
 
 
 def _page(
@@ -67,13 +61,23 @@ def _page(
         form=form
         or {"full_name": person.full_name, "email": person.email or "", "national_id": person.national_id or ""},
         errors=errors or {},
-        done=t(DONE[done]) if done in DONE else "",
+        done=_done(done),
         new_password=new_password,
         is_self=person.id == viewer_.id,
     )
     if new_password:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _done(done: str) -> str:
+    """What the last form did, said on the page it led back to."""
+    return {
+        "thong-tin": t("Đã lưu thông tin."),
+        "khoa": t("Đã khóa tài khoản; mọi phiên đăng nhập của người này đã kết thúc."),
+        "mo-khoa": t("Đã mở khóa tài khoản."),
+        "vai-tro": t("Đã cập nhật vai trò."),
+    }.get(done, "")
 
 
 def _admin(request: Request, session: Session, csrf_token: str) -> Person | Response:

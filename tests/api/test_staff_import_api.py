@@ -26,10 +26,15 @@ def test_preview_then_import_over_the_api(client: TestClient, world: World, sess
     shown = client.post("/api/v1/schools/THA/staff-import/preview", headers=admin, files=files)
     assert shown.status_code == 200, shown.text
     body = shown.json()
-    assert body["refused"] == 1 and body["rows"][5]["ok"] is False and body["rows"][1]["roles"] == [
-        "teacher",
-        "department_head",
-    ]
+    assert (
+        body["refused"] == 1
+        and body["rows"][5]["ok"] is False
+        and body["rows"][1]["roles"]
+        == [
+            "teacher",
+            "department_head",
+        ]
+    )
     before = people(session)
     refused = client.post("/api/v1/schools/THA/staff-import", headers=admin, files=files)
     assert refused.status_code == 422 and refused.json()["error"] == "import_refused"
