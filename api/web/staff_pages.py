@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from api.deps import DbSession
 from api.errors import status_of
-from api.web.forms import form_poster, posted_form
+from api.web.forms import form_poster
 from api.web.i18n import said, t
 from api.web.rendering import ROLE_VI, page_viewer, render
 from archive import staff
@@ -110,8 +110,14 @@ def preview_file(
     return _page(request, session, person, 200, school_code, preview=preview, lines=read.lines, columns=read.columns)
 
 
+async def _preview_form(request: Request) -> FormData:
+    """The posted preview: one `include` per ticked row, so up to MAX_ROWS of them (Starlette's
+    default of 1,000 fields would refuse a full list with a 400)."""
+    return await request.form(max_fields=sheet.MAX_ROWS + 20)
+
+
 @router.post("/quan-tri/nhap-danh-sach/xac-nhan")
-def confirm(request: Request, posted: Annotated[FormData, Depends(posted_form)], session: DbSession) -> Response:
+def confirm(request: Request, posted: Annotated[FormData, Depends(_preview_form)], session: DbSession) -> Response:
     """Import the ticked rows of the preview, all or none; the passwords are shown on the answer."""
     values: dict[str, Any] = {
         "csrf_token": str(posted.get("csrf_token", "")),

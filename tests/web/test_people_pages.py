@@ -146,3 +146,29 @@ def test_an_admin_cannot_lock_themselves_out(client: TestClient, world: World) -
     last = post_form(client, page, f"/quan-tri/vai-tro/{admin_role}/xoa", {})
     assert last.status_code == 409 and "quản trị viên cuối cùng" in last.text
     assert json.loads(client.get(f"/api/v1/people/{world.admin.id}").text)["active"]
+
+
+def test_a_full_list_of_the_most_rows_a_file_may_hold_is_confirmed_in_one_post(
+    client: TestClient, world: World, session: Session
+) -> None:
+    from archive.staff.sheet import MAX_ROWS
+
+    page_login(client, "admin1")
+    rows = [[f"Giáo viên {n}", f"gv.so{n}", "Giáo viên", "", ""] for n in range(MAX_ROWS)]
+    shown = preview(client, xlsx([HEADER, *rows]))
+    assert shown.status_code == 200 and shown.text.count('name="include"') == MAX_ROWS
+    before = count_people(session)
+    done = client.post(
+        "/quan-tri/nhap-danh-sach/xac-nhan",
+        data={
+            "csrf_token": csrf_of(shown.text),
+            "school_code": "THA",
+            "lines": hidden(shown.text, "lines"),
+            "columns": hidden(shown.text, "columns"),
+            "include": [str(n) for n in range(2, MAX_ROWS + 2)],
+        },
+    )
+    assert done.status_code == 201, done.text[:300]
+    assert count_people(session) == before + MAX_ROWS
+    too_many = preview(client, xlsx([HEADER, *rows, ["Một người nữa", "gv.them", "Giáo viên"]]))
+    assert too_many.status_code == 413 and f"hơn {MAX_ROWS} dòng" in too_many.text
