@@ -19,6 +19,7 @@ from api.routers import (
     fixity,
     grants,
     holds,
+    notifications,
     people,
     record_types,
     records,
@@ -35,6 +36,7 @@ from api.web import (
     admin_pages,
     approval_pages,
     evidence_pages,
+    notification_pages,
     pages,
     people_pages,
     retention_pages,
@@ -106,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
         dispositions,
         transfers,
         statistics,
+        notifications,
     ):
         v1.include_router(module.router)
 
@@ -122,5 +125,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(evidence_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(notification_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app
