@@ -17,6 +17,7 @@ from tests.archive.test_staff_import import FIVE, HEADER, xlsx
 from tests.factories import PASSWORD, World
 from tests.web.test_admin_pages import post_form
 from tests.web.test_pages_http import csrf_of, page_login
+from tests.web.test_plain_words import codes, visible
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -50,7 +51,8 @@ def test_an_admin_imports_a_staff_list_from_preview_to_passwords(
     shown = preview(client, xlsx(rows))
     assert shown.status_code == 200, shown.text[:500]
     assert "Lê Văn An" in shown.text and "Tổ trưởng chuyên môn" in shown.text and "Bị từ chối" in shown.text
-    assert 'Dòng 7, cột "Tên đăng nhập"' in html.unescape(shown.text) and ">teacher<" not in shown.text
+    assert 'Dòng 7, cột "Tên đăng nhập"' in html.unescape(shown.text)
+    assert not codes(session).findall(visible(shown.text))  # roles by their Vietnamese names, no code
     before = count_people(session)
     confirm = {
         "csrf_token": csrf_of(shown.text),
@@ -65,6 +67,7 @@ def test_an_admin_imports_a_staff_list_from_preview_to_passwords(
     assert done.status_code == 201 and done.headers["cache-control"] == "no-store"
     passwords = re.findall(r'<code class="mono">([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>', done.text)
     assert len(passwords) == 5 and count_people(session) == before + 5
+    assert not codes(session).findall(visible(done.text))
     again = client.post("/quan-tri/nhap-danh-sach/xac-nhan", data={**confirm, "include": ["2"]})
     assert again.status_code == 422 and "đã có người dùng" in again.text  # a re-post makes nobody twice
     sheet = client.post(
@@ -101,7 +104,7 @@ def test_refused_files_come_back_to_the_form_with_the_reason(client: TestClient,
     assert client.get("/quan-tri/nhap-danh-sach").status_code == 403
 
 
-def test_edit_disable_reenable_reset_and_roles_of_a_person(client: TestClient, world: World) -> None:
+def test_edit_disable_reenable_reset_and_roles_of_a_person(client: TestClient, world: World, session: Session) -> None:
     lan = TestClient(client.app)
     page_login(lan, "gv.lan")
     assert lan.get("/trang-chu").status_code == 200
@@ -123,6 +126,7 @@ def test_edit_disable_reenable_reset_and_roles_of_a_person(client: TestClient, w
     assert reset.status_code == 200 and reset.headers["cache-control"] == "no-store"
     new = re.search(r'<code class="mono">([a-z2-9-]{14})</code>', reset.text)
     assert new and new.group(1) not in client.get(page).text  # shown once
+    assert not codes(session).findall(visible(reset.text))
     assert page_login(TestClient(client.app), "gv.lan", PASSWORD).status_code != 303
     assert page_login(TestClient(client.app), "gv.lan", new.group(1)).headers["location"] == "/doi-mat-khau"
 
