@@ -31,6 +31,7 @@ from api.routers import (
     retention_schedule,
     schools,
     search,
+    staff_import,
     statistics,
     transfers,
     uploads,
@@ -42,8 +43,10 @@ from api.web import (
     evidence_pages,
     notification_pages,
     pages,
+    people_pages,
     retention_pages,
     sso_pages,
+    staff_pages,
     stats_pages,
 )
 from api.web.i18n import LanguageMiddleware
@@ -104,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
         auth,
         schools,
         people,
+        staff_import,
         record_types,
         records,
         previews,
@@ -131,6 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(approval_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(people_pages.router)
+    app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(stats_pages.router)

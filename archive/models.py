@@ -388,6 +388,7 @@ class Lease(Base):
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+
 class SsoLogin(Base):
     """A sign-in sent to the Sở's OpenID provider and not yet back (archive/sso.py).
 

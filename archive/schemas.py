@@ -185,6 +185,8 @@ class PersonUpdate(Patch):
     never_null = frozenset({"full_name", "active", "password"})
 
     full_name: RequiredText | None = Field(default=None, min_length=1, max_length=200)
+    email: Text | None = Field(default=None, max_length=200)
+    national_id: Text | None = Field(default=None, max_length=32)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
 
@@ -268,6 +270,7 @@ class PersonOut(Out):
     username: str
     full_name: str
     email: str | None
+    national_id: str | None
     active: bool
     must_change_password: bool
     memberships: list[MembershipOut]

@@ -81,36 +81,43 @@ def create_person(
     """The account, and its first role when given, in one transaction: both are written, or neither."""
     school = school_by_code(session, role.school_code) if role and role.school_code else None
     with write_transaction(session):
-        if session.scalar(select(Person).where(Person.username == data.username)):
-            raise Conflict(f"Tên đăng nhập {data.username!r} đã có.", f"Username {data.username!r} is taken.")
-        person = Person(
-            username=data.username,
-            full_name=data.full_name,
-            national_id=data.national_id,
-            email=data.email,
-            password_hash=hash_password(data.password),
-            must_change_password=data.must_change_password,
-        )
-        session.add(person)
-        session.flush()
-        audit.append(
-            session,
-            actor=actor,
-            action="person.created",
-            object_type="person",
-            object_id=person.id,
-            details={"username": person.username, "full_name": person.full_name},
-        )
+        person = insert_person(session, actor, data)
         if role is not None:
-            _membership(session, actor, person, role, school)
+            insert_membership(session, actor, person, role, school)
+    return person
+
+
+def insert_person(session: Session, actor: Person | None, data: PersonCreate) -> Person:
+    """Add the account and its audit event inside the caller's `write_transaction` (an import adds many)."""
+    if session.scalar(select(Person).where(Person.username == data.username)):
+        raise Conflict(f"Tên đăng nhập {data.username!r} đã có.", f"Username {data.username!r} is taken.")
+    person = Person(
+        username=data.username,
+        full_name=data.full_name,
+        national_id=data.national_id,
+        email=data.email,
+        password_hash=hash_password(data.password),
+        must_change_password=data.must_change_password,
+    )
+    session.add(person)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="person.created",
+        object_type="person",
+        object_id=person.id,
+        details={"username": person.username, "full_name": person.full_name},
+    )
     return person
 
 
 def update_person(session: Session, actor: Person, person: Person, data: PersonUpdate) -> Person:
     changes = data.model_dump(exclude_unset=True)
     with write_transaction(session):
-        if "full_name" in changes:
-            person.full_name = changes["full_name"]
+        for field in ("full_name", "email", "national_id"):
+            if field in changes:
+                setattr(person, field, changes[field])
         if "active" in changes and changes["active"] != person.active:
             if person.id == actor.id and not changes["active"]:
                 raise InvalidInput("Không thể tự khóa tài khoản của mình.", "You cannot disable your own account.")
@@ -132,9 +139,31 @@ def update_person(session: Session, actor: Person, person: Person, data: PersonU
             details={
                 "changed": sorted(k for k in changes if k != "password")
                 + (["password"] if "password" in changes else [])
-            },
+            }
+            | ({"active": changes["active"]} if "active" in changes else {}),
         )
     return person
+
+
+def reset_password(session: Session, actor: Person, person: Person) -> str:
+    """A new one-time password for someone who forgot theirs: shown once to the administrator, changed
+    at the person's first login; every session they had ends at once (the token version rises)."""
+    password = one_time_password()
+    with write_transaction(session):
+        person.password_hash = hash_password(password)
+        person.must_change_password = True
+        person.token_version += 1
+        session.add(person)
+        audit.append(session, actor=actor, action="person.password_reset", object_type="person", object_id=person.id)
+    return password
+
+
+_READABLE = "abcdefghijkmnpqrstuvwxyz23456789"  # no l/1, o/0: read aloud or copied from paper
+
+
+def one_time_password() -> str:
+    """Three groups of four (~60 bits), e.g. "k7qm-2xhp-9tra": typed once from a printed list."""
+    return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(3))
 
 
 def delete_person(session: Session, actor: Person, person: Person) -> None:
@@ -193,12 +222,12 @@ def list_people(session: Session, school_code: str | None = None) -> list[Person
 def add_membership(session: Session, actor: Person | None, person: Person, data: MembershipCreate) -> Membership:
     school = school_by_code(session, data.school_code) if data.school_code else None
     with write_transaction(session):
-        membership = _membership(session, actor, person, data, school)
+        membership = insert_membership(session, actor, person, data, school)
     session.refresh(person)
     return membership
 
 
-def _membership(
+def insert_membership(
     session: Session, actor: Person | None, person: Person, data: MembershipCreate, school: School | None
 ) -> Membership:
     exists = session.scalar(

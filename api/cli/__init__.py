@@ -7,7 +7,7 @@ router. `app`, `main`, `console`, `err` and `fail` are importable from here, as 
 
 from __future__ import annotations
 
-from api.cli import backup, db, demo, fixity, records, retention, serve, sign, sign_pc, users, verify
+from api.cli import backup, db, demo, fixity, people, records, retention, serve, sign, sign_pc, users, verify
 from api.cli.common import (
     admin_app,
     app,
@@ -18,6 +18,7 @@ from api.cli.common import (
     fail,
     main,
     open_session,
+    people_app,
     retention_app,
     school_app,
 )
@@ -26,6 +27,7 @@ __all__ = ["app", "console", "err", "fail", "main", "open_session"]
 
 app.add_typer(admin_app, name="admin")
 app.add_typer(school_app, name="school")
+app.add_typer(people_app, name="people")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(retention_app, name="retention")
@@ -35,6 +37,7 @@ app.command()(serve.serve)
 app.command("worker")(serve.run_worker)
 admin_app.command("create-user")(users.create_user)
 school_app.command("add")(users.school_add)
+people_app.command("import")(people.import_staff)
 app.command("import")(records.import_folder)
 audit_app.command("verify")(fixity.audit_verify)
 app.command("gc")(retention.gc_command)

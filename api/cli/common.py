@@ -24,6 +24,7 @@ from flows.settings import Settings
 app = typer.Typer(help="hoso — Hồ sơ số: lưu trữ hồ sơ điện tử trường học.", no_args_is_help=True)
 admin_app = typer.Typer(help="Quản trị người dùng / user administration.", no_args_is_help=True)
 school_app = typer.Typer(help="Trường học / schools.", no_args_is_help=True)
+people_app = typer.Typer(help="Nhân sự của trường / a school's staff.", no_args_is_help=True)
 audit_app = typer.Typer(help="Nhật ký kiểm toán / audit log.", no_args_is_help=True)
 db_app = typer.Typer(help="Cơ sở dữ liệu / database.", no_args_is_help=True)
 retention_app = typer.Typer(help="Thời hạn bảo quản / retention.", no_args_is_help=True)

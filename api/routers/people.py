@@ -8,6 +8,7 @@ from api.deps import AdminUser, DbSession
 from archive import service
 from archive.models import Person
 from archive.schemas import MembershipCreate, MembershipOut, PersonCreate, PersonOut, PersonUpdate, RowId
+from archive.staff.schemas import OneTimePassword
 
 router = APIRouter(tags=["people"])
 
@@ -30,6 +31,13 @@ def get_person(person_id: RowId, _: AdminUser, session: DbSession) -> Person:
 @router.patch("/people/{person_id}", response_model=PersonOut)
 def update_person(person_id: RowId, body: PersonUpdate, actor: AdminUser, session: DbSession) -> Person:
     return service.update_person(session, actor, service.person_by_id(session, person_id), body)
+
+
+@router.post("/people/{person_id}/password-reset", response_model=OneTimePassword)
+def reset_password(person_id: RowId, actor: AdminUser, session: DbSession) -> OneTimePassword:
+    """A new one-time password (shown once; changed at first login); the person's sessions end."""
+    person = service.person_by_id(session, person_id)
+    return OneTimePassword(username=person.username, password=service.reset_password(session, actor, person))
 
 
 @router.delete("/people/{person_id}", status_code=204)

@@ -47,6 +47,7 @@ def _admin_page(
     person_form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     done: str = "",
+    import_school: str = "",
 ) -> HTMLResponse:
     schools = list(session.scalars(select(School).order_by(School.code)))
     people = service.list_people(session)
@@ -72,6 +73,7 @@ def _admin_page(
         person_form=person_form or {},
         errors=errors or {},
         done=done,
+        import_school=import_school or (schools[0].code if len(schools) == 1 else ""),
     )
 
 
@@ -80,7 +82,9 @@ def admin_page(request: Request, done: str = "", *, session: DbSession) -> Respo
     person = page_viewer(request, session, ADMINS, t("Trang này dành cho quản trị viên."))
     if isinstance(person, Response):
         return person
-    return _admin_page(request, session, person, done=done)
+    return _admin_page(
+        request, session, person, done=done, import_school=done[7:] if done.startswith("truong-") else ""
+    )
 
 
 @router.post("/quan-tri/truong")

@@ -56,6 +56,7 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
         "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke"],
         "lt.mai": [*COMMON, "/luu-tru", "/thong-ke"],
         "tt.nam": [*COMMON, rec, "/goi-chung-cu"],
-        "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"],
+        "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"]
+        + [f"/quan-tri/nguoi-dung/{teacher_id}", "/quan-tri/nhap-danh-sach"],
     }
     return tour
