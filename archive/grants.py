@@ -19,8 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from archive import access, audit
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
+from archive.grant_schemas import GrantCreate, GrantOut, GrantRevoke
 from archive.models import InspectorGrant, Person, Record, RecordType, Role, School
-from archive.schemas import GrantCreate, GrantOut, GrantRevoke
 
 MAX_DAYS = 366
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentUser, DbSession, SettingsDep
 from archive import grants
-from archive.schemas import GrantCreate, GrantOut, GrantRevoke, RowId
+from archive.grant_schemas import GrantCreate, GrantOut, GrantRevoke
+from archive.schemas import RowId
 from signing import seal
 
 router = APIRouter(prefix="/grants", tags=["inspection"])

@@ -29,8 +29,9 @@ from archive import access, calendar, grants, service
 from archive.auth import confirm_password, issue_token
 from archive.calendar import VN_TIME
 from archive.exceptions import HosoError, TooManyAttempts
+from archive.grant_schemas import GrantCreate, GrantRevoke
 from archive.models import Membership, Person, RecordType, Role, School
-from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
+from archive.schemas import MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
 from signing import ownership, seal
 from signing import service as signing_service
 from signing.models import SigningCertificate
