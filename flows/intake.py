@@ -35,7 +35,6 @@ def submitting(
     return within
 
 
-
 def check(record_type: RecordType, period: str | None) -> None:
     """Refuse an upload-and-submit of a type nobody signs, or for a wrong period, before its bytes."""
     workflow.require_signed(record_type, period)

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
@@ -32,10 +31,10 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, calendar, service
+from archive import calendar, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Person, Record, RecordStatus, RecordType, School
+from archive.models import Person, Record, RecordStatus
 from flows import home as home_flow
 from flows import search as scoped_search
 from retention import service as retention
@@ -298,26 +297,3 @@ def submit_for_approval(
             return render(request, "error.html", person, status_code=404, message=said(missing))
         return _record_page(request, session, app_state, person, record, 422, said(e), period)
     return RedirectResponse(f"/ho-so/{record_id}?xong=nop-duyet", status_code=303)
-
-
-@router.get("/tai-len", response_class=HTMLResponse)
-def upload_page(request: Request, session: DbSession) -> Response:
-    """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
-    person = page_viewer(request, session)
-    if isinstance(person, Response):
-        return person
-    creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]
-    schools = list(session.scalars(select(School).where(School.id.in_(creating)).order_by(School.name)))
-    hidden = {"approval_record", "disposition_document"}  # written by hoso itself
-    types = [t for t in session.scalars(select(RecordType).order_by(RecordType.name_vi)) if t.code not in hidden]
-    today = calendar.today()
-    session.commit()
-    return render(
-        request,
-        "upload.html",
-        person,
-        schools=schools,
-        types=types,
-        school_year=calendar.school_year_of(today),
-        month=today.month,
-    )

@@ -110,7 +110,11 @@ def test_a_recording_is_submitted_by_its_last_chunk_or_not_at_all(client: TestCl
     evidence = client.post(
         "/api/v1/uploads",
         headers=lan,
-        json={"metadata": factories.meta(record_type="online_teaching_evidence"), "filename": "a.mp4", "size": len(data)},
+        json={
+            "metadata": factories.meta(record_type="online_teaching_evidence"),
+            "filename": "a.mp4",
+            "size": len(data),
+        },
     ).json()["id"]
     refused = client.patch(
         f"/api/v1/uploads/{evidence}",
