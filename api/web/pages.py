@@ -41,7 +41,7 @@ from retention import service as retention
 from search.documents import FACETS
 from signing import periods, seal, workflow
 from signing import service as signing_service
-from signing.models import ApprovalBatch
+from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
 
@@ -245,6 +245,8 @@ def _record_page(
         RecordStatus.returned,
         RecordStatus.submitted,
     )
+    returned = [i.version_number for i, _batch in history if i.decision == Decision.returned]
+    unchanged = record.status == RecordStatus.returned and bool(returned) and max(returned) >= record.current_version
     report: dict[str, Any] | None = None
     if record.status != RecordStatus.destroyed:
         try:
@@ -266,6 +268,7 @@ def _record_page(
         report=report,
         history=history,
         may_submit=bool(cadence) and mine,
+        returned_unchanged=unchanged,  # resubmitted only as a corrected version (signing.workflow)
         may_add_version=mine,
         period=period or (periods.default_for(record, cadence, calendar.today()) if cadence else ""),
         submit_error=submit_error,
