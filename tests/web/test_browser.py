@@ -369,24 +369,23 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
     context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
     page = context.new_page()
     log_in(page, server, "gv.an")
-    for kind, title, path in (
-        ("lesson_plan", "KHBD Toán 6 — Phân số bằng nhau", plan),
-        ("lesson_recording", "Tiết dạy trực tuyến Toán 6A", video),
+    for kind, title, path, button in (
+        ("lesson_plan", "KHBD Toán 6 — Phân số bằng nhau", plan, "Tải lên và nộp duyệt"),
+        ("lesson_recording", "Tiết dạy trực tuyến Toán 6A", video, "Chỉ tải lên"),
     ):
         page.get_by_role("link", name="Tải lên").click()
         page.get_by_label("Loại hồ sơ").select_option(kind)
-        page.get_by_label("Tên hồ sơ").fill(title)
-        page.get_by_label("Tháng").fill("11")
-        page.get_by_label("Môn").fill("Toán")
-        page.get_by_label("Khối").fill("6")
-        page.get_by_label("Lớp").fill("6A")
+        assert page.get_by_label("Năm học").input_value() == school_year  # the school year that has begun
+        page.get_by_label("Tháng").select_option("11")
+        page.get_by_label("Môn").select_option("Toán")
+        page.get_by_label("Khối").select_option("6")
         page.locator("#file").set_input_files(str(path))
-        page.get_by_role("button", name="Tải lên").click()
-        page.wait_for_url(f"{server}/ho-so/*", timeout=60_000)
-        if kind == "lesson_plan":
-            assert page.get_by_label("Kỳ duyệt (tháng: năm-tháng, ví dụ 2026-11)").input_value() == november
-            page.get_by_role("button", name="Nộp duyệt").click()
-            page.get_by_text("Đã nộp duyệt").wait_for()
+        page.locator("#title-0").fill(title)
+        page.get_by_role("button", name=button).click()
+        page.get_by_role("link", name=title).click(timeout=60_000)
+        page.wait_for_url(f"{server}/ho-so/*")
+        if kind == "lesson_plan":  # uploaded and submitted in one go, for November
+            assert page.get_by_text(f"Kỳ {november}: phiên bản 1 nộp").is_visible()
             shot(page, "ho-so-nop-duyet")
     context.close()
 
