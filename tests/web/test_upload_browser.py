@@ -3,10 +3,12 @@ submitted in one go, counted action by action; each waits in the principal's que
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from archive.calendar import VN_TIME
 from tests import factories
 from tests.factories import World, login
 from tests.web.test_browser import browser, log_in, server, settings, shot  # noqa: F401  (fixtures)
@@ -95,3 +97,43 @@ def test_a_teacher_uploads_and_submits_five_plans_in_a_dozen_actions(
         assert page.get_by_role("link", name=title, exact=True).is_visible(), title
     shot(page, "duyet-sau-tai-len")
     context.close()
+
+
+def test_a_recording_resumes_at_once_when_the_network_comes_back(
+    client: TestClient,
+    world: World,
+    server: str,  # noqa: F811
+    browser: object,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A phone that slept or lost its network: the retry does not wait out its backoff. The page's
+    clock is paused, so only the `online` event can end the wait (no test of time: of the event)."""
+    video = tmp_path / "tiet-day-toan.mp4"
+    video.write_bytes(factories.mp4_bytes(3 * 1024 * 1024 + 5))
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server, "gv.lan")
+    page.clock.install(time=datetime(2026, 11, 16, 9, 0, tzinfo=VN_TIME))
+    page.goto(f"{server}/tai-len")
+    page.clock.pause_at(datetime(2026, 11, 16, 9, 30, tzinfo=VN_TIME))  # no timer of the page fires by itself
+    blocked = {"on": True}
+
+    def on_patch(route, request):  # type: ignore[no-untyped-def]
+        if request.method == "PATCH" and blocked["on"]:
+            route.abort("internetdisconnected")
+            return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", on_patch)
+    page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
+    page.locator("#file").set_input_files(str(video))
+    page.get_by_role("button", name="Tải lên và nộp duyệt").click()
+    page.locator("#status", has_text="Mất kết nối").wait_for(timeout=30_000)
+    blocked["on"] = False
+    context.set_offline(True)
+    context.set_offline(False)  # the network is back: `online`
+    page.get_by_role("link", name="tiet day toan").wait_for(timeout=60_000)
+    assert page.locator("#tep .badge-submitted").count() == 1
+    context.close()
+    record = client.get("/api/v1/records", headers=login(client, "gv.lan")).json()["items"][0]
+    assert (record["record_type"], record["status"]) == ("lesson_recording", "submitted")
