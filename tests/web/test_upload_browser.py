@@ -110,7 +110,7 @@ def test_a_recording_resumes_at_once_when_the_network_comes_back(
     clock is paused, so only the `online` event can end the wait (no test of time: of the event)."""
     video = tmp_path / "tiet-day-toan.mp4"
     video.write_bytes(factories.mp4_bytes(3 * 1024 * 1024 + 5))
-    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")  # type: ignore[attr-defined]
     page = context.new_page()
     log_in(page, server, "gv.lan")
     page.clock.install(time=datetime(2026, 11, 16, 9, 0, tzinfo=VN_TIME))
@@ -126,14 +126,20 @@ def test_a_recording_resumes_at_once_when_the_network_comes_back(
 
     page.route("**/api/v1/uploads/*", on_patch)
     page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
-    page.locator("#file").set_input_files(str(video))
+    page.locator("#drop").focus()
+    with page.expect_file_chooser() as chooser:  # the drop zone works from the keyboard: Enter opens the picker
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(video))
     page.get_by_role("button", name="Tải lên và nộp duyệt").click()
     page.locator("#status", has_text="Mất kết nối").wait_for(timeout=30_000)
     blocked["on"] = False
     context.set_offline(True)
     context.set_offline(False)  # the network is back: `online`
     page.get_by_role("link", name="tiet day toan").wait_for(timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # a phone never scrolls sideways
+    shot(page, "tai-len-dien-thoai")
     assert page.locator("#tep .badge-submitted").count() == 1
+    assert page.locator("#status").inner_text() == "Xong: 1 tệp đã tải lên và nộp duyệt."
     context.close()
     record = client.get("/api/v1/records", headers=login(client, "gv.lan")).json()["items"][0]
     assert (record["record_type"], record["status"]) == ("lesson_recording", "submitted")

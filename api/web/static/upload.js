@@ -303,8 +303,13 @@
       drop.removeAttribute("aria-disabled");
     }
     var left = items.filter(function (it) { return it.state !== "done"; }).length;
-    show(andSubmit
-      ? hosoT("Xong: %(n)s tệp đã tải lên và nộp duyệt; %(left)s tệp chưa gửi được.", { n: uploaded, left: left })
-      : hosoT("Xong: %(n)s tệp đã tải lên; %(left)s tệp chưa gửi được.", { n: uploaded, left: left }));
+    var counts = { n: uploaded, left: left };
+    if (left) {
+      show(andSubmit
+        ? hosoT("Xong: %(n)s tệp đã tải lên và nộp duyệt; %(left)s tệp chưa gửi được.", counts)
+        : hosoT("Xong: %(n)s tệp đã tải lên; %(left)s tệp chưa gửi được.", counts));
+    } else {
+      show(andSubmit ? hosoT("Xong: %(n)s tệp đã tải lên và nộp duyệt.", counts) : hosoT("Xong: %(n)s tệp đã tải lên.", counts));
+    }
   });
 })();
