@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
+from api.web import labels
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
+from api.web.menu import EXPORTERS, may
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,
@@ -135,6 +137,7 @@ def home(request: Request, session: DbSession) -> Response:
     blocks = home_flow.attention(session, person)
     if "grants" in blocks:  # the inspector checks every package they take against this seal
         blocks["seal_fingerprint"] = seal.published_fingerprint(state(request).settings)
+        blocks["names"] = labels.names(session)
     return render(request, "home.html", person, **blocks)
 
 
@@ -180,11 +183,17 @@ def render_search(
         result=result,
         error=error,
         facet_names=FACET_VI,
+        names=labels.names(session, _teachers(result)),
+        may_export=may(person, EXPORTERS),
         page=page,
         search_url=search_url,
         export=export,
         selected=set(export.get("record_ids", [])),
     )
+
+
+def _teachers(result: Any) -> set[str]:
+    return set(result.facets.get("teacher", {})) if result is not None else set()
 
 
 @router.get("/tim-kiem", response_class=HTMLResponse)

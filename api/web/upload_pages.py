@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import DbSession, state
+from api.web.i18n import t
+from api.web.menu import UPLOADERS
 from api.web.rendering import page_viewer, render, type_name
 from archive import access, calendar, mediatype, subjects
 from archive.models import Person, Record, RecordType, Role, School
@@ -80,7 +82,7 @@ def defaults(session: Session, person: Person, types: list[RecordType]) -> dict[
 @router.get("/tai-len", response_class=HTMLResponse)
 def upload_page(request: Request, session: DbSession) -> Response:
     """Upload records: several files, shared metadata once, upload (and submit) with progress."""
-    person = page_viewer(request, session)
+    person = page_viewer(request, session, UPLOADERS, t("Tài khoản của bạn không tải hồ sơ lên."))
     if isinstance(person, Response):
         return person
     creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]
