@@ -48,6 +48,7 @@ from api.web import (
     sso_pages,
     staff_pages,
     stats_pages,
+    upload_pages,
 )
 from api.web.i18n import LanguageMiddleware
 from archive.schemas import HealthOut
@@ -142,5 +143,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stats_pages.router)
     app.include_router(sso_pages.router)
     app.include_router(notification_pages.router)
+    app.include_router(upload_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app

@@ -13,7 +13,7 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -190,16 +190,24 @@ class ChunkWriter:
 
 
 def commit_append(
-    session: Session, store: ObjectStore, actor: Person, upload_id: str, path: Path, start: int, written: int
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    upload_id: str,
+    path: Path,
+    start: int,
+    written: int,
+    then: Callable[[Record], None] | None = None,
 ) -> UploadSession:
     """The chunk is on disk (fsynced): move the offset. The last chunk turns the upload into a record
     in one transaction with the offset and the upload's end: a crash before it commits leaves the
-    last chunk unacknowledged (sent again, nothing duplicated); after, a retry gets the record."""
+    last chunk unacknowledged (sent again, nothing duplicated); after, a retry gets the record.
+    `then(record)` runs in that transaction too (the submission of an upload-and-submit)."""
     if written == size_of(session, upload_id):
         upload = load(session, actor, upload_id)
         if upload.offset != start or upload.state != UploadState.open:
             raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
-        finish(session, store, actor, upload, path)
+        finish(session, store, actor, upload, path, then)
         return upload
     with write_transaction(session):
         upload = load(session, actor, upload_id)
@@ -235,7 +243,14 @@ def append(
     return commit_append(session, store, actor, upload_id, path, writer.start, writer.written)
 
 
-def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSession, path: Path) -> Record:
+def finish(
+    session: Session,
+    store: ObjectStore,
+    actor: Person,
+    upload: UploadSession,
+    path: Path,
+    then: Callable[[Record], None] | None = None,
+) -> Record:
     sha256 = RUNNING.done(path, upload.size)
     with open(path, "rb") as f:
         head = f.read(mediatype.HEAD_BYTES)
@@ -254,6 +269,8 @@ def finish(session: Session, store: ObjectStore, actor: Person, upload: UploadSe
         if fresh is None or fresh.state != UploadState.open or fresh.offset != acknowledged:
             raise Conflict("Phiên tải lên đã thay đổi trong lúc gửi.", "The upload moved on meanwhile.")
         fresh.state, fresh.record_id, fresh.offset = UploadState.done, record.id, upload.size
+        if then is not None:
+            then(record)
 
     record = ingest.create_record(session, store, actor, prepared, received, upload.filename, within=done)
     path.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from archive import access, audit, calendar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from archive.models import Person, Record, RecordStatus, Role
+from archive.models import Person, Record, RecordStatus, RecordType, Role
 from signing import periods
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, SignState
 
@@ -65,59 +65,97 @@ def submit(session: Session, actor: Person, record_id: str, period: str | None, 
         record = session.get(Record, record_id, populate_existing=True)
         if record is None:
             raise NotFound("Không tìm thấy hồ sơ.", "Record not found.", record_id=record_id)
-        access.require_can_edit(actor, record)
-        cadence = record.record_type.signing_cadence
-        if not cadence:
-            raise Conflict(
-                f"Loại hồ sơ '{record.record_type.name_vi}' không cần ký duyệt.",
-                f"Records of type {record.record_type.code!r} are not approved by signature.",
-            )
-        period = periods.check(period, cadence) if period else periods.default_for(record, cadence, calendar.today())
-        open_item = session.scalar(
-            select(ApprovalItem).where(
-                ApprovalItem.record_id == record.id,
-                ApprovalItem.sign_state == SignState.unsigned.value,
-                ApprovalItem.decision.in_([Decision.pending.value, Decision.approved.value]),
-            )
+        return submit_within(session, actor, record, period, note)
+
+
+def submit_within(
+    session: Session, actor: Person, record: Record, period: str | None, note: str | None
+) -> ApprovalItem:
+    """Submit `record` inside the caller's write transaction: `submit` above, or the upload that makes
+    the record (`flows/intake.py`: "Tải lên và nộp duyệt" commits the record and its submission
+    together, or neither)."""
+    access.require_can_edit(actor, record)
+    cadence = require_signed(record.record_type, period)
+    period = periods.check(period, cadence) if period else periods.default_for(record, cadence, calendar.today())
+    _refuse_unchanged_return(session, record)
+    open_item = session.scalar(
+        select(ApprovalItem).where(
+            ApprovalItem.record_id == record.id,
+            ApprovalItem.sign_state == SignState.unsigned.value,
+            ApprovalItem.decision.in_([Decision.pending.value, Decision.approved.value]),
         )
-        if open_item is not None and open_item.decision == Decision.approved.value:
-            raise Conflict(
-                "Hồ sơ đã được duyệt và đang chờ ký; không nộp lại được.",
-                "The record is approved and waiting for its signature; it cannot be resubmitted.",
-            )
-        if open_item is not None:
-            if open_item.version_number == record.current_version:
-                raise Conflict("Hồ sơ đã được nộp và đang chờ duyệt.", "The record is already submitted.")
-            # A new version uploaded while waiting: the submission now points at it.
-            open_item.version_number = record.current_version
-            open_item.submitted_at = utcnow()
-            open_item.note = note
-            item = open_item
-        else:
-            batch = _open_batch(session, record.school_id, period)
-            item = ApprovalItem(
-                batch_id=batch.id,
-                record_id=record.id,
-                version_number=record.current_version,
-                submitted_by_id=actor.id,
-                submitted_at=utcnow(),
-                note=note,
-            )
-            session.add(item)
-        record.status = RecordStatus.submitted.value
-        record.updated_at = utcnow()
-        session.flush()
-        audit.append(
-            session,
-            actor=actor,
-            action="record.submitted",
-            object_type="record",
-            object_id=record.id,
-            school_id=record.school_id,
+    )
+    if open_item is not None and open_item.decision == Decision.approved.value:
+        raise Conflict(
+            "Hồ sơ đã được duyệt và đang chờ ký; không nộp lại được.",
+            "The record is approved and waiting for its signature; it cannot be resubmitted.",
+        )
+    if open_item is not None:
+        if open_item.version_number == record.current_version:
+            raise Conflict("Hồ sơ đã được nộp và đang chờ duyệt.", "The record is already submitted.")
+        # A new version uploaded while waiting: the submission now points at it.
+        open_item.version_number = record.current_version
+        open_item.submitted_at = utcnow()
+        open_item.note = note
+        item = open_item
+    else:
+        batch = _open_batch(session, record.school_id, period)
+        item = ApprovalItem(
+            batch_id=batch.id,
             record_id=record.id,
-            details={"period": period, "version": record.current_version, "batch_id": item.batch_id},
+            version_number=record.current_version,
+            submitted_by_id=actor.id,
+            submitted_at=utcnow(),
+            note=note,
         )
+        session.add(item)
+    record.status = RecordStatus.submitted.value
+    record.updated_at = utcnow()
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="record.submitted",
+        object_type="record",
+        object_id=record.id,
+        school_id=record.school_id,
+        record_id=record.id,
+        details={"period": period, "version": record.current_version, "batch_id": item.batch_id},
+    )
     return item
+
+
+def require_signed(record_type: RecordType, period: str | None) -> str:
+    """The type's signing cadence, if its records are approved by signature and `period` fits it:
+    checked before an upload-and-submit reads any byte (and again when it commits)."""
+    cadence = record_type.signing_cadence
+    if not cadence:
+        raise Conflict(
+            f"Loại hồ sơ '{record_type.name_vi}' không cần ký duyệt; hãy chọn \"Chỉ tải lên\".",
+            f"Records of type {record_type.code!r} are not approved by signature; upload them without submitting.",
+        )
+    if period:
+        periods.check(period, cadence)
+    return cadence
+
+
+def _refuse_unchanged_return(session: Session, record: Record) -> None:
+    """A returned plan goes back to the principal only corrected: the version they returned, sent
+    again unchanged, would cost them a second look at what they already refused (issue #15)."""
+    if record.status != RecordStatus.returned.value:
+        return
+    returned = session.scalar(
+        select(ApprovalItem.version_number)
+        .where(ApprovalItem.record_id == record.id, ApprovalItem.decision == Decision.returned.value)
+        .order_by(ApprovalItem.id.desc())
+        .limit(1)
+    )
+    if returned is not None and returned >= record.current_version:
+        raise Conflict(
+            "Kế hoạch đã bị trả lại; hãy tải lên phiên bản mới đã sửa theo góp ý rồi nộp lại.",
+            "The plan was returned; upload a corrected new version, then submit it again.",
+            version=record.current_version,
+        )
 
 
 @dataclass(frozen=True)

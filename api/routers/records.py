@@ -36,6 +36,7 @@ from archive.schemas import (
 )
 from archive.spool import Spool
 from archive.storage import ObjectStore
+from flows import intake
 
 router = APIRouter(prefix="/records", tags=["records"])
 
@@ -93,8 +94,13 @@ async def create_record(
     session: DbSession,
     store: StoreDep,
     settings: SettingsDep,
+    submit: Annotated[bool, Query(description="Also submit it for approval, in the same transaction")] = False,
+    period: Annotated[str | None, Query(description="The approval period (default: the record's own)")] = None,
 ) -> Record:
     """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data.
+
+    With `submit=true` the record is submitted for approval as it is made ("Tải lên và nộp duyệt"):
+    both commit, or neither does (a type nobody signs, a wrong period: nothing is stored).
 
     With an `Idempotency-Key` header, sending the same upload again (its answer was lost) returns
     the record the first request made, with `Idempotent-Replayed: true`, instead of a duplicate.
@@ -108,7 +114,10 @@ async def create_record(
     prepared: ingest.PreparedRecord | None = None
 
     def prepare(value: str) -> ingest.PreparedRecord:
-        return ingest.prepare_record(session, actor, _parse_json_field(value, RecordCreate))
+        prepared = ingest.prepare_record(session, actor, _parse_json_field(value, RecordCreate))
+        if submit:
+            intake.check(prepared.record_type, period)
+        return prepared
 
     async def on_field(name: str, value: str) -> None:
         nonlocal prepared
@@ -126,6 +135,8 @@ async def create_record(
             prepared = await run_in_threadpool(prepare, upload.fields["metadata"])
         received = spool.finish()
         within = idempotency.remember(session, actor, key) if key is not None else None
+        if submit:
+            within = intake.submitting(session, actor, period, also=within)
         try:
             return await run_in_threadpool(
                 ingest.create_record, session, store, actor, prepared, received, upload.filename or "", within

@@ -3,7 +3,9 @@
     POST   /uploads            {"metadata": {...}, "filename", "size"}  → 201 {"id", "offset": 0}
     HEAD   /uploads/{id}       Upload-Offset, Upload-Length headers (GET: the same as JSON)
     PATCH  /uploads/{id}       Upload-Offset: N, body = the next bytes → {"offset", "state", "record_id"}
-                               (a PATCH to a finished upload answers with its record: a retry is safe)
+                               (a PATCH to a finished upload answers with its record: a retry is safe);
+                               `?submit=true` on the last chunk submits the record for approval in the
+                               transaction that makes it (a refusal stores neither)
     DELETE /uploads/{id}       give up
 
 A chunk is written to the upload's spool on the data disk as it arrives (never held in memory); a PATCH
@@ -13,7 +15,9 @@ HEAD and carries on from there.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, DbSession, HosoState
@@ -21,6 +25,7 @@ from archive import uploads
 from archive.exceptions import InvalidInput, UploadTooLarge
 from archive.models import UploadState
 from archive.schemas import UploadIn, UploadOut
+from flows import intake
 
 router = APIRouter(prefix="/uploads", tags=["records"])
 MAX_CHUNK = 64 * 1024 * 1024
@@ -63,7 +68,13 @@ def head_upload(upload_id: str, person: CurrentUser, session: DbSession) -> Resp
 
 @router.patch("/{upload_id}", response_model=UploadOut)
 async def append_upload(
-    upload_id: str, request: Request, person: CurrentUser, session: DbSession, app_state: HosoState
+    upload_id: str,
+    request: Request,
+    person: CurrentUser,
+    session: DbSession,
+    app_state: HosoState,
+    submit: Annotated[bool, Query(description="On the last chunk: submit the record for approval too")] = False,
+    period: Annotated[str | None, Query(description="The approval period (default: the record's own)")] = None,
 ) -> UploadOut:
     """Append the next bytes at `Upload-Offset`; the last chunk turns the upload into a record."""
     try:
@@ -87,8 +98,9 @@ async def append_upload(
     finally:
         # a chunk cut off mid-way is not acknowledged: the offset stays, the tail is cut next time
         await run_in_threadpool(writer.close, complete)
+    then = intake.submitting(session, person, period) if submit else None
     upload = await run_in_threadpool(
-        uploads.commit_append, session, app_state.store, person, upload_id, path, writer.start, writer.written
+        uploads.commit_append, session, app_state.store, person, upload_id, path, writer.start, writer.written, then
     )
     app_state.wake()
     return uploads.out(upload)

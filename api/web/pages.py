@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
@@ -21,7 +20,7 @@ from api.proxies import client_address
 from api.web import labels
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
-from api.web.menu import EXPORTERS, UPLOADERS, may
+from api.web.menu import EXPORTERS, may
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,
@@ -35,17 +34,17 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, calendar, preview, service
+from archive import calendar, preview, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Person, Record, RecordStatus, RecordType, School
+from archive.models import Person, Record, RecordStatus
 from flows import home as home_flow
 from flows import search as scoped_search
 from retention import service as retention
 from search.documents import FACETS
 from signing import periods, seal, workflow
 from signing import service as signing_service
-from signing.models import ApprovalBatch
+from signing.models import ApprovalBatch, Decision
 
 router = APIRouter(include_in_schema=False)
 
@@ -259,6 +258,8 @@ def _record_page(
         RecordStatus.returned,
         RecordStatus.submitted,
     )
+    returned = [i.version_number for i, _batch in history if i.decision == Decision.returned]
+    unchanged = record.status == RecordStatus.returned and bool(returned) and max(returned) >= record.current_version
     report: dict[str, Any] | None = None
     if record.status != RecordStatus.destroyed:
         try:
@@ -280,6 +281,7 @@ def _record_page(
         report=report,
         history=history,
         may_submit=bool(cadence) and mine,
+        returned_unchanged=unchanged,  # resubmitted only as a corrected version (signing.workflow)
         may_add_version=mine,
         period=period or (periods.default_for(record, cadence, calendar.today()) if cadence else ""),
         submit_error=submit_error,
@@ -311,26 +313,3 @@ def submit_for_approval(
             return render(request, "error.html", person, status_code=404, message=said(missing))
         return _record_page(request, session, app_state, person, record, 422, said(e), period)
     return RedirectResponse(f"/ho-so/{record_id}?xong=nop-duyet", status_code=303)
-
-
-@router.get("/tai-len", response_class=HTMLResponse)
-def upload_page(request: Request, session: DbSession) -> Response:
-    """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
-    person = page_viewer(request, session, UPLOADERS, t("Tài khoản của bạn không tải hồ sơ lên."))
-    if isinstance(person, Response):
-        return person
-    creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]
-    schools = list(session.scalars(select(School).where(School.id.in_(creating)).order_by(School.name)))
-    hidden = {"approval_record", "disposition_document"}  # written by hoso itself
-    types = [t for t in session.scalars(select(RecordType).order_by(RecordType.name_vi)) if t.code not in hidden]
-    today = calendar.today()
-    session.commit()
-    return render(
-        request,
-        "upload.html",
-        person,
-        schools=schools,
-        types=types,
-        school_year=calendar.school_year_of(today),
-        month=today.month,
-    )

@@ -171,21 +171,23 @@ def test_a_recording_upload_survives_a_dropped_connection_and_a_reload(
     from tests.factories import mp4_bytes
 
     video = tmp_path / "tiet-day-khoa-hoc.mp4"
-    video.write_bytes(mp4_bytes(10 * 1024 * 1024 + 17))  # three 4 MiB chunks
+    video.write_bytes(mp4_bytes(10 * 1024 * 1024 + 17))  # several chunks, whatever the link's speed
     context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
     page = context.new_page()
     log_in(page, server, "gv.lan")
     page.goto(f"{server}/tai-len")
     page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
-    page.get_by_label("Tên hồ sơ").fill("")
     page.locator("#file").set_input_files(str(video))
-    page.get_by_role("button", name="Tải lên").click()
-    page.locator("#loi-title", has_text=re.compile(r"\S")).wait_for()  # (no wait_for_function: the CSP forbids eval)
-    assert "thiếu" in page.locator("#loi-title").inner_text()  # refused next to the field, nothing sent
-    assert page.locator("#file").evaluate("el => el.files.length") == 1  # the chosen file is kept
+    assert page.locator("#title-0").input_value() == "tiet day khoa hoc"  # the title from the file name
+    page.locator("#title-0").fill("")
+    page.get_by_role("button", name="Chỉ tải lên").click()
+    page.locator("#loi-title-0", has_text=re.compile(r"\S")).wait_for()  # (no wait_for_function: the CSP forbids eval)
+    assert "thiếu" in page.locator("#loi-title-0").inner_text()  # refused next to the field, nothing sent
+    assert page.locator("#tep li").count() == 1  # the chosen file is kept
     shot(page, "tai-len-loi")
 
     offsets: list[str] = []
+    sizes: list[int] = []
     blocked = {"on": True}
 
     def on_patch(route, request):  # type: ignore[no-untyped-def]
@@ -196,22 +198,27 @@ def test_a_recording_upload_survives_a_dropped_connection_and_a_reload(
         if blocked["on"] and request.headers.get("upload-offset") != "0":
             route.abort("connectionreset")  # the school's internet drops after the first chunk
             return
+        sizes.append(len(request.post_data_buffer or b""))
         route.continue_()
 
     page.route("**/api/v1/uploads/*", on_patch)
-    page.get_by_label("Tên hồ sơ").fill("Video tiết dạy Khoa học 5B")
-    page.get_by_role("button", name="Tải lên").click()
+    page.locator("#title-0").fill("Video tiết dạy Khoa học 5B")
+    page.get_by_role("button", name="Chỉ tải lên").click()
     page.locator("#status", has_text="Mất kết nối").wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Chỉ tải lên").is_disabled()  # no second upload while one is sending
+    assert int(page.locator("#tep progress").get_attribute("value") or 0) >= 9  # the first MiB is counted
     shot(page, "tai-len-mat-ket-noi")
     # the teacher gives up waiting and reloads the page, then chooses the same file again
     page.reload()
     blocked["on"] = False
     page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
-    page.get_by_label("Tên hồ sơ").fill("Video tiết dạy Khoa học 5B")
     page.locator("#file").set_input_files(str(video))
-    page.get_by_role("button", name="Tải lên").click()
-    page.wait_for_url(f"{server}/ho-so/*", timeout=60_000)
-    assert offsets.count("0") == 1, offsets  # the first 4 MiB were sent once, never again
+    page.locator("#title-0").fill("Video tiết dạy Khoa học 5B")
+    page.get_by_role("button", name="Chỉ tải lên").click()
+    page.get_by_role("link", name="Video tiết dạy Khoa học 5B").click(timeout=60_000)
+    page.wait_for_url(f"{server}/ho-so/*")
+    assert offsets.count("0") == 1, offsets  # the first chunk was sent once, never again
+    assert max(sizes) > min(sizes), sizes  # the chunk grew with the measured speed
     assert page.get_by_role("heading", name="Video tiết dạy Khoa học 5B").is_visible()
     assert page.locator("video").count() == 1
     shot(page, "ho-so-video")
@@ -362,24 +369,23 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
     context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
     page = context.new_page()
     log_in(page, server, "gv.an")
-    for kind, title, path in (
-        ("lesson_plan", "KHBD Toán 6 — Phân số bằng nhau", plan),
-        ("lesson_recording", "Tiết dạy trực tuyến Toán 6A", video),
+    for kind, title, path, button in (
+        ("lesson_plan", "KHBD Toán 6 — Phân số bằng nhau", plan, "Tải lên và nộp duyệt"),
+        ("lesson_recording", "Tiết dạy trực tuyến Toán 6A", video, "Chỉ tải lên"),
     ):
         page.get_by_role("link", name="Tải lên").click()
         page.get_by_label("Loại hồ sơ").select_option(kind)
-        page.get_by_label("Tên hồ sơ").fill(title)
-        page.get_by_label("Tháng").fill("11")
-        page.get_by_label("Môn").fill("Toán")
-        page.get_by_label("Khối").fill("6")
-        page.get_by_label("Lớp").fill("6A")
+        assert page.get_by_label("Năm học").input_value() == school_year  # the school year that has begun
+        page.get_by_label("Tháng").select_option("11")
+        page.get_by_label("Môn").select_option("Toán")
+        page.get_by_label("Khối").select_option("6")
         page.locator("#file").set_input_files(str(path))
-        page.get_by_role("button", name="Tải lên").click()
-        page.wait_for_url(f"{server}/ho-so/*", timeout=60_000)
-        if kind == "lesson_plan":
-            assert page.get_by_label("Kỳ duyệt (tháng: năm-tháng, ví dụ 2026-11)").input_value() == november
-            page.get_by_role("button", name="Nộp duyệt").click()
-            page.get_by_text("Đã nộp duyệt").wait_for()
+        page.locator("#title-0").fill(title)
+        page.get_by_role("button", name=button).click()
+        page.get_by_role("link", name=title).click(timeout=60_000)
+        page.wait_for_url(f"{server}/ho-so/*")
+        if kind == "lesson_plan":  # uploaded and submitted in one go, for November
+            assert page.get_by_text(f"Kỳ {november}: phiên bản 1 nộp").is_visible()
             shot(page, "ho-so-nop-duyet")
     context.close()
 

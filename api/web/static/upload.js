@@ -1,134 +1,315 @@
-// Resumable upload (tus 1.0 semantics) over hoso's API: 4 MiB chunks, retried from the server's
-// offset after a dropped connection, resumed after a page reload when the same file is chosen again.
+// Many files at once (issue #15): picked or dropped together, the shared metadata chosen once, a
+// title per file from its name, then each file sent over hoso's resumable API (tus 1.0 semantics),
+// one after the other, with "?submit=true" on its last chunk for "Tải lên và nộp duyệt" (the record
+// and its submission commit together, flows/intake.py). Type and size are checked here against the
+// record type's own data before a byte is sent (the server checks the bytes again).
+//
+// Weak school internet: progress in bytes and seconds from the first second (XHR upload progress
+// inside a chunk), a chunk size that follows the measured speed (~7 s a chunk, 1–32 MiB; the server
+// takes any size up to 64 MiB), retries from the server's offset after a dropped connection, at
+// once when the phone wakes or the network comes back, and after a reload when the same file is
+// chosen again (the upload's id is kept in localStorage).
 (function () {
   "use strict";
-  var CHUNK = 4 * 1024 * 1024;
+  var MiB = 1024 * 1024, MIN_CHUNK = MiB, MAX_CHUNK = 32 * MiB, TARGET_SECONDS = 7, STALLED_MS = 5000;
   var form = document.getElementById("tai-len");
-  var fileInput = document.getElementById("file");
+  var input = document.getElementById("file");
   var drop = document.getElementById("drop");
-  var csrf = form.dataset.csrf;
+  var list = document.getElementById("tep");
+  var typeSelect = document.getElementById("record_type");
   var statusEl = document.getElementById("status");
-  var bar = document.getElementById("progress");
-  var dropped = null;
+  var submitButton = document.getElementById("gui-nop");
+  var controls = [submitButton, document.getElementById("gui"), input];
+  var csrf = form.dataset.csrf, maxBytes = Number(form.dataset.maxBytes);
+  var items = [], serial = 0, sending = false;
+  var waker = null, hurry = false, inFlight = null, lastProgress = 0;
 
-  function headers(extra) {
-    var h = { "X-CSRF-Token": csrf };
-    for (var k in extra) { h[k] = extra[k]; }
-    return h;
-  }
-  function show(text) { statusEl.textContent = text; }
-  function clearErrors() {
-    document.querySelectorAll(".field-error").forEach(function (e) { e.textContent = ""; });
-    form.querySelectorAll("[aria-invalid]").forEach(function (e) { e.removeAttribute("aria-invalid"); });
-  }
-  function fieldError(name, message) {
-    var slot = document.getElementById("loi-" + name) || document.getElementById("loi-file");
-    slot.textContent = message;
-    var input = document.getElementById(name);
-    if (input) { input.setAttribute("aria-invalid", "true"); }
-  }
   function key(file) { return "hoso-upload:" + file.name + ":" + file.size + ":" + file.lastModified; }
-  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  function mb(bytes) { return (bytes / MiB).toFixed(1); }
+  function size(bytes) {
+    return bytes < MiB ? hosoT("%(kb)s KB", { kb: Math.max(1, Math.round(bytes / 1024)) }) : hosoT("%(mb)s MB", { mb: mb(bytes) });
+  }
   function human(seconds) {
     if (!isFinite(seconds)) { return "…"; }
     var m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
     return m ? hosoT("%(m)s phút %(s)s giây", { m: m, s: s }) : hosoT("%(s)s giây", { s: s });
   }
+  function titleOf(name) {
+    var base = name.replace(/\.[^.]+$/, "").replace(/_+/g, " ");
+    if (base.indexOf(" ") < 0) { base = base.replace(/-+/g, " "); }  // "ke-hoach-toan-5" → words
+    return base.replace(/\s+/g, " ").trim();
+  }
+  function chosenType() { return typeSelect.options[typeSelect.selectedIndex]; }
+  function show(text) { statusEl.textContent = text; }
 
+  // -- the shared metadata and its errors ---------------------------------------------------------
+  function shared() {
+    var m = {};
+    ["school_code", "record_type", "school_year", "subject"].forEach(function (n) {
+      var v = document.getElementById(n).value;
+      if (v) { m[n] = v; }
+    });
+    ["month", "grade"].forEach(function (n) {
+      var v = document.getElementById(n).value;
+      if (v) { m[n] = Number(v); }
+    });
+    return m;
+  }
+  function sharedError(name, message) {
+    var slot = document.getElementById("loi-" + name) || document.getElementById("loi-file");
+    slot.textContent = message;
+    var control = document.getElementById(name);
+    if (control) { control.setAttribute("aria-invalid", "true"); control.focus(); }
+  }
+  function clearErrors() {
+    form.querySelectorAll(".field-error").forEach(function (e) { e.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(function (e) { e.removeAttribute("aria-invalid"); });
+  }
+
+  // -- the list of files ----------------------------------------------------------------------------
+  function rowError(item, message) {
+    item.error.textContent = message;
+    if (message) { item.title.setAttribute("aria-invalid", "true"); } else { item.title.removeAttribute("aria-invalid"); }
+  }
+  function refusal(file) {
+    var option = chosenType(), ext = (file.name.match(/\.[^.]+$/) || [""])[0].toLowerCase();
+    if (file.size === 0) { return hosoT("Tệp rỗng (0 byte); hãy chọn đúng tệp."); }
+    if (file.size > maxBytes) {
+      return hosoT("Tệp %(size)s MB, quá giới hạn %(max)s MB mỗi tệp; hãy nén hoặc cắt nhỏ.", { size: mb(file.size), max: form.dataset.maxMb });
+    }
+    var accepted = option.dataset.accept.split(","), types = option.dataset.mediaTypes.split(" ");
+    if (accepted.indexOf(ext) < 0 && types.indexOf(file.type) < 0) {
+      return hosoT("%(type)s chỉ nhận %(labels)s; hãy bỏ tệp này hoặc chọn loại hồ sơ khác.", { type: option.text, labels: option.dataset.labels });
+    }
+    return "";
+  }
+  function recheck() {
+    var option = chosenType();
+    input.accept = option.dataset.accept;
+    document.getElementById("file-types").textContent = option.dataset.labels;
+    submitButton.hidden = !option.dataset.signed;
+    document.getElementById("khong-ky").hidden = Boolean(option.dataset.signed);
+    items.forEach(function (item) { if (item.state !== "done") { rowError(item, refusal(item.file)); } });
+  }
+  function addFiles(files) {
+    Array.prototype.forEach.call(files, function (file) {
+      if (items.some(function (i) { return key(i.file) === key(file); })) { return; }
+      var n = serial++, row = document.getElementById("tep-mau").content.firstElementChild.cloneNode(true);
+      var item = {
+        file: file, row: row, state: "waiting",
+        title: row.querySelector("input.title"), error: row.querySelector(".field-error"),
+        bar: row.querySelector("progress"), status: row.querySelector(".file-status"),
+      };
+      item.title.id = "title-" + n;
+      item.title.value = titleOf(file.name);
+      item.error.id = "loi-title-" + n;
+      item.status.id = "trang-thai-" + n;
+      row.querySelector(".title-label").htmlFor = item.title.id;
+      row.querySelector(".file-name").id = "ten-tep-" + n;
+      row.querySelector(".file-name").textContent = hosoT("Tệp: %(name)s (%(size)s)", { name: file.name, size: size(file.size) });
+      item.title.setAttribute("aria-describedby", "ten-tep-" + n + " loi-title-" + n + " trang-thai-" + n);
+      row.querySelector(".remove").addEventListener("click", function () {
+        if (sending) { return; }
+        items.splice(items.indexOf(item), 1);
+        row.remove();
+        drop.focus();
+      });
+      items.push(item);
+      list.appendChild(row);
+      rowError(item, refusal(file));
+    });
+    document.getElementById("loi-file").textContent = "";
+  }
+
+  drop.addEventListener("click", function () { if (!sending) { input.click(); } });
+  drop.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); if (!sending) { input.click(); } }
+  });
   drop.addEventListener("dragover", function (e) { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
   drop.addEventListener("drop", function (e) {
     e.preventDefault(); drop.classList.remove("over");
-    dropped = e.dataTransfer.files[0] || null;
-    if (dropped) { drop.textContent = dropped.name; }
+    if (!sending) { addFiles(e.dataTransfer.files); }
   });
+  input.addEventListener("change", function () { addFiles(input.files); });
+  typeSelect.addEventListener("change", recheck);
+  recheck();
 
-  function metadata() {
-    var m = {};
-    ["school_code", "record_type", "title", "school_year", "subject", "class_name"].forEach(function (n) {
-      var v = document.getElementById(n).value.trim();
-      if (v) { m[n] = v; }
+  // -- sending ------------------------------------------------------------------------------------
+  function nap(ms) {  // a backoff that the phone waking up or the network coming back cuts short
+    return new Promise(function (resolve) {
+      var timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); waker = null; resolve(); }
+      waker = done;
     });
-    ["month", "grade"].forEach(function (n) {
-      var v = document.getElementById(n).value.trim();
-      if (v) { m[n] = /^\d+$/.test(v) ? Number(v) : v; }
-    });
-    return m;
+  }
+  function resume() {
+    hurry = true;
+    if (waker) { waker(); }
+    if (inFlight && Date.now() - lastProgress > STALLED_MS) { inFlight.abort(); }  // left hanging by the sleep
+  }
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") { resume(); } });
+  window.addEventListener("online", resume);
+
+  function request(method, url, body, headers, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      for (var k in headers || {}) { xhr.setRequestHeader(k, headers[k]); }
+      if (onProgress) {
+        xhr.upload.onprogress = function (e) { lastProgress = Date.now(); onProgress(e.loaded); };
+      }
+      xhr.onload = function () {
+        var parsed = {};
+        try { parsed = JSON.parse(xhr.responseText || "{}"); } catch (ignored) { parsed = {}; }
+        resolve({ status: xhr.status, body: parsed });
+      };
+      xhr.onerror = xhr.onabort = xhr.ontimeout = function () { reject(new Error("network")); };
+      inFlight = xhr; lastProgress = Date.now();
+      xhr.send(body);
+    }).finally(function () { inFlight = null; });
+  }
+  async function uploadState(id) {
+    var r = await request("GET", "/api/v1/uploads/" + id, null);
+    return r.status === 200 ? r.body : null;
+  }
+  function nextChunk(previous, bytes, seconds) {
+    var rate = bytes / Math.max(seconds, 0.05), step = 256 * 1024;
+    var wanted = Math.round(rate * TARGET_SECONDS / step) * step;
+    return Math.min(MAX_CHUNK, 4 * previous, Math.max(MIN_CHUNK, wanted));
   }
 
-  async function offsetOf(id) {
-    var r = await fetch("/api/v1/uploads/" + id, { headers: headers({}) });
-    if (!r.ok) { return null; }
-    return (await r.json());
-  }
-
-  async function send(file) {
-    var stored = localStorage.getItem(key(file)), upload = null;
+  async function start(item, meta) {
+    var stored = localStorage.getItem(key(item.file));
     if (stored) {
-      upload = await offsetOf(stored);
-      if (!upload || upload.state !== "open") { upload = null; localStorage.removeItem(key(file)); }
-      else { show(hosoT("Tiếp tục tải lên từ %(p)s%…", { p: Math.round(100 * upload.offset / file.size) })); }
+      var known = await uploadState(stored).catch(function () { return null; });
+      if (known && (known.state === "open" || known.state === "done")) { return known; }
+      localStorage.removeItem(key(item.file));
     }
-    if (!upload) {
-      var r = await fetch("/api/v1/uploads", {
-        method: "POST",
-        headers: headers({ "Content-Type": "application/json" }),
-        body: JSON.stringify({ metadata: metadata(), filename: file.name, size: file.size })
+    var r = await request("POST", "/api/v1/uploads", JSON.stringify({ metadata: meta, filename: item.file.name, size: item.file.size }),
+      { "Content-Type": "application/json" });
+    if (r.status !== 201) {
+      var errors = (r.body.detail && r.body.detail.errors) || [];
+      var mine = errors.filter(function (e) { return e.loc[e.loc.length - 1] === "title"; });
+      errors.filter(function (e) { return mine.indexOf(e) < 0; }).forEach(function (e) {
+        sharedError(String(e.loc[e.loc.length - 1]), hosoLang() === "en" ? e.msg : e.message);
       });
-      var body = await r.json();
-      if (!r.ok) {
-        var errors = (body.detail && body.detail.errors) || [];
-        if (errors.length) {
-          errors.forEach(function (e) { fieldError(String(e.loc[e.loc.length - 1]), hosoLang() === "en" ? e.msg : e.message); });
-        } else { fieldError(r.status === 413 ? "file" : "record_type", hosoProblem(body)); }
-        return null;
+      if (mine.length) { rowError(item, hosoLang() === "en" ? mine[0].msg : mine[0].message); }
+      else if (!errors.length) {
+        if (r.status === 403 || r.status === 404) { sharedError("school_code", hosoProblem(r.body)); }
+        else { rowError(item, hosoProblem(r.body)); }
       }
-      upload = body;
-      localStorage.setItem(key(file), upload.id);
+      return { stop: errors.length > mine.length || r.status === 403 || r.status === 404 };
     }
-    var offset = upload.offset, started = Date.now(), startOffset = offset, failures = 0;
-    document.getElementById("tien-do").hidden = false;
-    while (offset < file.size) {
-      var chunk = file.slice(offset, Math.min(offset + CHUNK, file.size));
-      try {
-        var p = await fetch("/api/v1/uploads/" + upload.id, {
-          method: "PATCH",
-          headers: headers({ "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }),
-          body: chunk
-        });
-        if (p.status === 409) { var now = await offsetOf(upload.id); offset = now ? now.offset : offset; continue; }
-        var state = await p.json();
-        if (!p.ok) { fieldError("file", hosoProblem(state)); return null; }
-        offset = state.offset; failures = 0;
-        if (state.state === "done") { localStorage.removeItem(key(file)); return state; }
-      } catch (err) {
-        failures += 1;
-        show(hosoT("Mất kết nối, đang thử lại… (lần %(n)s)", { n: failures }));
-        await sleep(Math.min(30000, 500 * Math.pow(2, failures)));
-        var again = await offsetOf(upload.id).catch(function () { return null; });
-        if (again) { offset = again.offset; }
-        continue;
+    localStorage.setItem(key(item.file), r.body.id);
+    return r.body;
+  }
+
+  async function send(item, meta, andSubmit) {
+    var file = item.file, upload = await start(item, meta);
+    if (!upload.id) { return upload; }
+    var offset = upload.offset, sent = offset, base = offset, started = Date.now(), chunk = MIN_CHUNK, failures = 0;
+    item.bar.hidden = false;
+    function paint() {
+      var seconds = (Date.now() - started) / 1000, speed = (sent - base) / Math.max(seconds, 0.001);
+      item.bar.value = Math.round(100 * sent / file.size);
+      var text = hosoT("Đã gửi %(sent)s / %(total)s MB · %(s)s giây · %(speed)s MB/s · còn khoảng %(left)s", {
+        sent: mb(sent), total: mb(file.size), s: Math.floor(seconds), speed: (speed / MiB).toFixed(2),
+        left: speed > 0 ? human((file.size - sent) / speed) : "…",
+      });
+      item.status.textContent = text; show(item.title.value + ": " + text);
+    }
+    var ticker = setInterval(paint, 1000);
+    paint();
+    try {
+      while (upload.state !== "done") {
+        var end = Math.min(offset + chunk, file.size), last = end === file.size, from = offset, t0 = Date.now();
+        try {
+          var r = await request("PATCH", "/api/v1/uploads/" + upload.id + (last && andSubmit ? "?submit=true" : ""),
+            file.slice(offset, end), { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
+            function (loaded) { sent = from + loaded; });
+        } catch (lost) {
+          failures += 1;
+          var text = hosoT("Mất kết nối, đang thử lại… (lần %(n)s)", { n: failures });
+          item.status.textContent = text; show(item.title.value + ": " + text);
+          if (!hurry) { await nap(Math.min(30000, 500 * Math.pow(2, failures))); }
+          hurry = false;
+          var now = await uploadState(upload.id).catch(function () { return null; });
+          if (now) { upload = now; offset = sent = now.offset; }
+          chunk = Math.max(MIN_CHUNK, Math.floor(chunk / 2));
+          continue;
+        }
+        if (r.status === 409 && r.body.detail && typeof r.body.detail.offset === "number") {
+          offset = sent = r.body.detail.offset; continue;
+        }
+        if (r.status !== 200) { rowError(item, hosoProblem(r.body)); return { stop: false }; }
+        chunk = nextChunk(chunk, end - from, (Date.now() - t0) / 1000);
+        upload = r.body; offset = sent = upload.offset; failures = 0;
+        paint();
       }
-      var elapsed = (Date.now() - started) / 1000, sent = offset - startOffset;
-      var speed = sent / Math.max(elapsed, 0.001);
-      bar.value = Math.round(100 * offset / file.size);
-      show(hosoT("%(p)s% — %(speed)s MB/s — còn khoảng %(left)s", {
-        p: bar.value, speed: (speed / 1024 / 1024).toFixed(1), left: human((file.size - offset) / speed),
-      }));
+    } finally {
+      clearInterval(ticker);
     }
-    return await offsetOf(upload.id);
+    localStorage.removeItem(key(file));
+    return upload;
+  }
+
+  function finished(item, done, andSubmit) {
+    item.state = "done";
+    item.bar.hidden = true;
+    item.title.readOnly = true;
+    item.row.querySelector(".remove").hidden = true;
+    var badge = document.createElement("span"), link = document.createElement("a");
+    badge.className = "badge badge-" + (andSubmit ? "submitted" : "draft");
+    badge.textContent = andSubmit ? hosoT("Đã nộp") : hosoT("Bản nháp");
+    link.href = "/ho-so/" + done.record_id;
+    link.textContent = item.title.value;
+    item.status.textContent = "";
+    item.status.append(badge, " ", link);
   }
 
   form.addEventListener("submit", async function (e) {
     e.preventDefault();
+    if (sending) { return; }
     clearErrors();
-    var file = dropped || fileInput.files[0];
-    if (!file) { fieldError("file", hosoT("Hãy chọn tệp để tải lên.")); return; }
-    var done = await send(file);
-    if (done && done.record_id) {
-      bar.value = 100;
-      show(hosoT("Đã tải lên xong."));
-      window.location.href = "/ho-so/" + done.record_id;
+    var andSubmit = e.submitter ? e.submitter === submitButton && !submitButton.hidden : !submitButton.hidden;
+    var todo = items.filter(function (i) { return i.state !== "done"; });
+    if (!todo.length) { sharedError("file", hosoT("Hãy chọn hoặc kéo thả ít nhất một tệp.")); drop.focus(); return; }
+    var ready = todo.filter(function (item) {
+      var message = refusal(item.file) || (item.title.value.trim() ? "" : hosoT("Tên hồ sơ đang bị thiếu; hãy nhập tên."));
+      rowError(item, message);
+      return !message;
+    });
+    if (!ready.length) { (todo[0].error.textContent ? todo[0].title : drop).focus(); return; }
+    sending = true;
+    controls.forEach(function (c) { c.disabled = true; });
+    drop.setAttribute("aria-disabled", "true");
+    var meta = shared(), uploaded = 0;
+    try {
+      for (var i = 0; i < ready.length; i++) {
+        var item = ready[i], done;
+        try {
+          done = await send(item, Object.assign({}, meta, { title: item.title.value.trim() }), andSubmit);
+        } catch (err) {
+          rowError(item, hosoT("Mất kết nối; hãy thử lại.")); continue;
+        }
+        if (done.record_id) { finished(item, done, andSubmit); uploaded += 1; }
+        else if (done.stop) { break; }
+      }
+    } finally {
+      sending = false;
+      controls.forEach(function (c) { c.disabled = false; });
+      drop.removeAttribute("aria-disabled");
+    }
+    var left = items.filter(function (it) { return it.state !== "done"; }).length;
+    var counts = { n: uploaded, left: left };
+    if (left) {
+      show(andSubmit
+        ? hosoT("Xong: %(n)s tệp đã tải lên và nộp duyệt; %(left)s tệp chưa gửi được.", counts)
+        : hosoT("Xong: %(n)s tệp đã tải lên; %(left)s tệp chưa gửi được.", counts));
+    } else {
+      show(andSubmit ? hosoT("Xong: %(n)s tệp đã tải lên và nộp duyệt.", counts) : hosoT("Xong: %(n)s tệp đã tải lên.", counts));
     }
   });
 })();
