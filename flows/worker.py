@@ -1,7 +1,8 @@
 """The background worker of `hoso serve`: it runs the jobs table's work inside the serving process.
 
 Index updates are drained in batches every moment (or at once when a request wakes the worker);
-evidence packages are built one at a time between them. Claimed jobs are leases (`archive.jobs`):
+evidence packages are built one at a time between them, and renditions a few per office process
+(flows/renditions). Claimed jobs are leases (`archive.jobs`):
 a heartbeat thread renews this worker's, and every worker puts back the jobs of one that went
 silent, so a crash between a commit and its follow-up work is repaired within a lease while the
 other servers run, and at the next start. Several server processes may run workers: jobs are
@@ -30,6 +31,7 @@ from archive import anchors, calendar, jobs, sidecar
 from archive.models import Job
 from flows.blobs import record_blobs
 from flows.evidence import package as evidence_package
+from flows.renditions import run as renditions
 from flows.state import AppState
 from retention import fixity, schedule
 from retention import service as retention
@@ -107,6 +109,8 @@ class Worker:
                     stop=self._stop,
                 )
                 self.run_one_export()
+                if self.state.settings.rendition_worker:
+                    renditions.run_batch(self.state, self.name)
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
                 if hours and (last_sweep is None or time.monotonic() - last_sweep > hours * 3600):

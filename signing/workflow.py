@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, calendar
+from archive import access, audit, calendar, renditions
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordStatus, Role
@@ -85,11 +85,12 @@ def submit(session: Session, actor: Person, record_id: str, period: str | None, 
                 "Hồ sơ đã được duyệt và đang chờ ký; không nộp lại được.",
                 "The record is approved and waiting for its signature; it cannot be resubmitted.",
             )
+        source = renditions.latest_source(session, record)  # a PDF rendition made meanwhile is no new upload
         if open_item is not None:
-            if open_item.version_number == record.current_version:
+            if open_item.version_number == source:
                 raise Conflict("Hồ sơ đã được nộp và đang chờ duyệt.", "The record is already submitted.")
             # A new version uploaded while waiting: the submission now points at it.
-            open_item.version_number = record.current_version
+            open_item.version_number = source
             open_item.submitted_at = utcnow()
             open_item.note = note
             item = open_item
@@ -98,7 +99,7 @@ def submit(session: Session, actor: Person, record_id: str, period: str | None, 
             item = ApprovalItem(
                 batch_id=batch.id,
                 record_id=record.id,
-                version_number=record.current_version,
+                version_number=source,
                 submitted_by_id=actor.id,
                 submitted_at=utcnow(),
                 note=note,
@@ -115,7 +116,7 @@ def submit(session: Session, actor: Person, record_id: str, period: str | None, 
             object_id=record.id,
             school_id=record.school_id,
             record_id=record.id,
-            details={"period": period, "version": record.current_version, "batch_id": item.batch_id},
+            details={"period": period, "version": source, "batch_id": item.batch_id},
         )
     return item
 
@@ -153,7 +154,7 @@ def decide(session: Session, actor: Person, batch_id: str, decisions: list[Decis
                     item_id=item.id,
                 )
             seen.add(item.id)
-            if item.record.current_version != item.version_number:
+            if renditions.latest_source(session, item.record) != item.version_number:
                 raise Conflict(
                     f"Giáo viên đã tải phiên bản mới của '{item.record.title}' sau khi nộp; chờ nộp lại.",
                     f"A newer version of {item.record.title!r} was uploaded after submission; wait for resubmission.",
