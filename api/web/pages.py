@@ -32,7 +32,7 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import access, calendar, service
+from archive import access, calendar, renditions, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
 from archive.models import Person, Record, RecordStatus, RecordType, School
@@ -254,6 +254,7 @@ def _record_page(
             )
         except HosoError as e:
             report = {"error": said(e), "signatures": []}
+    made = renditions.of_record(session, record.id)
     session.commit()
     return render(
         request,
@@ -266,6 +267,7 @@ def _record_page(
         keeping=keeping,
         report=report,
         history=history,
+        renditions=made,
         may_submit=bool(cadence) and mine,
         may_add_version=mine,
         period=period or (periods.default_for(record, cadence, calendar.today()) if cadence else ""),

@@ -53,8 +53,27 @@ class Work:
     error: HosoError | None = None
 
 
-def _failure(vi: str, en: str) -> HosoError:
-    return HosoError(vi, en)
+# Why a rendition failed, as the record page says it (Vietnamese; English in api/web/i18n/en.json).
+DAMAGED = (
+    "Dữ liệu lưu trữ của tệp gốc không khớp mã băm (đã báo cán bộ lưu trữ).",
+    "The original's stored bytes do not match their hash (the archivist has been told).",
+)
+NOT_INSTALLED = ("Máy chủ chưa cài LibreOffice.", "LibreOffice is not installed on the server.")
+TIMED_OUT = (
+    "LibreOffice không chuyển xong tệp trong thời hạn cho phép (tệp quá phức tạp hoặc bị lỗi).",
+    "LibreOffice did not finish converting the file in the time allowed (too complex or damaged).",
+)
+UNMADE = (
+    "LibreOffice không mở được tệp để chuyển sang PDF (tệp có thể bị hỏng).",
+    "LibreOffice could not open the file to convert it to PDF (it may be damaged).",
+)
+NOT_PDF = ("LibreOffice không tạo ra tệp PDF hợp lệ.", "LibreOffice did not make a valid PDF.")
+NOT_STORED = ("Lỗi khi lưu bản PDF; hoso sẽ thử lại.", "Storing the PDF failed; hoso will try again.")
+REASONS = (DAMAGED, NOT_INSTALLED, TIMED_OUT, UNMADE, NOT_PDF, NOT_STORED)
+
+
+def _failure(reason: tuple[str, str]) -> HosoError:
+    return HosoError(*reason)
 
 
 def run_batch(state: AppState, worker: str) -> int:
@@ -119,10 +138,7 @@ def _fetch(state: AppState, w: Work, folder: Path) -> None:
                 out.write(chunk)
     except blobs.BlobMismatch as e:
         blobs.report(state.sessions, e, f"rendition {w.rendition_id}", None)
-        w.error = _failure(
-            "dữ liệu lưu trữ của tệp gốc không khớp mã băm (đã báo cán bộ lưu trữ)",
-            "the original's stored bytes do not match their hash (the archivist has been told)",
-        )
+        w.error = _failure(DAMAGED)
 
 
 def _attempt(paths: list[Path], out: Path, profile: Path, limit: float) -> tuple[dict[Path, Path], bool]:
@@ -143,7 +159,7 @@ def _convert(state: AppState, todo: list[Work], folder: Path) -> None:
             made, timed_out = _attempt([w.path for w in todo if w.path], folder / "out", profile, seconds * len(todo))
         except libreoffice.Missing:
             for w in todo:
-                w.error = _failure("máy chủ chưa cài LibreOffice", "LibreOffice is not installed on the server")
+                w.error = _failure(NOT_INSTALLED)
             return
         if timed_out:
             log.warning("LibreOffice ran past its limit on %d documents; converting them one by one", len(todo))
@@ -156,21 +172,7 @@ def _convert(state: AppState, todo: list[Work], folder: Path) -> None:
                 if w.path in alone:
                     w.pdf = alone[w.path]
                     continue
-            w.error = _timed_out(seconds) if timed_out else _unmade()
-
-
-def _timed_out(seconds: float) -> HosoError:
-    return _failure(
-        f"LibreOffice không chuyển xong tệp trong {seconds:g} giây (tệp quá phức tạp hoặc bị lỗi)",
-        f"LibreOffice did not finish converting the file within {seconds:g} s (too complex or damaged)",
-    )
-
-
-def _unmade() -> HosoError:
-    return _failure(
-        "LibreOffice không mở được tệp để chuyển sang PDF (tệp có thể bị hỏng)",
-        "LibreOffice could not open the file to convert it to PDF (it may be damaged)",
-    )
+            w.error = _failure(TIMED_OUT if timed_out else UNMADE)
 
 
 def _finish(state: AppState, session: Session, w: Work) -> None:
@@ -181,9 +183,9 @@ def _finish(state: AppState, session: Session, w: Work) -> None:
             _store(state, session, w)
         except HosoError as e:
             w.error = e
-        except Exception as e:  # noqa: BLE001  (any failure is this job's, never the batch's)
+        except Exception:  # noqa: BLE001  (any failure is this job's, never the batch's)
             log.exception("could not store rendition %s", w.rendition_id)
-            w.error = _failure("lỗi khi lưu bản PDF", f"storing the PDF failed: {e!r}")
+            w.error = _failure(NOT_STORED)
         else:
             jobs.finish(session, job)
             return
@@ -215,7 +217,7 @@ def _store(state: AppState, session: Session, w: Work) -> None:
     try:
         received = spool.finish()
         if received.media_type != mediatype.PDF:
-            raise _failure("LibreOffice không tạo ra tệp PDF hợp lệ", "LibreOffice did not make a valid PDF")
+            raise _failure(NOT_PDF)
         received = ingest.store_blob(state.store, ingest.identified(received))
     finally:
         spool.discard()
