@@ -26,8 +26,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SIGNATURES = ["formats-v109.xml", "format_extensions.xml"]  # the PRONOM release the wheel ships
-
 
 @dataclass(frozen=True)
 class Format:
@@ -40,11 +38,23 @@ class _Fido:
         self.lock = threading.Lock()
         self.fido: Any = None
         self.found: list[Format] = []
+        self.release = ""
 
     def _load(self) -> Any:
+        """fido with the PRONOM release its wheel ships (named in its conf/versions.xml: fido's own
+        default file list names an older release it no longer ships, and fails to load)."""
         from fido.fido import Fido
+        from fido.versions import get_local_versions
 
-        return Fido(quiet=True, handle_matches=self._matches, format_files=SIGNATURES)
+        versions = get_local_versions()
+        self.release = str(versions.pronom_version)
+        files = [versions.pronom_signature, versions.fido_extension_signature]
+        return Fido(
+            quiet=True,
+            handle_matches=self._matches,
+            format_files=files,
+            containersignature_file=versions.pronom_container_signature,
+        )
 
     def _matches(self, _name: str, matches: list[tuple[Any, Any]], _delta: float, _kind: str = "") -> None:
         for fmt, _sig in matches:
@@ -54,10 +64,10 @@ class _Fido:
 
     def identify(self, path: Path) -> Format | None:
         with self.lock:
-            if self.fido is None:
-                self.fido = self._load()
             self.found = []
             try:
+                if self.fido is None:
+                    self.fido = self._load()
                 self.fido.identify_file(str(path), extension=False)
             except Exception:  # a file fido cannot parse is simply not identified
                 log.warning("fido could not identify %s", path, exc_info=True)
@@ -71,10 +81,3 @@ _FIDO = _Fido()
 def identify(path: Path) -> Format | None:
     """The file's PRONOM format (the first of fido's matches, its most specific), or None."""
     return _FIDO.identify(path)
-
-
-def tool() -> str:
-    """The identifying tool and its signature release, as PREMIS names the agent."""
-    from fido import __version__
-
-    return f"fido {__version__} (PRONOM v109)"
