@@ -95,7 +95,7 @@ BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xo
 STAMP_PLACE_VI = {place.value: vi for place, (vi, _en) in placement.SAID.items()}  # where a signature shows
 
 templates.env.filters["vn_date"] = vn_date
-templates.env.filters["kind_vi"] = lambda kind: gettext(KIND_VI.get(kind, kind))
+templates.env.filters["kind_vi"] = lambda kind: gettext(KIND_VI.get(str(kind), str(kind)))
 
 
 def _label(names: dict[str, str]) -> Callable[[Any], str]:
