@@ -72,6 +72,7 @@ def cold_cli(files: list[Path], out: Path, profile: Path) -> float:
 
 
 def hoso_job(data: Path, blobs: list[bytes], batch: int) -> float:
+    data.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data, secret_key="bench-" + "x" * 40, rendition_batch=batch)
     migrate.upgrade(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
