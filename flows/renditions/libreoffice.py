@@ -6,7 +6,8 @@ profile adds ~1 s more (2.4 s); ten documents in one process take 1.75 s (0.18 s
 rendition worker converts the jobs it has claimed in one process, on a profile it keeps (one
 per worker slot, `-env:UserInstallation`, so two workers never share one: LibreOffice locks its
 profile and a second process on it hands its work to the first or fails). Keeping one office
-warm over UNO would need Debian's python3-uno beside our virtualenv for little more.
+warm over UNO would need Debian's python3-uno beside our virtualenv for little more: batches of 8
+already give 2.7× the cold CLI's documents per second for the whole job (bench/render.py).
 
 A document that hangs the office must fail alone: the process runs in its own session (process
 group) and is killed as a group at the time limit (`soffice` is a shell script that starts
