@@ -19,8 +19,10 @@ from starlette.datastructures import FormData
 
 from api.deps import DbSession, state
 from api.proxies import client_address
+from api.web import labels
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
+from api.web.menu import ADMINS, GRANTORS
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
 from archive import access, calendar, grants, service
@@ -34,8 +36,6 @@ from signing import service as signing_service
 from signing.models import SigningCertificate
 
 router = APIRouter(include_in_schema=False)
-ADMINS = (Role.admin,)
-GRANTORS = (Role.admin, Role.principal)
 
 
 def _admin_page(
@@ -188,6 +188,7 @@ def _grants_page(
         types=types,
         grants=rows,
         seal_fingerprint=fingerprint,
+        names=labels.names(session),
         form=form or {"school_codes": [s.code for s in own[:1]], "record_types": []},
         errors=errors or {},
     )

@@ -11,15 +11,18 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.deps import state
+from api.web import menu
 from api.web.i18n import english, gettext, lang
+from api.web.labels import STATUS_VI, badge_label, yes_no
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token
 from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
 from archive.models import Person, Role
+from archive.notifications import service as notify
 from signing import periods, placement
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -68,13 +71,6 @@ def vn_date(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-STATUS_VI = {
-    "draft": "Bản nháp",
-    "submitted": "Đã nộp, chờ duyệt",
-    "approved": "Đã duyệt",
-    "returned": "Bị trả lại",
-    "destroyed": "Đã hủy theo quyết định",
-}
 ACTION_VI = {
     "record.created": "tải lên",
     "record.version_added": "thêm phiên bản",
@@ -108,6 +104,8 @@ templates.env.filters["batch_vi"] = _label(BATCH_VI)
 templates.env.filters["stamp_place_vi"] = lambda value: _label(STAMP_PLACE_VI)(value or "")
 templates.env.filters["status_vi"] = _label(STATUS_VI)
 templates.env.filters["action_vi"] = _label(ACTION_VI)
+templates.env.filters["badge_label"] = badge_label
+templates.env.filters["yes_no"] = yes_no
 templates.env.filters["t"] = gettext  # labels that come from Python dicts (roles, facets)
 
 
@@ -161,11 +159,19 @@ def render(request: Request, name: str, person: Person | None, status_code: int 
             "lang": lang(),
             "catalogue": english() if lang() == "en" else {},
             "here": here,
+            "menu": menu.entries(person),
+            "unread_notices": _unread(person),
             "status_code": status_code,
             **context,
         },
         status_code=status_code,
     )
+
+
+def _unread(person: Person | None) -> int:
+    """The header's count of unread notifications, read in the page's own session."""
+    session = object_session(person) if person is not None else None
+    return notify.unread_count(session, person) if session is not None and person is not None else 0
 
 
 def to_login() -> RedirectResponse:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.web import forms, rendering, retention_pages
+from api.web import forms, labels, menu, rendering, retention_pages
 from api.web.i18n import CATALOGUE
+from archive.notifications import texts as notification_texts
 from flows.renditions import run as rendition_run
 from signing import validate
 from tests.factories import World
@@ -41,6 +42,13 @@ def marked() -> set[str]:
         rendering.KIND_VI,
         retention_pages.DISPOSITION_VI,
         validate.CHANGES_VI,
+        labels.BADGE_VI,
+        labels.RETENTION_VI,
+        labels.SIGNED_VI,
+        labels.MEDIA_VI,
+        {e.href: e.label for e in menu.MENU},
+        {"yes": "Có", "no": "Không"},  # labels.yes_no
+        notification_texts.KIND_VI,
     ):
         found |= set(table.values())
     summaries = re.findall(r'return "([^"]+)"', Path(validate.__file__).read_text())
