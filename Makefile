@@ -57,6 +57,7 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/retention.py
+	$(BIN)/python bench/render.py
 
 ## make lint: ruff (rules and format), mypy (config in pyproject.toml) and the layout's shape (scripts/check-shape)
 lint: $(BIN)/.installed-test

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, mediatype, ooxmlcheck, pdfcheck, sidecar
+from archive import access, audit, formats, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import (
     Conflict,
@@ -94,6 +94,14 @@ def check_content(received: Received, record_type: RecordType, filename: str) ->
         raise InvalidInput(f"Tên tệp không hợp lệ: {exc}", f"Invalid file name: {exc}") from None
     if received.size == 0:
         raise InvalidInput("Tệp rỗng (0 byte).", "The file is empty (0 bytes).")
+    if received.media_type == mediatype.UNKNOWN and ooxmlcheck.is_encrypted(received.path):
+        raise InvalidInput(
+            f"Tệp {name!r} được đặt mật khẩu nên không kiểm tra và không chuyển sang PDF được. Hãy mở tệp, bỏ "
+            "mật khẩu (Tệp → Thông tin → Bảo vệ tài liệu → Mã hóa bằng mật khẩu, xóa mật khẩu), lưu rồi tải lên lại.",
+            f"The file {name!r} is password-protected, so it can be neither checked nor converted to PDF. Open it, "
+            "remove the password (File → Info → Protect Document → Encrypt with Password), save and upload it again.",
+            field="file",
+        )
     if received.media_type not in record_type.allowed_media_types:
         allowed = ", ".join(mediatype.describe(t) for t in record_type.allowed_media_types)
         found = (
@@ -118,6 +126,11 @@ def check_document(received: Received, name: str) -> None:
         pdfcheck.check(received.path, name)
     elif received.media_type in (mediatype.DOCX, mediatype.XLSX):
         ooxmlcheck.check(received.path, name)
+
+
+def identified(received: Received) -> Received:
+    """`received` with its PRONOM format (`archive.formats`), read from the spooled bytes before they go."""
+    return replace(received, format=formats.identify(received.path))
 
 
 def store_blob(store: ObjectStore, received: Received) -> Received:
@@ -179,11 +192,14 @@ def commit_version(
     details: dict[str, object],
     kind: VersionKind = VersionKind.original,
     deferred: list[tuple[str, dict[str, Any]]] | None = None,
+    derived_from: Version | None = None,
 ) -> Version:
     """Inside `versioning`: blob row, version row, sidecar and the audit event, together.
 
     With `deferred`, the sidecar is not written here but handed back as (key, body): a caller
     committing many versions at once writes them side by side (`write_sidecars`) before it commits.
+    A signed version keeps the format of the version it signs (`derived_from`: an incremental update
+    keeps the PDF's header). A new original that needs a rendition queues it here (`archive.renditions`).
     """
     blob = session.get(Blob, received.sha256)
     blob_version_id = blob.version_id if blob is not None else received.version_id
@@ -209,11 +225,18 @@ def commit_version(
         sidecar_key=key,
         created_by_id=actor.id,
         created_at=utcnow(),
+        derived_from=derived_from.number if derived_from is not None else None,
     )
+    if received.format is not None:
+        version.format_puid, version.format_name = received.format.puid, received.format.name
+    elif derived_from is not None and kind == VersionKind.signed:
+        version.format_puid, version.format_name = derived_from.format_puid, derived_from.format_name
     version.created_by = actor
     record.current_version = number
     record.updated_at = version.created_at
     session.add(version)
+    if kind == VersionKind.original:
+        renditions.queue_for(session, record, version)
     if deferred is not None:
         deferred.append((key, sidecar.build(record, version, blob_version_id)))
     else:
@@ -280,7 +303,7 @@ def create_record(
     record's own transaction: what must commit with it or not at all (the upload session marked
     done, the client's idempotency key), so a crash can never leave one without the other."""
     name = check_content(received, prepared.record_type, filename)
-    received = store_blob(store, received)
+    received = store_blob(store, identified(received))
     meta = prepared.meta
     now = utcnow()
     record = Record(
@@ -322,7 +345,7 @@ def add_version(
     update: VersionMetadataUpdate | None = None,
 ) -> Version:
     name = check_content(received, record.record_type, filename)
-    received = store_blob(store, received)
+    received = store_blob(store, identified(received))
     with versioning(session, store) as written:
         record = session.get(Record, record.id, populate_existing=True) or record
         latest = session.scalar(

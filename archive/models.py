@@ -63,6 +63,17 @@ class VersionKind(enum.StrEnum):
     derived = "derived"
 
 
+class RenditionState(enum.StrEnum):
+    queued = "queued"  # waiting for the worker (again, after a failed attempt: retried with back-off)
+    running = "running"
+    done = "done"  # its derived version exists
+    failed = "failed"  # every attempt failed; the original stays usable and signable the old way
+
+
+class RenditionTarget(enum.StrEnum):
+    pdf = "pdf"  # a DOCX or XLSX shown, reviewed and stamped as a PDF
+
+
 def new_uuid() -> str:
     return str(uuid.uuid4())
 
@@ -252,8 +263,39 @@ class Version(Base):
     sidecar_key: Mapped[str] = mapped_column(String(400))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # PRONOM identification at ingest (archive/formats.py); NULL where fido knows no format
+    format_puid: Mapped[str | None] = mapped_column(String(32))
+    format_name: Mapped[str | None] = mapped_column(String(200))
+    # a derived version (a rendition): the number of the version it was made from
+    derived_from: Mapped[int | None] = mapped_column(Integer)
 
     created_by: Mapped[Person] = relationship(lazy="joined")
+
+
+class Rendition(Base):
+    """A rendition to make of one version (archive/renditions.py queues it, flows/renditions makes it).
+
+    The row carries what the record page shows — waiting, made, or failed and why — while the job
+    behind it carries the retries; `version_number` is the derived version once it exists.
+    """
+
+    __tablename__ = "renditions"
+    __table_args__ = (
+        UniqueConstraint("record_id", "source_version", "target"),
+        Index("ix_renditions_record", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    source_version: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(16), default=RenditionTarget.pdf.value)
+    state: Mapped[str] = mapped_column(String(16), default=RenditionState.queued.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # Vietnamese, for the record page
+    version_number: Mapped[int | None] = mapped_column(Integer)
+    tool: Mapped[str | None] = mapped_column(String(200))  # e.g. "LibreOffice 7.4.7.2", for PREMIS
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditHead(Base):

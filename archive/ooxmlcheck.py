@@ -129,3 +129,24 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
             produced += len(chunk)
     if produced != info.file_size:
         raise zipfile.BadZipFile(f"{info.filename}: {produced} bytes, {info.file_size} declared")
+
+
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file: how Office wraps a password-protected DOCX/XLSX
+
+
+def is_encrypted(path: Path) -> bool:
+    """A password-protected DOCX or XLSX: an OLE compound file holding `EncryptedPackage` (MS-OFFCRYPTO).
+
+    Such a file is no ZIP, so the sniffer calls it unrecognised; the uploader is told instead that
+    it has a password, because hoso can neither check its content nor make the PDF the principal
+    reviews and stamps (LibreOffice, headless, cannot ask for the password)."""
+    with open(path, "rb") as f:
+        if f.read(8) != _CFB:
+            return False
+    import olefile  # the OLE reader opf-fido depends on (archive/formats.py)
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            return bool(ole.exists("EncryptedPackage"))
+    except OSError:
+        return False

@@ -2,16 +2,20 @@
 
 An inspector's question "was this file ever changed, and who did what to it?" is answered by the
 objects (SHA-256, size, format) and events (ingestion, signing, validation, export) written here,
-beside the hash-chained audit excerpt in the documentation.
+beside the hash-chained audit excerpt in the documentation. A file's format carries its PRONOM
+identifier where fido found one (`archive/formats.py`), and a rendition (a derived version, e.g. the
+PDF of a DOCX) has a `normalization` event linking the original to it, naming the tool that made
+it: the original is what was received and signed; the rendition is what a reader can open.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
+from archive.models import Version, VersionKind
 from archive.package import Entry, iso
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
@@ -40,8 +44,51 @@ def _identifier(parent: ET.Element, kind: str, value: str) -> None:
     ET.SubElement(node, _p(f"{kind}IdentifierValue")).text = value
 
 
-def build(objects: Iterable[Entry], events: Iterable[Event], agents: Iterable[tuple[str, str, str]]) -> bytes:
-    """agents: (identifier, name, type) such as ("hoso", "hoso 0.1.0", "software")."""
+def version_events(record_id: str, version: Version, paths: Mapping[str, str], tools: Mapping[int, str]) -> list[Event]:
+    """A rendition's normalization event: from the version it was made from (its package path in
+    `paths`, by version number) to it, with the tool that made it (`tools`, by derived version number)."""
+    source = paths.get(str(version.derived_from)) if version.derived_from is not None else None
+    if version.kind != VersionKind.derived or source is None:
+        return []
+    tool = tools.get(version.number, "hoso")
+    return [
+        Event(
+            id=f"normalize-{record_id}-v{version.number}",
+            type="normalization",
+            when=version.created_at,
+            detail=f"Bản PDF để xem và ký của phiên bản {version.derived_from}, do {tool} tạo; tệp gốc giữ nguyên",
+            agent=tool,
+            objects=(source, paths[str(version.number)]),
+        )
+    ]
+
+
+def software_agents(hoso_version: str, events: Iterable[Event]) -> list[tuple[str, str, str]]:
+    """hoso, and every tool a normalization event names (LibreOffice, for a DOCX's PDF)."""
+    tools = sorted({e.agent for e in events if e.type == "normalization"} - {"hoso"})
+    return [("hoso", f"hoso {hoso_version}", "software"), *[(t, t, "software") for t in tools]]
+
+
+Format = tuple[str, str]  # (PRONOM identifier, its format name)
+
+
+def formats_of(versions: Iterable[Version], paths: Mapping[str, str]) -> dict[str, Format]:
+    """Package path → PRONOM format, for the versions fido identified."""
+    return {
+        paths[str(v.number)]: (v.format_puid, v.format_name or "")
+        for v in versions
+        if v.format_puid and str(v.number) in paths
+    }
+
+
+def build(
+    objects: Iterable[Entry],
+    events: Iterable[Event],
+    agents: Iterable[tuple[str, str, str]],
+    formats: Mapping[str, Format] | None = None,
+) -> bytes:
+    """agents: (identifier, name, type) such as ("hoso", "hoso 0.1.0", "software"); formats: package
+    path → (PUID, name), written as PRONOM's `formatRegistry` entry."""
     root = ET.Element(_p("premis"), {"version": "3.0"})
     for entry in objects:
         obj = ET.SubElement(root, _p("object"), {f"{{{XSI_NS}}}type": "premis:file"})
@@ -52,8 +99,15 @@ def build(objects: Iterable[Entry], events: Iterable[Event], agents: Iterable[tu
         ET.SubElement(fixity, _p("messageDigestAlgorithm")).text = "SHA-256"
         ET.SubElement(fixity, _p("messageDigest")).text = entry.sha256
         ET.SubElement(chars, _p("size")).text = str(entry.size)
-        fmt = ET.SubElement(ET.SubElement(chars, _p("format")), _p("formatDesignation"))
+        fmt_node = ET.SubElement(chars, _p("format"))
+        fmt = ET.SubElement(fmt_node, _p("formatDesignation"))
         ET.SubElement(fmt, _p("formatName")).text = entry.media_type
+        pronom = (formats or {}).get(entry.path)
+        if pronom is not None:
+            registry = ET.SubElement(fmt_node, _p("formatRegistry"))
+            ET.SubElement(registry, _p("formatRegistryName")).text = "PRONOM"
+            ET.SubElement(registry, _p("formatRegistryKey")).text = pronom[0]
+            ET.SubElement(registry, _p("formatRegistryRole")).text = "identification"
     for event in events:
         node = ET.SubElement(root, _p("event"))
         _identifier(node, "event", event.id)

@@ -171,6 +171,9 @@ def _restore(
                 sidecar_key=body["_key"],
                 created_by_id=_person(session, people, v["created_by"], report).id,
                 created_at=datetime.fromisoformat(v["created_at"]),
+                derived_from=v.get("derived_from"),
+                format_puid=v.get("format_puid"),
+                format_name=v.get("format_name"),
             )
         )
         report.versions += 1

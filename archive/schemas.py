@@ -299,6 +299,9 @@ class VersionOut(Out):
     kind: str
     created_by: str
     created_at: datetime
+    derived_from: int | None = None  # a rendition (kind derived): the version it was made from
+    format_puid: str | None = None  # PRONOM identifier, e.g. fmt/412 (archive/formats.py)
+    format_name: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -313,6 +316,9 @@ class VersionOut(Out):
                 "kind": data.kind,
                 "created_by": data.created_by.username,
                 "created_at": data.created_at,
+                "derived_from": data.derived_from,
+                "format_puid": data.format_puid,
+                "format_name": data.format_name,
             }
         return data
 

@@ -71,6 +71,8 @@ def build(record: Record, version: Version, blob_version_id: str | None = None) 
             "created_by": {"username": version.created_by.username, "full_name": version.created_by.full_name},
             "created_at": version.created_at.isoformat(),
             **({"blob_version_id": blob_version_id} if blob_version_id else {}),
+            # a rendition's source, and the PRONOM format: kept, so a rebuilt database knows them too
+            **{k: v for k in ("derived_from", "format_puid", "format_name") if (v := getattr(version, k)) is not None},
         },
     }
 

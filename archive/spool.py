@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from archive import mediatype
 from archive.exceptions import UploadTooLarge
+from archive.formats import Format
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Received:
     size: int
     media_type: str
     version_id: str | None = None  # the store's version of the blob, once stored (`ingest.store_blob`)
+    format: Format | None = None  # its PRONOM format, once identified (`ingest.identified`)
 
 
 def _too_large(limit: int) -> UploadTooLarge:

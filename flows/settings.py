@@ -21,3 +21,9 @@ class Settings(SigningSettings, RetentionSettings, SearchSettings):
     # Evidence packages (flows/evidence/): what one request may ask the archive to build.
     evidence_max_bytes: int = Field(default=20 * GIB, gt=0, description="Largest evidence package")
     evidence_max_records: int = Field(default=5000, gt=0, description="Most records in one evidence package")
+    # Renditions (flows/renditions/): LibreOffice's time limit, and how many documents share one office.
+    rendition_seconds: float = Field(
+        default=120, gt=0, le=3600, description="Time limit of one Word/Excel to PDF conversion"
+    )
+    rendition_worker: bool = Field(default=True, description="Make PDF renditions of Word/Excel uploads")
+    rendition_batch: int = Field(default=8, ge=1, le=64, description="Documents converted by one LibreOffice")

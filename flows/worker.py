@@ -1,7 +1,8 @@
 """The background worker of `hoso serve`: it runs the jobs table's work inside the serving process.
 
 Index updates are drained in batches every moment (or at once when a request wakes the worker);
-evidence packages are built one at a time between them. Claimed jobs are leases (`archive.jobs`):
+evidence packages are built one at a time between them, and renditions a few per office process
+(flows/renditions). Claimed jobs are leases (`archive.jobs`):
 a heartbeat thread renews this worker's, and every worker puts back the jobs of one that went
 silent, so a crash between a commit and its follow-up work is repaired within a lease while the
 other servers run, and at the next start. Several server processes may run workers: jobs are
@@ -37,6 +38,7 @@ from archive.notifications import service as notify
 from flows import notifications
 from flows.blobs import record_blobs
 from flows.evidence import package as evidence_package
+from flows.renditions import run as renditions
 from flows.state import AppState
 from retention import fixity, schedule
 from retention import service as retention
@@ -118,6 +120,8 @@ class Worker:
                 )
                 self.tell_people()
                 self.run_one_export()
+                if self.state.settings.rendition_worker:
+                    renditions.run_batch(self.state, self.name)
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
                 if hours and time.monotonic() >= next_look:

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, blobs, calendar, descriptive, premis
+from archive import audit, blobs, calendar, descriptive, premis, renditions
 from archive.db import utcnow, write_transaction
 from archive.exceptions import InvalidInput, NotFound
 from archive.models import Person, Record, School, Version, VersionKind
@@ -172,6 +172,7 @@ def _write(
 ) -> Path:
     """The sealed SIP in a temporary file (removed, and a bad blob flagged, if it cannot be finished)."""
     events: list[premis.Event] = []
+    formats: dict[str, premis.Format] = {}
     with tempfile.NamedTemporaryFile(dir=tmp_dir, suffix=".sip.zip", delete=False) as out:
         path = Path(out.name)
         # the wrapper is the file it wraps, read and written as bytes
@@ -179,7 +180,7 @@ def _write(
             cast(BinaryIO, out), objid, "SIP", f"Nộp lưu {school.name} năm học {school_year}", VERSION
         )
         try:
-            documents = _add_records(session, store, writer, records, extra, events)
+            documents = _add_records(session, store, writer, records, extra, events, formats)
             _add_list(writer, school, school_year, documents)
             writer.add("schemas/hoso-records.xsd", descriptive.SCHEMA, "text/xml")
             writer.add(
@@ -200,7 +201,7 @@ def _write(
             objects = [e for e in writer.entries if not e.path.startswith("metadata/")]
             writer.add(
                 "metadata/preservation/premis.xml",
-                premis.build(objects, events, [("hoso", f"hoso {VERSION}", "software")]),
+                premis.build(objects, events, premis.software_agents(VERSION, events), formats),
                 "text/xml",
             )
             writer.finish(seal=seal)
@@ -227,6 +228,7 @@ def _add_records(
     records: list[Record],
     extra: Extra,
     events: list[premis.Event],
+    formats: dict[str, premis.Format],
 ) -> list[Document]:
     """Every version (and extra file) of each record under representations/rep1/data/<record id>/."""
     documents: list[Document] = []
@@ -249,6 +251,10 @@ def _add_records(
                     objects=(entry.path,),
                 )
             )
+        tools = renditions.tools(session, record.id)
+        for v in versions:
+            events.extend(premis.version_events(record.id, v, paths, tools))
+        formats.update(premis.formats_of(versions, paths))
         for name, sha, media_type in extra(session, record):
             extra_path = f"{folder}{_safe(name)}"
             writer.add(extra_path, blobs.packed(_verified(session, store, sha), extra_path), media_type)

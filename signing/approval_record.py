@@ -53,6 +53,15 @@ class Row:
     comment: str | None = None
     record_type: str = ""  # the type's Vietnamese name
     stamp_place: str | None = None
+    rendition_sha256: str | None = None  # a DOCX/XLSX reviewed as its PDF rendition: both files' hashes
+
+
+def hashes(row: Row) -> str:
+    """The hash cell: the file reviewed, or for a Word/Excel original both it and the PDF reviewed."""
+    if not row.rendition_sha256:
+        return f"{row.sha256[:32]}\n{row.sha256[32:]}"
+    a, b = row.sha256, row.rendition_sha256
+    return f"Tệp gốc:\n{a[:32]}\n{a[32:]}\nBản PDF đã xem:\n{b[:32]}\n{b[32:]}"
 
 
 def short_name(name_vi: str) -> str:
@@ -110,7 +119,7 @@ def document(
                 r.grade,
                 f"{r.title}\nLoại: {r.record_type}" if mixed and r.record_type else r.title,
                 result(r),
-                f"{r.sha256[:32]}\n{r.sha256[32:]}",
+                hashes(r),
             ]
             for i, r in enumerate(rows, start=1)
         ],

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, calendar
+from archive import access, audit, calendar, renditions
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Record, RecordStatus, RecordType, Role
@@ -77,7 +77,8 @@ def submit_within(
     access.require_can_edit(actor, record)
     cadence = require_signed(record.record_type, period)
     period = periods.check(period, cadence) if period else periods.default_for(record, cadence, calendar.today())
-    _refuse_unchanged_return(session, record)
+    source = renditions.latest_source(session, record)  # a PDF rendition made meanwhile is no new upload
+    _refuse_unchanged_return(session, record, source)
     open_item = session.scalar(
         select(ApprovalItem).where(
             ApprovalItem.record_id == record.id,
@@ -91,10 +92,10 @@ def submit_within(
             "The record is approved and waiting for its signature; it cannot be resubmitted.",
         )
     if open_item is not None:
-        if open_item.version_number == record.current_version:
+        if open_item.version_number == source:
             raise Conflict("Hồ sơ đã được nộp và đang chờ duyệt.", "The record is already submitted.")
         # A new version uploaded while waiting: the submission now points at it.
-        open_item.version_number = record.current_version
+        open_item.version_number = source
         open_item.submitted_at = utcnow()
         open_item.note = note
         item = open_item
@@ -103,7 +104,7 @@ def submit_within(
         item = ApprovalItem(
             batch_id=batch.id,
             record_id=record.id,
-            version_number=record.current_version,
+            version_number=source,
             submitted_by_id=actor.id,
             submitted_at=utcnow(),
             note=note,
@@ -120,7 +121,7 @@ def submit_within(
         object_id=record.id,
         school_id=record.school_id,
         record_id=record.id,
-        details={"period": period, "version": record.current_version, "batch_id": item.batch_id},
+        details={"period": period, "version": source, "batch_id": item.batch_id},
     )
     return item
 
@@ -139,18 +140,24 @@ def require_signed(record_type: RecordType, period: str | None) -> str:
     return cadence
 
 
-def _refuse_unchanged_return(session: Session, record: Record) -> None:
-    """A returned plan goes back to the principal only corrected: the version they returned, sent
-    again unchanged, would cost them a second look at what they already refused (issue #15)."""
+def returned_unchanged(session: Session, record: Record, source: int | None = None) -> bool:
+    """Whether this is a returned plan with no corrected version since (a rendition is no correction):
+    it goes back to the principal only corrected, since the version they returned, sent again
+    unchanged, would cost them a second look at what they already refused (issue #15)."""
     if record.status != RecordStatus.returned.value:
-        return
+        return False
     returned = session.scalar(
         select(ApprovalItem.version_number)
         .where(ApprovalItem.record_id == record.id, ApprovalItem.decision == Decision.returned.value)
         .order_by(ApprovalItem.id.desc())
         .limit(1)
     )
-    if returned is not None and returned >= record.current_version:
+    latest = renditions.latest_source(session, record) if source is None else source
+    return returned is not None and returned >= latest
+
+
+def _refuse_unchanged_return(session: Session, record: Record, source: int) -> None:
+    if returned_unchanged(session, record, source):
         raise Conflict(
             "Kế hoạch đã bị trả lại; hãy tải lên phiên bản mới đã sửa theo góp ý rồi nộp lại.",
             "The plan was returned; upload a corrected new version, then submit it again.",
@@ -191,7 +198,7 @@ def decide(session: Session, actor: Person, batch_id: str, decisions: list[Decis
                     item_id=item.id,
                 )
             seen.add(item.id)
-            if item.record.current_version != item.version_number:
+            if renditions.latest_source(session, item.record) != item.version_number:
                 raise Conflict(
                     f"Giáo viên đã tải phiên bản mới của '{item.record.title}' sau khi nộp; chờ nộp lại.",
                     f"A newer version of {item.record.title!r} was uploaded after submission; wait for resubmission.",

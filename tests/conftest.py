@@ -137,6 +137,7 @@ def settings(tmp_path: Path, database_template: str) -> Settings:
         secret_key="test-secret-key-" + "x" * 32,
         max_upload_bytes=50 * 1024 * 1024,
         retention_sweep_hours=0,  # tests run the sweep and fixity themselves, when they mean to
+        rendition_worker=False,  # LibreOffice runs only in the tests of renditions (tests/flows/test_renditions.py)
     )
 
 

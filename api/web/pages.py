@@ -34,7 +34,7 @@ from api.web.session import (
     set_prelogin,
     set_session,
 )
-from archive import calendar, preview, service
+from archive import calendar, preview, renditions, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
 from archive.models import Person, Record, RecordStatus
@@ -44,7 +44,7 @@ from retention import service as retention
 from search.documents import FACETS
 from signing import periods, seal, workflow
 from signing import service as signing_service
-from signing.models import ApprovalBatch, Decision
+from signing.models import ApprovalBatch
 
 router = APIRouter(include_in_schema=False)
 
@@ -258,8 +258,7 @@ def _record_page(
         RecordStatus.returned,
         RecordStatus.submitted,
     )
-    returned = [i.version_number for i, _batch in history if i.decision == Decision.returned]
-    unchanged = record.status == RecordStatus.returned and bool(returned) and max(returned) >= record.current_version
+    unchanged = workflow.returned_unchanged(session, record)
     report: dict[str, Any] | None = None
     if record.status != RecordStatus.destroyed:
         try:
@@ -268,6 +267,7 @@ def _record_page(
             )
         except HosoError as e:
             report = {"error": said(e), "signatures": []}
+    made = renditions.of_record(session, record.id)
     session.commit()
     return render(
         request,
@@ -280,6 +280,7 @@ def _record_page(
         keeping=keeping,
         report=report,
         history=history,
+        renditions=made,
         may_submit=bool(cadence) and mine,
         returned_unchanged=unchanged,  # resubmitted only as a corrected version (signing.workflow)
         may_add_version=mine,

@@ -80,14 +80,18 @@ ACTION_VI = {
     "record.signed": "ký số",
     "record.downloaded": "tải về / xem",
     "record.destroyed": "hủy theo quyết định",
+    "record.rendition_made": "tạo bản PDF để xem",
+    "record.rendition_failed": "không tạo được bản PDF",
     "inspector.viewed": "thanh tra xem",
 }
 
+KIND_VI = {"original": "bản gốc", "signed": "bản đã ký", "derived": "bản PDF chuyển đổi"}  # a version's kind
 DECISION_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "returned": "đã trả lại"}
 BATCH_VI = {"open": "đang mở", "signing": "đang ký", "signed": "đã ký xong"}
 STAMP_PLACE_VI = {place.value: vi for place, (vi, _en) in placement.SAID.items()}  # where a signature shows
 
 templates.env.filters["vn_date"] = vn_date
+templates.env.filters["kind_vi"] = lambda kind: gettext(KIND_VI.get(str(kind), str(kind)))
 
 
 def _label(names: dict[str, str]) -> Callable[[Any], str]:

@@ -1,11 +1,11 @@
 """Building an evidence package: records, their signatures checked, their audit trail, sealed.
 
-A flow (it joins the kernel's records and package writer, signing's validation
-and seal). It runs as a job: the ZIP is written to a temporary file on the data disk, file by
-file, streamed from the object store, then stored under `exports/<id>.zip`. What the package holds
+A flow (it joins the kernel's records and package writer, signing's validation and seal). It runs as a
+job: the ZIP is written to a temporary file on the data disk, file by file, streamed from the
+object store, then stored under `exports/<id>.zip`. What the package holds
 for each record (DESIGN §2.4, issue #5):
 
-    representations/rep1/data/<record>/v<N>-<file>          every version (original and signed)
+    representations/rep1/data/<record>/v<N>-<file>          every version (original, rendition, signed)
     representations/rep1/data/<record>/v<N>-<file>.p7s      detached signatures (CAdES)
     documentation/signatures/<record>.json                  signature validation, per file
     documentation/audit/<record>.json                       the record's audit events, hash-chained
@@ -32,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import audit, blobs, descriptive, jobs, premis
+from archive import audit, blobs, descriptive, jobs, premis, renditions
 from archive.calendar import VN_TIME
 from archive.db import utcnow, write_transaction
 from archive.exceptions import HosoError
@@ -70,7 +70,9 @@ class Builder:
         self.state, self.export_id = state, export_id
         self.settings, self.store = state.settings, state.store
         self.events: list[premis.Event] = []
-        self.reports: dict[str, dict[str, Any]] = {}
+        self.reports: dict[str, dict[str, Any]] = {}  # the report speaks Vietnamese (KIND_VI); the JSON, codes
+        self.formats: dict[str, premis.Format] = {}  # package path → PRONOM format
+        self.tools: dict[str, dict[int, str]] = {}  # record id → derived version → its tool
         self.seal_fingerprint = ""
 
     # -- reading what goes in --------------------------------------------------------------------
@@ -88,6 +90,7 @@ class Builder:
                 session.scalars(select(Version).where(Version.record_id == record_id).order_by(Version.number))
             )
             sigs = list(session.scalars(select(Signature).where(Signature.record_id == record_id)))
+            self.tools[record_id] = renditions.tools(session, record_id)
             out.append((record, versions, sigs))
         return export, out
 
@@ -155,6 +158,8 @@ class Builder:
                 paths[str(version.number)] = file_path
                 mine = [s for s in sigs if s.version_number == version.number]
                 report["files"].append(self._write_version(writer, record, version, mine, file_path))
+                self.events += premis.version_events(record.id, version, paths, self.tools.get(record.id, {}))
+            self.formats.update(premis.formats_of(versions, paths))
             self.reports[record.id] = report
             writer.add(f"documentation/signatures/{record.id}.json", _json(report), "application/json")
             writer.add(f"documentation/audit/{record.id}.json", _json(excerpts[record.id]), "application/json")
@@ -318,8 +323,8 @@ class Builder:
             )
         )
         objects = [e for e in writer.entries if not e.path.startswith("metadata/")]
-        agents = [("hoso", f"hoso {VERSION}", "software")]
-        writer.add("metadata/preservation/premis.xml", premis.build(objects, self.events, agents), "text/xml")
+        premis_xml = premis.build(objects, self.events, premis.software_agents(VERSION, self.events), self.formats)
+        writer.add("metadata/preservation/premis.xml", premis_xml, "text/xml")
 
     def _html(
         self,
@@ -398,7 +403,6 @@ def file_row(file_report: dict[str, Any]) -> dict[str, Any]:
     return {"name": file_report["path"].split("/")[-1], "kind": kind, "marks": marks}
 
 
-# What an inspector reads for a file's kind (the report speaks Vietnamese only; the JSON keeps the codes).
 KIND_VI = {VersionKind.original: "bản gốc", VersionKind.signed: "bản đã ký số", VersionKind.derived: "bản chuyển đổi"}
 
 

@@ -47,6 +47,7 @@ def write_record(run: SigningStore, when: datetime) -> tuple[str, str]:
                 comment=item.comment,
                 record_type=r.record_type.name_vi,
                 stamp_place=item.stamp_place,
+                rendition_sha256=run.renditions_signed(item),
             )
         )
     pdf = approval_record.render(

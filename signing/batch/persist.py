@@ -23,6 +23,8 @@ from archive.exceptions import HosoError
 from archive.models import Blob, Person, Record, RecordStatus, Version, VersionKind
 from archive.storage import ObjectStore
 from signing import cades, keys, pades, placement, workflow
+from signing.batch import rendition
+from signing.batch.group import GroupCommit
 from signing.exceptions import ItemError, LeaseLost
 from signing.keys import KeySource
 from signing.models import (
@@ -59,47 +61,9 @@ class _Planned:
     sha256: str
     size: int
     media_type: str
-
-
-class GroupCommit:
-    """Signed items wait here while the previous group commits; then they commit together.
-
-    Documents are signed a few at a time, and committing each alone cost one SQLite/PostgreSQL
-    commit (an fsync) and the sidecar's fsyncs, serialised: the database was half the batch's time.
-    The first item commits at once; whatever finishes meanwhile forms the next group.
-    """
-
-    MAX = 64
-
-    def __init__(self, run: SigningStore) -> None:
-        self.run = run
-        self.waiting: list[tuple[Any, asyncio.Future[None]]] = []
-        self.busy = False
-
-    async def submit(self, entry: Any) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting.append((entry, future))
-        if not self.busy:
-            self.busy = True
-            asyncio.get_running_loop().create_task(self._drain())
-        await future
-
-    async def _drain(self) -> None:
-        try:
-            while self.waiting:
-                group, self.waiting = self.waiting[: self.MAX], self.waiting[self.MAX :]
-                try:
-                    await self.run.db(self.run.commit_group, [entry for entry, _ in group])
-                except BaseException as e:
-                    for _, future in group:
-                        if not future.done():
-                            future.set_exception(e)
-                else:
-                    for _, future in group:
-                        if not future.done():
-                            future.set_result(None)
-        finally:
-            self.busy = False
+    # a DOCX/XLSX whose PDF rendition exists (archive/renditions.py): that PDF is stamped, and the
+    # original keeps its detached signature beside it
+    rendition: Version | None = None
 
 
 class SigningStore:
@@ -136,6 +100,9 @@ class SigningStore:
         self.report = Report(batch_id=batch_id, state=BatchState.signing.value)
         self.planned: dict[int, _Planned] = {}
         self.commits = GroupCommit(self)
+        # items whose stamped PDF is a rendition: (the rendition's number, the original's .p7s), stored
+        # with the signed PDF in its group commit
+        self.detached_too: dict[int, tuple[int, ingest.Received]] = {}
 
     # DB work runs in a worker thread, one piece at a time (the lock), on the run's own session.
     async def db(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -183,10 +150,16 @@ class SigningStore:
             .where(left_to_sign(self.batch_id))
             .order_by(ApprovalItem.id)
         ).all()
-        self.planned = {row[0]: _Planned(title=row[1], sha256=row[2], size=row[3], media_type=row[4]) for row in rows}
+        self.planned = {
+            row[0]: _Planned(title=row[1], sha256=row[2], size=row[3], media_type=row[4], rendition=row[5])
+            for row in rendition.with_renditions(self.session, rows)
+        }
         approved = workflow.counts(self.session, self.batch_id)["approved"]
         self.session.commit()
         return batch, [row[0] for row in rows], approved
+
+    def renditions_signed(self, item: ApprovalItem) -> str | None:
+        return rendition.signed_sha256(self.session, item)
 
     def load_item(self, item_id: int) -> tuple[ApprovalItem, str, int, str]:
         item = self.session.get(ApprovalItem, item_id, populate_existing=True)
@@ -272,7 +245,9 @@ class SigningStore:
                 self.consume(f"item:{item_id}")
                 record = records[item.record_id]
                 record.status = RecordStatus.approved.value
-                base = bases[(record.id, item.version_number)]
+                also = self.detached_too.get(item_id)
+                base = bases[(record.id, also[0] if also else item.version_number)]
+                extra = rendition.audit_details(item.version_number, also)
                 version = ingest.commit_version(
                     self.session,
                     self.store,
@@ -282,23 +257,20 @@ class SigningStore:
                     _signed_name(base.original_filename),
                     written,
                     "record.signed",
-                    {"batch_id": batch.id, "signed_version_of": item.version_number, "level": level},
+                    {"batch_id": batch.id, "signed_version_of": base.number, "level": level, **extra},
                     kind=VersionKind.signed,
                     deferred=deferred,
+                    derived_from=base,
                 )
+                if also is not None:  # the original's hash and its .p7s, beside the stamped rendition
+                    self._add_detached(record, item.version_number, also[1], batch, level)
+                place = {"page": signed.page_index, "box": signed.box, "stamp": signed.place.value}
                 self.session.add(
                     signature_row(
-                        record.id,
-                        version.number,
-                        SignatureKind.pades,
-                        None,
-                        batch,
-                        self.key,
-                        level,
-                        signed.signed_at,
-                        {"page": signed.page_index, "box": signed.box, "stamp": signed.place.value},
+                        record.id, version.number, SignatureKind.pades, None, batch, self.key, level,
+                        signed.signed_at, place,
                     )
-                )
+                )  # fmt: skip
                 item.sign_state = SignState.signed.value
                 item.signed_version = version.number
                 item.stamp_place = signed.place.value
@@ -309,6 +281,21 @@ class SigningStore:
                 signed_now += 1
             ingest.write_sidecars(self.store, deferred, written)
         self.report.signed += signed_now
+
+    def _add_detached(
+        self, record: Record, number: int, p7s: ingest.Received, batch: ApprovalBatch, level: str
+    ) -> None:
+        """Beside the stamped rendition: the original's detached CAdES signature, in the same transaction."""
+        if self.session.get(Blob, p7s.sha256) is None:
+            self.session.add(Blob(sha256=p7s.sha256, size=p7s.size, media_type=P7S, version_id=p7s.version_id))
+        cades_level = "B-B" if level == "B-B" else "B-T"
+        detached = {"stamp": StampPlace.detached.value}
+        self.session.add(
+            signature_row(
+                record.id, number, SignatureKind.cades_detached, p7s.sha256, batch, self.key, cades_level,
+                datetime.now(UTC), detached,
+            )
+        )  # fmt: skip
 
     def commit_detached(self, item_id: int, p7s: bytes, level: str) -> None:
         received = ingest.store_bytes(self.store, self.settings.tmp_dir, p7s, len(p7s) + 1)

@@ -67,6 +67,8 @@ class SigningRun(SigningStore):
         plan = self.planned[item_id]
         sha256, size, media_type = plan.sha256, plan.size, plan.media_type
         try:
+            if plan.rendition is not None and plan.rendition.size <= IN_MEMORY_LIMIT:
+                return await self._sign_rendition(setup, item_id, level)
             if media_type == PDF and size <= IN_MEMORY_LIMIT:
                 data = await asyncio.to_thread(self.read, sha256)
                 signed = await pades.sign(setup, data, f"HOSO_DUYET_{self.batch_id[:8]}_{item_id}")
@@ -79,6 +81,21 @@ class SigningRun(SigningStore):
         except ItemError as e:
             await self.db(self.commit_failed, item_id, e)
         return None
+
+    async def _sign_rendition(self, setup: pades.PadesSetup, item_id: int, level: str) -> Awaitable[None]:
+        """A DOCX/XLSX with its PDF rendition: the PDF the principal reviewed gets the visible stamp, the
+        original its detached CAdES signature; both are stored in the stamped PDF's group commit."""
+        plan = self.planned[item_id]
+        assert plan.rendition is not None
+        digest = await asyncio.to_thread(self.digest, plan.sha256)
+        p7s = await cades.sign_digest(setup.signer, digest, setup.timestamper)
+        tmp = self.settings.tmp_dir
+        p7s_received = await asyncio.to_thread(ingest.store_bytes, self.store, tmp, p7s, len(p7s) + 1)
+        data = await asyncio.to_thread(self.read, plan.rendition.blob_sha256)
+        signed = await pades.sign(setup, data, f"HOSO_DUYET_{self.batch_id[:8]}_{item_id}")
+        received = await asyncio.to_thread(ingest.store_bytes, self.store, tmp, signed.pdf, len(signed.pdf) + 1)
+        self.detached_too[item_id] = (plan.rendition.number, p7s_received)
+        return self.commits.submit((item_id, received, dataclasses.replace(signed, pdf=b""), level))
 
     def _progressed(self, item_id: int) -> None:
         if self.progress:

@@ -34,7 +34,7 @@ def test_the_composed_settings_hold_every_field_once_and_read_each_from_its_vari
         | signing
         | retention
         | search
-        | {"evidence_max_bytes", "evidence_max_records"}
+        | {"evidence_max_bytes", "evidence_max_records", "rendition_seconds", "rendition_batch", "rendition_worker"}
     )
     assert set(Settings.model_fields) == everything
     assert all(issubclass(Settings, cls) for cls in DOMAINS)

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.web import forms, labels, menu, rendering, retention_pages
 from api.web.i18n import CATALOGUE
 from archive.notifications import texts as notification_texts
+from flows.renditions import run as rendition_run
 from signing import validate
 from tests.factories import World
 from tests.web.test_pages_http import page_login
@@ -38,6 +39,7 @@ def marked() -> set[str]:
         rendering.DECISION_VI,
         rendering.BATCH_VI,
         rendering.STAMP_PLACE_VI,
+        rendering.KIND_VI,
         retention_pages.DISPOSITION_VI,
         validate.CHANGES_VI,
         labels.BADGE_VI,
@@ -51,6 +53,7 @@ def marked() -> set[str]:
         found |= set(table.values())
     summaries = re.findall(r'return "([^"]+)"', Path(validate.__file__).read_text())
     found |= {s for s in summaries if s.startswith(("Chữ ký", "Dấu thời gian"))} | {"Dấu thời gian tài liệu hợp lệ"}
+    found |= {vi for vi, _en in rendition_run.REASONS}  # why a rendition failed, shown on the record page
     return found | {retention_pages.REFUSED, forms.CSRF_REFUSED}
 
 
