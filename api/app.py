@@ -15,6 +15,7 @@ from api.routers import (
     auth,
     certificates,
     dispositions,
+    dossiers,
     evidence,
     fixity,
     grants,
@@ -94,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
         fixity,
         dispositions,
         transfers,
+        dossiers,
         statistics,
     ):
         v1.include_router(module.router)
