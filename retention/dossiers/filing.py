@@ -12,7 +12,7 @@ cannot be.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -106,6 +106,14 @@ def refresh_terms(session: Session, dossier_ids: Iterable[str] | None = None) ->
             _raise_dossier(dossier, rows)
             raised += _raise_documents(dossier, rows)
     return raised
+
+
+def refresh_for_records(session: Session, record_ids: Sequence[str]) -> int:
+    """`refresh_terms` for the dossiers of these (new or changed) records."""
+    ids = list(session.scalars(select(Record.dossier_id).where(Record.id.in_(list(record_ids))).distinct()))
+    found = [i for i in ids if i is not None]
+    session.commit()
+    return refresh_terms(session, found) if found else 0
 
 
 def _raise_dossier(dossier: Dossier, rows: list[RecordRetention]) -> None:
