@@ -35,7 +35,7 @@ from api.web.session import (
 from archive import access, calendar, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Person, Record, RecordStatus, RecordType, School
+from archive.models import Dossier, Person, Record, RecordStatus, RecordType, School
 from flows import home as home_flow
 from flows import search as scoped_search
 from retention import service as retention
@@ -264,6 +264,7 @@ def _record_page(
         versions=versions,
         trail=trail,
         keeping=keeping,
+        dossier=session.get(Dossier, record.dossier_id) if record.dossier_id else None,
         report=report,
         history=history,
         may_submit=bool(cadence) and mine,

@@ -189,3 +189,31 @@ def school_of(session: Session, school_id: int) -> School:
     school = session.get(School, school_id)
     assert school is not None, school_id
     return school
+
+
+# The subjects a school may tick when its list is generated (Chương trình giáo dục phổ thông 2018,
+# TT 32/2018/TT-BGDĐT); a school teaching another adds its dossier by hand.
+SUBJECTS = (
+    "Tiếng Việt",
+    "Toán",
+    "Ngữ văn",
+    "Tiếng Anh",
+    "Đạo đức",
+    "Tự nhiên và Xã hội",
+    "Khoa học",
+    "Khoa học tự nhiên",
+    "Lịch sử và Địa lí",
+    "Tin học và Công nghệ",
+    "Tin học",
+    "Công nghệ",
+    "Giáo dục công dân",
+    "Giáo dục thể chất",
+    "Âm nhạc",
+    "Mĩ thuật",
+    "Hoạt động trải nghiệm",
+    "Vật lí",
+    "Hóa học",
+    "Sinh học",
+    "Lịch sử",
+    "Địa lí",
+)

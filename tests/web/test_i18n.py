@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.web import forms, rendering, retention_pages
+from api.web import dossier_pages, forms, rendering, retention_pages
 from api.web.i18n import CATALOGUE
 from signing import validate
 from tests.factories import World
@@ -38,12 +38,13 @@ def marked() -> set[str]:
         rendering.BATCH_VI,
         rendering.STAMP_PLACE_VI,
         retention_pages.DISPOSITION_VI,
+        dossier_pages.STATE_VI,
         validate.CHANGES_VI,
     ):
         found |= set(table.values())
     summaries = re.findall(r'return "([^"]+)"', Path(validate.__file__).read_text())
     found |= {s for s in summaries if s.startswith(("Chữ ký", "Dấu thời gian"))} | {"Dấu thời gian tài liệu hợp lệ"}
-    return found | {retention_pages.REFUSED, forms.CSRF_REFUSED}
+    return found | {retention_pages.REFUSED, dossier_pages.REFUSED, forms.CSRF_REFUSED}
 
 
 def test_every_marked_string_has_english_with_the_same_placeholders() -> None:
