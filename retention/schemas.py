@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from archive.schemas import IsoTime, RequiredText, SchoolYear, Text
+from archive.schemas import IsoTime, RequiredText, RowId, SchoolYear, Text
 
 # -- requests -------------------------------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class DossierIn(BaseModel):
     record_type: RequiredText = Field(min_length=1, max_length=64)
     title: RequiredText = Field(min_length=1, max_length=500)
     file_code: Text | None = Field(default=None, max_length=100, description="Default: the next number")
-    keeper_id: int | None = Field(default=None, description="The person who keeps the dossier")
+    keeper_id: RowId | None = Field(default=None, description="The person who keeps the dossier")
     permanent: bool | None = None
     years: int | None = Field(default=None, description="2–70 unless permanent")
 
@@ -232,7 +232,7 @@ class DossierIn(BaseModel):
 class DossierEdit(BaseModel):
     title: Text | None = Field(default=None, max_length=500)
     file_code: Text | None = Field(default=None, max_length=100)
-    keeper_id: int | None = None
+    keeper_id: RowId | None = None
     permanent: bool | None = None
     years: int | None = Field(default=None, description="2–70 unless permanent")
 

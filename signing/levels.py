@@ -5,7 +5,8 @@ request names, else the configured one (`HOSO_SIGNATURE_LEVEL`), else B-LT when 
 service is set (a timestamp and the revocation data embedded, so the signature can still be
 checked after the certificate expires), else B-B. A destruction decision takes B-T when a TSA is
 set, else B-B, whatever is configured: that is the level it has always had, kept as it was when
-the two policies became this one function (issue #14 moved code without changing behaviour).
+the two policies became this one function (issue #14 moved code without changing behaviour). The
+sealed dossier papers (the approved yearly list, the handover list) take the decision's rule.
 """
 
 from __future__ import annotations

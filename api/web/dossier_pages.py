@@ -137,7 +137,7 @@ def _int(value: object, field: str) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 9:
         raise InvalidInput("Hãy chọn từ danh sách.", "Choose from the list.", field=field)
     return int(text)
 
