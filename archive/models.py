@@ -1,4 +1,8 @@
-"""SQL tables of the kernel (DESIGN §3). Versions are immutable; the audit log is append-only."""
+"""SQL tables of the kernel (DESIGN §3). Versions are immutable; the audit log is append-only.
+
+The dossier tables (a dossier, the yearly list, the handover) are the kernel's too, as the dossier is:
+every record points at one. They live in `archive/dossier_models.py` and are importable from here.
+"""
 
 from __future__ import annotations
 
@@ -55,24 +59,6 @@ class UploadState(enum.StrEnum):
     open = "open"  # accepting chunks
     done = "done"  # the last chunk made the record
     cancelled = "cancelled"
-
-
-class DossierState(enum.StrEnum):
-    """Where a hồ sơ stands in its year (retention/dossiers/)."""
-
-    planned = "planned"  # on a yearly list not approved yet: nothing is filed into it
-    open = "open"  # on the approved list: uploads file themselves into it
-    closed = "closed"  # its work ended; its TT 05 metadata completed, its documents numbered
-    handed_over = "handed_over"  # handed to the school's archive (nộp lưu vào lưu trữ cơ quan)
-
-
-class DossierGrouping(enum.StrEnum):
-    """What a record type's yearly dossiers are split by (one dossier per subject, grade, …)."""
-
-    subject = "subject"
-    grade = "grade"
-    teacher = "teacher"
-    month = "month"
 
 
 class VersionKind(enum.StrEnum):
@@ -186,60 +172,6 @@ class RecordType(Base):
     dossier_heading: Mapped[str | None] = mapped_column(String(20))
     # one dossier per … (DossierGrouping values, in title order); empty: one dossier per year
     dossier_group_by: Mapped[list[str]] = mapped_column(JSON, default=list)
-
-
-class Dossier(Base):
-    """A hồ sơ: the unit of filing whose retention is the longest of its documents (TT 05/2025).
-
-    Yearly dossiers come from the school's list (danh mục hồ sơ, `list_id`) and carry the values
-    they group records by (`subject`, `grade`, `teacher_id`, `month`; NULL: any). Their term is the
-    list's (`retention_*`, the type's by default) raised to the longest of their documents
-    (`keep_*`, never shortened). `tt05` holds the 18 dossier fields, completed at closing.
-    """
-
-    __tablename__ = "dossiers"
-    __table_args__ = (
-        UniqueConstraint("school_id", "file_code"),
-        CheckConstraint(
-            "retention_permanent OR retention_years IS NULL OR retention_years BETWEEN 2 AND 70",
-            name="dossier_retention_valid",
-        ),
-        Index("ix_dossiers_list", "list_id"),
-    )
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
-    record_type_id: Mapped[int | None] = mapped_column(ForeignKey("record_types.id"))
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # the keeper (người lập hồ sơ)
-    file_code: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(500))
-    school_year: Mapped[str] = mapped_column(String(9))
-    maintenance: Mapped[str | None] = mapped_column(String(50))
-    mode: Mapped[str | None] = mapped_column(String(50))
-    language: Mapped[str] = mapped_column(String(20), default="vi")
-    start_date: Mapped[date | None] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # retention's tables (the migration declares these foreign keys; the kernel does not import retention)
-    list_id: Mapped[int | None] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), default=DossierState.open.value)
-    heading: Mapped[str | None] = mapped_column(String(20))
-    number: Mapped[int | None] = mapped_column(Integer)
-    subject: Mapped[str | None] = mapped_column(String(100))
-    grade: Mapped[int | None] = mapped_column(Integer)
-    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    month: Mapped[int | None] = mapped_column(Integer)
-    retention_permanent: Mapped[bool] = mapped_column(Boolean, default=False)
-    retention_years: Mapped[int | None] = mapped_column(Integer)
-    keep_permanent: Mapped[bool] = mapped_column(Boolean, default=False)
-    keep_until_year: Mapped[int | None] = mapped_column(Integer)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    handover_id: Mapped[int | None] = mapped_column(Integer)
-    tt05: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-    owner: Mapped[Person | None] = relationship(foreign_keys=[owner_id], lazy="joined")
-    record_type: Mapped[RecordType | None] = relationship(lazy="joined")
 
 
 class Record(Base):
@@ -438,3 +370,24 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# the dossier tables, beside the kernel's others (a module of their own for its length)
+from archive.dossier_models import (  # noqa: E402
+    Dossier as Dossier,
+)
+from archive.dossier_models import (  # noqa: E402
+    DossierGrouping as DossierGrouping,
+)
+from archive.dossier_models import (  # noqa: E402
+    DossierHandover as DossierHandover,
+)
+from archive.dossier_models import (  # noqa: E402
+    DossierList as DossierList,
+)
+from archive.dossier_models import (  # noqa: E402
+    DossierListState as DossierListState,
+)
+from archive.dossier_models import (  # noqa: E402
+    DossierState as DossierState,
+)

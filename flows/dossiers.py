@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from archive.models import Person
+from archive.models import DossierHandover, DossierList, Person
 from archive.storage import ObjectStore
 from flows.settings import Settings
 from retention.dossiers import approval, handover, papers
-from retention.models import DossierHandover, DossierList
 from signing import levels, pades, seal, stamp
 
 

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.db import Base, UTCDateTime, utcnow
@@ -183,41 +183,5 @@ class Transfer(Base):
     store_key: Mapped[str] = mapped_column(String(300))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class DossierListState(enum.StrEnum):
-    draft = "draft"  # generated, being edited by the clerk or archivist
-    approved = "approved"  # approved by the principal: its signed PDF is a record; its dossiers are open
-
-
-class DossierList(Base):
-    """A school's yearly list of dossiers (danh mục hồ sơ), one per school and school year."""
-
-    __tablename__ = "dossier_lists"
-    __table_args__ = (UniqueConstraint("school_id", "school_year"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
-    school_year: Mapped[str] = mapped_column(String(9))
-    state: Mapped[str] = mapped_column(String(16), default=DossierListState.draft.value)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))  # the signed PDF of the approved list
-
-
-class DossierHandover(Base):
-    """A batch of closed dossiers handed to the school's archive, with its signed list (mục lục hồ sơ
-    nộp lưu and biên bản giao nhận, one signed PDF: `record_id`)."""
-
-    __tablename__ = "dossier_handovers"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
-    dossier_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,10 +24,9 @@ from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access, calendar
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Dossier, Membership, Person, Role, School
+from archive.models import Dossier, DossierList, Membership, Person, Role, School
 from flows import dossiers as dossier_flow
 from retention.dossiers import closing, common, filing, handover, views, yearly_list
-from retention.models import DossierList
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[FormData, Depends(posted_form)]

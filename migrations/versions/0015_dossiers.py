@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("approved_by_id", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("record_id", sa.String(length=36), sa.ForeignKey("records.id"), nullable=True),
+        sa.Column("record_id", sa.String(length=36), nullable=True),
         sa.UniqueConstraint("school_id", "school_year"),
     )
     op.create_table(
@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("school_id", sa.Integer(), sa.ForeignKey("schools.id"), nullable=False),
         sa.Column("dossier_ids", sa.JSON(), nullable=False),
-        sa.Column("record_id", sa.String(length=36), sa.ForeignKey("records.id"), nullable=True),
+        sa.Column("record_id", sa.String(length=36), nullable=True),
         sa.Column("created_by_id", sa.Integer(), sa.ForeignKey("people.id"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 from archive import audit, filing, ingest
 from archive.db import utcnow
 from archive.exceptions import Conflict, InvalidInput
-from archive.models import DossierState, Person, Record
+from archive.models import DossierList, DossierListState, DossierState, Person, Record
 from archive.storage import ObjectStore
 from retention.dossiers import common, papers
-from retention.models import DossierList, DossierListState
 
 
 def approve(

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from archive import access, calendar
 from archive.exceptions import Forbidden, InvalidInput, NotFound
-from archive.models import Dossier, Person, RecordType, Role, School
-from retention.models import DossierList
+from archive.models import Dossier, DossierList, Person, RecordType, Role, School
 
 EDITORS = {Role.clerk, Role.archivist}  # văn thư, cán bộ lưu trữ: make and keep the list
 APPROVERS = {Role.principal}  # the head of the unit approves the list

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from archive import audit, calendar, ingest
 from archive.exceptions import Conflict, InvalidInput
-from archive.models import Dossier, DossierState, Person, School
+from archive.models import Dossier, DossierHandover, DossierState, Person, School
 from archive.storage import ObjectStore
 from retention.dossiers import common, papers
 from retention.exceptions import AlreadyHandedOver
-from retention.models import DossierHandover
 
 
 def hand_over(

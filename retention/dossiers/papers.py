@@ -18,10 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive import ingest, pdfdoc
-from archive.models import Dossier, Person, Record, School
+from archive.models import Dossier, DossierList, Person, Record, School
 from archive.storage import ObjectStore
 from retention.dossiers import common
-from retention.models import DossierList
 
 SignPdf = Callable[[bytes], bytes]
 LIST_HEADER = [

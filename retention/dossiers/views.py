@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from archive import blobs, pdfdoc
 from archive.exceptions import NotFound
-from archive.models import Dossier, Person, Record, Version
+from archive.models import Dossier, DossierHandover, DossierList, Person, Record, Version
 from archive.storage import ObjectStore
 from retention.dossiers import common, papers
 from retention.dossiers.filing import dossier_view
-from retention.models import DossierHandover, DossierList
 
 
 def counts(session: Session, dossier_ids: list[str]) -> dict[str, int]:

@@ -22,10 +22,20 @@ from sqlalchemy.orm import Session
 from archive import audit, calendar
 from archive.db import write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound
-from archive.models import Dossier, DossierGrouping, DossierState, Membership, Person, Record, RecordType, Role
+from archive.models import (
+    Dossier,
+    DossierGrouping,
+    DossierList,
+    DossierListState,
+    DossierState,
+    Membership,
+    Person,
+    Record,
+    RecordType,
+    Role,
+)
 from retention.dossiers import common
 from retention.exceptions import DuplicateFileCode, YearNotStarted
-from retention.models import DossierList, DossierListState
 
 Combo = dict[str, Any]  # grouping values of one dossier: subject, grade, teacher (a Person), month
 
