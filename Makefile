@@ -26,6 +26,11 @@ $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
+# axe-core for the browser tests' accessibility check, from the npm registry at the locked version
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 ## make run: install, migrate, serve the archive on the embedded default (SQLite + ./hoso-data)
 run: export HOSO_TRUST_DEMO_ROOT ?= 1
 run: $(BIN)/.installed
@@ -34,7 +39,7 @@ run: $(BIN)/.installed
 	$(BIN)/hoso serve --host $(HOST) --port $(PORT)
 
 ## make test: install test dependencies and system packages, lint (ruff, mypy, the layout's shape), run the whole suite
-test: $(BIN)/.installed-test $(EARK)/.installed system-deps lint
+test: $(BIN)/.installed-test $(EARK)/.installed system-deps node_modules/.installed lint
 	$(BIN)/python -m pytest
 
 ## make test-pg: the same suite against PostgreSQL (HOSO_TEST_DATABASE_URL, default the local server)
@@ -60,4 +65,4 @@ lint: $(BIN)/.installed-test
 	$(BIN)/python scripts/check-shape
 
 clean:
-	rm -rf $(VENV) $(EARK) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(EARK) node_modules .pytest_cache .ruff_cache

@@ -20,6 +20,7 @@ from api.routers import (
     fixity,
     grants,
     holds,
+    notifications,
     people,
     record_types,
     records,
@@ -31,7 +32,16 @@ from api.routers import (
     uploads,
 )
 from api.security_headers import SecurityHeaders
-from api.web import admin_pages, approval_pages, dossier_pages, evidence_pages, pages, retention_pages, stats_pages
+from api.web import (
+    admin_pages,
+    approval_pages,
+    dossier_pages,
+    evidence_pages,
+    notification_pages,
+    pages,
+    retention_pages,
+    stats_pages,
+)
 from api.web.i18n import LanguageMiddleware
 from archive.db import make_engine, make_sessionmaker
 from archive.schemas import HealthOut
@@ -97,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
         transfers,
         dossiers,
         statistics,
+        notifications,
     ):
         v1.include_router(module.router)
 
@@ -112,5 +123,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(retention_pages.router)
     app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(notification_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(pages.__file__).parent / "static")), name="static")
     return app

@@ -69,6 +69,18 @@ def authenticate(session: Session, username: str, password: str, address: str | 
     return person
 
 
+def confirm_password(session: Session, person: Person, password: str, address: str | None = None) -> bool:
+    """Whether `password` is the signed-in person's own, throttled exactly like a login: a session
+    left open on a staff-room PC must not become a way to guess the password at full speed (before
+    this, POST /auth/password answered every guess at once)."""
+    gates = throttle.gates(person.username, address)
+    throttle.attempt(session, gates)
+    if not check_password(person.password_hash, password):
+        return False
+    throttle.succeeded(session, gates)
+    return True
+
+
 def issue_token(person: Person, secret: str, ttl_minutes: int) -> str:
     now = utcnow()
     claims = {

@@ -15,8 +15,13 @@ file (never loaded whole into memory), and refused when:
   principal's signing run, a month later;
 - it is encrypted: nobody can index it, and a principal cannot sign it without the owner's password;
 - it carries active content (JavaScript anywhere an action can stand, a Launch action that starts a
-  program): refused, not neutralised. The original is what hoso preserves, hashes and signs, so it
-  never rewrites a teacher's file behind her back; she exports it again without the script.
+  program, an XFA form — whose XML carries its own scripts, outside every /JS key — or embedded
+  rich media): refused, not neutralised. The original is what hoso preserves, hashes and signs, so
+  it never rewrites a teacher's file behind her back; she exports it again without the script;
+- it carries other files inside (the EmbeddedFiles name tree, file-attachment annotations): a
+  record is the document itself. What rides inside is never indexed, rendered, checked for
+  macros or shown beside the signature that covers it, and PDF/A-2 — the archival form TT 05/2025
+  asks for — forbids such attachments; the teacher uploads the attachment as its own record.
 
 The parser is pypdf rather than pypdfium2 (both are dependencies): pypdf is pure Python, so a
 hostile file can make it raise but never crash the server's process, it reads lazily from a file
@@ -48,6 +53,16 @@ _EOF = re.compile(rb"%%EOF")
 
 _EXPORT_VI = "Hãy mở tệp gốc và xuất (lưu) lại thành PDF rồi tải lên lần nữa."
 _EXPORT_EN = "Open the original and export (save) it as PDF again, then upload it again."
+
+
+# What runs by itself, as the refusal names it (keys are what _active_content finds).
+_ACTIVE = {
+    "JavaScript": ("JavaScript", "JavaScript"),
+    "Launch": ("lệnh mở một chương trình khác", "an action that starts another program"),
+    "XFA": ("biểu mẫu động XFA", "a dynamic XFA form"),
+    "RichMedia": ("nội dung đa phương tiện nhúng", "embedded rich media"),
+}
+_ATTACHED = "attachment"
 
 
 class _NeedsRepair(Exception):
@@ -127,11 +142,21 @@ def check(path: Path, name: str) -> int:
         except Exception as exc:
             log.info("refused %s: pypdf failed while reading it: %r", name, exc)
             raise _damaged(name) from None
-    if found:
+    if found == _ATTACHED:
         raise _refuse(
             name,
-            f"tệp PDF chứa mã lệnh tự chạy ({found}). Hồ sơ lưu trữ phải là tài liệu tĩnh. {_EXPORT_VI}",
-            f"the PDF contains content that runs by itself ({found}). An archived record must be a static "
+            "tệp PDF có tệp khác đính kèm bên trong. Hồ sơ lưu trữ chỉ giữ chính tài liệu: hãy xuất lại PDF "
+            "không kèm tệp, và tải tệp đính kèm lên thành một hồ sơ riêng.",
+            "the PDF carries other files inside it. An archived record keeps the document itself: export the "
+            "PDF again without attachments, and upload the attached file as a record of its own.",
+            "attachment",
+        )
+    if found:
+        vi, en = _ACTIVE[found]
+        raise _refuse(
+            name,
+            f"tệp PDF chứa mã lệnh tự chạy ({vi}). Hồ sơ lưu trữ phải là tài liệu tĩnh. {_EXPORT_VI}",
+            f"the PDF contains content that runs by itself ({en}). An archived record must be a static "
             f"document. {_EXPORT_EN}",
             "active_content",
         )
@@ -165,13 +190,22 @@ def _pages(reader: Any, name: str) -> list[Any]:
 
 
 def _active_content(reader: Any, pages: list[Any]) -> str:
-    """What runs by itself in this PDF ('' when nothing): JavaScript or a Launch action, and where."""
+    """What runs by itself in this PDF (a key of _ACTIVE), _ATTACHED for files inside it, '' for neither."""
     root = reader.trailer["/Root"].get_object()
     names = _get(root, "/Names")
     if names is not None and _get(names, "/JavaScript") is not None:
         return "JavaScript"
+    if _get(_get(root, "/AcroForm"), "/XFA") is not None:
+        return "XFA"
+    if names is not None and _get(names, "/EmbeddedFiles") is not None:
+        return _ATTACHED
     budget = [MAX_WALKED]
     for holder in _holders(root, pages, budget):
+        subtype = _get(holder, "/Subtype")
+        if subtype == "/RichMedia":
+            return "RichMedia"
+        if subtype == "/FileAttachment":
+            return _ATTACHED
         actions = [_get(holder, "/A")]
         if holder is root and isinstance(_get(root, "/OpenAction"), dict):  # an array there is a destination
             actions.append(_get(root, "/OpenAction"))

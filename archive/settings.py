@@ -40,6 +40,15 @@ class ArchiveSettings(BaseSettings):
         default="",
         description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-* headers are believed",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="The address people open hoso at (links in e-mails)"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for notification e-mails; none if unset")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "hoso <hoso@localhost>"
     job_lease_seconds: int = Field(
         default=60, ge=1, le=3600, description="A job whose worker is silent this long goes back to the queue"
     )

@@ -25,30 +25,43 @@ ATTRIBUTES = 0o600 << 16  # what hoso's writer leaves on every member
 MAX_DIRECTORY = 256 * 1024 * 1024
 
 
-def _zip64(extra: bytes) -> tuple[list[int], list[str]]:
+class Problem(NamedTuple):
+    """One fault in the container, in English and in Vietnamese: the verifier prints both, and a
+    Vietnamese line must not carry English words (an inspector reads it)."""
+
+    en: str
+    vi: str
+
+
+def at(label: str, en: str, vi: str) -> Problem:
+    """A fault of the member named `label`."""
+    return Problem(f"{label}: {en}", f"{label}: {vi}")
+
+
+def _zip64(extra: bytes) -> tuple[list[int], list[Problem]]:
     """The 8-byte values of the ZIP64 extra field, and problems (any other extra field is one)."""
     values: list[int] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     pos = 0
     while pos < len(extra):
         if pos + 4 > len(extra):
-            return values, ["truncated extra field"]
+            return values, [Problem("truncated extra field", "trường phụ bị cắt cụt")]
         kind, size = struct.unpack_from("<HH", extra, pos)
         body = extra[pos + 4 : pos + 4 + size]
         if kind != ZIP64_EXTRA or len(body) != size or size % 8:
-            problems.append(f"unexpected extra field 0x{kind:04x}")
+            problems.append(Problem(f"unexpected extra field 0x{kind:04x}", f"trường phụ lạ 0x{kind:04x}"))
         else:
             values = [struct.unpack_from("<Q", body, i)[0] for i in range(0, size, 8)]
         pos += 4 + size
     return values, problems
 
 
-def check(path: Path) -> list[str]:
+def check(path: Path) -> list[Problem]:
     """Problems with the container's layout (empty when it is exactly as hoso writes it)."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         if size < 22:
-            return ["too short to be a ZIP"]
+            return [Problem("too short to be a ZIP", "quá ngắn, không thể là một tệp ZIP")]
         found, problems = _directory(f, size)
         if found is None:
             return problems
@@ -62,9 +75,19 @@ def check(path: Path) -> list[str]:
                 return problems
             pos, expected_offset = step
         if pos != len(directory):
-            problems.append("the central directory holds more than its entries")
+            problems.append(
+                Problem(
+                    "the central directory holds more than its entries",
+                    "thư mục trung tâm chứa nhiều hơn số mục đã khai",
+                )
+            )
         if expected_offset != found.offset:
-            problems.append("bytes between the last member and the central directory")
+            problems.append(
+                Problem(
+                    "bytes between the last member and the central directory",
+                    "có dữ liệu thừa giữa tệp cuối và thư mục trung tâm",
+                )
+            )
     return problems
 
 
@@ -74,47 +97,67 @@ class _Directory(NamedTuple):
     offset: int
 
 
-def _directory(f: BinaryIO, size: int) -> tuple[_Directory | None, list[str]]:
+def _directory(f: BinaryIO, size: int) -> tuple[_Directory | None, list[Problem]]:
     """Where the central directory is, from the end record (and its ZIP64 form), and the problems
     found on the way; no directory when the layout is too broken to read on."""
     f.seek(size - 22)
     end = f.read(22)
     if end[:4] != END:
-        return None, ["the end record is not at the end (a comment or trailing bytes)"]
+        return None, [
+            Problem(
+                "the end record is not at the end (a comment or trailing bytes)",
+                "bản ghi kết thúc không nằm ở cuối (có lời chú thích hoặc dữ liệu thừa)",
+            )
+        ]
     disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = struct.unpack("<HHHHIIH", end[4:])
-    problems: list[str] = []
+    problems: list[Problem] = []
     if disk or cd_disk or comment or n_disk != n_total:
-        problems.append("the end record holds multi-disk fields or a comment")
+        problems.append(
+            Problem(
+                "the end record holds multi-disk fields or a comment",
+                "bản ghi kết thúc có trường nhiều đĩa hoặc lời chú thích",
+            )
+        )
     end_start = size - 22
     if 0xFFFF in (n_total,) or 0xFFFFFFFF in (cd_size, cd_offset):
         f.seek(size - 22 - 20)
         locator = f.read(20)
         if locator[:4] != LOCATOR64:
-            return None, [*problems, "ZIP64 locator missing"]
+            return None, [*problems, Problem("ZIP64 locator missing", "thiếu bộ định vị ZIP64")]
         _disk, end64_offset, _disks = struct.unpack("<IQI", locator[4:])
         f.seek(end64_offset)
         record = f.read(56)
         if record[:4] != END64:
-            return None, [*problems, "ZIP64 end record missing"]
+            return None, [*problems, Problem("ZIP64 end record missing", "thiếu bản ghi kết thúc ZIP64")]
         n_total, cd_size, cd_offset = struct.unpack_from("<QQQ", record, 24 + 8)
         if end64_offset + 56 != size - 22 - 20:
-            problems.append("bytes between the ZIP64 end record and its locator")
+            problems.append(
+                Problem(
+                    "bytes between the ZIP64 end record and its locator",
+                    "có dữ liệu thừa giữa bản ghi kết thúc ZIP64 và bộ định vị của nó",
+                )
+            )
         end_start = end64_offset
     if cd_offset + cd_size != end_start or cd_size > MAX_DIRECTORY:
-        problems.append("the central directory does not end where the end record begins")
+        problems.append(
+            Problem(
+                "the central directory does not end where the end record begins",
+                "thư mục trung tâm không kết thúc tại chỗ bản ghi kết thúc bắt đầu",
+            )
+        )
         return None, problems
     return _Directory(n_total, cd_size, cd_offset), problems
 
 
 def _member(
-    f: BinaryIO, directory: bytes, pos: int, number: int, expected_offset: int, problems: list[str]
+    f: BinaryIO, directory: bytes, pos: int, number: int, expected_offset: int, problems: list[Problem]
 ) -> tuple[int, int] | None:
     """Check one member: its directory entry at `pos` and its local header, which must start at
     `expected_offset` and agree with it. Adds to `problems`; returns where the next entry and the
     next member start, or None when the layout is too broken to read on."""
     head = directory[pos : pos + 46]
     if head[:4] != CENTRAL or len(head) < 46:
-        problems.append(f"directory entry {number} is damaged")
+        problems.append(Problem(f"directory entry {number} is damaged", f"mục thư mục số {number} bị hỏng"))
         return None
     (
         made_by,
@@ -139,22 +182,36 @@ def _member(
     label = name.decode("utf-8", "replace")
     pos += 46 + name_len + extra_len + comment_len
     values, bad = _zip64(extra)
-    problems += [f"{label}: {b}" for b in bad]
+    problems += [at(label, b.en, b.vi) for b in bad]
     it = iter(values)
     usize = next(it) if usize == 0xFFFFFFFF else usize
     csize = next(it) if csize == 0xFFFFFFFF else csize
     offset = next(it, offset) if offset == 0xFFFFFFFF else offset
     if comment_len or disk_start or internal or external != ATTRIBUTES or made_by >> 8 != 3:
-        problems.append(f"{label}: directory attributes differ from what hoso writes")
+        problems.append(
+            at(
+                label,
+                "directory attributes differ from what hoso writes",
+                "thuộc tính trong thư mục khác với cách hoso ghi",
+            )
+        )
     if made_by & 0xFF != needed or flags & ~0x0800:
-        problems.append(f"{label}: version or flags differ from what hoso writes")
+        problems.append(
+            at(label, "version or flags differ from what hoso writes", "phiên bản hoặc cờ khác với cách hoso ghi")
+        )
     if offset != expected_offset:
-        problems.append(f"{label}: not laid end to end (bytes between members)")
+        problems.append(
+            at(
+                label,
+                "not laid end to end (bytes between members)",
+                "các tệp không nằm liền nhau (có dữ liệu xen giữa)",
+            )
+        )
         return None
     f.seek(offset)
     local = f.read(30)
     if local[:4] != LOCAL or len(local) < 30:
-        problems.append(f"{label}: local header damaged")
+        problems.append(at(label, "local header damaged", "tiêu đề cục bộ bị hỏng"))
         return None
     l_needed, l_flags, l_method, l_time, l_date, l_crc, l_csize, l_usize, l_name, l_extra = struct.unpack(
         "<HHHHHIIIHH", local[4:]
@@ -162,11 +219,11 @@ def _member(
     local_name = f.read(l_name)
     local_extra = f.read(l_extra)
     l_values, bad = _zip64(local_extra)
-    problems += [f"{label}: local {b}" for b in bad]
+    problems += [at(label, f"local {b.en}", f"tiêu đề cục bộ: {b.vi}") for b in bad]
     l_it = iter(l_values)
     l_usize = next(l_it) if l_usize == 0xFFFFFFFF else l_usize
     l_csize = next(l_it) if l_csize == 0xFFFFFFFF else l_csize
     local_fields = (l_needed, l_flags, l_method, l_time, l_date, l_crc, l_csize, l_usize, local_name)
     if local_fields != (needed, flags, method, mtime, mdate, crc, csize, usize, name):
-        problems.append(f"{label}: local header and directory disagree")
+        problems.append(at(label, "local header and directory disagree", "tiêu đề cục bộ và thư mục không khớp"))
     return pos, offset + 30 + l_name + l_extra + csize

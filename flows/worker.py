@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from archive import anchors, calendar, jobs, sidecar
 from archive.models import Job
+from archive.notifications import service as notify
+from flows import notifications
 from flows.blobs import record_blobs
 from flows.evidence import package as evidence_package
 from flows.state import AppState
@@ -108,6 +110,7 @@ class Worker:
                     self.retention_follow_up,
                     stop=self._stop,
                 )
+                self.tell_people()
                 self.run_one_export()
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
@@ -154,6 +157,18 @@ class Worker:
             return
         if anchor is not None:
             log.info("audit head anchored: %s", anchor.key)
+
+    def tell_people(self) -> None:
+        """Notifications from the audit events since the last pass, then one queued e-mail, if any."""
+        with self.state.sessions() as session:
+            notifications.follow(session)
+        self._run_claimed(
+            notify.EMAIL_JOB,
+            "notification e-mail",
+            lambda session, claimed: notifications.send_email(
+                session, self.state.settings, int(claimed.payload["notification_id"])
+            ),
+        )
 
     def run_fixity_job(self) -> bool:
         """Run a queued fixity check, if any; True when one was taken."""

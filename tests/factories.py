@@ -175,6 +175,48 @@ def pdf_with_page_js() -> bytes:
     return _written(writer)
 
 
+def pdf_with_xfa_form() -> bytes:
+    """An AcroForm carrying an XFA packet: the XML form whose scripts no /JS key shows."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    writer = _pdf_writer()
+    xfa = writer._add_object(_xml_stream(b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><script>1</script></xdp:xdp>'))
+    form = DictionaryObject({NameObject("/Fields"): ArrayObject(), NameObject("/XFA"): xfa})
+    writer._root_object[NameObject("/AcroForm")] = writer._add_object(form)
+    return _written(writer)
+
+
+def pdf_with_embedded_file() -> bytes:
+    """A PDF with a program attached in its EmbeddedFiles name tree (pypdf's own attachment API)."""
+    writer = _pdf_writer()
+    writer.add_attachment("cai-dat.exe", b"MZ\x90\x00 not really a program")
+    return _written(writer)
+
+
+def pdf_with_attachment_annotation() -> bytes:
+    """A file-attachment annotation on page 1 (the paper-clip icon), no name tree."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+    writer = _pdf_writer()
+    clip = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/FileAttachment"),
+            NameObject("/Rect"): ArrayObject([NumberObject(v) for v in (72, 72, 90, 90)]),
+        }
+    )
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(clip)])
+    return _written(writer)
+
+
+def _xml_stream(data: bytes):  # type: ignore[no-untyped-def]
+    from pypdf.generic import DecodedStreamObject
+
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return stream
+
+
 def _replace_part(document: bytes, part: str, xml: str) -> bytes:
     """A real Office file (as python-docx/openpyxl write it) with one XML part replaced, deflated."""
     source = zipfile.ZipFile(io.BytesIO(document))

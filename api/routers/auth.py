@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api.deps import DbSession, SettingsDep, SignedIn, oauth2
 from api.proxies import client_address
 from api.web.session import SESSION_COOKIE, clear_session
-from archive.auth import check_password, issue_token
+from archive.auth import confirm_password, issue_token
 from archive.exceptions import Unauthorized
 from archive.models import Person
 from archive.schemas import PasswordChange, PersonOut, Token
@@ -56,8 +56,11 @@ def me(person: SignedIn) -> Person:
 
 
 @router.post("/password", response_model=Token)
-def password(body: PasswordChange, person: SignedIn, session: DbSession, settings: SettingsDep) -> Token:
-    if not check_password(person.password_hash, body.current_password):
+def password(
+    body: PasswordChange, request: Request, person: SignedIn, session: DbSession, settings: SettingsDep
+) -> Token:
+    """A new password; the current one is checked through the login throttle (429 when guessed at)."""
+    if not confirm_password(session, person, body.current_password, client_address(request)):
         raise Unauthorized("Mật khẩu hiện tại không đúng.", "The current password is wrong.")
     change_password(session, person, body.new_password)
     return Token(

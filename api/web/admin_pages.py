@@ -18,14 +18,17 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DbSession, state
+from api.proxies import client_address
+from api.web import labels
 from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
 from api.web.i18n import said, t
+from api.web.menu import ADMINS, GRANTORS
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
 from archive import access, calendar, grants, service
-from archive.auth import check_password, issue_token
+from archive.auth import confirm_password, issue_token
 from archive.calendar import VN_TIME
-from archive.exceptions import HosoError
+from archive.exceptions import HosoError, TooManyAttempts
 from archive.models import Membership, Person, RecordType, Role, School
 from archive.schemas import GrantCreate, GrantRevoke, MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
 from signing import ownership, seal
@@ -33,8 +36,6 @@ from signing import service as signing_service
 from signing.models import SigningCertificate
 
 router = APIRouter(include_in_schema=False)
-ADMINS = (Role.admin,)
-GRANTORS = (Role.admin, Role.principal)
 
 
 def _admin_page(
@@ -187,6 +188,7 @@ def _grants_page(
         types=types,
         grants=rows,
         seal_fingerprint=fingerprint,
+        names=labels.names(session),
         form=form or {"school_codes": [s.code for s in own[:1]], "record_types": []},
         errors=errors or {},
     )
@@ -307,7 +309,13 @@ def change_password(
         return _password_page(request, person, 422, field_errors(e))
     if new_password != repeat_password:
         return _password_page(request, person, 422, {"repeat_password": t("Hai lần nhập mật khẩu mới không khớp.")})
-    if not check_password(person.password_hash, body.current_password):
+    try:
+        confirmed = confirm_password(session, person, body.current_password, client_address(request))
+    except TooManyAttempts as e:
+        refused = _password_page(request, person, 429, {"current_password": said(e)})
+        refused.headers["Retry-After"] = str(e.retry_after)
+        return refused
+    if not confirmed:
         return _password_page(request, person, 422, {"current_password": t("Mật khẩu hiện tại không đúng.")})
     service.change_password(session, person, body.new_password)
     settings = state(request).settings

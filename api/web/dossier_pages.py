@@ -19,18 +19,19 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import DbSession, HosoState
+from api.web import menu
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access, calendar
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Dossier, DossierList, Membership, Person, Role, School
+from archive.models import Dossier, DossierList, Membership, Person, School
 from flows import dossiers as dossier_flow
 from retention.dossiers import closing, common, filing, handover, views, yearly_list
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[FormData, Depends(posted_form)]
-ROLES = (*common.VIEWERS, Role.admin)
+ROLES = menu.DOSSIER_KEEPERS
 REFUSED = "Trang hồ sơ dành cho văn thư, cán bộ lưu trữ và ban giám hiệu."
 STATE_VI = {
     "planned": "Dự kiến",

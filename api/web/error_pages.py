@@ -14,7 +14,8 @@ import logging
 from collections.abc import Mapping
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from starlette.routing import Match
 
 from api.deps import state
 from api.web.i18n import t
@@ -66,6 +67,19 @@ def _person(request: Request) -> Person | None:
         return None
 
 
+def form_of(request: Request) -> str | None:
+    """The page whose form posts to this address (a POST-only path reopened from the history or a
+    bookmark): the nearest shorter path a GET opens, e.g. /ho-so/ID/nop-duyet → /ho-so/ID."""
+    parts = request.url.path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        path = "/".join(parts) or "/"
+        scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            return path
+    return None
+
+
 def error_page(
     request: Request, status_code: int, message: str = "", headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -74,6 +88,8 @@ def error_page(
     A server-side failure (5xx) does not touch the database: it may be the cause."""
     if status_code == 401:
         return to_login()
+    if status_code == 405 and request.method in ("GET", "HEAD") and (form := form_of(request)):
+        return RedirectResponse(form, status_code=303)  # reopening a form's address shows the form
     person = _person(request) if status_code < 500 else None
     response = render(
         request,

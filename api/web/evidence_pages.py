@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from api.deps import DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
+from api.web.menu import EXPORTERS
 from api.web.pages import render_search
 from api.web.rendering import page_viewer, render
 from archive.exceptions import HosoError, InvalidInput
@@ -30,11 +31,15 @@ from signing import seal
 router = APIRouter(include_in_schema=False)
 
 
+def not_exporter() -> str:
+    return t("Gói chứng cứ dành cho thanh tra, ban giám hiệu, văn thư và cán bộ lưu trữ.")
+
+
 @router.post("/goi-chung-cu")
 def request_package(
     request: Request, form: Annotated[FormData, Depends(posted_form)], session: DbSession, app_state: HosoState
 ) -> Response:
-    person = form_poster(request, session, str(form.get("csrf_token", "")))
+    person = form_poster(request, session, str(form.get("csrf_token", "")), EXPORTERS, not_exporter())
     if isinstance(person, Response):
         return person
     q = str(form.get("q", ""))
@@ -69,7 +74,7 @@ def request_package(
 def packages_page(request: Request, session: DbSession, app_state: HosoState) -> Response:
     """My packages: state (the page refreshes itself while one is being built), size, SHA-256, download,
     and the fingerprint of the seal they carry, which `hoso verify --seal-fingerprint` checks."""
-    person = page_viewer(request, session)
+    person = page_viewer(request, session, EXPORTERS, not_exporter())
     if isinstance(person, Response):
         return person
     packages = exports.list_mine(session, person)

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
+from api.web import labels
 from api.web.forms import form_poster
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
+from api.web.menu import EXPORTERS, UPLOADERS, may
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
 from api.web.session import (
     CSRF_FIELD,
@@ -136,6 +138,7 @@ def home(request: Request, session: DbSession) -> Response:
     blocks = home_flow.attention(session, person)
     if "grants" in blocks:  # the inspector checks every package they take against this seal
         blocks["seal_fingerprint"] = seal.published_fingerprint(state(request).settings)
+        blocks["names"] = labels.names(session)
     return render(request, "home.html", person, **blocks)
 
 
@@ -181,11 +184,17 @@ def render_search(
         result=result,
         error=error,
         facet_names=FACET_VI,
+        names=labels.names(session, _teachers(result)),
+        may_export=may(person, EXPORTERS),
         page=page,
         search_url=search_url,
         export=export,
         selected=set(export.get("record_ids", [])),
     )
+
+
+def _teachers(result: Any) -> set[str]:
+    return set(result.facets.get("teacher", {})) if result is not None else set()
 
 
 @router.get("/tim-kiem", response_class=HTMLResponse)
@@ -304,7 +313,7 @@ def submit_for_approval(
 @router.get("/tai-len", response_class=HTMLResponse)
 def upload_page(request: Request, session: DbSession) -> Response:
     """Upload a record: the metadata form, drag and drop, and a resumable upload with progress."""
-    person = page_viewer(request, session)
+    person = page_viewer(request, session, UPLOADERS, t("Tài khoản của bạn không tải hồ sơ lên."))
     if isinstance(person, Response):
         return person
     creating = [m.school_id for m in person.memberships if m.school_id is not None and m.role in access.CREATORS]

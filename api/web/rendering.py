@@ -14,7 +14,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api.deps import state
+from api.web import menu
 from api.web.i18n import english, gettext, lang
+from api.web.labels import STATUS_VI, badge_label, yes_no
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token
 from archive.calendar import VN_TIME
@@ -68,13 +70,6 @@ def vn_date(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-STATUS_VI = {
-    "draft": "Bản nháp",
-    "submitted": "Đã nộp, chờ duyệt",
-    "approved": "Đã duyệt",
-    "returned": "Bị trả lại",
-    "destroyed": "Đã hủy theo quyết định",
-}
 ACTION_VI = {
     "record.created": "tải lên",
     "record.version_added": "thêm phiên bản",
@@ -104,6 +99,8 @@ templates.env.filters["batch_vi"] = _label(BATCH_VI)
 templates.env.filters["stamp_place_vi"] = lambda value: _label(STAMP_PLACE_VI)(value or "")
 templates.env.filters["status_vi"] = _label(STATUS_VI)
 templates.env.filters["action_vi"] = _label(ACTION_VI)
+templates.env.filters["badge_label"] = badge_label
+templates.env.filters["yes_no"] = yes_no
 templates.env.filters["t"] = gettext  # labels that come from Python dicts (roles, facets)
 
 
@@ -157,6 +154,7 @@ def render(request: Request, name: str, person: Person | None, status_code: int 
             "lang": lang(),
             "catalogue": english() if lang() == "en" else {},
             "here": here,
+            "menu": menu.entries(person),
             "status_code": status_code,
             **context,
         },

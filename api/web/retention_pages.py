@@ -21,10 +21,11 @@ from starlette.datastructures import FormData
 from api.deps import AppState, DbSession, HosoState
 from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
+from api.web.menu import KEEPERS
 from api.web.rendering import page_viewer, render
 from archive import access
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Blob, Person, Role, School
+from archive.models import Blob, Person, School
 from flows import destruction
 from flows.blobs import record_blobs
 from retention import disposition as disposition_flow
@@ -38,7 +39,6 @@ from signing import ownership
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[FormData, Depends(posted_form)]
-KEEPERS = (*MANAGERS, Role.admin)
 REFUSED = "Trang này dành cho cán bộ lưu trữ, văn thư, hiệu trưởng và quản trị viên."
 DISPOSITION_VI = {
     DispositionState.proposed: "Đã lập danh mục, chờ Hội đồng",

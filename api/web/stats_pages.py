@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.web.i18n import said, t
+from api.web.menu import STATS_VIEWERS as VIEWERS
 from api.web.rendering import page_viewer, render
 from archive import access, calendar
 from archive.exceptions import HosoError
-from archive.models import Role, School
+from archive.models import School
 from signing import statistics
 
 router = APIRouter(include_in_schema=False)
-VIEWERS = (*statistics.VIEWERS, Role.admin)
 
 
 @router.get("/thong-ke", response_class=HTMLResponse)

@@ -66,7 +66,7 @@ def _check_premis(read: Callable[[str], bytes], manifest: dict[str, str], found:
     try:
         root = _xml(read, PREMIS)
     except (ET.ParseError, ValueError) as e:
-        found.fail(f"Tệp PREMIS hỏng, không đọc được: {e}", f"The PREMIS file is damaged: {e}")
+        found.fail("Tệp PREMIS hỏng, không đọc được", f"The PREMIS file is damaged: {e}")
         return
     named: dict[str, str] = {}
     for obj in root.iter(f"{{{PREMIS_NS}}}object"):
@@ -100,7 +100,7 @@ def _check_mets(read: Callable[[str], bytes], manifest: dict[str, str], found: F
         try:
             root = _xml(read, mets)
         except (ET.ParseError, ValueError) as e:
-            found.fail(f"Tệp {mets} hỏng, không đọc được: {e}", f"{mets} is damaged: {e}")
+            found.fail(f"Tệp {mets} hỏng, không đọc được", f"{mets} is damaged: {e}")
             continue
         entries = [(n, n.find(f"{{{METS_NS}}}FLocat")) for n in root.iter(f"{{{METS_NS}}}file")]
         entries += [(n, n) for n in root.iter(f"{{{METS_NS}}}mdRef")]

@@ -151,13 +151,17 @@ def verify(path: Path, settings: Settings | None = None, seal_fingerprints: Iter
         try:
             verdict.package_sha256 = _sha256_of(path)
             for problem in zipcheck.check(path):
-                verdict.fail(f"Cấu trúc ZIP đã bị thay đổi: {problem}", f"The ZIP container was altered: {problem}")
+                verdict.fail(
+                    f"Cấu trúc ZIP đã bị thay đổi: {problem.vi}", f"The ZIP container was altered: {problem.en}"
+                )
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            verdict.fail(f"Không mở được gói (không phải ZIP hợp lệ): {e}", f"Cannot open the package (not a ZIP): {e}")
+            verdict.fail(
+                "Không mở được gói: đây không phải một tệp ZIP hợp lệ", f"Cannot open the package (not a ZIP): {e}"
+            )
             return verdict
         except Exception as e:  # struct errors and the like from a malformed container
-            verdict.fail(f"Không mở được gói: {type(e).__name__}", f"Cannot open the package: {type(e).__name__}: {e}")
+            verdict.fail("Không mở được gói: cấu trúc ZIP bị hỏng", f"Cannot open the package: {type(e).__name__}: {e}")
             return verdict
         with archive:
             try:
@@ -201,7 +205,7 @@ def _verify_open(
     try:
         manifest = parse_manifest(manifest_bytes)
     except (ValueError, UnicodeDecodeError) as e:
-        verdict.fail(f"manifest-sha256.txt hỏng: {e}", f"manifest-sha256.txt is damaged: {e}")
+        verdict.fail("Tệp manifest-sha256.txt bị hỏng, không đọc được", f"manifest-sha256.txt is damaged: {e}")
         return
     _check_files(archive, inside, manifest, verdict)
     if not verdict.trust_roots:
@@ -240,7 +244,7 @@ def _check_files(
                 while chunk := f.read(1024 * 1024):
                     digest.update(chunk)
         except Exception as e:  # a flipped byte breaks the CRC; a truncated file ends early
-            verdict.fail(f"Tệp hỏng, không đọc được: {rel} ({e})", f"Damaged file, cannot be read: {rel} ({e})")
+            verdict.fail(f"Tệp hỏng, không đọc được: {rel}", f"Damaged file, cannot be read: {rel} ({e})")
             continue
         if digest.hexdigest() != expected:
             verdict.fail(f"Tệp đã bị thay đổi (sai SHA-256): {rel}", f"File was altered (SHA-256 mismatch): {rel}")

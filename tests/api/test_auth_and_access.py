@@ -283,6 +283,26 @@ def test_one_address_guessing_many_accounts_is_throttled_and_forwarded_for_does_
     assert _try(client, "gv.lan", PASSWORD).status_code == 429  # the proxy's own address is still held
 
 
+def test_a_session_left_open_cannot_guess_the_current_password_at_full_speed(
+    client: TestClient, world: World, clock: _Clock
+) -> None:
+    """POST /auth/password checks the current password through the login throttle: someone at a PC
+    where a principal stayed signed in gets the same back-off as at the login form."""
+    headers = login(client, "ht.hoa")
+
+    def change(current: str) -> Any:
+        body = {"current_password": current, "new_password": "mot-mat-khau-moi-dai"}
+        return client.post("/api/v1/auth/password", headers=headers, json=body)
+
+    for _ in range(5):
+        assert change("sai-mat-khau-123").status_code == 401
+    refused = change(PASSWORD)  # the right one too, while the account must wait
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert _try(client, "ht.hoa", PASSWORD).status_code == 429  # one count for the form and the login
+    clock.advance(1)
+    assert change(PASSWORD).status_code == 200
+
+
 def test_logging_out_ends_that_token_at_once_and_only_that_one(client: TestClient, world: World) -> None:
     phone, laptop = login(client, "gv.lan"), login(client, "gv.lan")
     assert client.post("/api/v1/auth/logout", headers=phone).status_code == 204

@@ -78,7 +78,10 @@ RUNS_BY_ITSELF = "mã lệnh tự chạy"
         (factories.pdf_with_open_action_js, "ke-hoach.pdf", "lesson_plan", 415, f"{RUNS_BY_ITSELF} (JavaScript)"),
         (factories.pdf_with_javascript_names, "ke-hoach.pdf", "lesson_plan", 415, f"{RUNS_BY_ITSELF} (JavaScript)"),
         (factories.pdf_with_page_js, "ke-hoach.pdf", "lesson_plan", 415, f"{RUNS_BY_ITSELF} (JavaScript)"),
-        (factories.pdf_with_launch_link, "ke-hoach.pdf", "lesson_plan", 415, f"{RUNS_BY_ITSELF} (Launch)"),
+        (factories.pdf_with_launch_link, "ke-hoach.pdf", "lesson_plan", 415, f"{RUNS_BY_ITSELF} (lệnh mở một"),
+        (factories.pdf_with_xfa_form, "ke-hoach.pdf", "lesson_plan", 415, f"{RUNS_BY_ITSELF} (biểu mẫu động XFA)"),
+        (factories.pdf_with_embedded_file, "ke-hoach.pdf", "lesson_plan", 415, "tệp khác đính kèm bên trong"),
+        (factories.pdf_with_attachment_annotation, "ke-hoach.pdf", "lesson_plan", 415, "tệp khác đính kèm"),
         (factories.docx_bomb, "ke-hoach.docx", "lesson_plan", 413, "zip bomb"),
         (factories.xlsx_bomb, "so-diem.xlsx", "gradebook", 413, "zip bomb"),
         (lying_docx, "ke-hoach.docx", "lesson_plan", 415, "bị hỏng hoặc không hoàn chỉnh"),
@@ -136,7 +139,7 @@ def test_a_refused_pdf_over_the_resumable_upload_stores_nothing(
         headers={**lan, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
         content=data,
     )
-    assert sent.status_code == 415 and "Launch" in sent.json()["message"], sent.text
+    assert sent.status_code == 415 and "mở một chương trình" in sent.json()["message"], sent.text
     assert counts(session) == (0, 0, 0) and stored_keys(settings) == []
 
 

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from flows.evidence import report as verify_report
-from flows.evidence.verify import PackageVerdict, Seal, SealMaker, SealTime
+from flows.evidence.verify import PackageVerdict, Seal, SealMaker, SealTime, verify
 
 FORGED_NAME = "\x1b[2K\rHỢP LỆ / VALID [bold green]ok[/] \u202etxt.exe"
 
@@ -91,3 +91,18 @@ def test_the_commands_print_a_fingerprint_exactly_as_it_is() -> None:
         with printer.capture() as captured:
             printer.print(f"  SHA-256: {fingerprint}")
         assert fingerprint in captured.get()
+
+
+@pytest.mark.parametrize("content", [b"PK\x05\x06", b"not a zip at all, only text" * 4])
+def test_a_broken_package_is_explained_in_vietnamese_without_english_or_a_traceback(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "hong.zip"
+    path.write_bytes(content)
+    verdict = verify(path)
+    assert not verdict.intact and verdict.problems
+    for vi, _en in verdict.problems:
+        for english in ("zip file", "too short", "end record", "Error", "damaged"):
+            assert english not in vi, vi
+    code, out, err = printed(verdict)
+    assert code == 1 and "Traceback" not in out + err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -117,3 +118,23 @@ def test_a_one_time_password_must_be_changed_first(client: TestClient, world: Wo
     assert client.get("/trang-chu").status_code == 200  # the new session cookie works
     client.cookies.clear()
     assert page_login(client, "gv.lan", "mat-khau-moi-123").headers["location"] == "/trang-chu"
+
+
+def test_the_password_page_backs_off_like_the_login_form(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.throttle
+    from archive.db import utcnow
+
+    pinned = utcnow()
+    monkeypatch.setattr(archive.throttle, "utcnow", lambda: pinned)  # no back-off runs out mid-test
+    page_login(client, "ht.hoa")
+    guess = {
+        "current_password": "sai-mat-khau",
+        "new_password": "mat-khau-moi-123",
+        "repeat_password": "mat-khau-moi-123",
+    }
+    for _ in range(5):
+        assert post_form(client, "/doi-mat-khau", "/doi-mat-khau", guess).status_code == 422
+    held = post_form(client, "/doi-mat-khau", "/doi-mat-khau", {**guess, "current_password": PASSWORD})
+    assert held.status_code == 429 and held.headers["retry-after"] == "1" and "thử lại sau" in held.text

@@ -90,11 +90,21 @@ def test_signed_in_the_page_keeps_the_menu_and_leads_to_search(browser: TestClie
     assert "Gv.Lan" in html and 'href="/tim-kiem"' in html and 'href="/dang-nhap"' not in html
 
 
-def test_a_wrong_method_on_a_page_url_is_a_405_page(browser: TestClient, world: World) -> None:
-    response = browser.get("/dang-xuat")  # the logout form posts; a typed-in address gets
+def test_reopening_a_forms_address_shows_the_form_and_another_wrong_method_a_405_page(
+    browser: TestClient, world: World
+) -> None:
+    page_login(browser, "admin1")
+    for posted, form in [
+        ("/quan-tri/truong", "/quan-tri"),
+        ("/ho-so/abc/nop-duyet", "/ho-so/abc"),
+        ("/dang-xuat", "/"),
+    ]:
+        reopened = browser.get(posted, follow_redirects=False)  # the history, a bookmark, a reload
+        assert reopened.status_code == 303 and reopened.headers["location"] == form, posted
+    response = browser.delete("/trang-chu")
     html = is_page(response, 405)
     assert "<h1>Không mở được trang theo cách này</h1>" in html and "biểu mẫu" in html
-    assert response.headers["allow"] == "POST"
+    assert response.headers["allow"] == "GET"
 
 
 def test_the_api_and_clients_not_asking_for_html_keep_json(app: FastAPI, browser: TestClient, world: World) -> None:

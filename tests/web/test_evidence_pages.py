@@ -29,7 +29,9 @@ def test_an_inspector_exports_ticked_records_and_a_whole_search(
     page_login(client, "tt.nam")
     found = client.get("/tim-kiem", params={"q": "phan so", "school_code": "THA"})
     assert found.status_code == 200 and 'name="record_ids"' in found.text
-    assert "school_code=THA" in found.text and "Trường: THA ✕" in found.text  # the filter is shown and removable
+    assert (
+        "school_code=THA" in found.text and "Trường: Trường Tiểu học An Bình ✕" in found.text
+    )  # the filter is shown and removable
     csrf = csrf_of(found.text)
     base = {"csrf_token": csrf, "q": "phan so", "f-school_code": "THA"}
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.web import dossier_pages, forms, rendering, retention_pages
+from api.web import dossier_pages, forms, labels, menu, rendering, retention_pages
 from api.web.i18n import CATALOGUE
+from archive.notifications import texts as notification_texts
 from signing import validate
 from tests.factories import World
 from tests.web.test_pages_http import page_login
@@ -40,6 +41,13 @@ def marked() -> set[str]:
         retention_pages.DISPOSITION_VI,
         dossier_pages.STATE_VI,
         validate.CHANGES_VI,
+        labels.BADGE_VI,
+        labels.RETENTION_VI,
+        labels.SIGNED_VI,
+        labels.MEDIA_VI,
+        {e.href: e.label for e in menu.MENU},
+        {"yes": "Có", "no": "Không"},  # labels.yes_no
+        notification_texts.KIND_VI,
     ):
         found |= set(table.values())
     summaries = re.findall(r'return "([^"]+)"', Path(validate.__file__).read_text())

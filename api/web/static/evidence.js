@@ -44,7 +44,9 @@
       say.textContent = hosoT("Không tải được: %(why)s", { why: e.message }); say.className = "error";
     } finally { button.disabled = false; }
   }
-  document.querySelectorAll("button.download").forEach(function (b) {
-    b.addEventListener("click", function () { download(b); });
+  // delegated: the list is replaced in place while a package is being built (ui.js data-refresh)
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button.download");
+    if (b) { download(b); }
   });
 })();

@@ -5,8 +5,8 @@ by; dossiers learn their list, state, grouping values, term and TT 05 metadata; 
 number inside the dossier and page count. The defaults for the seeded types are set here too
 (a type added later takes them from archive/data/record_types.yaml).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-02 05:30:00
 
 """
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0014"
+revision: str = "0016"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

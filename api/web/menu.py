@@ -1,0 +1,55 @@
+"""Who opens which page: one table for the menu and the pages' own checks (issue #15 item 3), so a
+role never sees a menu entry that answers "Bạn không có quyền", nor misses one it may open.
+
+The role sets come from the domains' rules (archive.access, signing.statistics, retention.holds);
+a page module imports its set from here rather than writing its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archive import access
+from archive.models import Person, Role
+from retention.dossiers import common as dossiers
+from retention.holds import MANAGERS
+from signing import statistics
+
+SIGNERS = frozenset({Role.principal, Role.vice_principal, Role.clerk})  # the approval queue and signing
+KEEPERS = frozenset({*MANAGERS, Role.admin})  # retention: holds, reviews, fixity, transfers
+STATS_VIEWERS = frozenset({*statistics.VIEWERS, Role.admin})
+GRANTORS = frozenset({Role.admin, Role.principal})  # inspection grants
+ADMINS = frozenset({Role.admin})
+UPLOADERS = frozenset(access.CREATORS)
+EXPORTERS = frozenset({Role.inspector, Role.principal, Role.vice_principal, Role.archivist, Role.clerk, Role.admin})
+DOSSIER_KEEPERS = frozenset({*dossiers.VIEWERS, Role.admin})  # the yearly list, filing, closing, handover
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Entry:
+    href: str
+    label: str  # Vietnamese; the page's language via gettext
+    roles: frozenset[Role]
+
+
+MENU = (
+    Entry("/trang-chu", "Trang chủ", EVERYONE),
+    Entry("/tim-kiem", "Tìm kiếm", EVERYONE),
+    Entry("/tai-len", "Tải lên", UPLOADERS),
+    Entry("/duyet", "Duyệt", SIGNERS),
+    Entry("/goi-chung-cu", "Gói chứng cứ", EXPORTERS),
+    Entry("/luu-tru", "Lưu trữ", KEEPERS),
+    Entry("/danh-muc-ho-so", "Hồ sơ", DOSSIER_KEEPERS),
+    Entry("/thong-ke", "Thống kê", STATS_VIEWERS),
+    Entry("/cap-quyen-thanh-tra", "Cấp quyền thanh tra", GRANTORS),
+    Entry("/quan-tri", "Quản trị", ADMINS),
+)
+
+
+def may(person: Person, roles: frozenset[Role]) -> bool:
+    return any(m.role in roles for m in person.memberships)
+
+
+def entries(person: Person | None) -> list[Entry]:
+    """The menu of this person: only the pages their roles open."""
+    return [e for e in MENU if person is not None and may(person, e.roles)]

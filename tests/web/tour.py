@@ -1,0 +1,61 @@
+"""Every page of hoso, for each role: one archive with a person of every role, a submitted plan, an
+inspection grant, and the list of addresses each role opens. The plain-words test (HTTP) and the
+accessibility walk (Chromium with axe-core) both take their pages from here, so a page added to the
+menu is checked by both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive import calendar
+from archive.models import Person, Role
+from tests.factories import World, login, person
+from tests.signing.conftest import submit, upload_plan
+
+COMMON = ["/trang-chu", "/tim-kiem", "/tim-kiem?q=phan+so", "/doi-mat-khau", "/trang-khong-co"]
+
+
+@dataclass
+class Tour:
+    record_id: str
+    batch_id: str
+    pages: dict[str, list[str]] = field(default_factory=dict)  # username → addresses
+
+
+def build(client: TestClient, world: World, session: Session) -> Tour:
+    """A plan submitted to the principal, a grant to an inspector, an archivist; then each role's pages."""
+    person(session, "tt.nam", Role.inspector, None)
+    person(session, "lt.mai", Role.archivist, "THA")
+    session.commit()
+    lan = login(client, "gv.lan")
+    record = upload_plan(client, lan, "Kế hoạch bài dạy: Phân số")
+    batch_id = submit(client, lan, record["id"])["batch_id"]
+    grant = {
+        "inspector": "tt.nam",
+        "decision_number": "125/QĐ-PGDĐT",
+        "decision_date": "2026-11-20",
+        "school_codes": ["THA"],
+        "record_types": ["lesson_plan"],
+        "school_years": ["2025-2026", "2026-2027"],
+        "expires_at": (calendar.now() + timedelta(days=14)).isoformat(),
+    }
+    response = client.post("/api/v1/grants", headers=login(client, "ht.hoa"), json=grant)
+    assert response.status_code == 201, response.text
+    teacher_id = session.scalar(select(Person.id).where(Person.username == "gv.lan"))
+    rec = f"/ho-so/{record['id']}"
+    tour = Tour(record_id=record["id"], batch_id=batch_id)
+    tour.pages = {
+        "gv.lan": [*COMMON, "/tai-len", rec],
+        "ht.hoa": [*COMMON, rec, "/duyet", f"/duyet/{batch_id}", "/luu-tru", "/thong-ke", "/cap-quyen-thanh-tra"]
+        + ["/goi-chung-cu"],
+        "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke"],
+        "lt.mai": [*COMMON, "/luu-tru", "/thong-ke"],
+        "tt.nam": [*COMMON, rec, "/goi-chung-cu"],
+        "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"],
+    }
+    return tour
