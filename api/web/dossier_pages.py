@@ -25,7 +25,7 @@ from api.web.i18n import said, t
 from api.web.rendering import page_viewer, render
 from archive import access, calendar
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Dossier, DossierList, Membership, Person, School
+from archive.models import Dossier, DossierList, DossierState, Membership, Person, Record, School
 from flows import dossiers as dossier_flow
 from retention.dossiers import closing, common, filing, handover, views, yearly_list
 
@@ -185,6 +185,67 @@ def add(request: Request, list_id: int, posted: Posted, session: DbSession) -> R
     return _act(request, session, posted, "add", action)
 
 
+def _dossier_page(
+    request: Request,
+    session: Session,
+    person: Person,
+    dossier_id: str,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """One dossier: what it is, its documents in order, and (on a draft list) its edit form."""
+    try:
+        shown = views.visible_dossier(session, person, dossier_id)
+    except HosoError as e:
+        return render(request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=said(e))
+    dossier = common.load_dossier(session, dossier_id)
+    draft = dossier.state == DossierState.planned
+    editor = bool(access.roles_at(person, dossier.school_id) & common.EDITORS) or access.is_admin(person)
+    documents = list(session.scalars(select(Record).where(Record.dossier_id == dossier_id).order_by(Record.created_at)))
+    context = {"d": shown, "school": common.school_of(session, dossier.school_id), "documents": documents}
+    context |= {
+        "may_edit": draft and editor,
+        "people": _people(session, dossier.school_id),
+        "terms": common.YEARS_CHOICES,
+    }
+    session.commit()
+    return render(
+        request,
+        "dossier.html",
+        person,
+        status_code=status_code,
+        state_vi=STATE_VI,
+        errors=errors or {},
+        typed=typed or {},
+        **context,
+    )
+
+
+@router.get("/danh-muc-ho-so/ho-so/{dossier_id}", response_class=HTMLResponse)
+def dossier_page(request: Request, dossier_id: str, session: DbSession) -> Response:
+    person = page_viewer(request, session, ROLES, t(REFUSED))
+    if isinstance(person, Response):
+        return person
+    return _dossier_page(request, session, person, dossier_id)
+
+
+def _dossier_act(request: Request, session: Session, posted: FormData, dossier_id: str, action: Action) -> Response:
+    """An edit of one dossier: a refusal comes back on the dossier's page beside its form."""
+    person = form_poster(request, session, str(posted.get("csrf_token", "")), ROLES, t(REFUSED))
+    if isinstance(person, Response):
+        return person
+    form = {k: posted.get(k) for k in posted}
+    try:
+        done = action(person, form)
+    except (ValidationError, HosoError) as e:
+        session.rollback()
+        message = said(e) if isinstance(e, HosoError) else "; ".join(field_errors(e).values())
+        return _dossier_page(request, session, person, dossier_id, 422, {"edit": message}, form)
+    school, year = str(form.get("school") or ""), str(form.get("school_year") or "")
+    return RedirectResponse(f"/danh-muc-ho-so?truong={school}&nam={year}&xong={done}", status_code=303)
+
+
 @router.post("/danh-muc-ho-so/ho-so/{dossier_id}/sua")
 def edit(request: Request, dossier_id: str, posted: Posted, session: DbSession) -> Response:
     """Rename, renumber, change the keeper or the term of one dossier on the draft list."""
@@ -201,7 +262,7 @@ def edit(request: Request, dossier_id: str, posted: Posted, session: DbSession) 
         )
         return "sua"
 
-    return _act(request, session, posted, f"edit-{dossier_id}", action)
+    return _dossier_act(request, session, posted, dossier_id, action)
 
 
 @router.post("/danh-muc-ho-so/ho-so/{dossier_id}/xoa")
@@ -210,7 +271,7 @@ def remove(request: Request, dossier_id: str, posted: Posted, session: DbSession
         yearly_list.remove(session, person, dossier_id)
         return "xoa"
 
-    return _act(request, session, posted, f"edit-{dossier_id}", action)
+    return _dossier_act(request, session, posted, dossier_id, action)
 
 
 @router.post("/danh-muc-ho-so/{list_id}/phe-duyet")

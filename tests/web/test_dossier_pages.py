@@ -33,12 +33,16 @@ def test_the_dossier_page_refuses_clearly_and_files_what_the_clerk_chooses(clien
     assert made.status_code == 303
     page = client.get(made.headers["location"]).text
     assert "Kế hoạch bài dạy môn Toán khối 5, năm học 2025-2026" in page and "Phê duyệt danh mục" not in page
-    ids = re.findall(r'action="/danh-muc-ho-so/ho-so/([0-9a-f-]{36})/sua"', page)
-    codes = re.findall(r'name="file_code" form="sua-[^"]+" value="([^"]+)"', page)
-    clash = post_form(client, PAGE, f"{PAGE}/ho-so/{ids[1]}/sua", {"school": "THA", "file_code": codes[0]})
+    ids = re.findall(r'href="/danh-muc-ho-so/ho-so/([0-9a-f-]{36})"', page)
+    first = client.get(f"{PAGE}/ho-so/{ids[0]}").text
+    code = re.search(r'name="file_code" value="([^"]+)"', first).group(1)  # type: ignore[union-attr]
+    second = f"{PAGE}/ho-so/{ids[1]}"
+    clash = post_form(client, second, f"{second}/sua", {"school": "THA", "file_code": code, "title": "Tên gõ"})
     assert clash.status_code == 422 and any("đã có ở trường" in a for a in alerts(clash.text))
-    renamed = post_form(client, PAGE, f"{PAGE}/ho-so/{ids[1]}/sua", {"school": "THA", "title": "Tên mới", "term": "30"})
+    assert 'value="Tên gõ"' in clash.text  # what was typed is kept
+    renamed = post_form(client, second, f"{second}/sua", {"school": "THA", "title": "Tên mới", "term": "30"})
     assert renamed.status_code == 303 and "Tên mới" in client.get(PAGE).text
+    assert "30 năm" in client.get(second).text
     upload(client, login(client, "gv.lan"), "cv.pdf", lesson_plan_pdf(), title="Phân số", grade=4)  # no khối 4 dossier
     client.cookies.clear()
     page_login(client, "ht.hoa")
