@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.deps import state
 from api.web import menu
@@ -22,6 +22,7 @@ from archive.auth import person_from_token
 from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
 from archive.models import Person, Role
+from archive.notifications import service as notify
 from signing import periods, placement
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -155,11 +156,18 @@ def render(request: Request, name: str, person: Person | None, status_code: int 
             "catalogue": english() if lang() == "en" else {},
             "here": here,
             "menu": menu.entries(person),
+            "unread_notices": _unread(person),
             "status_code": status_code,
             **context,
         },
         status_code=status_code,
     )
+
+
+def _unread(person: Person | None) -> int:
+    """The header's count of unread notifications, read in the page's own session."""
+    session = object_session(person) if person is not None else None
+    return notify.unread_count(session, person) if session is not None and person is not None else 0
 
 
 def to_login() -> RedirectResponse:

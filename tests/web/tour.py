@@ -17,7 +17,7 @@ from archive.models import Person, Role
 from tests.factories import World, login, person
 from tests.signing.conftest import submit, upload_plan
 
-COMMON = ["/trang-chu", "/tim-kiem", "/tim-kiem?q=phan+so", "/doi-mat-khau", "/trang-khong-co"]
+COMMON = ["/trang-chu", "/tim-kiem", "/tim-kiem?q=phan+so", "/doi-mat-khau", "/thong-bao", "/trang-khong-co"]
 
 
 @dataclass
