@@ -19,6 +19,7 @@ from api.routers import (
     auth,
     certificates,
     dispositions,
+    dossiers,
     evidence,
     fixity,
     grants,
@@ -40,6 +41,7 @@ from api.security_headers import SecurityHeaders
 from api.web import (
     admin_pages,
     approval_pages,
+    dossier_pages,
     evidence_pages,
     notification_pages,
     pages,
@@ -123,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
         fixity,
         dispositions,
         transfers,
+        dossiers,
         statistics,
         notifications,
     ):
@@ -140,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)
     app.include_router(retention_pages.router)
+    app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)
     app.include_router(sso_pages.router)
     app.include_router(notification_pages.router)

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from archive import throttle
 from archive.db import utcnow
 from archive.exceptions import Unauthorized
-from archive.models import Person, RevokedToken
+from archive.login_models import RevokedToken
+from archive.models import Person
 from archive.schemas import DB_INT_MAX
 
 # OWASP's argon2id configuration (m=19 MiB, t=2, p=1): strong, and a login costs 19 MiB of memory

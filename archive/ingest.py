@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, formats, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
+from archive import access, audit, filing, formats, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import (
     Conflict,
@@ -75,6 +75,7 @@ def prepare_record(session: Session, actor: Person, meta: RecordCreate) -> Prepa
         dossier = session.get(Dossier, meta.dossier_id)
         if dossier is None or dossier.school_id != school.id:
             raise NotFound("Không tìm thấy hồ sơ (dossier) của trường này.", "No such dossier at this school.")
+        filing.require_open(dossier)
     return PreparedRecord(meta=meta, school=school, record_type=record_type, dossier=dossier)
 
 
@@ -326,6 +327,7 @@ def create_record(
     )
     record.school, record.record_type, record.author = prepared.school, prepared.record_type, actor
     with versioning(session, store) as written:
+        _file(session, record, prepared.dossier)
         session.add(record)
         commit_version(
             session, store, actor, record, received, name, written, "record.created", {"title": record.title}
@@ -333,6 +335,15 @@ def create_record(
         if within is not None:
             within(record)
     return record
+
+
+def _file(session: Session, record: Record, chosen: Dossier | None) -> None:
+    """Inside the record's transaction: the dossier named (still open), else the one the list decides."""
+    if chosen is not None:
+        fresh = session.get(Dossier, chosen.id, populate_existing=True)
+        filing.require_open(fresh or chosen)
+        return
+    record.dossier_id = filing.dossier_for(session, record)
 
 
 def add_version(
@@ -414,6 +425,8 @@ def record_from_stored(
         updated_at=now,
     )
     record.school, record.record_type, record.author = school, record_type, actor
+    if dossier is None:
+        record.dossier_id = filing.dossier_for(session, record)
     session.add(record)
     session.flush()
     commit_version(session, store, actor, record, received, filename, written, "record.created", details or {})

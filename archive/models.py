@@ -1,4 +1,8 @@
-"""SQL tables of the kernel (DESIGN §3). Versions are immutable; the audit log is append-only."""
+"""SQL tables of the kernel (DESIGN §3). Versions are immutable; the audit log is append-only.
+
+The dossier tables (a dossier, the yearly list, the handover) are the kernel's too, as the dossier is:
+every record points at one. They live in `archive/dossier_models.py` and are importable from here.
+"""
 
 from __future__ import annotations
 
@@ -86,6 +90,8 @@ class School(Base):
     name: Mapped[str] = mapped_column(String(300))
     district: Mapped[str | None] = mapped_column(String(200))
     province: Mapped[str | None] = mapped_column(String(200))
+    # the school's file-code pattern (retention/dossiers/common.py FILE_CODE_PATTERN when None)
+    file_code_pattern: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -106,30 +112,6 @@ class Person(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="person", lazy="selectin")
-
-
-class LoginThrottle(Base):
-    """Recent login failures of one account or one client address (archive/throttle.py).
-
-    One small row per key, shared by every server process; a row quiet for `throttle.FORGET` is
-    pruned. The account key is a hash of the typed username: people type passwords there too.
-    """
-
-    __tablename__ = "login_throttle"
-
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class RevokedToken(Base):
-    """A token ended by logging out, kept until it would have expired anyway (then pruned)."""
-
-    __tablename__ = "revoked_tokens"
-
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Membership(Base):
@@ -172,27 +154,11 @@ class RecordType(Base):
     signer_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     allowed_media_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     legal_basis: Mapped[str] = mapped_column(Text, default="")
-
-
-class Dossier(Base):
-    """A hồ sơ: the unit of filing whose retention is the longest of its documents (TT 05/2025)."""
-
-    __tablename__ = "dossiers"
-    __table_args__ = (UniqueConstraint("school_id", "file_code"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
-    record_type_id: Mapped[int | None] = mapped_column(ForeignKey("record_types.id"))
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    file_code: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(500))
-    school_year: Mapped[str] = mapped_column(String(9))
-    maintenance: Mapped[str | None] = mapped_column(String(50))
-    mode: Mapped[str | None] = mapped_column(String(50))
-    language: Mapped[str] = mapped_column(String(20), default="vi")
-    start_date: Mapped[date | None] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the heading (đề mục) of the yearly list its dossiers sit under; None: not on the yearly list
+    # (hoso's own documents: destruction dossiers, the lists and handover lists themselves)
+    dossier_heading: Mapped[str | None] = mapped_column(String(20))
+    # one dossier per … (DossierGrouping values, in title order); empty: one dossier per year
+    dossier_group_by: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Record(Base):
@@ -200,6 +166,7 @@ class Record(Base):
     __table_args__ = (
         Index("ix_records_school_year_type", "school_id", "school_year", "record_type_id"),
         Index("ix_records_author", "author_id"),
+        Index("ix_records_dossier", "dossier_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -220,6 +187,10 @@ class Record(Base):
     current_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # its number inside its dossier and its current version's pages, set when the dossier closes
+    # (TT 05/2025 docOrdinal, numberOfPage; the file name in a package is file code + "." + ordinal)
+    dossier_ordinal: Mapped[int | None] = mapped_column(Integer)
+    page_count: Mapped[int | None] = mapped_column(Integer)
 
     school: Mapped[School] = relationship(lazy="joined")
     record_type: Mapped[RecordType] = relationship(lazy="joined")
@@ -431,18 +402,14 @@ class Lease(Base):
     last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class SsoLogin(Base):
-    """A sign-in sent to the Sở's OpenID provider and not yet back (archive/sso.py).
+from archive import login_models  # noqa: E402, F401  (the sign-in tables, registered with the others)
 
-    Its `state` went to the provider; the nonce and PKCE verifier stay here, so whichever server
-    process the provider sends the person back to can finish it, and finishing deletes it (a state
-    is good once). The browser that began it holds a value whose hash is `browser_hash`.
-    """
-
-    __tablename__ = "sso_logins"
-
-    state: Mapped[str] = mapped_column(String(64), primary_key=True)
-    browser_hash: Mapped[str] = mapped_column(String(64))
-    nonce: Mapped[str] = mapped_column(String(64))
-    code_verifier: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+# the dossier tables, beside the kernel's others (a module of their own for its length)
+from archive.dossier_models import (  # noqa: E402, F401
+    Dossier,
+    DossierGrouping,
+    DossierHandover,
+    DossierList,
+    DossierListState,
+    DossierState,
+)

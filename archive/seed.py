@@ -45,6 +45,8 @@ def seed_record_types(session: Session) -> list[str]:
                     signer_roles=list(row.get("signer_roles") or []),
                     allowed_media_types=list(row["media"]),
                     legal_basis=row.get("legal_basis", ""),
+                    dossier_heading=row.get("dossier_heading"),
+                    dossier_group_by=list(row.get("dossier_group_by") or []),
                 )
             )
             audit.append(

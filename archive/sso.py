@@ -51,7 +51,8 @@ from sqlalchemy.orm import Session
 from archive import audit
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Unauthorized
-from archive.models import Person, SsoLogin
+from archive.login_models import SsoLogin
+from archive.models import Person
 from archive.settings import ArchiveSettings, SsoLink
 
 log = logging.getLogger(__name__)

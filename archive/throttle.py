@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from archive.db import utcnow
 from archive.exceptions import TooManyAttempts
-from archive.models import LoginThrottle
+from archive.login_models import LoginThrottle
 
 ACCOUNT_FREE = 5  # wrong passwords in a row for one account before the first wait
 ADDRESS_FREE = 30  # for one client address: a school's teachers may share one public address

@@ -1,5 +1,5 @@
 """What needs a person's attention on the home page, by role. It reads the kernel (their records),
-signing (submissions and the principal's queue), retention (reviews, fixity, transfers) and search
+signing (submissions and the principal's queue), retention (reviews, fixity, transfers, dossier handovers) and search
 (evidence packages), so it is a flow; each domain answers its own part."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from signing import periods, workflow
 TEACHING = {Role.teacher, Role.department_head}
 SIGNING = {Role.principal, Role.vice_principal, Role.clerk}
 KEEPING = {Role.archivist, Role.principal}
+DOSSIERS = {Role.clerk, Role.archivist, Role.principal}
 
 
 def attention(session: Session, person: Person) -> dict[str, Any]:
@@ -40,6 +41,8 @@ def attention(session: Session, person: Person) -> dict[str, Any]:
         blocks["in_review"] = alerts.in_review(session, schools)
         blocks["fixity"] = alerts.latest_fixity(session, person)  # their schools' findings only
         blocks["transfers_due"] = alerts.transfers_due(session, person)
+    if roles & DOSSIERS:
+        blocks["dossiers_due"] = alerts.dossiers_due(session, person)
     if Role.admin in roles:
         blocks["admin"] = service.totals(session)
     session.commit()

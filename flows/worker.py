@@ -42,6 +42,8 @@ from flows.renditions import run as renditions
 from flows.state import AppState
 from retention import fixity, schedule
 from retention import service as retention
+from retention.dossiers import closing as dossier_closing
+from retention.dossiers import filing as dossier_filing
 from retention.models import FixityRun, FixityState
 from search import indexer
 
@@ -137,6 +139,7 @@ class Worker:
         """New or changed records: compute their term and lock their blobs in the store."""
         with self.state.sessions() as session:
             schedule.refresh(session, record_ids)
+            dossier_filing.refresh_for_records(session, record_ids)  # a dossier's documents keep its term
             schedule.lock_pending(session, self.state.store, record_blobs, len(record_ids), record_ids)
 
     def run_periodic_if_due(self, every: timedelta) -> bool:
@@ -158,9 +161,12 @@ class Worker:
         return True
 
     def periodic(self) -> None:
-        """The daily sweep to review, permanent locks rolled forward, and the fixity run when it is due."""
+        """The daily sweep to review, dossiers whose work ended closed, their terms followed, permanent
+        locks rolled forward, and the fixity run when it is due."""
         with self.state.sessions() as session:
             retention.sweep(session)
+            dossier_closing.close_ended(session, self.state.store)
+            dossier_filing.refresh_terms(session)
             while schedule.lock_pending(session, self.state.store, record_blobs) and not self._stop.is_set():
                 pass
             every = self.state.settings.fixity_interval_hours

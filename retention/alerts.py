@@ -1,5 +1,6 @@
 """What waits for the archivist or the principal on their home page: records in review at their
-schools, the latest fixity run as they may see it, and transfers (nộp lưu) due within 30 days or late."""
+schools, the latest fixity run as they may see it, transfers (nộp lưu) due within 30 days or late,
+and dossiers to hand to the school's archive within their deadline's alert days or late."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive.models import Person, Record, School
 from retention import service, transfer
+from retention.dossiers import handover
 from retention.holds import MANAGERS
 from retention.models import FixityRun, RecordRetention, RetentionState
 
@@ -36,3 +38,9 @@ def transfers_due(session: Session, person: Person) -> list[tuple[School, transf
     """The school years whose permanent records are due for nộp lưu soon or late, at the schools they manage."""
     managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
     return [(school, due) for school in managed for due in transfer.due_for(session, school) if due.alert]
+
+
+def dossiers_due(session: Session, person: Person) -> list[tuple[School, handover.Due]]:
+    """The school years whose dossiers are due for handing over soon or late, at the schools they keep."""
+    managed = [m.school for m in person.memberships if m.role in MANAGERS and m.school is not None]
+    return [(school, due) for school in managed for due in handover.due_for(session, school) if due.alert]

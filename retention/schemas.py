@@ -6,11 +6,12 @@ CLI read the same dictionaries), so `/openapi.json` documents each body without 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from archive.schemas import IsoTime, RequiredText, SchoolYear, Text
+from archive.schemas import IsoTime, RequiredText, RowId, SchoolYear, Text
 
 # -- requests -------------------------------------------------------------------------------------
 
@@ -204,3 +205,108 @@ class TransferOut(BaseModel):
     size: int
     sha256: str
     download_url: str
+
+
+# -- dossiers (hồ sơ): the yearly list, filing, closing, handing over ----------------------------
+
+
+class DossierListIn(BaseModel):
+    school_code: RequiredText = Field(min_length=1, max_length=32)
+    school_year: SchoolYear
+    grades: list[int] = Field(default_factory=list, max_length=12, description="The school's grades (1–12)")
+    subjects: list[Text] = Field(default_factory=list, max_length=40, description="The subjects taught")
+    file_code_pattern: Text | None = Field(
+        default=None, max_length=60, description="e.g. {year}.{heading}.{number} (the default)"
+    )
+
+
+class DossierIn(BaseModel):
+    record_type: RequiredText = Field(min_length=1, max_length=64)
+    title: RequiredText = Field(min_length=1, max_length=500)
+    file_code: Text | None = Field(default=None, max_length=100, description="Default: the next number")
+    keeper_id: RowId | None = Field(default=None, description="The person who keeps the dossier")
+    permanent: bool | None = None
+    years: int | None = Field(default=None, description="2–70 unless permanent")
+
+
+class DossierEdit(BaseModel):
+    title: Text | None = Field(default=None, max_length=500)
+    file_code: Text | None = Field(default=None, max_length=100)
+    keeper_id: RowId | None = None
+    permanent: bool | None = None
+    years: int | None = Field(default=None, description="2–70 unless permanent")
+
+
+class DossierIds(BaseModel):
+    dossier_ids: list[str] = Field(min_length=1, max_length=5000)
+
+
+class RefileIn(BaseModel):
+    dossier_id: str = Field(min_length=1, max_length=36)
+    reason: Text = Field(default="", max_length=1000)
+
+
+class DossierOut(BaseModel):
+    id: str
+    file_code: str
+    title: str
+    school_year: str
+    state: str = Field(description="planned | open | closed | handed_over")
+    heading: str | None
+    number: int | None
+    record_type: str | None
+    keeper: str | None
+    keeper_id: int | None
+    subject: str | None
+    grade: int | None
+    month: int | None
+    maintenance: str | None = Field(description="The list's term as the list prints it")
+    permanent: bool = Field(description="Kept permanently (its own term or a document's)")
+    keep_until_year: int | None = Field(description="The last year it is kept: its longest document's term")
+    start_date: date | None
+    end_date: date | None
+    records: int | None
+    closed_at: IsoTime | None
+    handover_id: int | None
+    tt05: dict[str, Any] = Field(description="The 18 dossier fields of TT 05/2025/TT-BNV, completed at closing")
+
+
+class DossierListOut(BaseModel):
+    id: int
+    school_code: str
+    school_year: str
+    state: str = Field(description="draft | approved")
+    approved_by: str | None
+    approved_at: IsoTime | None
+    record_id: str | None = Field(description="The signed PDF of the approved list, a record")
+    dossiers: list[DossierOut]
+
+
+class UnfiledOut(BaseModel):
+    id: str
+    title: str
+    school_year: str
+    record_type: str
+    author: str
+    subject: str | None
+    grade: int | None
+
+
+class RecordDossierOut(BaseModel):
+    record_id: str
+    dossier: DossierOut
+
+
+class HandoverOut(BaseModel):
+    id: int
+    school_code: str
+    dossiers: list[str] = Field(description="The file codes handed over")
+    record_id: str | None = Field(description="The signed handover list, a record")
+    created_at: IsoTime
+
+
+class DossierDue(BaseModel):
+    school_year: str
+    dossiers: int
+    due: date = Field(description="ISO date: within 1 year after the work ended (NĐ 30/2020 Phụ lục VI)")
+    alert: bool = Field(description="Due within 30 days, or overdue")

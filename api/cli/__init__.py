@@ -7,13 +7,14 @@ router. `app`, `main`, `console`, `err` and `fail` are importable from here, as 
 
 from __future__ import annotations
 
-from api.cli import backup, db, demo, fixity, people, records, retention, serve, sign, sign_pc, users, verify
+from api.cli import backup, db, demo, dossiers, fixity, people, records, retention, serve, sign, sign_pc, users, verify
 from api.cli.common import (
     admin_app,
     app,
     audit_app,
     console,
     db_app,
+    dossiers_app,
     err,
     fail,
     main,
@@ -31,6 +32,7 @@ app.add_typer(people_app, name="people")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(retention_app, name="retention")
+app.add_typer(dossiers_app, name="dossiers")
 
 db_app.command("upgrade")(db.db_upgrade)
 app.command()(serve.serve)
@@ -44,6 +46,13 @@ app.command("gc")(retention.gc_command)
 app.command("rebuild-db")(db.rebuild_db)
 app.command("reindex")(db.reindex)
 retention_app.command("sweep")(retention.retention_sweep)
+dossiers_app.command("generate")(dossiers.generate)
+dossiers_app.command("show")(dossiers.show)
+dossiers_app.command("approve")(dossiers.approve)
+dossiers_app.command("close")(dossiers.close)
+dossiers_app.command("hand-over")(dossiers.hand_over)
+dossiers_app.command("unfiled")(dossiers.unfiled)
+dossiers_app.command("refile")(dossiers.refile)
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
 app.command("fixity")(fixity.fixity_check)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from archive import access
 from archive.models import Person, Role
+from retention.dossiers import common as dossiers
 from retention.holds import MANAGERS
 from signing import statistics
 
@@ -20,6 +21,7 @@ GRANTORS = frozenset({Role.admin, Role.principal})  # inspection grants
 ADMINS = frozenset({Role.admin})
 UPLOADERS = frozenset(access.CREATORS)
 EXPORTERS = frozenset({Role.inspector, Role.principal, Role.vice_principal, Role.archivist, Role.clerk, Role.admin})
+DOSSIER_KEEPERS = frozenset({*dossiers.VIEWERS, Role.admin})  # the yearly list, filing, closing, handover
 EVERYONE = frozenset(Role)
 
 
@@ -37,6 +39,7 @@ MENU = (
     Entry("/duyet", "Duyệt", SIGNERS),
     Entry("/goi-chung-cu", "Gói chứng cứ", EXPORTERS),
     Entry("/luu-tru", "Lưu trữ", KEEPERS),
+    Entry("/danh-muc-ho-so", "Hồ sơ", DOSSIER_KEEPERS),
     Entry("/thong-ke", "Thống kê", STATS_VIEWERS),
     Entry("/cap-quyen-thanh-tra", "Cấp quyền thanh tra", GRANTORS),
     Entry("/quan-tri", "Quản trị", ADMINS),

@@ -37,7 +37,7 @@ from api.web.session import (
 from archive import calendar, preview, renditions, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Person, Record, RecordStatus
+from archive.models import Dossier, Person, Record, RecordStatus
 from flows import home as home_flow
 from flows import search as scoped_search
 from retention import service as retention
@@ -278,6 +278,7 @@ def _record_page(
         versions=versions,
         trail=trail,
         keeping=keeping,
+        dossier=session.get(Dossier, record.dossier_id) if record.dossier_id else None,
         report=report,
         history=history,
         renditions=made,

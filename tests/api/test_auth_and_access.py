@@ -319,7 +319,7 @@ def test_revoked_tokens_are_pruned_once_they_would_have_expired(
     from sqlalchemy import select
 
     from archive import calendar
-    from archive.models import RevokedToken
+    from archive.login_models import RevokedToken
 
     def jti(headers: dict[str, str]) -> str:
         return str(jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["jti"])

@@ -128,6 +128,7 @@ def test_the_menu_shows_what_the_role_does_and_the_home_page_the_next_step(
         "/tai-len" not in menus["tt.nam"] and "/goi-chung-cu" in menus["tt.nam"] and "/luu-tru" not in menus["tt.nam"]
     )
     assert {"/duyet", "/luu-tru", "/cap-quyen-thanh-tra"} <= menus["ht.hoa"] and "/quan-tri" not in menus["ht.hoa"]
+    assert "/danh-muc-ho-so" in menus["ht.hoa"] and "/danh-muc-ho-so" not in menus["gv.lan"] | menus["tt.nam"]
     client.cookies.clear()
     page_login(client, "tt.nam")
     assert client.get("/tai-len", headers={"accept": "text/html"}).status_code == 403  # the page agrees with the menu

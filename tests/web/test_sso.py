@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from archive import calendar, service
-from archive.models import AuditEvent, Role, SsoLogin
+from archive.login_models import SsoLogin
+from archive.models import AuditEvent, Role
 from archive.schemas import PersonCreate, PersonUpdate
 from archive.settings import SsoLink
 from flows.settings import Settings

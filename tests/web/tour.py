@@ -28,7 +28,8 @@ class Tour:
 
 
 def build(client: TestClient, world: World, session: Session) -> Tour:
-    """A plan submitted to the principal, a grant to an inspector, an archivist; then each role's pages."""
+    """A plan submitted to the principal, a grant to an inspector, an archivist, the clerk's draft list
+    of dossiers; then each role's pages."""
     person(session, "tt.nam", Role.inspector, None)
     person(session, "lt.mai", Role.archivist, "THA")
     session.commit()
@@ -47,14 +48,16 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
     response = client.post("/api/v1/grants", headers=login(client, "ht.hoa"), json=grant)
     assert response.status_code == 201, response.text
     teacher_id = session.scalar(select(Person.id).where(Person.username == "gv.lan"))
+    year = {"school_code": "THA", "school_year": "2025-2026", "grades": [5], "subjects": ["Toán"]}
+    assert client.post("/api/v1/dossier-lists", headers=login(client, "vt.thu"), json=year).status_code == 201
     rec = f"/ho-so/{record['id']}"
     tour = Tour(record_id=record["id"], batch_id=batch_id)
     tour.pages = {
         "gv.lan": [*COMMON, "/tai-len", rec],
         "ht.hoa": [*COMMON, rec, "/duyet", f"/duyet/{batch_id}", "/luu-tru", "/thong-ke", "/cap-quyen-thanh-tra"]
-        + ["/goi-chung-cu"],
-        "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke"],
-        "lt.mai": [*COMMON, "/luu-tru", "/thong-ke"],
+        + ["/goi-chung-cu", "/danh-muc-ho-so"],
+        "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
+        "lt.mai": [*COMMON, "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
         "tt.nam": [*COMMON, rec, "/goi-chung-cu"],
         "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"]
         + [f"/quan-tri/nguoi-dung/{teacher_id}", "/quan-tri/nhap-danh-sach"],
