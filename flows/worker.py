@@ -62,6 +62,7 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="hoso-worker", daemon=True)
         self._heart = threading.Thread(target=self._heartbeat, name="hoso-worker-heartbeat", daemon=True)
         self.lease = timedelta(seconds=state.settings.job_lease_seconds)
+        self._told_up_to = 0  # the audit log read by the notification follower (flows/notifications.py)
 
     def start(self) -> None:
         with self.state.sessions() as session:
@@ -193,7 +194,7 @@ class Worker:
     def tell_people(self) -> None:
         """Notifications from the audit events since the last pass, then one queued e-mail, if any."""
         with self.state.sessions() as session:
-            notifications.follow(session)
+            self._told_up_to = notifications.follow(session, self._told_up_to)
         self._run_claimed(
             notify.EMAIL_JOB,
             "notification e-mail",

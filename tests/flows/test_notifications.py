@@ -149,9 +149,12 @@ def test_an_event_is_told_once_however_often_the_log_is_followed(
 ) -> None:
     lan = login(client, "gv.lan")
     submit(client, lan, upload_plan(client, lan, "Bài 1")["id"])
-    _told(session, "ht.hoa")
-    assert notifications.follow(session) == 0
+    (first,) = _told(session, "ht.hoa")
+    head = notifications.follow(session)
+    assert notifications.follow(session) == head and notifications.follow(session, seen=head) == head
+    (again,) = _told(session, "ht.hoa")
     assert session.scalar(select(func.count()).select_from(Notification)) == 1
+    assert (again.id, again.updated_at) == (first.id, first.updated_at)  # not told twice
 
 
 def test_no_email_for_a_kind_the_person_turned_off_or_without_an_address(
@@ -199,3 +202,18 @@ def test_the_page_lists_opens_and_saves_choices_and_nobody_opens_anothers(
     assert choices == {"plan_returned": True, "plans_waiting": False, "plans_signed": False, "evidence_ready": False}
     refused = client.post("/thong-bao/da-doc", data={"csrf_token": "gia-mao"}, follow_redirects=False)
     assert refused.status_code == 403
+
+
+def test_a_pass_over_events_that_concern_nobody_writes_nothing(world: World, session: Session) -> None:
+    """People, schools and logins tell nobody: the follower reads past them without taking the lock."""
+    from archive.models import AuditEvent
+    from archive.notifications.models import NotificationCursor
+
+    session.commit()
+    head = session.scalar(select(func.max(AuditEvent.seq)))
+    assert head and notifications.follow(session) == head
+    session.commit()
+    assert session.get(NotificationCursor, 1, populate_existing=True) is None or (
+        session.get(NotificationCursor, 1).seq == 0  # type: ignore[union-attr]
+    )
+    assert session.scalar(select(func.max(AuditEvent.seq))) == head  # and appended nothing
