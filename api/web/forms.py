@@ -8,6 +8,7 @@ never disagree about what is valid.
 from __future__ import annotations
 
 from collections.abc import Collection
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -57,3 +58,19 @@ def form_poster(
     if isinstance(person, Response):
         return person
     return csrf_refused(request, csrf_token) or person
+
+
+def local_target(path: str, fallback: str = "/") -> str:
+    """`path` if it is an address on this site, else `fallback`: a redirect never leaves hoso.
+
+    A browser reads `/\\evil.example` and `/<TAB>/evil.example` as `//evil.example`, so a check for
+    a leading "/" alone is an open redirect; here any backslash or control character, and anything
+    with a scheme or a host, is refused."""
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in path)
+    ):
+        return fallback
+    parts = urlsplit(path)
+    return path if not parts.scheme and not parts.netloc else fallback

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import get_session, state
-from api.web.forms import form_poster, posted_form
+from api.web.forms import form_poster, local_target, posted_form
 from api.web.i18n import lang
 from api.web.rendering import page_viewer, render
 from archive.notifications import mail
@@ -48,7 +48,7 @@ def open_notification(notification_id: int, request: Request, session: Session =
     if isinstance(person, Response):
         return person
     found = notify.opened(session, person, notification_id)
-    return RedirectResponse(found.link if found is not None else "/thong-bao", status_code=303)
+    return RedirectResponse(local_target(found.link, "/thong-bao") if found else "/thong-bao", status_code=303)
 
 
 @router.post("/thong-bao/da-doc")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
 from api.web import labels
-from api.web.forms import form_poster
+from api.web.forms import form_poster, local_target
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.menu import EXPORTERS, may
 from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
@@ -75,8 +75,7 @@ def _login_page(request: Request, status_code: int, username: str, error: str) -
 @router.get("/ngon-ngu")
 def choose_language(lang: str = "vi", next: str = "/") -> Response:
     """Tiếng Việt / English, kept in a cookie for a year; back to the page the person was on."""
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(local_target(next), status_code=303)
     response.set_cookie(LANG_COOKIE, lang if lang in LANGS else "vi", max_age=365 * 24 * 3600, samesite="lax")
     return response
 

@@ -18,6 +18,13 @@ def configured(settings: ArchiveSettings) -> bool:
     return bool(settings.smtp_host)
 
 
+def subject(said: str, limit: int = 150) -> str:
+    """One header line: a principal's comment may hold line breaks (a header cannot) and run long;
+    the whole comment is in the body."""
+    line = " ".join(said.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def message(settings: ArchiveSettings, person: Person, notification: Notification) -> EmailMessage:
     """The e-mail: Vietnamese subject and body, English below, the link to open it in hoso."""
     vi = text(notification.kind, notification.params, "vi")
@@ -25,7 +32,7 @@ def message(settings: ArchiveSettings, person: Person, notification: Notificatio
     base = settings.public_url.rstrip("/")
     link = f"{base}/thong-bao/{notification.id}"
     msg = EmailMessage()
-    msg["Subject"] = f"[hoso] {vi}"
+    msg["Subject"] = f"[hoso] {subject(vi)}"
     msg["From"] = settings.smtp_from
     msg["To"] = formataddr((person.full_name, person.email or ""))
     msg["Message-ID"] = make_msgid(domain="hoso")

@@ -24,7 +24,9 @@ class NotificationList(BaseModel):
 
 
 class ReadIn(BaseModel):
-    ids: list[int] | None = Field(default=None, description="Which to mark read; all of them when absent")
+    ids: list[int] | None = Field(
+        default=None, max_length=500, description="Which to mark read (at most 500); all of them when absent"
+    )
 
 
 class ReadOut(BaseModel):

@@ -217,3 +217,16 @@ def test_a_pass_over_events_that_concern_nobody_writes_nothing(world: World, ses
         session.get(NotificationCursor, 1).seq == 0  # type: ignore[union-attr]
     )
     assert session.scalar(select(func.max(AuditEvent.seq))) == head  # and appended nothing
+
+
+def test_a_comment_with_line_breaks_makes_a_one_line_subject() -> None:
+    from archive.notifications.mail import subject
+
+    said = "Kế hoạch «Toán 5» bị trả lại: dòng 1\ndòng 2\r\n" + "rất dài " * 40
+    line = subject(said)
+    assert (
+        "\n" not in line
+        and "\r" not in line
+        and len(line) <= 150
+        and line.startswith("Kế hoạch «Toán 5» bị trả lại: dòng 1 dòng 2")
+    )

@@ -86,6 +86,11 @@ def test_switching_to_english_and_back(client: TestClient, world: World) -> None
     assert "Hello, " in home and "Principal" in home and 'id="hoso-i18n"' in home
     back = client.get("/ngon-ngu", params={"lang": "vi", "next": "//evil.example/"}, follow_redirects=False)
     assert back.headers["location"] == "/"  # never sends anyone off-site
+    for sneaky in ("/\\evil.example/", "/\t/evil.example/", "https://evil.example/", "/%0a/x\r\n"):
+        moved = client.get("/ngon-ngu", params={"lang": "vi", "next": sneaky}, follow_redirects=False)
+        assert moved.headers["location"] == "/", sneaky  # a browser reads the first two as //evil.example
+    kept = client.get("/ngon-ngu", params={"lang": "vi", "next": "/tim-kiem?q=phan+so"}, follow_redirects=False)
+    assert kept.headers["location"] == "/tim-kiem?q=phan+so"
     assert "Xin chào" in client.get("/trang-chu").text
 
 
