@@ -103,8 +103,9 @@ OUTSIDE = (
 )
 
 
-def read_record(session: Session, person: Person, record_id: str) -> Record:
-    """The record if this person may read it; an inspector's every read is audited with its grant."""
+def read_record(session: Session, person: Person, record_id: str, audited: bool = True) -> Record:
+    """The record if this person may read it; an inspector's every read is audited with its grant
+    (`audited=False` only for a search result's thumbnail: the search itself is audited)."""
     record = session.get(Record, record_id)
     if record is not None and record.school_id in access.readable_school_ids(person):
         return record
@@ -115,6 +116,8 @@ def read_record(session: Session, person: Person, record_id: str) -> Record:
     found = next((c for c in clauses(session, person) if record is not None and c.covers(record)), None)
     if found is None or record is None:
         raise Forbidden(*OUTSIDE)
+    if not audited:
+        return record
     with write_transaction(session):
         audit.append(
             session,

@@ -2,7 +2,10 @@
 
 Access is a download's (`service.get_record`: the reader's school, or an inspector's grant; a
 destroyed record is gone), and the first page of each look is audited as a view, like one audit
-event per download and not per seek. The bounds and the reason for images rather than the
+event per download and not per seek. A thumbnail (at most THUMB_WIDTH wide, as in the queue and
+in search results) is no look and is not audited: a search page would otherwise write one view per
+hit — 20 serialised writes, and an inspector's record of "viewed" for records they only saw listed
+(the search itself is audited, with what it found). The bounds and the reason for images rather than the
 browser's PDF viewer are in archive/preview.py. The answer is private, kept an hour by the browser
 and then revalidated by its ETag (a 304 re-checks access but renders nothing): a version's bytes
 never change, but a reader's access may end.
@@ -23,11 +26,14 @@ from archive.storage import ObjectStore
 
 router = APIRouter(prefix="/records", tags=["records"])
 DEFAULT_WIDTH = 900
+THUMB_WIDTH = 200  # at most this wide, a page image is a thumbnail, not a look at the document
 CACHE = "private, max-age=3600, no-transform"
 
 
-def _pdf_version(session: DbSession, actor: Person, record_id: str, number: int) -> tuple[Record, Version]:
-    record = service.get_record(session, actor, record_id)
+def _pdf_version(
+    session: DbSession, actor: Person, record_id: str, number: int, audited: bool = True
+) -> tuple[Record, Version]:
+    record = service.get_record(session, actor, record_id, audited)
     version = service.get_version(session, record, number)
     if record.status == RecordStatus.destroyed.value:
         raise Gone(
@@ -80,14 +86,17 @@ def page_image(
     store: StoreDep,
 ) -> Response:
     """Page `page` (from 1) of a PDF version, `width` px wide (32–1600), as PNG."""
-    record, version = _pdf_version(session, actor, record_id, number)
+    thumbnail = width <= THUMB_WIDTH
+    record, version = _pdf_version(session, actor, record_id, number, audited=not thumbnail)
     preview.check_request(version, page, width)
     etag = f'"{version.blob_sha256}-p{page}-w{width}"'
     headers = {"ETag": etag, "Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     png, _count = preview.render_png(_read(request, session, store, version, actor), page, width)
-    _audited(session, actor, record, version.number, page)
+    if not thumbnail:
+        _audited(session, actor, record, version.number, page)
+    session.commit()
     return Response(png, media_type="image/png", headers=headers)
 
 

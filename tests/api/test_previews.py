@@ -12,6 +12,7 @@ from archive import preview
 from tests import factories
 from tests.api.test_records_api import upload
 from tests.factories import World, login, meta
+from tests.search.test_inspector_grants import inspection  # noqa: F401  (an inspector, records and a grant)
 
 
 def pages_url(record_id: str, number: int = 1) -> str:
@@ -37,7 +38,7 @@ def test_the_pages_of_a_plan_as_images_cached_and_audited_once_per_look(client: 
 
     trail = client.get(f"/api/v1/records/{record['id']}/audit", headers=lan).json()
     views = [e for e in trail if e["action"] == "record.downloaded"]
-    assert len(views) == 2, views  # page 1 twice (the viewer, the thumbnail); page 2 and the 304 are not new looks
+    assert len(views) == 1, views  # page 1 in the viewer; the thumbnail, page 2 and the 304 are not new looks
 
 
 def test_a_page_the_document_lacks_a_bad_number_and_a_huge_width_are_refused(client: TestClient, world: World) -> None:
@@ -89,3 +90,25 @@ def test_a_word_file_has_no_preview_and_the_newest_pdf_version_is_the_one_shown(
     assert added.status_code == 201, added.text
     session.commit()
     assert preview.newest_pdf(session, [record["id"], "no-such-record"]) == {record["id"]: 2}
+
+
+def test_an_inspectors_thumbnails_are_no_looks_and_the_viewer_is_one(
+    client: TestClient, inspection: dict[str, str], session: Session  # noqa: F811  (the fixture)
+) -> None:
+    """Search results show first pages: seeing a result listed is not reading it (the search is audited)."""
+    from sqlalchemy import func, select
+
+    from archive.models import AuditEvent
+
+    def viewed() -> int:
+        session.commit()
+        query = select(func.count()).where(AuditEvent.action == "inspector.viewed", AuditEvent.record_id == plan)
+        return int(session.scalar(query) or 0)
+
+    nam, plan = login(client, "tt.nam"), inspection["plan"]
+    assert client.get(f"{pages_url(plan)}/1.png", params={"width": 120}, headers=nam).status_code == 200
+    assert viewed() == 0
+    assert client.get(f"{pages_url(plan)}/1.png", headers=nam).status_code == 200
+    assert viewed() == 1
+    other = client.get(f"{pages_url(inspection['other_school'])}/1.png", params={"width": 120}, headers=nam)
+    assert other.status_code == 403  # a thumbnail is still within the grant or refused

@@ -74,7 +74,10 @@ def test_every_page_of_every_role_passes_axe_at_both_widths(
         for width, (w, h) in WIDTHS.items():
             page.set_viewport_size({"width": w, "height": h})
             for address in addresses:
-                page.goto(server + address)
+                answer = page.goto(server + address)
+                expected = 404 if address == "/trang-khong-co" else 200
+                assert answer is not None and answer.status == expected, (username, address, answer and answer.status)
+                assert username == "" or "/dang-nhap" not in page.url, (username, address, page.url)  # still signed in
                 problems += [f"{username or '-'} {address} {width}: {v}" for v in violations(page)]
                 shot(page, f"a11y-{username or 'khach'}-{slug(address)}-{width}")
                 checked += 1
