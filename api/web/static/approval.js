@@ -26,7 +26,9 @@
   }
 
   function Workspace(form, withKeys) {
-    var batch = form.dataset.batch, key = "hoso-duyet-" + batch;
+    // kept per person and batch: on a shared staff-room PC a vice principal never inherits the
+    // principal's unsaved choices (and logging out clears them: ui.js)
+    var batch = form.dataset.batch, key = "hoso-duyet-" + form.dataset.person + "-" + batch;
     var rows = Array.prototype.slice.call(form.querySelectorAll("tr.item"));
     var viewer = form.querySelector(".viewer"), pages = form.querySelector(".viewer-pages");
     var dock = document.querySelector("form.sign[data-batch='" + batch + "']");

@@ -39,3 +39,16 @@
   }
   again(Number(marked.dataset.refresh) || 3);
 })();
+// Logging out leaves nothing of this person's work in the browser: the unsaved review choices
+// (approval.js keeps them in localStorage, per person and batch) go with the session.
+(function () {
+  "use strict";
+  var out = document.querySelector("form[action='/dang-xuat']");
+  if (!out) { return; }
+  out.addEventListener("submit", function () {
+    try {
+      Object.keys(localStorage).filter(function (k) { return k.indexOf("hoso-duyet-") === 0; })
+        .forEach(function (k) { localStorage.removeItem(k); });
+    } catch (e) { /* storage unavailable: nothing was kept */ }
+  });
+})();
