@@ -87,8 +87,12 @@ def create_person(
     return person
 
 
-def insert_person(session: Session, actor: Person | None, data: PersonCreate) -> Person:
-    """Add the account and its audit event inside the caller's `write_transaction` (an import adds many)."""
+def insert_person(
+    session: Session, actor: Person | None, data: PersonCreate, password_hash: str | None = None
+) -> Person:
+    """Add the account and its audit event inside the caller's `write_transaction` (an import adds many,
+    and passes each `password_hash` made before the transaction: argon2id costs ~40 ms a person,
+    which must not be spent while every other write in the archive waits)."""
     if session.scalar(select(Person).where(Person.username == data.username)):
         raise Conflict(f"Tên đăng nhập {data.username!r} đã có.", f"Username {data.username!r} is taken.")
     person = Person(
@@ -96,7 +100,7 @@ def insert_person(session: Session, actor: Person | None, data: PersonCreate) ->
         full_name=data.full_name,
         national_id=data.national_id,
         email=data.email,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash or hash_password(data.password),
         must_change_password=data.must_change_password,
     )
     session.add(person)
