@@ -94,8 +94,8 @@ def test_a_word_file_has_no_preview_and_the_newest_pdf_version_is_the_one_shown(
 
 def test_an_inspectors_thumbnails_are_no_looks_and_the_viewer_is_one(
     client: TestClient,
-    inspection: dict[str, str],
-    session: Session,  # noqa: F811  (the fixture)
+    inspection: dict[str, str],  # noqa: F811  (the fixture)
+    session: Session,
 ) -> None:
     """Search results show first pages: seeing a result listed is not reading it (the search is audited)."""
     from sqlalchemy import func, select
