@@ -59,7 +59,7 @@ def request_package(
                 "Hãy đánh dấu ít nhất một hồ sơ, hoặc chọn “Xuất mọi hồ sơ tìm được”.",
                 "Tick at least one record, or export everything the search found.",
             )
-        exports.request(session, person, app_state, body)
+        made = exports.request(session, person, app_state, body)
     except ValidationError as e:
         found = field_errors(e)
         typed["errors"] = found | ({"title": t("Đặt tên cho gói chứng cứ.")} if "title" in found else {})
@@ -67,11 +67,11 @@ def request_package(
     except HosoError as e:
         typed["errors"] = {"_": said(e)}
         return render_search(request, person, session, app_state, q, filters, page, typed)
-    return RedirectResponse("/goi-chung-cu", status_code=303)
+    return RedirectResponse(f"/goi-chung-cu?tai={made.id}", status_code=303)
 
 
 @router.get("/goi-chung-cu", response_class=HTMLResponse)
-def packages_page(request: Request, session: DbSession, app_state: HosoState) -> Response:
+def packages_page(request: Request, session: DbSession, app_state: HosoState, tai: str = "") -> Response:
     """My packages: state (the page refreshes itself while one is being built), size, SHA-256, download,
     and the fingerprint of the seal they carry, which `hoso verify --seal-fingerprint` checks."""
     person = page_viewer(request, session, EXPORTERS, not_exporter())
@@ -81,4 +81,12 @@ def packages_page(request: Request, session: DbSession, app_state: HosoState) ->
     session.commit()
     building = any(p.state in (ExportState.queued, ExportState.building) for p in packages)
     fingerprint = seal.published_fingerprint(app_state.settings)
-    return render(request, "evidence.html", person, packages=packages, building=building, seal_fingerprint=fingerprint)
+    return render(
+        request,
+        "evidence.html",
+        person,
+        packages=packages,
+        building=building,
+        seal_fingerprint=fingerprint,
+        fetch_when_ready=tai,  # the package just asked for downloads by itself once it is built
+    )

@@ -21,7 +21,7 @@ from api.web import labels
 from api.web.forms import form_poster, local_target
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.menu import EXPORTERS, may
-from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer
+from api.web.rendering import FACET_VI, page_viewer, render, to_login, viewer, vn_date
 from api.web.session import (
     CSRF_FIELD,
     PRELOGIN_COOKIE,
@@ -190,6 +190,7 @@ def render_search(
         page=page,
         search_url=search_url,
         export=export,
+        default_title=t("Gói chứng cứ ngày %(day)s", day=vn_date(calendar.today())),
         selected=set(export.get("record_ids", [])),
         previews=preview.newest_pdf(session, [h.id for h in result.hits]) if result else {},
     )

@@ -44,6 +44,18 @@
       say.textContent = hosoT("Không tải được: %(why)s", { why: e.message }); say.className = "error";
     } finally { button.disabled = false; }
   }
+  // The package just asked for (the page was opened as /goi-chung-cu?tai=ID) downloads by itself once
+  // it is built: an inspector who ticked the records and pressed "Xuất" need not press again. Once
+  // per package in this tab (sessionStorage), so a reload does not download it twice.
+  function fetchWhenReady() {
+    var b = document.querySelector("button.download[data-auto]");
+    if (!b || b.disabled) { return; }
+    var mark = "hoso-tai-" + b.dataset.url;
+    try { if (sessionStorage.getItem(mark)) { return; } sessionStorage.setItem(mark, "1"); } catch (e) { /* no storage */ }
+    download(b);
+  }
+  fetchWhenReady();
+  new MutationObserver(fetchWhenReady).observe(document.getElementById("noi-dung") || document.body, { childList: true, subtree: true });
   // delegated: the list is replaced in place while a package is being built (ui.js data-refresh)
   document.addEventListener("click", function (e) {
     var b = e.target.closest && e.target.closest("button.download");
