@@ -19,6 +19,7 @@ KEEPERS = frozenset({*MANAGERS, Role.admin})  # retention: holds, reviews, fixit
 STATS_VIEWERS = frozenset({*statistics.VIEWERS, Role.admin})
 GRANTORS = frozenset({Role.admin, Role.principal})  # inspection grants
 ADMINS = frozenset({Role.admin})
+ADMIN_ONLY = "Trang này dành cho quản trị viên."  # the refusal of an admin page (translated where shown)
 UPLOADERS = frozenset(access.CREATORS)
 EXPORTERS = frozenset({Role.inspector, Role.principal, Role.vice_principal, Role.archivist, Role.clerk, Role.admin})
 DOSSIER_KEEPERS = frozenset({*dossiers.VIEWERS, Role.admin})  # the yearly list, filing, closing, handover

@@ -20,6 +20,7 @@ from api.deps import DbSession
 from api.errors import status_of
 from api.web.forms import field_errors, form_poster
 from api.web.i18n import said, t
+from api.web.menu import ADMIN_ONLY, ADMINS
 from api.web.rendering import ROLE_VI, page_viewer, render
 from archive import service
 from archive.exceptions import HosoError
@@ -27,8 +28,6 @@ from archive.models import Membership, Person, Role, School
 from archive.schemas import MembershipCreate, PersonUpdate, RowId
 
 router = APIRouter(include_in_schema=False)
-ADMINS = (Role.admin,)
-ADMIN_ONLY = "Trang này dành cho quản trị viên."
 
 
 def _page(

@@ -23,6 +23,7 @@ from archive.calendar import VN_TIME
 from archive.exceptions import HosoError
 from archive.models import Person, Role
 from archive.notifications import service as notify
+from archive.staff.check import ROLE_NAMES
 from signing import periods, placement
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -31,16 +32,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=gettext, ngettext=lambda one, many, n: gettext(one if n == 1 else many), newstyle=True
 )
 
-ROLE_VI = {
-    Role.teacher: "Giáo viên",
-    Role.department_head: "Tổ trưởng chuyên môn",
-    Role.principal: "Hiệu trưởng",
-    Role.vice_principal: "Phó hiệu trưởng",
-    Role.clerk: "Văn thư",
-    Role.archivist: "Cán bộ lưu trữ",
-    Role.inspector: "Thanh tra",
-    Role.admin: "Quản trị",
-}
+ROLE_VI = ROLE_NAMES  # one table of the roles' Vietnamese names (the staff list reads them too)
 FACET_VI = {
     "school_code": "Trường",
     "record_type": "Loại hồ sơ",

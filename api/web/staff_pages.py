@@ -24,17 +24,16 @@ from api.deps import DbSession
 from api.errors import status_of
 from api.web.forms import form_poster
 from api.web.i18n import said, t
+from api.web.menu import ADMIN_ONLY, ADMINS
 from api.web.rendering import ROLE_VI, page_viewer, render
 from archive import staff
 from archive.exceptions import HosoError
-from archive.models import Person, Role, School
+from archive.models import Person, School
 from archive.staff import sheet
 from archive.staff.schemas import StaffImportOut, StaffLine, StaffPreview
 from archive.staff.template import passwords_csv, template_csv, template_xlsx
 
 router = APIRouter(include_in_schema=False)
-ADMINS = (Role.admin,)
-ADMIN_ONLY = "Trang này dành cho quản trị viên."
 _LINES = TypeAdapter(list[StaffLine])
 _ACCOUNTS = TypeAdapter(list[tuple[str, str, str]])
 

@@ -14,7 +14,6 @@ from archive.auth import check_password
 from archive.exceptions import Conflict, HosoError, InvalidInput, UnsupportedMediaType, UploadTooLarge
 from archive.models import AuditEvent, Membership, Person, Role
 from archive.schemas import MembershipCreate, PersonCreate
-from archive.staff.check import ROLE_NAMES
 from archive.staff.commit import ImportRefused
 from archive.staff.sheet import MAX_BYTES
 from tests.factories import World, xlsx_bomb
@@ -178,12 +177,6 @@ def test_a_username_taken_between_preview_and_confirm_refuses_the_whole_import(s
 def test_an_unknown_school_is_refused(session: Session, world: World) -> None:
     with pytest.raises(HosoError, match="No school"):
         staff.read_file(session, "KHONG-CO", xlsx([HEADER, *FIVE]), "ds.xlsx")
-
-
-def test_the_page_names_of_roles_are_the_import_names() -> None:
-    from api.web.rendering import ROLE_VI
-
-    assert ROLE_NAMES == ROLE_VI  # one set of Vietnamese role names: what the pages show is what a file may say
 
 
 def test_reset_password_and_disable_end_sessions_and_keep_an_admin(session: Session, world: World) -> None:
