@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.5
 STOP_SECONDS = 4  # after the ≤ 5 s the open requests get: `hoso serve` ends within 10 s of SIGTERM
 PERIODIC_LOOK_SECONDS = 60  # how often a worker asks the lease row whether the periodic work is due
+PERIODIC_RETRY_SECONDS = 900  # after a failed periodic pass, this worker tries again this much later
 PERIODIC, FIXITY = "periodic", "fixity"  # lease names
 
 
@@ -128,8 +129,11 @@ class Worker:
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
                 if hours and time.monotonic() >= next_look:
-                    next_look = time.monotonic() + PERIODIC_LOOK_SECONDS
+                    # a pass that fails (the store unreachable, say) waits PERIODIC_RETRY_SECONDS in this
+                    # worker, not the minute of a look: a failing sweep is not retried, and logged, every minute
+                    next_look = time.monotonic() + PERIODIC_RETRY_SECONDS
                     self.run_periodic_if_due(timedelta(hours=hours))
+                    next_look = time.monotonic() + PERIODIC_LOOK_SECONDS
             except jobs.Stopped:
                 break
             except Exception:
