@@ -106,6 +106,8 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "iss|sub" of the Sở account bound at the first single sign-on (archive/sso.py); later ones match only this.
+    oidc_subject: Mapped[str | None] = mapped_column(String(600), unique=True, index=True)
     # Raised on disable, delete and password change: every token issued before stops working.
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

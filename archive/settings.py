@@ -69,6 +69,9 @@ class ArchiveSettings(BaseSettings):
     oidc_link: SsoLink = Field(default=SsoLink.username, description="The hoso field an account is linked by")
     oidc_claim: str = Field(default="preferred_username", description="The claim compared with that field")
     oidc_scopes: str = "openid profile email"
+    oidc_allow_admins: bool = Field(
+        default=False, description="Let administrators sign in through the provider too (off: hoso password only)"
+    )
     oidc_redirect_uri: str | None = Field(
         default=None, description="The callback registered at the provider; from the request's address if unset"
     )

@@ -1,11 +1,19 @@
 """Single sign-on with the Sở GDĐT's OpenID provider: authorization code with PKCE, linked to people hoso knows.
 
 A Sở runs one identity provider (Keycloak, the ministry's SSO) for all its schools; a school running
-alone keeps its local passwords, and both can be on. The provider only says who someone is: the
-configured claim (`preferred_username`, `email`, or the ministry's staff ID claim) is compared with
-one field of an existing hoso person (`oidc_link`). Nobody is created here and no role comes from
-the provider: roles are still granted in hoso, so a stranger with a valid Sở account gets a refusal,
-not an empty account.
+alone keeps its local passwords, and both can be on. The provider only says who someone is. At a
+person's first sign-in the configured claim (`preferred_username`, `email`, or the ministry's staff
+ID claim) is compared with one field of an existing hoso person (`oidc_link`, without case but for
+the staff ID), and the account's `iss|sub` is then stored on that person (`Person.oidc_subject`);
+every later sign-in matches on that alone. A review found why (issue #17): linked by the claim on
+every visit, whoever came to carry a matching `preferred_username` or e-mail at the provider (a
+renamed account, a reused address) became that hoso person; `sub` is the provider's own name for
+the account, never reassigned (OIDC Core §2). A claim that matches a person already bound to
+another account is refused. Administrators are refused unless `oidc_allow_admins`: the archive's
+keys should not hang on a claim at somebody else's server. Nobody is created here and no role comes
+from the provider: roles are still granted in hoso, so a stranger with a valid Sở account gets a
+refusal, not an empty account. A one-time password waiting to be changed is dropped at an SSO
+login: the person signs in through the Sở, and a printed password left valid would be a way in.
 
 Why authlib (with joserfc, which it uses for JOSE): it is the maintained Python OAuth/OIDC library
 with the pieces this needs and no framework tie — the PKCE S256 challenge, the token request with
@@ -21,7 +29,13 @@ expiry and its nonce. The ID token's times are the provider's, real time (archiv
 third party's clock never follows a test's pin); the hoso session it opens follows hoso's clock.
 
 The pending sign-in lives in the database (`sso_logins`), not in a process: the provider may send
-the person back to any of the server processes. Each login and each refusal is audited.
+the person back to any of the server processes. Both routes are anonymous and write, so each client
+address passes archive/throttle.py's gates on each (a finished sign-in gives its attempts back).
+Each login is audited, and each refusal after the state check; a return with a state this archive
+never sent, or from another browser, gets the refusal page and a log line only (anyone can send
+those, and an audit row per request would be a free write under the global write lock). The browser
+is checked before the pending row is deleted: a state that leaked (a log, a referrer) must not let
+a stranger cancel the sign-in of the person it belongs to.
 """
 
 from __future__ import annotations
@@ -48,7 +62,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from archive import audit
+from archive import audit, throttle
+from archive.access import is_admin
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Unauthorized
 from archive.login_models import SsoLogin
@@ -72,6 +87,8 @@ class Refusal(StrEnum):
     unknown = "unknown"  # no hoso person has that value
     disabled = "disabled"  # that person's account is disabled or deleted
     ambiguous = "ambiguous"  # several people have that value
+    bound = "bound"  # the person that value names is bound to another account of the provider
+    admin = "admin"  # an administrator, who signs in with the hoso password (unless oidc_allow_admins)
 
 
 _MESSAGES: dict[Refusal, tuple[str, str]] = {
@@ -107,6 +124,16 @@ _MESSAGES: dict[Refusal, tuple[str, str]] = {
         "Có nhiều người dùng trong hoso trùng thông tin này, nên không thể đăng nhập. Hãy báo quản trị của trường.",
         "Several hoso people share this value, so sign-in is refused. Tell the school administrator.",
     ),
+    Refusal.bound: (
+        "Người dùng hoso này đã được gắn với một tài khoản khác của Sở. Hãy đăng nhập bằng tài khoản đó, "
+        "hoặc báo quản trị của trường.",
+        "This hoso person is bound to another Sở account. Sign in with that account, or tell the school administrator.",
+    ),
+    Refusal.admin: (
+        "Tài khoản quản trị hệ thống không đăng nhập được bằng tài khoản của Sở; hãy dùng tên đăng nhập "
+        "và mật khẩu của hoso.",
+        "Administrator accounts cannot sign in with the Sở account; use the hoso username and password.",
+    ),
 }
 
 
@@ -119,7 +146,7 @@ class SsoRefused(Unauthorized):
         vi, en = _MESSAGES[reason]
         super().__init__(vi, en, reason=reason.value)
         self.reason = reason
-        self.person = person  # the disabled account it matched, for the audit trail
+        self.person = person  # the account it matched (disabled, bound elsewhere, an admin), for the audit trail
 
 
 @dataclass(frozen=True)
@@ -188,8 +215,15 @@ def _client(settings: ArchiveSettings, redirect_uri: str) -> OAuth2Session:
     )
 
 
-def begin(session: Session, settings: ArchiveSettings, redirect_uri: str) -> Begun:
-    """Start a sign-in: a fresh state, nonce and PKCE verifier kept in the database, and the provider's URL."""
+def _gates(route: str, address: str | None) -> list[throttle.Gate]:
+    """This client address's gate on one of the two routes (none when the address is unknown)."""
+    return [throttle.Gate(f"sso-{route}:{address[:80]}", throttle.ADDRESS_FREE)] if address else []
+
+
+def begin(session: Session, settings: ArchiveSettings, redirect_uri: str, address: str | None = None) -> Begun:
+    """Start a sign-in: a fresh state, nonce and PKCE verifier kept in the database, and the provider's URL.
+    TooManyAttempts when this address began too many that it did not finish."""
+    throttle.attempt(session, _gates("begin", address))
     found = metadata(settings.oidc_issuer or "")
     state, nonce, verifier, browser = (secrets.token_urlsafe(32) for _ in range(4))
     with write_transaction(session):  # the table keeps only the sign-ins of the last few minutes
@@ -202,15 +236,21 @@ def begin(session: Session, settings: ArchiveSettings, redirect_uri: str) -> Beg
     return Begun(url=url, browser=browser)
 
 
-def _take_pending(session: Session, state: str, browser: str | None) -> SsoLogin:
-    """The sign-in this state names, deleted as it is read (a state works once), if this browser began it."""
-    with write_transaction(session):
-        pending = session.get(SsoLogin, state[:64]) if state else None
-        if pending is not None:
-            session.delete(pending)
+def _take_pending(session: Session, state: str, browser: str | None, address: str | None) -> SsoLogin:
+    """The sign-in this state names, if this browser began it, then deleted (a state works once).
+    Nothing is written for a state that is unknown or another browser's."""
+    pending = session.get(SsoLogin, state[:64]) if state else None
+    session.commit()  # end the read snapshot either way
     if pending is None or not browser or not hmac.compare_digest(pending.browser_hash, _digest(browser)):
+        why = "no such state" if pending is None else "another browser's state"
+        log.warning("SSO return from %s refused: %s", address, why)
         raise SsoRefused(Refusal.state)
-    if pending.created_at < utcnow() - PENDING_TTL:
+    with write_transaction(session):  # the same browser twice at once: only one of them finds it still there
+        still = session.get(SsoLogin, pending.state, populate_existing=True)
+        if still is not None:
+            session.delete(still)
+    if still is None or pending.created_at < utcnow() - PENDING_TTL:
+        log.warning("SSO return from %s refused: %s", address, "used already" if still is None else "expired")
         raise SsoRefused(Refusal.state)
     return pending
 
@@ -231,7 +271,12 @@ def validate_id_token(settings: ArchiveSettings, token: Mapping[str, Any], nonce
     """The ID token's claims, once its signature, issuer, audience, expiry, nonce and at_hash hold."""
     found = metadata(settings.oidc_issuer or "")
     offered = found.get("id_token_signing_alg_values_supported") or ["RS256"]
-    algorithms = [a for a in SIGNING_ALGORITHMS if a in offered]
+    algorithms = [a for a in SIGNING_ALGORITHMS if isinstance(offered, list) and a in offered]
+    if not algorithms:  # joserfc given no list takes its defaults, HS256 among them: refuse, never fall open
+        log.warning(
+            "%s signs ID tokens with none of %s (it offers %s)", settings.oidc_issuer, SIGNING_ALGORITHMS, offered
+        )
+        raise SsoRefused(Refusal.provider)
     try:
         keys = KeySet.import_key_set(_get_json(found["jwks_uri"]))  # type: ignore[arg-type]
         decoded = jwt.decode(str(token["id_token"]), keys, algorithms=algorithms)
@@ -270,9 +315,9 @@ def _link_value(settings: ArchiveSettings, claims: Mapping[str, Any]) -> str:
 
 
 def linked_person(session: Session, link: SsoLink, value: str) -> Person:
-    """The one person whose `link` field is `value` (e-mail compared without case), else a refusal."""
+    """The one person whose `link` field is `value` (username and e-mail compared without case), else a refusal."""
     field = getattr(Person, link.value)
-    match = func.lower(field) == value.lower() if link == SsoLink.email else field == value
+    match = field == value if link == SsoLink.national_id else func.lower(field) == value.lower()
     people = list(session.scalars(select(Person).where(match).limit(2)))
     if not people:
         raise SsoRefused(Refusal.unknown)
@@ -297,34 +342,93 @@ def refuse(session: Session, settings: ArchiveSettings, error: SsoRefused, detai
         )
 
 
-def finish(
-    session: Session, settings: ArchiveSettings, redirect_uri: str, params: Mapping[str, str], browser: str | None
+def _subject(claims: Mapping[str, Any]) -> str:
+    """`iss|sub`: the provider's stable name for the account (the issuer was checked already)."""
+    subject = f"{claims.get('iss')}|{claims.get('sub')}"
+    if not isinstance(claims.get("sub"), str) or not claims["sub"] or len(subject) > 600:
+        raise SsoRefused(Refusal.token)
+    return subject
+
+
+def _person_for(
+    session: Session,
+    settings: ArchiveSettings,
+    token: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    seen: dict[str, Any],
 ) -> Person:
-    """Finish a sign-in from the provider's answer (`params` of the callback); audit it either way."""
+    """The person bound to this account; else, at a first sign-in, the one the claim names (if unbound)."""
+    subject = _subject(claims)
+    person = session.scalar(select(Person).where(Person.oidc_subject == subject))
+    if person is None:
+        if settings.oidc_claim not in claims:
+            claims = {**_userinfo(settings, token, claims["sub"]), **claims}
+        value = _link_value(settings, claims)
+        seen["claim"] = {settings.oidc_claim: value}
+        person = linked_person(session, settings.oidc_link, value)
+        if person.oidc_subject is not None:  # bound to another account: a matching claim is not enough
+            raise SsoRefused(Refusal.bound, person)
+    if not person.active or person.deleted_at is not None:
+        raise SsoRefused(Refusal.disabled, person)
+    if is_admin(person) and not settings.oidc_allow_admins:
+        raise SsoRefused(Refusal.admin, person)
+    return person
+
+
+def _sign_in(session: Session, settings: ArchiveSettings, person: Person, subject: str, seen: dict[str, Any]) -> None:
+    """Bind the account at the first sign-in, drop a one-time password, audit the login: one transaction."""
+    details = {"issuer": settings.oidc_issuer, **seen}
+    with write_transaction(session):
+        session.refresh(person)  # as it is now, under the write lock: another sign-in may have bound it
+        taken = session.scalar(select(Person.id).where(Person.oidc_subject == subject))
+        if person.oidc_subject not in (None, subject) or taken not in (None, person.id):
+            raise SsoRefused(Refusal.bound, person)
+        if person.oidc_subject is None:
+            person.oidc_subject = subject
+            audit.append(
+                session,
+                actor=person,
+                action="auth.sso_bound",
+                object_type="person",
+                object_id=person.id,
+                details=details,
+            )
+        login = details
+        if person.must_change_password:  # signed in through the Sở: the local password change is not forced
+            person.must_change_password = False
+            person.password_hash = None
+            login = {**details, "one_time_password_dropped": True}
+        audit.append(
+            session, actor=person, action="auth.sso_login", object_type="person", object_id=person.id, details=login
+        )
+
+
+def finish(
+    session: Session,
+    settings: ArchiveSettings,
+    redirect_uri: str,
+    params: Mapping[str, str],
+    browser: str | None,
+    address: str | None = None,
+) -> Person:
+    """Finish a sign-in from the provider's answer (`params` of the callback); audit it either way once
+    the state is this browser's. TooManyAttempts when this address sent too many returns."""
+    returning = _gates("return", address)
+    throttle.attempt(session, returning)
+    pending = _take_pending(session, params.get("state", ""), browser, address)
     seen: dict[str, Any] = {}
     try:
-        pending = _take_pending(session, params.get("state", ""), browser)
         if params.get("error") or not params.get("code"):
             seen["provider_error"] = str(params.get("error", ""))[:100]
             raise SsoRefused(Refusal.denied)
         token = _exchange(settings, redirect_uri, params["code"], pending)
         claims = validate_id_token(settings, token, pending.nonce)
         seen["sub"] = claims["sub"]
-        if settings.oidc_claim not in claims:
-            claims = {**_userinfo(settings, token, claims["sub"]), **claims}
-        value = _link_value(settings, claims)
-        seen["claim"] = {settings.oidc_claim: value}
-        person = linked_person(session, settings.oidc_link, value)
+        person = _person_for(session, settings, token, claims, seen)
+        _sign_in(session, settings, person, _subject(claims), seen)
     except SsoRefused as e:
         refuse(session, settings, e, seen)
         raise
-    with write_transaction(session):
-        audit.append(
-            session,
-            actor=person,
-            action="auth.sso_login",
-            object_type="person",
-            object_id=person.id,
-            details={"issuer": settings.oidc_issuer, "sub": seen["sub"], "claim": seen["claim"]},
-        )
+    if returning:  # a finished sign-in: its return starts afresh and its begin is given back
+        throttle.succeeded(session, [*returning, *_gates("begin", address)])
     return person

@@ -18,10 +18,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import DbSession, HosoState
+from api.proxies import client_address
 from api.web.i18n import said, t
 from api.web.rendering import render
 from api.web.session import VIA_SSO_COOKIE, set_lax_cookie, set_session
 from archive.auth import issue_token
+from archive.exceptions import TooManyAttempts
 from archive.sso import Refusal, SsoRefused, begin, end_session_url, finish
 from flows.settings import Settings
 
@@ -38,6 +40,8 @@ STATUS = {
     Refusal.unknown: 403,
     Refusal.disabled: 403,
     Refusal.ambiguous: 403,
+    Refusal.bound: 403,
+    Refusal.admin: 403,
 }
 
 
@@ -60,6 +64,15 @@ def _refused(request: Request, error: SsoRefused) -> HTMLResponse:
     return response
 
 
+def _too_many(request: Request, error: TooManyAttempts) -> HTMLResponse:
+    heading = t("Không đăng nhập được bằng tài khoản của Sở")
+    response = render(
+        request, "error.html", None, status_code=429, heading=heading, message=said(error), signed_out=True
+    )
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _not_configured(request: Request) -> HTMLResponse:
     message = t("Trường này chưa bật đăng nhập bằng tài khoản của Sở; hãy dùng tên đăng nhập và mật khẩu.")
     return render(request, "error.html", None, status_code=404, message=message, signed_out=True)
@@ -71,7 +84,9 @@ def sso_begin(request: Request, session: DbSession, app_state: HosoState) -> Res
     if not settings.oidc_enabled:
         return _not_configured(request)
     try:
-        begun = begin(session, settings, redirect_uri(request, settings))
+        begun = begin(session, settings, redirect_uri(request, settings), client_address(request))
+    except TooManyAttempts as e:
+        return _too_many(request, e)
     except SsoRefused as e:
         return _refused(request, e)
     response = RedirectResponse(begun.url, status_code=303)
@@ -85,13 +100,15 @@ def sso_return(request: Request, session: DbSession, app_state: HosoState) -> Re
     if not settings.oidc_enabled:
         return _not_configured(request)
     params = {k: v for k, v in request.query_params.items() if k in {"code", "state", "error"}}
+    browser, address = request.cookies.get(BROWSER_COOKIE), client_address(request)
     try:
-        person = finish(session, settings, redirect_uri(request, settings), params, request.cookies.get(BROWSER_COOKIE))
+        person = finish(session, settings, redirect_uri(request, settings), params, browser, address)
+    except TooManyAttempts as e:
+        return _too_many(request, e)
     except SsoRefused as e:
         return _refused(request, e)
-    ttl = settings.token_ttl_minutes
-    target = "/doi-mat-khau" if person.must_change_password else "/trang-chu"
-    response = render(request, "sso_done.html", None, target=target)
+    ttl = settings.token_ttl_minutes  # never the one-time password change: the Sở vouched (archive/sso.py)
+    response = render(request, "sso_done.html", None, target="/trang-chu")
     set_session(response, request, issue_token(person, settings.resolved_secret_key(), ttl), ttl * 60)
     set_lax_cookie(response, request, VIA_SSO_COOKIE, "1", ttl * 60)
     response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH)

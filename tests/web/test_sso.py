@@ -6,8 +6,10 @@ provider (discovery, token, JWKS, userinfo) are real HTTP. The provider's issuer
 hoso's browser address 127.0.0.1, two sites, so the one walk in Chromium meets the SameSite rules a
 school meets with the Sở's real provider. What is checked: a login linked by the
 configured claim (three ways), a wrong password and a refused consent, an unknown and a disabled
-account, an expired hoso session, a forged, replayed or other-browser `state`, and ID tokens the
-provider was made to tamper with (another audience, a foreign key, expired).
+account, an expired hoso session, a forged, replayed or other-browser `state` (unaudited, and not
+cancelling the owner's sign-in), ID tokens the provider was made to tamper with (another audience,
+a foreign key, expired), a provider offering only HMAC algorithms, the account bound at the first
+sign-in against a look-alike claim, administrators, a one-time password, and the throttle.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from archive import calendar, service
+from archive import sso as sso_module
+from archive.db import utcnow
 from archive.login_models import SsoLogin
-from archive.models import AuditEvent, Role
+from archive.models import AuditEvent, Person, Role
 from archive.schemas import PersonCreate, PersonUpdate
 from archive.settings import SsoLink
 from flows.settings import Settings
@@ -52,6 +56,8 @@ USERS = {
     "an.nguyen": {"preferred_username": "gv.an", "email": "An.Nguyen@so.edu.vn", "staff_id": "079123456789"},
     "khach": {"preferred_username": "khach.la", "email": "khach@so.edu.vn", "staff_id": "000000000001"},
     "khoa": {"preferred_username": "gv.khoa", "email": "khoa@so.edu.vn", "staff_id": "079000000002"},
+    # Another account whose login name (other case) comes to equal a hoso username: the takeover attempt.
+    "mao.danh": {"preferred_username": "AN.MOI", "email": "mao.danh@so.edu.vn", "staff_id": "000000000003"},
 }
 PROVIDER_PASSWORD = "mat-khau-cua-so"
 
@@ -168,7 +174,9 @@ def audit_of(session: Session, action: str) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
-def test_a_linked_person_signs_in_and_the_state_works_once(client: TestClient, session: Session, an: int) -> None:
+def test_a_linked_person_signs_in_and_the_state_works_once(
+    client: TestClient, provider: Provider, session: Session, an: int
+) -> None:
     login_page = client.get("/dang-nhap")
     assert "Đăng nhập bằng tài khoản của Sở" in login_page.text and 'href="/dang-nhap/so"' in login_page.text
     done = sso(client, "an.nguyen")
@@ -181,10 +189,12 @@ def test_a_linked_person_signs_in_and_the_state_works_once(client: TestClient, s
     assert event.actor_id == an and event.details["sub"] == "an.nguyen"
     assert event.details["claim"] == {"preferred_username": "gv.an"}
     assert session.scalars(select(SsoLogin)).all() == []  # finished sign-ins leave nothing behind
+    [bound] = audit_of(session, "auth.sso_bound")
+    assert bound.object_id == str(an) and session.get(Person, an).oidc_subject == f"{provider.issuer}|an.nguyen"
 
     replayed = client.get(str(done.url), follow_redirects=False)
     assert replayed.status_code == 400 and "đã dùng rồi" in replayed.text
-    assert [e.details["reason"] for e in audit_of(session, "auth.sso_refused")] == ["state"]
+    assert audit_of(session, "auth.sso_refused") == []  # a state refusal is a log line, not a write
 
 
 def test_logout_ends_the_hoso_session_and_offers_the_providers(client: TestClient, provider: Provider, an: int) -> None:
@@ -247,18 +257,22 @@ def test_a_disabled_account_loses_its_session_and_cannot_sign_in_again(
 
 
 def test_a_forged_or_another_browsers_state_is_refused(
-    client: TestClient, settings: Settings, session: Session, an: int
+    client: TestClient, settings: Settings, session: Session, an: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     client.get("/dang-nhap/so", follow_redirects=False)
     forged = client.get("/dang-nhap/so/xong", params={"state": "made-up", "code": "x"}, follow_redirects=False)
     assert forged.status_code == 400 and "không hợp lệ hoặc đã hết hạn" in forged.text
+    assert "refused: no such state" in caplog.text
     # A victim's browser handed an attacker's finished sign-in: the state is real, the browser is not.
     planted = at_provider(client, "an.nguyen")
     assert isinstance(planted, str)
     with TestClient(create_app(settings)) as victim:
         hijack = victim.get(planted, follow_redirects=False)
     assert hijack.status_code == 400 and "hoso_session" not in victim.cookies
-    assert [e.details["reason"] for e in audit_of(session, "auth.sso_refused")] == ["state", "state"]
+    assert audit_of(session, "auth.sso_refused") == []
+    # The state leaked to someone else did not cancel the sign-in of the browser that began it.
+    assert client.get(planted, follow_redirects=False).status_code == 200
+    assert [e.actor_id for e in audit_of(session, "auth.sso_login")] == [an]
 
 
 @pytest.mark.parametrize(
@@ -370,3 +384,97 @@ def test_a_teacher_signs_in_and_out_through_the_provider_in_the_browser(
         page.goto(f"{url}/trang-chu")
         assert page.url == f"{url}/dang-nhap"
         context.close()
+
+
+def test_later_sign_ins_match_only_the_bound_account_and_a_look_alike_claim_is_refused(
+    client: TestClient, session: Session, an: int
+) -> None:
+    assert sso(client, "an.nguyen").status_code == 200  # the first sign-in: linked by the claim, then bound
+    session.rollback()  # a fresh snapshot: the app wrote through its own sessions
+    teacher = session.get(Person, an)
+    assert teacher is not None
+    teacher.username = "an.moi"  # renamed in hoso: the claim no longer matches, the binding still does
+    session.commit()
+    with TestClient(client.app) as again:
+        assert sso(again, "an.nguyen").status_code == 200
+        assert again.get("/trang-chu").status_code == 200
+    assert "claim" not in audit_of(session, "auth.sso_login")[-1].details  # matched on iss|sub alone
+    # Another Sở account whose login name is now "AN.MOI" (any case) is not a way into that person.
+    with TestClient(client.app) as impostor:
+        refused = sso(impostor, "mao.danh")
+        assert refused.status_code == 403 and "đã được gắn với một tài khoản khác của Sở" in refused.text
+        assert impostor.get("/trang-chu", follow_redirects=False).headers["location"] == "/dang-nhap"
+    [event] = audit_of(session, "auth.sso_refused")
+    assert event.actor_id == an and event.details["reason"] == "bound"
+    assert event.details["claim"] == {"preferred_username": "AN.MOI"}
+
+
+def test_an_administrator_is_refused_unless_the_setting_allows_it(
+    settings: Settings, session: Session, world: World
+) -> None:
+    admin = person(session, "gv.khoa", Role.admin, None)
+    with TestClient(create_app(settings)) as client:
+        refused = sso(client, "khoa")
+        assert refused.status_code == 403 and "Tài khoản quản trị hệ thống không đăng nhập được" in refused.text
+    [event] = audit_of(session, "auth.sso_refused")
+    assert event.actor_id == admin.id and event.details["reason"] == "admin"
+    assert session.get(Person, admin.id).oidc_subject is None  # refused: not bound either
+    with TestClient(create_app(settings.model_copy(update={"oidc_allow_admins": True}))) as client:
+        assert sso(client, "khoa").status_code == 200
+
+
+def test_a_one_time_password_is_dropped_not_forced_after_a_sign_in_through_the_so(
+    client: TestClient, session: Session, world: World
+) -> None:
+    khoa = person(session, "gv.khoa", Role.teacher, "THA")
+    khoa.must_change_password = True  # as after the staff import or an admin's reset
+    session.commit()
+    done = sso(client, "khoa")
+    assert done.status_code == 200 and 'content="0;url=/trang-chu"' in done.text
+    assert client.get("/trang-chu", follow_redirects=False).status_code == 200  # not sent to /doi-mat-khau
+    session.refresh(khoa)
+    assert khoa.must_change_password is False and khoa.password_hash is None  # the printed one works no more
+    assert audit_of(session, "auth.sso_login")[0].details["one_time_password_dropped"] is True
+    login = client.post("/api/v1/auth/token", data={"username": "gv.khoa", "password": PASSWORD})
+    assert login.status_code == 401
+
+
+def test_a_provider_offering_only_hmac_algorithms_is_refused_not_trusted(
+    client: TestClient,
+    provider: Provider,
+    session: Session,
+    an: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    found = sso_module.metadata(provider.issuer)
+    hmac_only = {**found, "id_token_signing_alg_values_supported": ["HS256"]}
+    monkeypatch.setitem(sso_module._metadata_cache, provider.issuer, (0.0, hmac_only))
+    monkeypatch.setattr(sso_module.time, "monotonic", lambda: 1.0)  # the cached document stays fresh
+    refused = sso(client, "an.nguyen")
+    assert refused.status_code == 502 and "Không liên lạc được với máy chủ đăng nhập của Sở" in refused.text
+    assert [e.details["reason"] for e in audit_of(session, "auth.sso_refused")] == ["provider"]
+    assert "signs ID tokens with none of" in caplog.text and audit_of(session, "auth.sso_login") == []
+
+
+def test_both_routes_are_throttled_per_address_and_a_junk_state_writes_nothing(
+    client: TestClient, session: Session, an: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.throttle
+
+    pinned = utcnow()
+    monkeypatch.setattr(archive.throttle, "utcnow", lambda: pinned)  # no back-off runs out mid-test
+    for _ in range(archive.throttle.ADDRESS_FREE):
+        assert client.get("/dang-nhap/so", follow_redirects=False).status_code == 303
+    held = client.get("/dang-nhap/so", follow_redirects=False)
+    assert held.status_code == 429 and held.headers["retry-after"] == "1" and "thử lại sau" in held.text
+    session.rollback()  # a fresh snapshot: the app wrote through its own sessions
+    assert len(session.scalars(select(SsoLogin)).all()) == archive.throttle.ADDRESS_FREE  # none for the refused
+    for i in range(archive.throttle.ADDRESS_FREE):
+        junk = client.get("/dang-nhap/so/xong", params={"state": f"junk-{i}", "code": "x"}, follow_redirects=False)
+        assert junk.status_code == 400
+    held = client.get("/dang-nhap/so/xong", params={"state": "junk", "code": "x"}, follow_redirects=False)
+    assert held.status_code == 429 and held.headers["retry-after"] == "1"
+    assert audit_of(session, "auth.sso_refused") == []
+    with TestClient(client.app, client=("10.0.0.9", 50000)) as elsewhere:  # another address is not held
+        assert elsewhere.get("/dang-nhap/so", follow_redirects=False).status_code == 303
