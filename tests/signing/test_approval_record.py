@@ -341,32 +341,53 @@ def blank_database(tmp_path: Path) -> Iterator[str]:
 
 
 def test_an_installed_archive_gets_the_recording_policy_unless_someone_changed_it(blank_database: str) -> None:
+    """The tables as revision 0009 left them, read and written through reflection: the ORM models
+    describe the newest schema (columns later revisions add), which a 0009 database lacks."""
     from alembic import command
-    from sqlalchemy import update
+    from sqlalchemy import MetaData, Table, insert, select, update
 
     import migrations as migrate
     from archive import seed
-    from archive.db import make_engine, make_sessionmaker
-    from archive.models import RecordType
+    from archive.db import make_engine
 
     migrate.upgrade(blank_database, "0009")
     engine = make_engine(blank_database)
-    sessions = make_sessionmaker(engine)
+
+    def record_types() -> Table:
+        return Table("record_types", MetaData(), autoload_with=engine)
 
     def recording_policy(cadence: str | None = None, roles: list[str] | None = None) -> tuple[str | None, list[str]]:
-        with sessions() as session:
+        table = record_types()
+        with engine.begin() as conn:
             if roles is not None:
-                session.execute(
-                    update(RecordType)
-                    .where(RecordType.code == "lesson_recording")
+                conn.execute(
+                    update(table)
+                    .where(table.c.code == "lesson_recording")
                     .values(signing_cadence=cadence, signer_roles=roles)
                 )
-                session.commit()
-            row = session.query(RecordType).filter_by(code="lesson_recording").one()
-            return row.signing_cadence, list(row.signer_roles)
+            row = conn.execute(
+                select(table.c.signing_cadence, table.c.signer_roles).where(table.c.code == "lesson_recording")
+            ).one()
+        return row.signing_cadence, list(row.signer_roles)
 
-    with sessions() as session:
-        seed.seed_record_types(session)
+    table = record_types()
+    with engine.begin() as conn:  # the schedule as an archive installed at 0009 holds it
+        for row in seed.schedule_rows():
+            permanent = bool(row.get("retention_permanent", False))
+            values = {
+                "code": row["code"],
+                "name_vi": row["name_vi"],
+                "name_en": row["name_en"],
+                "retention_permanent": permanent,
+                "retention_years": None if permanent else int(row["retention_years"]),
+                "retention_basis": row["retention_basis"],
+                "retention_confirmed": False,
+                "signing_cadence": row.get("signing_cadence"),
+                "signer_roles": list(row.get("signer_roles") or []),
+                "allowed_media_types": list(row["media"]),
+                "legal_basis": row.get("legal_basis", ""),
+            }
+            conn.execute(insert(table).values({k: v for k, v in values.items() if k in table.c}))
     recording_policy(None, [])  # as the schedule shipped it before 0011
     engine.dispose()
     migrate.upgrade(blank_database)

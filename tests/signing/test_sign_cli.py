@@ -118,6 +118,7 @@ def test_sigkill_mid_batch_then_rerun_signs_each_item_exactly_once(
 
     busy = hoso(settings, *args[3:], env=env)  # the dead run's lease has not lapsed yet
     assert busy.returncode == 1 and "đang được ký" in busy.stderr
+    session.commit()  # start with the write: the server's worker writes meanwhile (notifications of the signed plans)
     session.execute(
         update(ApprovalBatch).where(ApprovalBatch.id == batch_id).values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
     )

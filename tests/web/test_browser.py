@@ -469,9 +469,9 @@ def test_the_english_switch_in_the_browser(client: TestClient, world: World, ser
     assert page.get_by_role("heading", name="My recent records").is_visible()
     shot(page, "trang-chu-tieng-anh")
     page.get_by_role("link", name="Upload").click()
-    page.get_by_role("button", name="Upload").click()  # nothing chosen: the script answers in English too
+    page.get_by_role("button", name="Upload only").click()  # nothing chosen: the script answers in English too
     page.locator("#loi-file", has_text=re.compile(r"\S")).wait_for()
-    assert page.locator("#loi-file").inner_text() == "Choose a file to upload."
+    assert page.locator("#loi-file").inner_text() == "Choose or drop at least one file."
     page.get_by_role("link", name="Change password").click()
     page.get_by_role("button", name="Change password").click()
     assert page.get_by_role("alert").first.is_visible()  # refused in English, next to the field

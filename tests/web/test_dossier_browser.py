@@ -53,15 +53,15 @@ def test_the_clerks_dossier_year_in_the_browser(
     log_in(page, server, "gv.lan")
     page.goto(f"{server}/tai-len")
     page.get_by_label("Loại hồ sơ").select_option("lesson_plan")
-    page.get_by_label("Tên hồ sơ").fill("Phân số thập phân")
-    page.get_by_label("Năm học").fill("2025-2026")
-    page.get_by_label("Tháng").fill("10")
-    page.get_by_label("Môn", exact=True).fill("Toán")
-    page.get_by_label("Khối", exact=True).fill("5")
-    pdf = tmp_path / "khbd.pdf"
+    pdf = tmp_path / "Phân số thập phân.pdf"  # the title comes from the file name
     pdf.write_bytes(lesson_plan_pdf("Phân số thập phân"))
     page.set_input_files("#file", str(pdf))
-    page.get_by_role("button", name="Tải lên").click()
+    page.get_by_label("Năm học").select_option("2025-2026")
+    page.get_by_label("Tháng").select_option("10")
+    page.get_by_label("Môn", exact=True).select_option("Toán")
+    page.get_by_label("Khối", exact=True).select_option("5")
+    page.get_by_role("button", name="Chỉ tải lên").click()
+    page.locator("#tep").get_by_role("link", name="Phân số thập phân").click()
     page.wait_for_url(f"{server}/ho-so/*")
     assert MATH5 in page.inner_text("dl.meta")  # the record page names the dossier it filed itself into
     context.clear_cookies()
