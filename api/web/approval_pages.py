@@ -75,11 +75,16 @@ def _queue(
     waiting = workflow.waiting_periods(session, schools)
     period = period or (waiting[0] if waiting else calendar.this_month())
     batches: list[dict[str, Any]] = []
+    teachers: dict[str, str] = {}  # the period's teachers and subjects, for the filters' lists
+    subjects: set[str] = set()
     for school_id in schools:
         for batch in workflow.batches_for(session, school_id, period):
+            every = workflow.items_of(session, batch.id)
+            teachers |= {i.record.author.username: i.record.author.full_name for i in every}
+            subjects |= {i.record.subject for i in every if i.record.subject}
             items = [
                 signing.item_out(i)
-                for i in workflow.items_of(session, batch.id)
+                for i in every
                 if (not teacher or i.record.author.username == teacher)
                 and (not subject or (i.record.subject or "") == subject)
             ]
@@ -99,6 +104,9 @@ def _queue(
         period=period,
         period_label=periods.label(period) if period else "",
         waiting=[(p, periods.label(p)) for p in waiting],
+        periods=[(p, periods.label(p)) for p in periods.latest_first({*waiting, period})],
+        teachers=sorted(teachers.items(), key=lambda t: t[1]),
+        subjects=sorted(subjects),
         batches=batches,
         teacher=teacher,
         subject=subject,

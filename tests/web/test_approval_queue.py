@@ -56,6 +56,12 @@ def test_the_queue_opens_on_the_latest_waiting_period_and_lists_the_others(
     assert heading(page.text).endswith("tháng 11/2026"), heading(page.text)
     assert "KHBD Toán — Phân số" in page.text and "KHBD Toán — Số thập phân" not in page.text
     assert 'href="/duyet?period=2026-10"' in page.text  # the other waiting period, one click away
+    filters = page.text[
+        page.text.index('class="filters') : page.text.index("</form>", page.text.index('class="filters'))
+    ]
+    assert "<input" not in filters  # the filters are chosen, not typed
+    assert '<option value="2026-10">tháng 10/2026</option>' in filters and '<option value="gv.lan">' in filters
+    assert '<option value="Toán">' in filters
     home = client.get("/trang-chu").text
     assert 'href="/duyet?period=2026-11"' in home and 'href="/duyet?period=2026-10"' in home
 
