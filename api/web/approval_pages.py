@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -25,7 +26,7 @@ from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
 from archive import access, calendar, preview
 from archive.exceptions import HosoError
-from archive.models import Person
+from archive.models import Person, School
 from signing import ownership, periods, workflow
 from signing import service as signing
 from signing.models import ApprovalBatch, Decision
@@ -212,4 +213,5 @@ def batch_page(request: Request, batch_id: str, session: Session = Depends(get_s
         batch = signing.get_batch(session, person, batch_id)
     except HosoError as e:
         return render(request, "error.html", person, status_code=404, message=said(e))
-    return render(request, "batch.html", person, batch=batch)
+    school = session.scalar(select(School.name).where(School.code == batch["school_code"]))
+    return render(request, "batch.html", person, batch=batch, school_name=school or batch["school_code"])

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import service
@@ -107,7 +107,9 @@ def preview(session: Session, school_code: str, lines: list[StaffLine], columns:
     """Each line's account, or its problems: checked against the file itself and the archive's people."""
     school = service.school_by_code(session, school_code)
     usernames = [line.username for line in lines if line.username]
-    taken = set(session.scalars(select(Person.username).where(Person.username.in_(usernames)))) if usernames else set()
+    wanted = [u.lower() for u in usernames]  # "GV.Lan" beside an existing "gv.lan" is the same person to a reader
+    query = select(func.lower(Person.username)).where(func.lower(Person.username).in_(wanted))
+    taken = set(session.scalars(query)) if usernames else set()
     rows_of: dict[str, list[int]] = {}
     for line in lines:
         rows_of.setdefault(line.username.lower(), []).append(line.row)
@@ -148,7 +150,7 @@ def _row(line: StaffLine, columns: dict[str, str], taken: set[str], rows_of: dic
             f"{username!r} không dùng được: 3–100 ký tự, chỉ chữ không dấu, số và . _ - @ (vd. gv.lan).",
             f"{username!r} is not allowed: 3–100 characters, only unaccented letters, digits and . _ - @.",
         )
-    elif username in taken:
+    elif username.lower() in taken:
         refuse(
             "username",
             f"{username!r} đã có người dùng trong hệ thống; hãy chọn tên khác.",

@@ -134,7 +134,7 @@ def test_each_refused_row_names_its_row_and_column_and_nothing_is_half_imported(
         HEADER,
         FIVE[0],
         ["Lê Văn An 2", "gv.an", "Giáo viên", "", ""],  # duplicate of row 2 in the file
-        ["Lan trùng", "gv.lan", "Giáo viên", "", ""],  # the world's teacher already has it
+        ["Lan trùng", "GV.Lan", "Giáo viên", "", ""],  # the world's teacher already has it (case aside)
         ["Hùng", "gv.hung", "Bảo vệ", "", ""],  # no such role
         ["Sơn", "tt.son", "Thanh tra", "", ""],  # not a school's role
         ["", "gv.trong", "Giáo viên", "khong-phai-email", ""],

@@ -240,7 +240,9 @@ def test_the_principal_approves_returns_and_signs_the_month_in_the_browser(
     page = context.new_page()
     log_in(page, server, "ht.hoa")
     page.get_by_role("link", name="Duyệt", exact=True).click()
-    page.wait_for_url("**/duyet**")  # loaded (wait_until="load"): the queue's script runs before its buttons are pressed
+    page.wait_for_url(
+        "**/duyet**"
+    )  # loaded (wait_until="load"): the queue's script runs before its buttons are pressed
     row = page.locator("tr", has_text="KHBD Tiếng Việt — Tập đọc")
     row.get_by_label("Trả lại").check()
     row.get_by_label("Ý kiến").fill("Bổ sung phần đánh giá")
@@ -405,7 +407,9 @@ def test_a_newcomer_sets_up_a_school_signs_a_month_and_an_inspector_takes_the_ev
     page = context.new_page()
     log_in(page, server, "ht.ba")
     page.get_by_role("link", name="Duyệt", exact=True).click()
-    page.wait_for_url("**/duyet**")  # loaded (wait_until="load"): the queue's script runs before its buttons are pressed
+    page.wait_for_url(
+        "**/duyet**"
+    )  # loaded (wait_until="load"): the queue's script runs before its buttons are pressed
     page.get_by_role("button", name="Chọn duyệt tất cả còn lại").click()
     page.get_by_role("button", name="Lưu quyết định").click()
     # saved: in place by the page's script, or by the plain form's reload if the click came before the
