@@ -336,6 +336,22 @@ def record_type_by_code(session: Session, code: str) -> RecordType:
     return record_type
 
 
+def audit_read(session: Session, actor: Person, record: Record, version: int, **details: object) -> None:
+    """One `record.downloaded` event: a download or playback from its first byte, or a look at a
+    version's first page in the viewer (details say which); never one per seek or page turned."""
+    with write_transaction(session):
+        audit.append(
+            session,
+            actor=actor,
+            action="record.downloaded",
+            object_type="record",
+            object_id=record.id,
+            school_id=record.school_id,
+            record_id=record.id,
+            details={"version": version, **details},
+        )
+
+
 def get_record(session: Session, actor: Person, record_id: str, audited: bool = True) -> Record:
     """The record if the actor may read it: their school's, or (an inspector) within an active grant."""
     return grants.read_record(session, actor, record_id, audited)

@@ -17,8 +17,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentUser, DbSession, StoreDep, state
 from api.routers import file_body
-from archive import audit, blobs, preview, service
-from archive.db import write_transaction
+from archive import blobs, preview, service
 from archive.exceptions import Gone
 from archive.models import Person, Record, RecordStatus, Version
 from archive.schemas import PagesOut, RowId
@@ -102,15 +101,5 @@ def page_image(
 
 def _audited(session: DbSession, actor: Person, record: Record, number: int, page: int) -> None:
     if page == 1:  # one audit event per look at a version, not per page turned
-        with write_transaction(session):
-            audit.append(
-                session,
-                actor=actor,
-                action="record.downloaded",
-                object_type="record",
-                object_id=record.id,
-                school_id=record.school_id,
-                record_id=record.id,
-                details={"version": number, "preview": True},
-            )
+        service.audit_read(session, actor, record, number, preview=True)
     session.commit()

@@ -19,8 +19,7 @@ from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
 from api.routers import file_body
-from archive import audit, blobs, idempotency, ingest, service
-from archive.db import write_transaction
+from archive import blobs, idempotency, ingest, service
 from archive.exceptions import Gone, InvalidInput
 from archive.models import AuditEvent, Person, Record, RecordStatus, Version
 from archive.schemas import (
@@ -248,17 +247,7 @@ def _download(
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{version.size}"})
     start, end = span if span else (0, version.size - 1)
     if start == 0:  # one audit event per download or playback, not per seek
-        with write_transaction(session):
-            audit.append(
-                session,
-                actor=actor,
-                action="record.downloaded",
-                object_type="record",
-                object_id=record.id,
-                school_id=record.school_id,
-                record_id=record.id,
-                details={"version": version.number},
-            )
+        service.audit_read(session, actor, record, version.number)
     headers["Content-Length"] = str(end - start + 1)
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{version.size}"
