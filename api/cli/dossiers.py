@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from api.cli.common import active_person, console, open_session
+from archive.dossier_models import DossierState
 from archive.storage import make_store
 from flows import dossiers as dossier_flow
 from flows.settings import Settings
@@ -93,7 +94,9 @@ def close(
         person = active_person(session, username)
         data = views.list_view(session, views.list_of(session, person, school, school_year))
         ids = [
-            d["id"] for d in data["dossiers"] if d["state"] == "open" and (not file_code or d["file_code"] in file_code)
+            d["id"]
+            for d in data["dossiers"]
+            if d["state"] == DossierState.open and (not file_code or d["file_code"] in file_code)
         ]
         closed = closing.close(session, make_store(settings), person, ids)
         console.print(f"Đã đóng / closed: [bold]{len(closed)}[/] hồ sơ")
@@ -111,7 +114,7 @@ def hand_over(
     with open_session(settings) as session:
         person = active_person(session, username)
         data = views.list_view(session, views.list_of(session, person, school, school_year))
-        ids = [d["id"] for d in data["dossiers"] if d["state"] == "closed"]
+        ids = [d["id"] for d in data["dossiers"] if d["state"] == DossierState.closed]
         made = dossier_flow.hand_over(session, settings, make_store(settings), person, ids)
         console.print(f"Đã giao nộp / handed over: [bold]{len(made.dossier_ids)}[/] hồ sơ (đợt / batch {made.id})")
 

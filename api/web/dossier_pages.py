@@ -93,7 +93,7 @@ def _page(
             "open_dossiers": list(
                 session.scalars(
                     select(Dossier)
-                    .where(Dossier.school_id == school.id, Dossier.state == "open")
+                    .where(Dossier.school_id == school.id, Dossier.state == DossierState.open)
                     .order_by(Dossier.school_year.desc(), Dossier.file_code)
                 )
             ),
