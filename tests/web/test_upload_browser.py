@@ -131,9 +131,8 @@ def test_a_recording_resumes_at_once_when_the_network_comes_back(
 
     page.route("**/api/v1/uploads/*", on_patch)
     page.get_by_label("Loại hồ sơ").select_option("lesson_recording")
-    page.locator("#drop").focus()
     with page.expect_file_chooser() as chooser:  # the drop zone works from the keyboard: Enter opens the picker
-        page.keyboard.press("Enter")
+        page.locator("#drop").press("Enter")  # focused, then Enter (the type's change handler may move focus first)
     chooser.value.set_files(str(video))
     page.get_by_role("button", name="Tải lên và nộp duyệt").click()
     page.locator("#status", has_text="Mất kết nối").wait_for(timeout=30_000)
