@@ -30,6 +30,7 @@ from archive.db import Base, utcnow
 from archive.exceptions import Conflict, IntegrityFailure, InvalidInput
 from archive.models import Blob, Record
 from archive.storage import ObjectStore
+from retention import backup_chain
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 FORMAT = "hoso-backup/1"
@@ -65,10 +66,22 @@ def _sha_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def backup(engine: Engine, store: ObjectStore, dest: Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Write a consistent copy of the database and the store into `dest` (which must be empty or absent)."""
+def backup(
+    engine: Engine, store: ObjectStore, dest: Path, progress: Progress | None = None, base: Path | None = None
+) -> dict[str, Any]:
+    """Write a consistent copy of the database and the store into `dest` (which must be empty or absent);
+    with `base`, an incremental one: the blobs already in the base chain are not copied again."""
     if dest.exists() and any(dest.iterdir()):
         raise InvalidInput(f"Thư mục sao lưu {dest} không trống.", f"The backup folder {dest} is not empty.")
+    known: set[str] = set()
+    if base is not None:
+        damaged = check(base)
+        if damaged:
+            raise IntegrityFailure(
+                f"Bản sao lưu gốc {base} hỏng: {'; '.join(damaged[:3])}.",
+                f"The base backup {base} is damaged: {'; '.join(damaged[:3])}.",
+            )
+        known = backup_chain.known_blobs(base)
     (dest / "db").mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     tables = Base.metadata.sorted_tables
@@ -88,7 +101,10 @@ def backup(engine: Engine, store: ObjectStore, dest: Path, progress: Progress | 
                 progress("db", n, len(tables))
         conn.rollback()
     keys = sorted(store.list(""))
+    backup_chain.write_list(dest, keys)
     for n, key in enumerate(keys, start=1):
+        if key in known:
+            continue
         target = dest / "objects" / key
         target.parent.mkdir(parents=True, exist_ok=True)
         version_id = _blob_version(engine, key)  # a blob's own version, not what was put over it
@@ -110,6 +126,8 @@ def backup(engine: Engine, store: ObjectStore, dest: Path, progress: Progress | 
         "revision": revision,
         "rows": counts,
         "objects": len(keys),
+        "objects_in_base": len(known.intersection(keys)),
+        "base": backup_chain.base_record(base) if base is not None else None,
     }
     (dest / "backup.json").write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
     lines = [
@@ -134,8 +152,8 @@ def _files(root: Path) -> Iterator[Path]:
             yield Path(dirpath, name)
 
 
-def check(src: Path) -> list[str]:
-    """Problems with a backup folder: every file against its manifest line, nothing missing or extra."""
+def _check_one(src: Path) -> list[str]:
+    """Problems with one backup folder: every file against its manifest line, nothing missing or extra."""
     manifest = src / "manifest-sha256.txt"
     if not (src / "backup.json").exists() or not manifest.exists():
         return ["not a hoso backup (backup.json or manifest-sha256.txt missing)"]
@@ -149,6 +167,12 @@ def check(src: Path) -> list[str]:
     problems += [f"not in the manifest: {rel}" for rel in sorted(present - set(listed))]
     problems += [f"altered: {rel}" for rel in sorted(set(listed) & present) if _sha_file(src / rel) != listed[rel]]
     return problems
+
+
+def check(src: Path) -> list[str]:
+    """Problems with a backup folder and the chain of bases it relies on."""
+    problems = _check_one(src)
+    return problems or backup_chain.problems(src, _check_one)
 
 
 def restore(session: Session, store: ObjectStore, src: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -205,13 +229,12 @@ def restore(session: Session, store: ObjectStore, src: Path, progress: Progress 
                 )
             if progress:
                 progress("db", n, len(tables))
-    objects = sorted(p for p in _files(src / "objects")) if (src / "objects").exists() else []
+    objects = sorted(backup_chain.object_files(src).items())
     # the backed-up rows name the old store's object versions; the blobs get the versions of this one
     session.execute(update(Blob).values(version_id=None))
     session.commit()
     versions: list[dict[str, Any]] = []
-    for n, path in enumerate(objects, start=1):
-        key = path.relative_to(src / "objects").as_posix()
+    for n, (key, path) in enumerate(objects, start=1):
         if not store.exists(key):
             with open(path, "rb") as f:
                 version_id = store.put(key, f, path.stat().st_size).version_id

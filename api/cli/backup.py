@@ -16,8 +16,18 @@ from archive.storage import make_store
 from flows.settings import Settings
 
 
-def backup_command(dest: Path = typer.Argument(..., help="Thư mục sao lưu (trống) / an empty backup folder")) -> None:
-    """Write a consistent copy of the database and every stored object to DEST (TT 05/2025: ≥ 2 copies)."""
+def backup_command(
+    dest: Path = typer.Argument(..., help="Thư mục sao lưu (trống) / an empty backup folder"),
+    base: Path | None = typer.Option(
+        None,
+        "--base",
+        exists=True,
+        file_okay=False,
+        help="Sao lưu gia tăng trên bản này / incremental on this earlier backup (only new blobs are copied)",
+    ),
+) -> None:
+    """Write a consistent copy of the database and every stored object to DEST (TT 05/2025: ≥ 2 copies,
+    daily incremental with --base, monthly full)."""
     import search.models  # noqa: F401  (every table is part of the copy)
     import signing.models  # noqa: F401
     from retention import backup
@@ -34,9 +44,11 @@ def backup_command(dest: Path = typer.Argument(..., help="Thư mục sao lưu (t
             lambda phase, done, total: bar.update(
                 task, description=f"Sao lưu / backup: {phase}", completed=done, total=total
             ),
+            base=base,
         )
     console.print(
         f"Đã sao lưu / backed up: {sum(info['rows'].values())} dòng / rows, {info['objects']} đối tượng / objects "
+        f"({info['objects_in_base']} đã có trong bản gốc / already in the base) "
         f"→ {dest} (kiểm tra / check: sha256sum -c manifest-sha256.txt)"
     )
 
