@@ -131,7 +131,7 @@ def check_document(received: Received, name: str) -> None:
 
 def identified(received: Received) -> Received:
     """`received` with its PRONOM format (`archive.formats`), read from the spooled bytes before they go."""
-    return replace(received, format=formats.identify(received.path))
+    return replace(received, format=formats.identify(received.path, received.media_type))
 
 
 def store_blob(store: ObjectStore, received: Received) -> Received:
