@@ -28,6 +28,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
@@ -86,8 +87,13 @@ def check_request(version: Version, page: int, width: int) -> None:
 
 
 @contextmanager
-def _spooled(chunks: Iterator[bytes]) -> Iterator[BinaryIO]:
-    """The bytes in a temporary file (in memory up to 16 MiB), for PDFium to seek in."""
+def _spooled(chunks: Iterator[bytes] | Path) -> Iterator[BinaryIO]:
+    """The bytes in a file for PDFium to seek in: a verified local copy (archive/preview_copies.py)
+    as it is, or chunks in a temporary file (in memory up to 16 MiB)."""
+    if isinstance(chunks, Path):
+        with open(chunks, "rb") as copy:
+            yield copy
+        return
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
         for chunk in chunks:
             spool.write(chunk)
@@ -95,7 +101,7 @@ def _spooled(chunks: Iterator[bytes]) -> Iterator[BinaryIO]:
         yield spool  # type: ignore[misc]
 
 
-def page_count(chunks: Iterator[bytes]) -> int:
+def page_count(chunks: Iterator[bytes] | Path) -> int:
     """How many pages the PDF has (0 when PDFium cannot open it)."""
     import pypdfium2 as pdfium
 
@@ -110,7 +116,7 @@ def page_count(chunks: Iterator[bytes]) -> int:
             doc.close()
 
 
-def render_png(chunks: Iterator[bytes], page: int, width: int) -> tuple[bytes, int]:
+def render_png(chunks: Iterator[bytes] | Path, page: int, width: int) -> tuple[bytes, int]:
     """Page `page` (from 1) of the PDF in `chunks` as a PNG `width` px wide, and the page count.
 
     Raises NotFound for a page the document does not have."""

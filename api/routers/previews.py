@@ -13,11 +13,15 @@ never change, but a reader's access may end.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentUser, DbSession, StoreDep, state
 from api.routers import file_body
-from archive import blobs, preview, service
+from archive import blobs, preview, preview_copies, service
 from archive.exceptions import Gone
 from archive.models import Person, Record, RecordStatus, Version
 from archive.schemas import PagesOut, RowId
@@ -27,6 +31,7 @@ router = APIRouter(prefix="/records", tags=["records"])
 DEFAULT_WIDTH = 900
 THUMB_WIDTH = 200  # at most this wide, a page image is a thumbnail, not a look at the document
 CACHE = "private, max-age=3600, no-transform"
+T = TypeVar("T")
 
 
 def _pdf_version(
@@ -42,18 +47,28 @@ def _pdf_version(
     return record, version
 
 
-def _read(request: Request, session: DbSession, store: ObjectStore, version: Version, actor: Person):  # type: ignore[no-untyped-def]
-    """The version's bytes, hashed as they stream; a mismatch is reported as a download's is."""
-    chunks = blobs.read_verified(session, store, version.blob_sha256)
+def _read(request: Request, session: DbSession, store: ObjectStore, version: Version, actor: Person) -> Path:
+    """The verified local copy of the version's bytes (archive/preview_copies.py), fetched and hashed
+    the first time; a mismatch is reported as a download's is, and nothing is kept."""
 
-    def checked():  # type: ignore[no-untyped-def]
+    def fetch() -> Iterator[bytes]:
         try:
-            yield from chunks
+            yield from blobs.read_verified(session, store, version.blob_sha256)
         except blobs.BlobMismatch as mismatch:
             blobs.report(state(request).sessions, mismatch, "preview", actor.id)
             raise
 
-    return checked()
+    return preview_copies.copy_of(state(request).settings.tmp_dir, version.blob_sha256, fetch)
+
+
+def _with_copy(
+    request: Request, session: DbSession, store: ObjectStore, version: Version, actor: Person, use: Callable[[Path], T]
+) -> T:
+    """`use` on the local copy; one that another process evicted between lookup and use is fetched again."""
+    try:
+        return use(_read(request, session, store, version, actor))
+    except FileNotFoundError:
+        return use(_read(request, session, store, version, actor))
 
 
 @router.get("/{record_id}/versions/{number}/pages", response_model=PagesOut)
@@ -63,7 +78,7 @@ def page_count(
     """How many pages the viewer shows for this PDF version (415 when it is not a PDF)."""
     _record, version = _pdf_version(session, actor, record_id, number)
     preview.check_request(version, 1, DEFAULT_WIDTH)
-    pages = preview.page_count(_read(request, session, store, version, actor))
+    pages = _with_copy(request, session, store, version, actor, preview.page_count)
     session.commit()
     return PagesOut(record_id=record_id, version=number, pages=pages)
 
@@ -92,7 +107,9 @@ def page_image(
     headers = {"ETag": etag, "Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    png, _count = preview.render_png(_read(request, session, store, version, actor), page, width)
+    png, _count = _with_copy(
+        request, session, store, version, actor, lambda copy: preview.render_png(copy, page, width)
+    )
     if not thumbnail:
         _audited(session, actor, record, version.number, page)
     session.commit()

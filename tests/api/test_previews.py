@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.orm import Session
 
 from archive import preview
+from flows.settings import Settings
 from tests import factories
 from tests.api.test_records_api import upload
 from tests.factories import World, login, meta
@@ -114,3 +116,44 @@ def test_an_inspectors_thumbnails_are_no_looks_and_the_viewer_is_one(
     assert viewed() == 1
     other = client.get(f"{pages_url(inspection['other_school'])}/1.png", params={"width": 120}, headers=nam)
     assert other.status_code == 403  # a thumbnail is still within the grant or refused
+
+
+def test_pages_come_from_one_verified_copy_and_a_changed_byte_is_never_shown(
+    client: TestClient, world: World, session: Session, settings: Settings
+) -> None:
+    from archive.storage import make_store
+    from tests.retention.test_retention import blob_of, corrupt
+
+    lan = login(client, "gv.lan")
+    store = make_store(settings)
+    first = upload(client, lan, meta(title="Một"), factories.lesson_plan_pdf("Một", pages=3)).json()
+    assert client.get(f"{pages_url(first['id'])}/1.png", headers=lan).status_code == 200
+    copies = settings.tmp_dir / "previews"
+    assert [p.name for p in copies.glob("*.pdf")] == [f"{blob_of(session, first['id'])}.pdf"]
+    # the store's bytes change after the first look: the pages still come from the copy verified then
+    corrupt(settings, store, blob_of(session, first["id"]))
+    assert client.get(f"{pages_url(first['id'])}/3.png", headers=lan).status_code == 200
+
+    # changed before anyone looked: no page is shown and nothing is kept
+    second = upload(client, lan, meta(title="Hai"), factories.lesson_plan_pdf("Hai")).json()
+    corrupt(settings, store, blob_of(session, second["id"]))
+    refused = client.get(f"{pages_url(second['id'])}/1.png", headers=lan)
+    assert refused.status_code >= 400 and "băm" in refused.json()["message"], refused.text
+    assert len(list(copies.glob("*.pdf"))) == 1 and not list(copies.glob(".filling-*"))
+
+
+def test_the_copies_stay_within_their_budget_least_recently_used_first(tmp_path: Path) -> None:
+    import os
+
+    from archive import preview_copies
+
+    def made(sha: str, size: int, used: float) -> Path:
+        path = preview_copies.copy_of(tmp_path, sha, lambda: iter([b"x" * size]), budget=10**9)
+        os.utime(path, (used, used))
+        return path
+
+    old, middle, new = made("a" * 64, 400, 1000), made("b" * 64, 400, 2000), made("c" * 64, 400, 3000)
+    assert preview_copies.copy_of(tmp_path, "a" * 64, lambda: iter([b"never fetched"])) == old  # now the newest
+    assert preview_copies.evict(old.parent, budget=900) == 1
+    assert old.exists() and not middle.exists() and new.exists()
+    assert old.read_bytes() == b"x" * 400 and old.stat().st_mode & 0o777 == 0o400
