@@ -18,6 +18,7 @@ from api.routers import (
     approvals,
     auth,
     certificates,
+    copies,
     dispositions,
     dossiers,
     evidence,
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
         dispositions,
         transfers,
         dossiers,
+        copies,
         statistics,
         notifications,
     ):
