@@ -43,6 +43,7 @@ from api.web import (
     admin_pages,
     approval_pages,
     dossier_pages,
+    copy_pages,
     evidence_pages,
     notification_pages,
     pages,
@@ -144,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)
+    app.include_router(copy_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)
