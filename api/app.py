@@ -42,8 +42,8 @@ from api.security_headers import SecurityHeaders
 from api.web import (
     admin_pages,
     approval_pages,
-    dossier_pages,
     copy_pages,
+    dossier_pages,
     evidence_pages,
     notification_pages,
     pages,

@@ -69,7 +69,7 @@ def _stamped(
     session: Session, store: ObjectStore, settings: Settings, sha256: str, label: marks.CopyLabel
 ) -> tuple[bytes, int]:
     with _source(session, store, sha256) as source:
-        return marks.stamp_copy(source, label, settings.stamp_font)  # type: ignore[arg-type]
+        return marks.stamp_copy(source, label, settings.stamp_font)
 
 
 def request(

@@ -167,4 +167,3 @@ def page_image(
     except HosoError as e:
         return Response(said(e), status_code=_error(request, person, e).status_code, media_type="text/plain")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
-

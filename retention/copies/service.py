@@ -117,11 +117,9 @@ def check(session: Session, actor: Person, record_id: str, kind: str, purpose: s
     purpose = " ".join(purpose.split())
     if not 3 <= len(purpose) <= 500:
         raise InvalidInput("Hãy ghi mục đích sử dụng (3–500 ký tự).", "State the purpose of use (3–500 characters).")
-    if chosen == CopyKind.read:
-        read_until = _check_until(session, read_until, clause)
-    else:
-        read_until = None
-    return Checked(record, source_version(session, record), chosen, purpose, read_until, clause and clause.grant_id)
+    read_until = _check_until(session, read_until, clause) if chosen == CopyKind.read else None
+    grant_id = clause.grant_id if clause else None
+    return Checked(record, source_version(session, record), chosen, purpose, read_until, grant_id)
 
 
 def _check_until(session: Session, until: date | None, clause: grants.Clause | None) -> date:

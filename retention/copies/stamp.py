@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from archive.exceptions import InvalidInput
 from archive.fonts import VN_TIME, font_file, register_fonts
@@ -70,7 +71,7 @@ def _overlay(width: float, height: float, label: CopyLabel, font: Path | None) -
     return out.getvalue()
 
 
-def stamp_copy(source: io.BufferedIOBase | io.BytesIO, label: CopyLabel, font: Path | None = None) -> tuple[bytes, int]:
+def stamp_copy(source: BinaryIO, label: CopyLabel, font: Path | None = None) -> tuple[bytes, int]:
     """The source PDF with "BẢN SAO" and the footer on every page, and its page count.
 
     Each page keeps its content; the mark is merged on top (in the page's own coordinates, so a

@@ -61,7 +61,9 @@ def ask(client: TestClient, headers: dict[str, str], record_id: str, kind: str, 
 
 def audit_actions(session: Session) -> list[str]:
     session.commit()
-    return list(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("copy.%")).order_by(AuditEvent.seq)))
+    return list(
+        session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("copy.%")).order_by(AuditEvent.seq))
+    )
 
 
 def original_hash(client: TestClient, headers: dict[str, str], record_id: str) -> str:
@@ -71,7 +73,9 @@ def original_hash(client: TestClient, headers: dict[str, str], record_id: str) -
 
 
 def test_a_copy_is_marked_on_every_page_and_the_original_is_untouched(
-    client: TestClient, inspection: dict, session: Session  # type: ignore[type-arg]
+    client: TestClient,
+    inspection: dict,
+    session: Session,  # type: ignore[type-arg]
 ) -> None:
     from pypdf import PdfReader
 
@@ -105,7 +109,10 @@ def test_outside_the_grant_is_refused_and_audited(client: TestClient, inspection
     assert missing.status_code == 403  # a record that does not exist looks the same
     assert audit_actions(session) == ["copy.request_refused", "copy.request_refused"]
     # a reader of another school cannot ask either
-    assert ask(client, login(client, "gv.binh"), inspection["inside"]["id"], "read", read_until="2026-11-20").status_code == 403
+    assert (
+        ask(client, login(client, "gv.binh"), inspection["inside"]["id"], "read", read_until="2026-11-20").status_code
+        == 403
+    )
 
 
 def test_bad_requests_are_refused_with_a_reason(client: TestClient, inspection: dict) -> None:  # type: ignore[type-arg]
@@ -120,7 +127,10 @@ def test_bad_requests_are_refused_with_a_reason(client: TestClient, inspection: 
 
 @on_dates("mid-november", "last-of-july")
 def test_a_read_copy_is_pages_only_watermarked_and_ends_on_its_date(
-    client: TestClient, inspection: dict, session: Session, clock: datetime  # type: ignore[type-arg]
+    client: TestClient,
+    inspection: dict,
+    session: Session,
+    clock: datetime,  # type: ignore[type-arg]
 ) -> None:
     from PIL import Image, ImageChops
 
@@ -148,7 +158,11 @@ def test_a_read_copy_is_pages_only_watermarked_and_ends_on_its_date(
 
 
 def test_an_authenticated_copy_is_issued_by_the_clerk_with_the_seal_and_validates(
-    client: TestClient, inspection: dict, session: Session, pki: TestPKI, tmp_path: Path  # type: ignore[type-arg]
+    client: TestClient,
+    inspection: dict,
+    session: Session,
+    pki: TestPKI,
+    tmp_path: Path,  # type: ignore[type-arg]
 ) -> None:
     from pypdf import PdfReader
 
@@ -198,7 +212,9 @@ def issue(client: TestClient, headers: dict[str, str], copy_id: str, p12: bytes,
 
 
 def test_the_clerk_refuses_with_a_reason_and_another_school_cannot_decide(
-    client: TestClient, inspection: dict, session: Session  # type: ignore[type-arg]
+    client: TestClient,
+    inspection: dict,
+    session: Session,  # type: ignore[type-arg]
 ) -> None:
     asked = ask(client, inspection["nam"], inspection["inside"]["id"], "authenticated").json()
     person(session, "vt.binh", Role.clerk, "THB")
