@@ -18,6 +18,7 @@ from api.routers import (
     approvals,
     auth,
     certificates,
+    copies,
     dispositions,
     dossiers,
     evidence,
@@ -41,6 +42,7 @@ from api.security_headers import SecurityHeaders
 from api.web import (
     admin_pages,
     approval_pages,
+    copy_pages,
     dossier_pages,
     evidence_pages,
     notification_pages,
@@ -126,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
         dispositions,
         transfers,
         dossiers,
+        copies,
         statistics,
         notifications,
     ):
@@ -142,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)
+    app.include_router(copy_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)

@@ -29,6 +29,20 @@ def _bold_of(regular: Path) -> Path:
 
 
 @lru_cache(maxsize=4)
+def font_file(configured: Path | None = None) -> Path:
+    """The TrueType file `register_fonts` uses, for drawing with Pillow (a read copy's watermark)."""
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for regular in [configured] if configured else CANDIDATES:
+        if regular.exists() and all(ord(ch) in TTFont("probe", str(regular)).face.charToGlyph for ch in VIETNAMESE):
+            return regular
+    raise FontMissing(
+        "Thiếu phông chữ có đủ dấu tiếng Việt (cài gói fonts-liberation2 hoặc đặt HOSO_STAMP_FONT).",
+        "No font with full Vietnamese coverage (install fonts-liberation2 or set HOSO_STAMP_FONT).",
+    )
+
+
+@lru_cache(maxsize=4)
 def register_fonts(configured: Path | None = None) -> tuple[str, str]:
     """Register the first font covering Vietnamese with reportlab; returns its (regular, bold) names."""
     from reportlab.pdfbase import pdfmetrics

@@ -8,6 +8,7 @@ from archive import models  # noqa: F401  (registers the tables)
 from archive.db import Base, make_engine
 from archive.notifications import models as notification_models  # noqa: F401
 from retention import models as retention_models  # noqa: F401
+from retention.copies import models as copy_models  # noqa: F401
 from search import models as search_models  # noqa: F401
 from signing import models as signing_models  # noqa: F401
 

@@ -20,10 +20,11 @@ class Purpose(enum.StrEnum):
     approval = "approval"  # the items of a batch and its approval record
     destruction_decision = "destruction_decision"  # the principal's signed decision (retention)
     dossier_paper = "dossier_paper"  # the approved yearly list and the handover list, sealed (retention)
+    copy_authentication = "copy_authentication"  # an authenticated copy, sealed by the school (retention.copies)
 
 
 def level_for(settings: SigningSettings, purpose: Purpose, requested: str | None = None) -> str:
     """The level of a signature made for `purpose`; `requested` is what an approval request asked for."""
-    if purpose in (Purpose.destruction_decision, Purpose.dossier_paper):
+    if purpose in (Purpose.destruction_decision, Purpose.dossier_paper, Purpose.copy_authentication):
         return "B-T" if settings.tsa_url else "B-B"
     return requested or settings.signature_level or ("B-LT" if settings.tsa_url else "B-B")

@@ -7,12 +7,28 @@ router. `app`, `main`, `console`, `err` and `fail` are importable from here, as 
 
 from __future__ import annotations
 
-from api.cli import backup, db, demo, dossiers, fixity, people, records, retention, serve, sign, sign_pc, users, verify
+from api.cli import (
+    backup,
+    copies,
+    db,
+    demo,
+    dossiers,
+    fixity,
+    people,
+    records,
+    retention,
+    serve,
+    sign,
+    sign_pc,
+    users,
+    verify,
+)
 from api.cli.common import (
     admin_app,
     app,
     audit_app,
     console,
+    copies_app,
     db_app,
     dossiers_app,
     err,
@@ -33,6 +49,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(retention_app, name="retention")
 app.add_typer(dossiers_app, name="dossiers")
+app.add_typer(copies_app, name="copies")
 
 db_app.command("upgrade")(db.db_upgrade)
 app.command()(serve.serve)
@@ -53,6 +70,11 @@ dossiers_app.command("close")(dossiers.close)
 dossiers_app.command("hand-over")(dossiers.hand_over)
 dossiers_app.command("unfiled")(dossiers.unfiled)
 dossiers_app.command("refile")(dossiers.refile)
+copies_app.command("request")(copies.request)
+copies_app.command("list")(copies.listed)
+copies_app.command("issue")(copies.issue)
+copies_app.command("refuse")(copies.refuse)
+copies_app.command("download")(copies.download)
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
 app.command("fixity")(fixity.fixity_check)

@@ -29,6 +29,7 @@ audit_app = typer.Typer(help="Nhật ký kiểm toán / audit log.", no_args_is_
 db_app = typer.Typer(help="Cơ sở dữ liệu / database.", no_args_is_help=True)
 retention_app = typer.Typer(help="Thời hạn bảo quản / retention.", no_args_is_help=True)
 dossiers_app = typer.Typer(help="Hồ sơ: danh mục, đóng, giao nộp / dossiers of the year.", no_args_is_help=True)
+copies_app = typer.Typer(help="Bản sao: bản đọc, bản sao, bản sao có xác thực / copies for use.", no_args_is_help=True)
 
 # soft_wrap: never break a password or a URL across lines. emoji=False: rich would print ":CD:" in a
 # fingerprint ("…:08:CD:26:…") as 💿, so an inspector's or a principal's fingerprint came out wrong.

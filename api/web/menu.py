@@ -22,6 +22,7 @@ ADMINS = frozenset({Role.admin})
 ADMIN_ONLY = "Trang này dành cho quản trị viên."  # the refusal of an admin page (translated where shown)
 UPLOADERS = frozenset(access.CREATORS)
 EXPORTERS = frozenset({Role.inspector, Role.principal, Role.vice_principal, Role.archivist, Role.clerk, Role.admin})
+COPY_MENU = frozenset({Role.inspector, Role.clerk, Role.principal})  # who asks often, who issues (retention.copies)
 DOSSIER_KEEPERS = frozenset({*dossiers.VIEWERS, Role.admin})  # the yearly list, filing, closing, handover
 EVERYONE = frozenset(Role)
 
@@ -39,6 +40,7 @@ MENU = (
     Entry("/tai-len", "Tải lên", UPLOADERS),
     Entry("/duyet", "Duyệt", SIGNERS),
     Entry("/goi-chung-cu", "Gói chứng cứ", EXPORTERS),
+    Entry("/ban-sao", "Bản sao", COPY_MENU),
     Entry("/luu-tru", "Lưu trữ", KEEPERS),
     Entry("/danh-muc-ho-so", "Hồ sơ", DOSSIER_KEEPERS),
     Entry("/thong-ke", "Thống kê", STATS_VIEWERS),

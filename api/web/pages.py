@@ -8,6 +8,7 @@ with the message next to the field and the values kept.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -288,6 +289,7 @@ def _record_page(
         period=period or (periods.default_for(record, cadence, calendar.today()) if cadence else ""),
         submit_error=submit_error,
         done=done,
+        copy_until=(calendar.today() + timedelta(days=7)).isoformat(),  # a read copy's default end date
     )
 
 

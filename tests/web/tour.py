@@ -51,14 +51,20 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
     year = {"school_code": "THA", "school_year": "2025-2026", "grades": [5], "subjects": ["Toán"]}
     assert client.post("/api/v1/dossier-lists", headers=login(client, "vt.thu"), json=year).status_code == 201
     rec = f"/ho-so/{record['id']}"
+    nam = login(client, "tt.nam")  # copies: an authenticated one waiting for the clerk, a read copy to read
+    for kind, until in (("authenticated", None), ("read", (calendar.today() + timedelta(days=7)).isoformat())):
+        body = {"record_id": record["id"], "kind": kind, "purpose": "Thanh tra", "read_until": until}
+        asked = client.post("/api/v1/copies", headers=nam, json=body)
+        assert asked.status_code == 201, asked.text
+    read_copy = f"/ban-sao/{asked.json()['id']}/doc"
     tour = Tour(record_id=record["id"], batch_id=batch_id)
     tour.pages = {
         "gv.lan": [*COMMON, "/tai-len", rec],
         "ht.hoa": [*COMMON, rec, "/duyet", f"/duyet/{batch_id}", "/luu-tru", "/thong-ke", "/cap-quyen-thanh-tra"]
         + ["/goi-chung-cu", "/danh-muc-ho-so"],
-        "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
+        "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke", "/danh-muc-ho-so", "/ban-sao"],
         "lt.mai": [*COMMON, "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
-        "tt.nam": [*COMMON, rec, "/goi-chung-cu"],
+        "tt.nam": [*COMMON, rec, "/goi-chung-cu", "/ban-sao", read_copy],
         "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"]
         + [f"/quan-tri/nguoi-dung/{teacher_id}", "/quan-tri/nhap-danh-sach"],
     }
