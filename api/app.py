@@ -35,6 +35,7 @@ from api.routers import (
     staff_import,
     statistics,
     transfers,
+    units,
     uploads,
 )
 from api.security_headers import SecurityHeaders
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
         dossiers,
         statistics,
         notifications,
+        units,
     ):
         v1.include_router(module.router)
 

@@ -7,7 +7,22 @@ router. `app`, `main`, `console`, `err` and `fail` are importable from here, as 
 
 from __future__ import annotations
 
-from api.cli import backup, db, demo, dossiers, fixity, people, records, retention, serve, sign, sign_pc, users, verify
+from api.cli import (
+    backup,
+    db,
+    demo,
+    dossiers,
+    fixity,
+    people,
+    records,
+    retention,
+    serve,
+    sign,
+    sign_pc,
+    units,
+    users,
+    verify,
+)
 from api.cli.common import (
     admin_app,
     app,
@@ -33,6 +48,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(retention_app, name="retention")
 app.add_typer(dossiers_app, name="dossiers")
+app.add_typer(units.units_app, name="units")
 
 db_app.command("upgrade")(db.db_upgrade)
 app.command()(serve.serve)
