@@ -42,6 +42,7 @@ from api.security_headers import SecurityHeaders
 from api.web import (
     admin_pages,
     approval_pages,
+    compliance_pages,
     dossier_pages,
     evidence_pages,
     notification_pages,
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(retention_pages.router)
     app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(compliance_pages.router)
     app.include_router(sso_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(upload_pages.router)
