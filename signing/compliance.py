@@ -6,8 +6,9 @@ month's approval is signed; whether it is still unsigned past the unit's deadlin
 `signing_deadline_day` of the next month: the district's rule, kept as data on the unit); and how
 many teachers recorded fewer online lessons than the target (statistics.TARGET_RECORDINGS).
 
-Four grouped queries whatever the number of schools (no query per school): the schools, the
-approval items by school, the batches by school, and the teachers' recordings by school. The
+Five grouped queries whatever the number of schools (no query per school): the schools, the
+approval items by school, the batches by school, the teachers by school and those who met the
+target by school. The
 school set is a sub-select on `schools.unit_id`, so a Sở with a thousand schools sends no list of
 ids. The CSV is UTF-8 with a BOM, so Excel opens the Vietnamese names intact.
 """
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from archive import access, calendar
@@ -31,6 +32,8 @@ from archive.unit_reach import reach, schools_under, subtree_ids
 from signing import periods
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, SignState
 from signing.statistics import RECORDING_TYPES, TARGET_RECORDINGS
+
+TEACHING = (Role.teacher.value, Role.department_head.value)
 
 
 class MonthState(enum.StrEnum):
@@ -134,39 +137,50 @@ def _batches(scope: Select[int], period: str) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _teachers(scope: Select[int], school_year: str, month: int) -> Select[*tuple[Any, ...]]:
-    """Per school: its teachers, and how many recorded fewer lessons this month than the target."""
+def _teachers(scope: Select[int]) -> Select[*tuple[Any, ...]]:
+    """Per school: its active teachers (a teacher who is also a department head counts once)."""
     teachers = (
         select(Membership.school_id, Membership.person_id)
         .join(Person, Person.id == Membership.person_id)
-        .where(
-            Membership.school_id.in_(scope),
-            Membership.role.in_([Role.teacher.value, Role.department_head.value]),
-            Person.deleted_at.is_(None),
-            Person.active,
-        )
+        .where(Membership.school_id.in_(scope), Membership.role.in_(TEACHING))
+        .where(Person.deleted_at.is_(None), Person.active)
         .distinct()
         .subquery()
     )
-    recorded = (
-        select(Record.school_id, Record.author_id, func.count(Record.id).label("n"))
+    return select(teachers.c.school_id, func.count()).group_by(teachers.c.school_id)
+
+
+def _meeting_target(scope: Select[int], school_year: str, month: int) -> Select[*tuple[Any, ...]]:
+    """Per school: its teachers who recorded at least the target this month. Counted from the
+    recordings grouped by author, then subtracted from the teachers: an outer join of every
+    membership to the grouped recordings took 0.76 s for 1000 schools on SQLite, this 0.14 s."""
+    teaching = (
+        select(Membership.id)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.person_id == Record.author_id,
+            Membership.school_id == Record.school_id,
+            Membership.role.in_(TEACHING),
+            Person.deleted_at.is_(None),
+            Person.active,
+        )
+        .exists()
+    )
+    enough = (
+        select(Record.school_id, Record.author_id)
         .where(
             Record.school_id.in_(scope),
             Record.record_type_id.in_(_recording_type_ids()),
             Record.school_year == school_year,
             Record.month == month,
             Record.status != RecordStatus.destroyed,
+            teaching,
         )
         .group_by(Record.school_id, Record.author_id)
+        .having(func.count(Record.id) >= TARGET_RECORDINGS)
         .subquery()
     )
-    joined = teachers.outerjoin(
-        recorded, and_(recorded.c.school_id == teachers.c.school_id, recorded.c.author_id == teachers.c.person_id)
-    )
-    under = case((func.coalesce(recorded.c.n, 0) < TARGET_RECORDINGS, 1), else_=0)
-    return (
-        select(teachers.c.school_id, func.count(), func.sum(under)).select_from(joined).group_by(teachers.c.school_id)
-    )
+    return select(enough.c.school_id, func.count()).group_by(enough.c.school_id)
 
 
 def compute(session: Session, person: Person, unit_code: str, period: str) -> Compliance:
@@ -187,8 +201,10 @@ def compute(session: Session, person: Person, unit_code: str, period: str) -> Co
         r.submitted, r.approved, r.returned, r.pending, r.signed = (int(c or 0) for c in counts)
     for sid, batches, signed in session.execute(_batches(scope, period)):
         rows[sid].batches, rows[sid].signed_batches = int(batches), int(signed or 0)
-    for sid, teachers, under in session.execute(_teachers(scope, school_year, month)):
-        rows[sid].teachers, rows[sid].under_target = int(teachers), int(under or 0)
+    for sid, teachers in session.execute(_teachers(scope)):
+        rows[sid].teachers = rows[sid].under_target = int(teachers)
+    for sid, meeting in session.execute(_meeting_target(scope, school_year, month)):
+        rows[sid].under_target -= int(meeting)
     today = calendar.today()
     for r in rows.values():
         if r.batches == 0:
