@@ -36,6 +36,7 @@ from api.routers import (
     staff_import,
     statistics,
     transfers,
+    units,
     uploads,
 )
 from api.security_headers import SecurityHeaders
@@ -43,6 +44,7 @@ from api.web import (
     admin_pages,
     approval_pages,
     copy_pages,
+    compliance_pages,
     dossier_pages,
     evidence_pages,
     notification_pages,
@@ -131,6 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
         copies,
         statistics,
         notifications,
+        units,
     ):
         v1.include_router(module.router)
 
@@ -149,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(retention_pages.router)
     app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(compliance_pages.router)
     app.include_router(sso_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(upload_pages.router)

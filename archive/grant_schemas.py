@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from archive.schemas import Out, RequiredText, SchoolYear
 
@@ -18,10 +18,21 @@ class GrantCreate(BaseModel):
     inspector: str = Field(min_length=1, max_length=100, description="The inspector's username")
     decision_number: RequiredText = Field(min_length=1, max_length=100, description="Số quyết định thanh tra")
     decision_date: date | None = None
-    school_codes: list[str] = Field(min_length=1, max_length=200)
+    school_codes: list[str] = Field(
+        default_factory=list, max_length=2000, description="Empty with unit_code: every school under the unit"
+    )
+    unit_code: str | None = Field(
+        default=None, max_length=32, description="A Sở's or Phòng's grant: its head grants its inspector"
+    )
     record_types: list[str] = Field(default_factory=list, max_length=50, description="Empty: every type")
     school_years: list[SchoolYear] = Field(min_length=1, max_length=10)
     expires_at: datetime = Field(description="When the access ends (at most a year ahead)")
+
+    @model_validator(mode="after")
+    def _some_schools(self) -> GrantCreate:
+        if not self.school_codes and not self.unit_code:
+            raise ValueError("hãy chọn trường, hoặc đơn vị có các trường đó / name the schools or their unit")
+        return self
 
 
 class GrantRevoke(BaseModel):
@@ -36,6 +47,7 @@ class GrantOut(Out):
     decision_number: str
     decision_date: date | None
     school_codes: list[str]
+    unit_code: str | None = None
     record_types: list[str]
     school_years: list[str]
     expires_at: datetime

@@ -20,7 +20,8 @@ from archive import access, audit
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.grant_schemas import GrantCreate, GrantOut, GrantRevoke
-from archive.models import InspectorGrant, Person, Record, RecordType, Role, School
+from archive.models import InspectorGrant, OrgUnit, Person, Record, RecordType, Role, School, UnitRole
+from archive.unit_reach import has_unit_role, reach, schools_under, subtree_ids
 
 MAX_DAYS = 366
 
@@ -59,7 +60,8 @@ class Clause:
 
 
 def is_inspector(person: Person) -> bool:
-    return any(m.role == Role.inspector for m in person.memberships)
+    """A system inspector, or a Sở's or Phòng's (archive/unit_models.py): both read only through grants."""
+    return any(m.role == Role.inspector for m in person.memberships) or has_unit_role(person, {UnitRole.inspector})
 
 
 def clauses(session: Session, person: Person) -> list[Clause]:
@@ -136,24 +138,16 @@ def read_record(session: Session, person: Person, record_id: str, audited: bool 
 
 
 def create(session: Session, actor: Person, body: GrantCreate) -> InspectorGrant:
-    """An admin grants any school; a principal only their own school(s)."""
+    """An admin grants any school; a unit's head the unit's schools; a principal only their own."""
     inspector = session.scalar(select(Person).where(Person.username == body.inspector, Person.active))
     if inspector is None or not is_inspector(inspector):
         raise InvalidInput(
             f"{body.inspector!r} không phải là tài khoản thanh tra đang hoạt động.",
             f"{body.inspector!r} is not an active inspector account.",
         )
-    schools = list(session.scalars(select(School).where(School.code.in_(body.school_codes))))
-    missing = sorted(set(body.school_codes) - {s.code for s in schools})
-    if missing:
-        raise InvalidInput(f"Không có trường {', '.join(missing)}.", f"No school {', '.join(missing)}.")
-    if not access.is_admin(actor):
-        own = {m.school_id for m in actor.memberships if m.role == Role.principal}
-        if not own or any(s.id not in own for s in schools):
-            raise Forbidden(
-                "Chỉ quản trị viên hoặc hiệu trưởng của trường mới được cấp quyền thanh tra.",
-                "Only an administrator, or the school's principal, may grant inspection access.",
-            )
+    unit = _unit_of(session, body.unit_code)
+    schools = _schools_of(session, body, unit)
+    _require_grantor(session, actor, inspector, schools, unit)
     known = set(session.scalars(select(RecordType.code).where(RecordType.code.in_(body.record_types))))
     unknown = sorted(set(body.record_types) - known)
     if unknown:
@@ -176,6 +170,7 @@ def create(session: Session, actor: Person, body: GrantCreate) -> InspectorGrant
             school_years=sorted(set(body.school_years)),
             expires_at=expires,
             created_at=now,
+            unit_id=unit.id if unit else None,
         )
         grant.schools = schools
         session.add(grant)
@@ -190,6 +185,7 @@ def create(session: Session, actor: Person, body: GrantCreate) -> InspectorGrant
                 school_id=school.id,
                 details={
                     "inspector": inspector.username,
+                    "unit": unit.code if unit else None,
                     "decision_number": grant.decision_number,
                     "record_types": grant.record_types,
                     "school_years": grant.school_years,
@@ -197,6 +193,66 @@ def create(session: Session, actor: Person, body: GrantCreate) -> InspectorGrant
                 },
             )
     return grant
+
+
+def _unit_of(session: Session, code: str | None) -> OrgUnit | None:
+    if code is None:
+        return None
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        raise InvalidInput(f"Không có đơn vị mã {code!r}.", f"No unit with code {code!r}.")
+    return unit
+
+
+def _schools_of(session: Session, body: GrantCreate, unit: OrgUnit | None) -> list[School]:
+    """The schools named, or with a unit and none named, every school under the unit (at this date:
+    an inspection decision covers the schools it names; a school added later needs a new grant)."""
+    under = schools_under(subtree_ids(session, [unit.id])) if unit else None
+    if unit is not None and not body.school_codes:
+        assert under is not None
+        schools = list(session.scalars(select(School).where(School.id.in_(under)).order_by(School.code)))
+        if not schools:
+            raise InvalidInput("Đơn vị này chưa có trường nào.", "This unit has no schools yet.")
+        return schools
+    schools = list(session.scalars(select(School).where(School.code.in_(body.school_codes))))
+    missing = sorted(set(body.school_codes) - {s.code for s in schools})
+    if missing:
+        raise InvalidInput(f"Không có trường {', '.join(missing)}.", f"No school {', '.join(missing)}.")
+    if under is not None:
+        inside = set(session.scalars(under))
+        outside = sorted(s.code for s in schools if s.id not in inside)
+        if outside:
+            raise InvalidInput(
+                f"Trường {', '.join(outside)} không thuộc đơn vị này.", f"School {', '.join(outside)} is not under it."
+            )
+    return schools
+
+
+def _require_grantor(
+    session: Session, actor: Person, inspector: Person, schools: list[School], unit: OrgUnit | None
+) -> None:
+    """An admin grants any school; a unit's head its unit's schools to its inspectors; a principal
+    only their own school(s)."""
+    if access.is_admin(actor):
+        return
+    if unit is not None:
+        if unit.id not in reach(session, actor, {UnitRole.head}):
+            raise Forbidden(
+                "Chỉ lãnh đạo của đơn vị được cấp quyền thanh tra trên các trường của đơn vị.",
+                "Only the unit's head may grant inspection access over its schools.",
+            )
+        if not any(m.unit_id == unit.id and m.role == UnitRole.inspector for m in inspector.unit_memberships):
+            raise InvalidInput(
+                f"{inspector.username!r} không phải thanh tra của đơn vị này.",
+                f"{inspector.username!r} is not an inspector of this unit.",
+            )
+        return
+    own = {m.school_id for m in actor.memberships if m.role == Role.principal}
+    if not own or any(s.id not in own for s in schools):
+        raise Forbidden(
+            "Chỉ quản trị viên hoặc hiệu trưởng của trường mới được cấp quyền thanh tra.",
+            "Only an administrator, or the school's principal, may grant inspection access.",
+        )
 
 
 def visible(session: Session, actor: Person) -> list[InspectorGrant]:
@@ -207,14 +263,17 @@ def visible(session: Session, actor: Person) -> list[InspectorGrant]:
     mine = [g for g in session.scalars(query.where(InspectorGrant.inspector_id == actor.id))]
     own = {m.school_id for m in actor.memberships if m.role in (Role.principal, Role.vice_principal)}
     theirs = [g for g in session.scalars(query) if own & {s.id for s in g.schools}] if own else []
-    return list({g.id: g for g in mine + theirs}.values())
+    heads = reach(session, actor, {UnitRole.head})
+    units = list(session.scalars(query.where(InspectorGrant.unit_id.in_(heads)))) if heads else []
+    return list({g.id: g for g in mine + theirs + units}.values())
 
 
 def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) -> InspectorGrant:
     grant = session.get(InspectorGrant, grant_id)
     if grant is None or grant not in visible(session, actor) or grant.inspector_id == actor.id:
         raise NotFound("Không có quyền thanh tra này.", "No such grant.")
-    if not access.is_admin(actor) and grant.granted_by_id != actor.id:
+    heads = reach(session, actor, {UnitRole.head})
+    if not access.is_admin(actor) and grant.granted_by_id != actor.id and grant.unit_id not in heads:
         own = {m.school_id for m in actor.memberships if m.role == Role.principal}
         if not own or any(s.id not in own for s in grant.schools):
             raise Forbidden("Bạn không thu hồi được quyền này.", "You may not revoke this grant.")
@@ -243,6 +302,7 @@ def out(grant: InspectorGrant, seal_fingerprint: str) -> GrantOut:
         decision_number=grant.decision_number,
         decision_date=grant.decision_date,
         school_codes=sorted(s.code for s in grant.schools),
+        unit_code=grant.unit.code if grant.unit else None,
         record_types=list(grant.record_types or []),
         school_years=list(grant.school_years or []),
         expires_at=grant.expires_at,

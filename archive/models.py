@@ -92,6 +92,7 @@ class School(Base):
     province: Mapped[str | None] = mapped_column(String(200))
     # the school's file-code pattern (retention/dossiers/common.py FILE_CODE_PATTERN when None)
     file_code_pattern: Mapped[str | None] = mapped_column(String(100))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)  # its Phòng or Sở
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -114,6 +115,7 @@ class Person(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="person", lazy="selectin")
+    unit_memberships: Mapped[list[UnitMembership]] = relationship(back_populates="person", lazy="selectin")
 
 
 class Membership(Base):
@@ -339,10 +341,12 @@ class InspectorGrant(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))  # granted by a Sở's or Phòng's head
 
     inspector: Mapped[Person] = relationship(foreign_keys=[inspector_id], lazy="joined")
     granted_by: Mapped[Person] = relationship(foreign_keys=[granted_by_id], lazy="joined")
     schools: Mapped[list[School]] = relationship(secondary="grant_schools", lazy="selectin")
+    unit: Mapped[OrgUnit | None] = relationship(lazy="joined")
 
     def active(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
@@ -415,3 +419,4 @@ from archive.dossier_models import (  # noqa: E402, F401
     DossierListState,
     DossierState,
 )
+from archive.unit_models import OrgUnit, UnitKind, UnitMembership, UnitRole  # noqa: E402, F401

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, grants
+from archive import access, audit, grants, unit_reach
 from archive.auth import authenticate, hash_password, revoke
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound
@@ -59,9 +59,11 @@ def create_school(session: Session, actor: Person | None, data: SchoolCreate) ->
 
 
 def list_schools(session: Session, actor: Person) -> list[School]:
+    """An admin: every school; anyone else: their own schools and those under their Sở or Phòng."""
     query = select(School).order_by(School.code)
     if not access.is_admin(actor):
-        query = query.where(School.id.in_({m.school_id for m in actor.memberships if m.school_id}))
+        own = School.id.in_({m.school_id for m in actor.memberships if m.school_id})
+        query = query.where(own | School.id.in_(unit_reach.schools_under(unit_reach.reach(session, actor))))
     return list(session.scalars(query))
 
 

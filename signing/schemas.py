@@ -7,7 +7,7 @@ documents every body without changing one. Times are written as Python's `isofor
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -251,3 +251,35 @@ class StatisticsOut(BaseModel):
     by_teacher: list[StatisticsRow]
     by_subject: list[StatisticsRow]
     by_class: list[StatisticsRow]
+
+
+class SchoolMonthOut(BaseModel):
+    """One school's month on its unit's dashboard (signing/compliance.py)."""
+
+    code: str
+    name: str
+    unit_code: str
+    unit_name: str
+    deadline: date
+    submitted: int
+    approved: int
+    returned: int
+    pending: int
+    signed: int
+    batches: int
+    signed_batches: int
+    teachers: int
+    under_target: int = Field(description="Teachers with fewer recorded online lessons this month than the target")
+    state: str = Field(description="signed | unsigned | nothing")
+    overdue: bool = Field(description="Not signed and past the unit's deadline")
+
+
+class ComplianceOut(BaseModel):
+    unit_code: str
+    unit_name: str
+    period: str
+    period_label: str
+    target_recordings: int
+    schools: list[SchoolMonthOut]
+    overdue_codes: list[str]
+    totals: dict[str, int]

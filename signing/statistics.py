@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from archive import access, service
+from archive import access, service, unit_reach
 from archive.exceptions import Forbidden
 from archive.models import Membership, Person, Record, RecordStatus, RecordType, Role, School
 from signing import periods
@@ -67,8 +67,11 @@ def year_and_month(period: str) -> tuple[str, int]:
     return periods.school_year_of(period), int(period[5:7])
 
 
-def _may_see(person: Person, school: School) -> None:
+def _may_see(session: Session, person: Person, school: School) -> None:
+    """The school's leadership, or a unit's people over it (the drill-down from the unit's dashboard)."""
     if access.is_admin(person) or access.roles_at(person, school.id) & VIEWERS:
+        return
+    if unit_reach.reaches_school(session, person, school):
         return
     raise Forbidden(
         "Thống kê dành cho ban giám hiệu, tổ trưởng, văn thư/lưu trữ của trường.",
@@ -113,7 +116,7 @@ def _class_label(grade: int | None, class_name: str | None) -> str:
 
 def compute(session: Session, person: Person, school_code: str, period: str) -> Statistics:
     school = service.school_by_code(session, school_code)
-    _may_see(person, school)
+    _may_see(session, person, school)
     school_year, month = year_and_month(period)
     teachers = {
         p.id: p

@@ -20,6 +20,7 @@ from api.cli import (
     serve,
     sign,
     sign_pc,
+    units,
     users,
     verify,
 )
@@ -50,6 +51,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(retention_app, name="retention")
 app.add_typer(dossiers_app, name="dossiers")
 app.add_typer(copies_app, name="copies")
+app.add_typer(units.units_app, name="units")
 
 db_app.command("upgrade")(db.db_upgrade)
 app.command()(serve.serve)

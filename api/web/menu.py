@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archive import access
-from archive.models import Person, Role
+from archive.models import Person, Role, UnitRole
 from retention.dossiers import common as dossiers
 from retention.holds import MANAGERS
 from signing import statistics
@@ -25,6 +25,8 @@ EXPORTERS = frozenset({Role.inspector, Role.principal, Role.vice_principal, Role
 COPY_MENU = frozenset({Role.inspector, Role.clerk, Role.principal})  # who asks often, who issues (retention.copies)
 DOSSIER_KEEPERS = frozenset({*dossiers.VIEWERS, Role.admin})  # the yearly list, filing, closing, handover
 EVERYONE = frozenset(Role)
+DASHBOARD_VIEWERS = frozenset({Role.admin})  # and every unit role (a Sở's or Phòng's people)
+UNIT_PEOPLE = frozenset(UnitRole)
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,12 @@ class Entry:
     href: str
     label: str  # Vietnamese; the page's language via gettext
     roles: frozenset[Role]
+    unit_roles: frozenset[UnitRole] = frozenset()  # roles at a Sở or Phòng that open it too
 
 
 MENU = (
-    Entry("/trang-chu", "Trang chủ", EVERYONE),
-    Entry("/tim-kiem", "Tìm kiếm", EVERYONE),
+    Entry("/trang-chu", "Trang chủ", EVERYONE, UNIT_PEOPLE),
+    Entry("/tim-kiem", "Tìm kiếm", EVERYONE, UNIT_PEOPLE),
     Entry("/tai-len", "Tải lên", UPLOADERS),
     Entry("/duyet", "Duyệt", SIGNERS),
     Entry("/goi-chung-cu", "Gói chứng cứ", EXPORTERS),
@@ -44,15 +47,18 @@ MENU = (
     Entry("/luu-tru", "Lưu trữ", KEEPERS),
     Entry("/danh-muc-ho-so", "Hồ sơ", DOSSIER_KEEPERS),
     Entry("/thong-ke", "Thống kê", STATS_VIEWERS),
+    Entry("/tong-hop", "Tổng hợp", DASHBOARD_VIEWERS, UNIT_PEOPLE),
     Entry("/cap-quyen-thanh-tra", "Cấp quyền thanh tra", GRANTORS),
     Entry("/quan-tri", "Quản trị", ADMINS),
 )
 
 
-def may(person: Person, roles: frozenset[Role]) -> bool:
-    return any(m.role in roles for m in person.memberships)
+def may(person: Person, roles: frozenset[Role], unit_roles: frozenset[UnitRole] = frozenset()) -> bool:
+    return any(m.role in roles for m in person.memberships) or any(
+        m.role in unit_roles for m in person.unit_memberships
+    )
 
 
 def entries(person: Person | None) -> list[Entry]:
     """The menu of this person: only the pages their roles open."""
-    return [e for e in MENU if person is not None and may(person, e.roles)]
+    return [e for e in MENU if person is not None and may(person, e.roles, e.unit_roles)]

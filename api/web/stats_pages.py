@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.web.i18n import said, t
 from api.web.menu import STATS_VIEWERS as VIEWERS
+from api.web.menu import UNIT_PEOPLE, may
 from api.web.rendering import page_viewer, render
-from archive import access, calendar
+from archive import access, calendar, unit_reach
 from archive.exceptions import HosoError
 from archive.models import School
 from signing import statistics
@@ -23,13 +24,18 @@ router = APIRouter(include_in_schema=False)
 def statistics_page(
     request: Request, truong: str = "", ky: str = "", session: Session = Depends(get_session)
 ) -> Response:
-    person = page_viewer(request, session, VIEWERS, t("Thống kê dành cho ban giám hiệu và tổ trưởng chuyên môn."))
+    person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
+    if not may(person, VIEWERS, UNIT_PEOPLE):
+        message = t("Thống kê dành cho ban giám hiệu và tổ trưởng chuyên môn.")
+        return render(request, "error.html", person, status_code=403, message=message)
     if access.is_admin(person):
         schools = list(session.scalars(select(School).order_by(School.code)))
     else:
         seen = {m.school for m in person.memberships if m.role in statistics.VIEWERS and m.school is not None}
+        reached = unit_reach.schools_under(unit_reach.reach(session, person))  # a Sở's or Phòng's drill-down
+        seen |= set(session.scalars(select(School).where(School.id.in_(reached))))
         schools = sorted(seen, key=lambda s: s.code)
     period = ky or calendar.this_month()
     school = next((s for s in schools if s.code == truong), schools[0] if schools else None)

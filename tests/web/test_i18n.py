@@ -13,7 +13,7 @@ from api.web import dossier_pages, forms, labels, menu, rendering, retention_pag
 from api.web.i18n import CATALOGUE
 from archive.notifications import texts as notification_texts
 from flows.renditions import run as rendition_run
-from signing import validate
+from signing import compliance, validate
 from tests.factories import World
 from tests.web.test_pages_http import page_login
 
@@ -42,6 +42,7 @@ def marked() -> set[str]:
         rendering.KIND_VI,
         retention_pages.DISPOSITION_VI,
         dossier_pages.STATE_VI,
+        compliance.STATE_VI,
         validate.CHANGES_VI,
         labels.BADGE_VI,
         labels.RETENTION_VI,
