@@ -43,8 +43,8 @@ from api.security_headers import SecurityHeaders
 from api.web import (
     admin_pages,
     approval_pages,
-    copy_pages,
     compliance_pages,
+    copy_pages,
     dossier_pages,
     evidence_pages,
     notification_pages,
