@@ -30,6 +30,7 @@ from archive.notifications import mail
 from archive.notifications import service as notify
 from archive.notifications.models import Notification, NotificationCursor, NotificationKind
 from archive.settings import ArchiveSettings
+from flows import copy_notifications
 from signing import periods
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, SignState
 
@@ -185,6 +186,9 @@ _HANDLERS: dict[str, Callable[[Session, AuditEvent, set[tuple[int, str]]], None]
     "record.returned": _returned,
     "record.signed": _signed,
     "evidence.built": _evidence,
+    "copy.requested": copy_notifications.requested,
+    "copy.issued": copy_notifications.decided,
+    "copy.refused": copy_notifications.decided,
 }
 
 

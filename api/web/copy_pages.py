@@ -13,14 +13,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from api.deps import DbSession, HosoState
+from api.web import pages
 from api.web.forms import form_poster, posted_form
 from api.web.i18n import said
 from api.web.rendering import page_viewer, render
+from archive import service as archive_service
 from archive.exceptions import HosoError, InvalidInput
+from archive.models import Person
 from flows import copies as copy_flow
+from flows.state import AppState
 from retention.copies import service
 from retention.copies.models import CopyState
 
@@ -63,8 +68,34 @@ def ask(
             _day(str(form.get("read_until", ""))),
         )
     except HosoError as e:
-        return _error(request, person, e)
+        return _refused_request(request, session, app_state, person, record_id, form, e)
     return RedirectResponse(f"/ban-sao?xong={made.id}", status_code=303)
+
+
+def _refused_request(
+    request: Request,
+    session: Session,
+    app_state: AppState,
+    person: Person,
+    record_id: str,
+    form: FormData,
+    e: HosoError,
+) -> Response:
+    """The record's page again, the message above the form and what was typed kept — when the person may
+    read the record; otherwise (another school's, outside a grant) the error page, saying no more."""
+    session.rollback()
+    try:
+        record = archive_service.get_record(session, person, record_id, audited=False)
+    except HosoError:
+        return _error(request, person, e)
+    typed = {
+        name: str(form.get(field, ""))
+        for name, field in (("kind", "kind"), ("purpose", "purpose"), ("until", "read_until"))
+    }
+    status = {"forbidden": 403, "conflict": 409}.get(e.code, 422)
+    return pages._record_page(
+        request, session, app_state, person, record, status_code=status, copy_form={**typed, "error": said(e)}
+    )
 
 
 @router.get("/ban-sao", response_class=HTMLResponse)

@@ -246,6 +246,7 @@ def _record_page(
     submit_error: str = "",
     period: str = "",
     done: str = "",
+    copy_form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The record with its versions, signatures, approvals (comments included), audit trail, and for
     its author the "Nộp duyệt" form and a new-version upload (a returned plan is corrected here)."""
@@ -289,7 +290,8 @@ def _record_page(
         period=period or (periods.default_for(record, cadence, calendar.today()) if cadence else ""),
         submit_error=submit_error,
         done=done,
-        copy_until=(calendar.today() + timedelta(days=7)).isoformat(),  # a read copy's default end date
+        # a refused copy request comes back with its message and what was typed ("error", "kind", "purpose", "until")
+        copy_form=copy_form or {"kind": "read", "until": (calendar.today() + timedelta(days=7)).isoformat()},
     )
 
 

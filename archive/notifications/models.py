@@ -18,6 +18,8 @@ class NotificationKind(enum.StrEnum):
     plans_waiting = "plans_waiting"  # to the school's signers: N plans of a period wait for a decision
     plans_signed = "plans_signed"  # to the author: their plans of a batch were signed
     evidence_ready = "evidence_ready"  # to the requester: an evidence package can be downloaded
+    copy_waiting = "copy_waiting"  # to the school's clerks and principal: an authenticated copy to issue
+    copy_decided = "copy_decided"  # to the requester: their authenticated copy was issued, or refused
 
 
 class Notification(Base):

@@ -65,6 +65,15 @@ def tell(
     return found
 
 
+def settle_for_everyone(session: Session, kind: NotificationKind, key: str) -> None:
+    """The subject needs nobody any more (a copy one issuer decided): marked read for all it was told."""
+    session.execute(
+        update(Notification)
+        .where(Notification.kind == kind.value, Notification.key == key, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+
+
 def settle(session: Session, person_id: int, kind: NotificationKind, key: str) -> None:
     """The subject needs nothing any more (no plan waits): mark its notification read."""
     session.execute(

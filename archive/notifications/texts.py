@@ -27,6 +27,14 @@ _TEXTS: dict[NotificationKind, tuple[str, str]] = {
         "Gói chứng cứ ({records} hồ sơ) đã sẵn sàng để tải về",
         "The evidence package ({records} records) is ready to download",
     ),
+    NotificationKind.copy_waiting: (
+        "{requester} yêu cầu bản sao có xác thực «{title}»: chờ nhà trường cấp",
+        "{requester} asks for an authenticated copy of “{title}”: waiting for the school to issue it",
+    ),
+    NotificationKind.copy_decided: (
+        "Bản sao có xác thực «{title}» {outcome_vi}",
+        "The authenticated copy of “{title}” {outcome}",
+    ),
 }
 
 # What a person is sent by e-mail unless they choose otherwise: what needs them to act.
@@ -35,6 +43,8 @@ EMAIL_BY_DEFAULT = {
     NotificationKind.plans_waiting: True,
     NotificationKind.plans_signed: False,
     NotificationKind.evidence_ready: True,
+    NotificationKind.copy_waiting: True,
+    NotificationKind.copy_decided: True,
 }
 
 KIND_VI = {
@@ -42,6 +52,8 @@ KIND_VI = {
     NotificationKind.plans_waiting: "Kế hoạch chờ tôi duyệt",
     NotificationKind.plans_signed: "Kế hoạch của tôi đã được ký duyệt",
     NotificationKind.evidence_ready: "Gói chứng cứ đã sẵn sàng",
+    NotificationKind.copy_waiting: "Yêu cầu bản sao có xác thực chờ tôi cấp",
+    NotificationKind.copy_decided: "Bản sao có xác thực tôi yêu cầu đã được cấp hoặc từ chối",
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive import calendar
 from archive.calendar import VN_TIME
-from archive.models import AuditEvent, Role
+from archive.models import AuditEvent, Person, Role
 from flows.settings import Settings
 from tests import factories
 from tests.conftest import on_dates
@@ -229,3 +229,39 @@ def test_the_clerk_refuses_with_a_reason_and_another_school_cannot_decide(
     )
     assert done.status_code == 200 and done.json()["state"] == "refused"
     assert audit_actions(session)[-1] == "copy.refused"
+
+
+def test_the_issuers_hear_of_an_authenticated_request_and_the_requester_of_the_decision(
+    client: TestClient,
+    inspection: dict,  # type: ignore[type-arg]
+    session: Session,
+) -> None:
+    from archive.notifications.models import Notification, NotificationKind
+    from flows import notifications
+
+    def told(username: str, kind: NotificationKind) -> list[Notification]:
+        session.commit()
+        return list(
+            session.scalars(
+                select(Notification)
+                .join(Person, Person.id == Notification.person_id)
+                .where(Person.username == username, Notification.kind == kind.value)
+            )
+        )
+
+    ask(client, inspection["nam"], inspection["inside"]["id"], "copy")  # ready at once: nobody waits
+    asked = ask(client, inspection["nam"], inspection["inside"]["id"], "authenticated").json()
+    notifications.follow(session)
+    waiting = told("vt.thu", NotificationKind.copy_waiting) + told("ht.hoa", NotificationKind.copy_waiting)
+    assert [n.key for n in waiting] == [asked["id"], asked["id"]] and all(n.read_at is None for n in waiting)
+    assert not told("gv.lan", NotificationKind.copy_waiting) and not told("tt.nam", NotificationKind.copy_decided)
+
+    refused = client.post(
+        f"/api/v1/copies/{asked['id']}/refusal", headers=inspection["thu"], json={"reason": "Ngoài nội dung thanh tra"}
+    )
+    assert refused.status_code == 200
+    notifications.follow(session)
+    (decided,) = told("tt.nam", NotificationKind.copy_decided)
+    assert decided.link == "/ban-sao" and "Ngoài nội dung thanh tra" in decided.params["outcome_vi"]
+    settled = told("vt.thu", NotificationKind.copy_waiting) + told("ht.hoa", NotificationKind.copy_waiting)
+    assert all(n.read_at is not None for n in settled)  # the principal no longer sees it waiting

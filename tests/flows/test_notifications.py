@@ -199,7 +199,14 @@ def test_the_page_lists_opens_and_saves_choices_and_nobody_opens_anothers(
     )
     assert saved.status_code == 303 and saved.headers["location"] == "/thong-bao?saved=1"
     choices = client.get("/api/v1/notifications/choices", headers=login(client, "ht.hoa")).json()["email"]
-    assert choices == {"plan_returned": True, "plans_waiting": False, "plans_signed": False, "evidence_ready": False}
+    assert choices == {
+        "plan_returned": True,
+        "plans_waiting": False,
+        "plans_signed": False,
+        "evidence_ready": False,
+        "copy_waiting": False,
+        "copy_decided": False,
+    }
     refused = client.post("/thong-bao/da-doc", data={"csrf_token": "gia-mao"}, follow_redirects=False)
     assert refused.status_code == 403
 
