@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, filing, formats, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
+from archive import access, audit, filing, formats, media_facts, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
 from archive.db import utcnow, write_transaction
 from archive.exceptions import (
     Conflict,
@@ -30,6 +30,7 @@ from archive.exceptions import (
     NotFound,
     UnsupportedMediaType,
 )
+from archive.media_models import MediaFacts
 from archive.models import (
     Blob,
     Dossier,
@@ -127,11 +128,20 @@ def check_document(received: Received, name: str) -> None:
         pdfcheck.check(received.path, name)
     elif received.media_type in (mediatype.DOCX, mediatype.XLSX):
         ooxmlcheck.check(received.path, name)
+    elif received.media_type in media_facts.VIDEO:
+        media_facts.check(received.path, received.media_type, name)
 
 
 def identified(received: Received) -> Received:
-    """`received` with its PRONOM format (`archive.formats`), read from the spooled bytes before they go."""
-    return replace(received, format=formats.identify(received.path, received.media_type))
+    """`received` with its PRONOM format (`archive.formats`), read from the spooled bytes before they go,
+    and a recording's ffprobe facts (probed again after `check_document`: an index read, ~30 ms)."""
+    media = None
+    if received.media_type in media_facts.VIDEO:
+        try:
+            media = media_facts.probe(received.path, received.media_type)
+        except media_facts.Unreadable:
+            media = None  # refused by check_document already, when it was an upload
+    return replace(received, format=formats.identify(received.path, received.media_type), media=media)
 
 
 def store_blob(store: ObjectStore, received: Received) -> Received:
@@ -197,11 +207,9 @@ def commit_version(
 ) -> Version:
     """Inside `versioning`: blob row, version row, sidecar and the audit event, together.
 
-    With `deferred`, the sidecar is not written here but handed back as (key, body): a caller
-    committing many versions at once writes them side by side (`write_sidecars`) before it commits.
-    A signed version keeps the format of the version it signs (`derived_from`: an incremental update
-    keeps the PDF's header). A new original that needs a rendition queues it here (`archive.renditions`).
-    """
+    With `deferred`, the sidecar is handed back as (key, body) for `write_sidecars`. A signed version
+    keeps the format of the version it signs (an incremental update keeps the PDF's header); a
+    recording's ffprobe facts go with it; a new original queues its renditions (`archive.renditions`)."""
     blob = session.get(Blob, received.sha256)
     blob_version_id = blob.version_id if blob is not None else received.version_id
     if blob is None:
@@ -236,6 +244,8 @@ def commit_version(
     record.current_version = number
     record.updated_at = version.created_at
     session.add(version)
+    if received.media is not None:
+        session.add(MediaFacts(record_id=record.id, version_number=number, **asdict(received.media)))
     if kind == VersionKind.original:
         renditions.queue_for(session, record, version)
     if deferred is not None:

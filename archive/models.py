@@ -76,6 +76,8 @@ class RenditionState(enum.StrEnum):
 
 class RenditionTarget(enum.StrEnum):
     pdf = "pdf"  # a DOCX or XLSX shown, reviewed and stamped as a PDF
+    poster = "poster"  # a recording's still frame (JPEG) for the queue, search and record pages
+    stream = "stream"  # a recording re-encoded small (H.264/AAC ~480p) to play on weak internet
 
 
 def new_uuid() -> str:
@@ -408,7 +410,8 @@ class Lease(Base):
     last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-from archive import login_models  # noqa: E402, F401  (the sign-in tables, registered with the others)
+# the sign-in tables and a recording's ffprobe facts, registered with the others
+from archive import login_models, media_models  # noqa: E402, F401
 
 # the dossier tables, beside the kernel's others (a module of their own for its length)
 from archive.dossier_models import (  # noqa: E402, F401

@@ -44,6 +44,10 @@ def _identifier(parent: ET.Element, kind: str, value: str) -> None:
     ET.SubElement(node, _p(f"{kind}IdentifierValue")).text = value
 
 
+# what a rendition is, by the kind of file it is (a PDF otherwise): a recording's streaming copy and poster
+_MADE = {"video": "Bản xem trực tuyến (H.264/AAC, tối đa 480p)", "image": "Ảnh đại diện (một khung hình)"}
+
+
 def version_events(record_id: str, version: Version, paths: Mapping[str, str], tools: Mapping[int, str]) -> list[Event]:
     """A rendition's normalization event: from the version it was made from (its package path in
     `paths`, by version number) to it, with the tool that made it (`tools`, by derived version number)."""
@@ -51,12 +55,13 @@ def version_events(record_id: str, version: Version, paths: Mapping[str, str], t
     if version.kind != VersionKind.derived or source is None:
         return []
     tool = tools.get(version.number, "hoso")
+    made = _MADE.get(version.media_type.split("/", 1)[0], "Bản PDF để xem và ký")
     return [
         Event(
             id=f"normalize-{record_id}-v{version.number}",
             type="normalization",
             when=version.created_at,
-            detail=f"Bản PDF để xem và ký của phiên bản {version.derived_from}, do {tool} tạo; tệp gốc giữ nguyên",
+            detail=f"{made} của phiên bản {version.derived_from}, do {tool} tạo; tệp gốc giữ nguyên",
             agent=tool,
             objects=(source, paths[str(version.number)]),
         )

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from archive import mediatype
 from archive.exceptions import UploadTooLarge
 from archive.formats import Format
+from archive.media_facts import Probe
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Received:
     media_type: str
     version_id: str | None = None  # the store's version of the blob, once stored (`ingest.store_blob`)
     format: Format | None = None  # its PRONOM format, once identified (`ingest.identified`)
+    media: Probe | None = None  # a recording's ffprobe facts, once identified (`archive.media_facts`)
 
 
 def _too_large(limit: int) -> UploadTooLarge:

@@ -27,3 +27,10 @@ class Settings(SigningSettings, RetentionSettings, SearchSettings):
     )
     rendition_worker: bool = Field(default=True, description="Make PDF renditions of Word/Excel uploads")
     rendition_batch: int = Field(default=8, ge=1, le=64, description="Documents converted by one LibreOffice")
+    # A recording's poster and streaming copy (flows/renditions/recording.py): ffmpeg's limit is
+    # proportional to the recording's length. Measured here, the copy takes ~0.1 s per second of
+    # 640×360 video on one core; 1080p phone video ~0.5 s: 3 s per second leaves room on a loaded server.
+    video_seconds_per_second: float = Field(
+        default=3.0, ge=0, le=100, description="ffmpeg's time limit per second of recording"
+    )
+    video_min_seconds: float = Field(default=60, gt=0, le=86400, description="ffmpeg's shortest time limit")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -66,8 +68,34 @@ def csv_bytes() -> bytes:
 
 
 def mp4_bytes(size: int = 4096) -> bytes:
-    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
-    return head + b"\x00" * (size - len(head))
+    """A real MP4 (one second of a 16×16 grey picture, ~1.4 KB), padded to `size` bytes with a
+    trailing `free` box: ffprobe reads it (a recording with no picture is refused at upload,
+    archive/media_facts.py), and tests of chunked uploads still get the size they ask for."""
+    tiny = _tiny_mp4()
+    pad = size - len(tiny)
+    assert pad >= 8, f"an MP4 of at least {len(tiny) + 8} bytes"
+    return tiny + pad.to_bytes(4, "big") + b"free" + b"\x00" * (pad - 8)
+
+
+@functools.cache
+def _tiny_mp4() -> bytes:
+    import shutil
+    import subprocess
+    import tempfile
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:  # nothing probes an upload without ffmpeg's tools: the old fake head is enough
+        return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "tiny.mp4"
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=16x16:rate=1", "-t", "1"]
+            + ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-map_metadata", "-1"]
+            + ["-fflags", "+bitexact", "-movflags", "+faststart", str(out)],
+            check=True,
+            timeout=60,
+        )
+        return out.read_bytes()
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

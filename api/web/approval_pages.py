@@ -24,9 +24,9 @@ from api.web.i18n import said, t
 from api.web.menu import SIGNERS
 from api.web.rendering import page_viewer, render
 from api.web.session import CSRF_FIELD
-from archive import access, calendar, preview
+from archive import access, calendar, preview, renditions
 from archive.exceptions import HosoError
-from archive.models import Person, School
+from archive.models import Person, RenditionTarget, School
 from signing import ownership, periods, workflow
 from signing import service as signing
 from signing.models import ApprovalBatch, Decision
@@ -91,6 +91,7 @@ def _queue(
             ]
             batches.append({"batch": signing.batch_out(session, batch), "items": items, "school": batch.school.name})
     shown = preview.newest_pdf(session, {i["record_id"] for b in batches for i in b["items"]})
+    posters = renditions.made(session, {i["record_id"] for b in batches for i in b["items"]}, RenditionTarget.poster)
     session.commit()
     return render(
         request,
@@ -101,6 +102,7 @@ def _queue(
         chosen=chosen or {},
         decide_error=decide_error or {},
         previews=shown,
+        posters=posters,
         key_names=KEY_NAMES,
         period=period,
         period_label=periods.label(period) if period else "",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
-from api.web import labels
+from api.web import labels, playback
 from api.web.forms import form_poster, local_target
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.menu import EXPORTERS, may
@@ -38,7 +38,7 @@ from api.web.session import (
 from archive import calendar, preview, renditions, service
 from archive.auth import issue_token, person_from_token
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.models import Dossier, Person, Record, RecordStatus
+from archive.models import Dossier, Person, Record, RecordStatus, RenditionTarget
 from flows import home as home_flow
 from flows import search as scoped_search
 from retention import service as retention
@@ -194,6 +194,7 @@ def render_search(
         default_title=t("Gói chứng cứ ngày %(day)s", day=vn_date(calendar.today())),
         selected=set(export.get("record_ids", [])),
         previews=preview.newest_pdf(session, [h.id for h in result.hits]) if result else {},
+        posters=renditions.made(session, [h.id for h in result.hits], RenditionTarget.poster) if result else {},
     )
 
 
@@ -222,10 +223,12 @@ def record_page(
     request: Request,
     record_id: str,
     xong: str = "",
+    ban: str = "",
     *,
     session: DbSession,
     app_state: HosoState,
 ) -> Response:
+    """`ban=goc` plays a recording's original instead of its light streaming copy."""
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
@@ -233,7 +236,7 @@ def record_page(
         record = service.get_record(session, person, record_id)
     except HosoError as e:
         return render(request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=said(e))
-    return _record_page(request, session, app_state, person, record, done=xong)
+    return _record_page(request, session, app_state, person, record, done=xong, original=ban == "goc")
 
 
 def _record_page(
@@ -247,6 +250,7 @@ def _record_page(
     period: str = "",
     done: str = "",
     copy_form: dict[str, str] | None = None,
+    original: bool = False,
 ) -> HTMLResponse:
     """The record with its versions, signatures, approvals (comments included), audit trail, and for
     its author the "Nộp duyệt" form and a new-version upload (a returned plan is corrected here)."""
@@ -270,6 +274,7 @@ def _record_page(
         except HosoError as e:
             report = {"error": said(e), "signatures": []}
     made = renditions.of_record(session, record.id)
+    playing = playback.for_record(session, record, versions, original)
     session.commit()
     return render(
         request,
@@ -284,6 +289,8 @@ def _record_page(
         report=report,
         history=history,
         renditions=made,
+        playback=playing,
+        clock=playback.clock,
         may_submit=bool(cadence) and mine,
         returned_unchanged=unchanged,  # resubmitted only as a corrected version (signing.workflow)
         may_add_version=mine,
