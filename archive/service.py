@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, grants, unit_reach
+from archive import access, audit, grants, renditions, unit_reach
 from archive.auth import authenticate, hash_password, revoke
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput, NotFound
@@ -385,9 +385,11 @@ def list_versions(session: Session, record: Record) -> list[Version]:
 
 
 def get_version(session: Session, record: Record, number: int | None) -> Version:
-    version = session.scalar(
-        select(Version).where(Version.record_id == record.id, Version.number == (number or record.current_version))
-    )
+    """Version `number`, or without one the record's own content: its newest version that is not a
+    rendition (the original, or its signed form). `current_version` is the newest of all, and a
+    rendition made after the upload — a recording's poster, its streaming copy — is not the record."""
+    wanted = number or renditions.latest_source(session, record)
+    version = session.scalar(select(Version).where(Version.record_id == record.id, Version.number == wanted))
     if version is None:
         raise NotFound(f"Tài liệu không có phiên bản {number}.", f"The record has no version {number}.")
     return version

@@ -91,6 +91,9 @@ def test_a_recording_plays_its_streaming_copy_with_range_and_its_original_stays_
     assert versions[1].blob_sha256 == hashlib.sha256(original).hexdigest()
     whole = client.get(f"/api/v1/records/{record_id}/versions/1/content", headers=lan)
     assert whole.status_code == 200 and hashlib.sha256(whole.content).hexdigest() == versions[1].blob_sha256
+    # the record's content, asked for without a version, is the original, not the poster or the copy made after it
+    current = client.get(f"/api/v1/records/{record_id}/content", headers=lan)
+    assert current.status_code == 200 and current.content == whole.content
 
     copy = client.get(f"/api/v1/records/{record_id}/versions/{stream.number}/content", headers=lan).content
     assert copy.index(b"moov") < copy.index(b"mdat")  # fast start: the index before the media
