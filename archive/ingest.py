@@ -20,7 +20,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, filing, formats, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
+from archive import (
+    access,
+    audit,
+    filing,
+    formats,
+    mediatype,
+    ooxmlcheck,
+    pdfcheck,
+    renditions,
+    scan_quality,
+    scans,
+    sidecar,
+)
 from archive.db import utcnow, write_transaction
 from archive.exceptions import (
     Conflict,
@@ -117,6 +129,10 @@ def check_content(received: Received, record_type: RecordType, filename: str) ->
             media_type=received.media_type,
         )
     check_document(received, name)
+    # TT 05/2025 Điều 8: a scan or photo below the record type's threshold is refused here, or warned of
+    scan_quality.enforce(
+        received.path, received.sha256, received.media_type, record_type.scan_policy, record_type.scan_min_dpi, name
+    )
     return name
 
 
@@ -200,8 +216,7 @@ def commit_version(
     With `deferred`, the sidecar is not written here but handed back as (key, body): a caller
     committing many versions at once writes them side by side (`write_sidecars`) before it commits.
     A signed version keeps the format of the version it signs (`derived_from`: an incremental update
-    keeps the PDF's header). A new original that needs a rendition queues it here (`archive.renditions`).
-    """
+    keeps the PDF's header). A new original queues its renditions here (`archive.renditions`, `.scans`)."""
     blob = session.get(Blob, received.sha256)
     blob_version_id = blob.version_id if blob is not None else received.version_id
     if blob is None:
@@ -238,6 +253,7 @@ def commit_version(
     session.add(version)
     if kind == VersionKind.original:
         renditions.queue_for(session, record, version)
+        scans.record_scan(session, record, version, received)  # a scan or photo: its check and its OCR job
     if deferred is not None:
         deferred.append((key, sidecar.build(record, version, blob_version_id)))
     else:
