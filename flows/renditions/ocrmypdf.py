@@ -30,7 +30,7 @@ from pathlib import Path
 
 LANGUAGES = "vie"  # Tesseract's Vietnamese model reads the Latin letters of English words too
 DEFAULT_IMAGE_DPI = 300  # a photo that states no density is laid out as 300 dpi (its pixels unchanged)
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.1  # how soon a finished OCRmyPDF is noticed: a longer sleep is added to every job
 PROGRESS_SECONDS = 2.0  # how often pages done are handed to the caller (one small write each)
 _GRAFTED = re.compile(rb"^\s*(\d+) Grafting", re.MULTILINE)
 
