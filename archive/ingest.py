@@ -20,15 +20,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, filing, formats, media_facts, mediatype, ooxmlcheck, pdfcheck, renditions, sidecar
+from archive import (
+    access,
+    audit,
+    filing,
+    renditions,
+    scans,
+    sidecar,
+)
+from archive.content_checks import check_content, check_document, identified  # noqa: F401  (their home before)
 from archive.db import utcnow, write_transaction
 from archive.exceptions import (
     Conflict,
     HosoError,
     IntegrityFailure,
-    InvalidInput,
     NotFound,
-    UnsupportedMediaType,
 )
 from archive.media_models import MediaFacts
 from archive.models import (
@@ -43,7 +49,7 @@ from archive.models import (
     VersionKind,
     new_uuid,
 )
-from archive.schemas import RecordCreate, VersionMetadataUpdate, check_filename
+from archive.schemas import RecordCreate, VersionMetadataUpdate
 from archive.spool import Received, Spool
 from archive.storage import ObjectExists, ObjectStore, blob_key
 
@@ -86,62 +92,6 @@ def prepare_version(session: Session, actor: Person, record_id: str) -> Record:
         raise NotFound("Không tìm thấy tài liệu.", "Record not found.")
     access.require_can_edit(actor, record)
     return record
-
-
-def check_content(received: Received, record_type: RecordType, filename: str) -> str:
-    """The cleaned file name, once the bytes are known to be non-empty and of an allowed type."""
-    try:
-        name = check_filename(filename)
-    except ValueError as exc:
-        raise InvalidInput(f"Tên tệp không hợp lệ: {exc}", f"Invalid file name: {exc}") from None
-    if received.size == 0:
-        raise InvalidInput("Tệp rỗng (0 byte).", "The file is empty (0 bytes).")
-    if received.media_type == mediatype.UNKNOWN and ooxmlcheck.is_encrypted(received.path):
-        raise InvalidInput(
-            f"Tệp {name!r} được đặt mật khẩu nên không kiểm tra và không chuyển sang PDF được. Hãy mở tệp, bỏ "
-            "mật khẩu (Tệp → Thông tin → Bảo vệ tài liệu → Mã hóa bằng mật khẩu, xóa mật khẩu), lưu rồi tải lên lại.",
-            f"The file {name!r} is password-protected, so it can be neither checked nor converted to PDF. Open it, "
-            "remove the password (File → Info → Protect Document → Encrypt with Password), save and upload it again.",
-            field="file",
-        )
-    if received.media_type not in record_type.allowed_media_types:
-        allowed = ", ".join(mediatype.describe(t) for t in record_type.allowed_media_types)
-        found = (
-            "không nhận dạng được"
-            if received.media_type == mediatype.UNKNOWN
-            else mediatype.describe(received.media_type)
-        )
-        found_en = "unrecognised" if received.media_type == mediatype.UNKNOWN else found
-        raise UnsupportedMediaType(
-            f"Nội dung tệp {name!r} là {found}; {record_type.name_vi} chỉ nhận: {allowed}.",
-            f"The content of {name!r} is {found_en}; {record_type.name_en} accepts only: {allowed}.",
-            media_type=received.media_type,
-        )
-    check_document(received, name)
-    return name
-
-
-def check_document(received: Received, name: str) -> None:
-    """A file of an accepted type must be a real one: a PDF that parses (no password, no script), a
-    DOCX/XLSX that is no decompression bomb. Run before the blob is put, so a refusal stores nothing."""
-    if received.media_type == mediatype.PDF:
-        pdfcheck.check(received.path, name)
-    elif received.media_type in (mediatype.DOCX, mediatype.XLSX):
-        ooxmlcheck.check(received.path, name)
-    elif received.media_type in media_facts.VIDEO:
-        media_facts.check(received.path, received.media_type, name)
-
-
-def identified(received: Received) -> Received:
-    """`received` with its PRONOM format (`archive.formats`), read from the spooled bytes before they go,
-    and a recording's ffprobe facts (probed again after `check_document`: an index read, ~30 ms)."""
-    media = None
-    if received.media_type in media_facts.VIDEO:
-        try:
-            media = media_facts.probe(received.path, received.media_type)
-        except media_facts.Unreadable:
-            media = None  # refused by check_document already, when it was an upload
-    return replace(received, format=formats.identify(received.path, received.media_type), media=media)
 
 
 def store_blob(store: ObjectStore, received: Received) -> Received:
@@ -207,9 +157,11 @@ def commit_version(
 ) -> Version:
     """Inside `versioning`: blob row, version row, sidecar and the audit event, together.
 
-    With `deferred`, the sidecar is handed back as (key, body) for `write_sidecars`. A signed version
-    keeps the format of the version it signs (an incremental update keeps the PDF's header); a
-    recording's ffprobe facts go with it; a new original queues its renditions (`archive.renditions`)."""
+    With `deferred`, the sidecar is not written here but handed back as (key, body): a caller
+    committing many versions at once writes them side by side (`write_sidecars`) before it commits.
+    A signed version keeps the format of the version it signs (`derived_from`: an incremental update
+    keeps the PDF's header); a recording's ffprobe facts go with it. A new original queues its
+    renditions here (`archive.renditions`, `.scans`)."""
     blob = session.get(Blob, received.sha256)
     blob_version_id = blob.version_id if blob is not None else received.version_id
     if blob is None:
@@ -236,18 +188,11 @@ def commit_version(
         created_at=utcnow(),
         derived_from=derived_from.number if derived_from is not None else None,
     )
-    if received.format is not None:
-        version.format_puid, version.format_name = received.format.puid, received.format.name
-    elif derived_from is not None and kind == VersionKind.signed:
-        version.format_puid, version.format_name = derived_from.format_puid, derived_from.format_name
     version.created_by = actor
     record.current_version = number
     record.updated_at = version.created_at
     session.add(version)
-    if received.media is not None:
-        session.add(MediaFacts(record_id=record.id, version_number=number, **asdict(received.media)))
-    if kind == VersionKind.original:
-        renditions.queue_for(session, record, version)
+    _alongside(session, record, version, received, derived_from)
     if deferred is not None:
         deferred.append((key, sidecar.build(record, version, blob_version_id)))
     else:
@@ -271,6 +216,22 @@ def commit_version(
         },
     )
     return version
+
+
+def _alongside(
+    session: Session, record: Record, version: Version, received: Received, derived_from: Version | None
+) -> None:
+    """What a new version brings into its own transaction: its PRONOM format, a recording's ffprobe
+    facts, and for an original the renditions it needs (a scan's check and its OCR job among them)."""
+    if received.format is not None:
+        version.format_puid, version.format_name = received.format.puid, received.format.name
+    elif derived_from is not None and version.kind == VersionKind.signed.value:
+        version.format_puid, version.format_name = derived_from.format_puid, derived_from.format_name
+    if received.media is not None:
+        session.add(MediaFacts(record_id=record.id, version_number=version.number, **asdict(received.media)))
+    if version.kind == VersionKind.original.value:
+        renditions.queue_for(session, record, version)
+        scans.record_scan(session, record, version, received)
 
 
 def write_sidecars(store: ObjectStore, deferred: list[tuple[str, dict[str, Any]]], written: list[str]) -> None:

@@ -25,6 +25,7 @@ MOV = "video/quicktime"
 WEBM = "video/webm"
 PNG = "image/png"
 JPEG = "image/jpeg"
+TIFF = "image/tiff"  # a flatbed scanner's usual output (TT 05/2025 Điều 8 lists it for photos)
 UNKNOWN = "application/octet-stream"
 
 LABELS = {
@@ -37,6 +38,7 @@ LABELS = {
     WEBM: "WebM",
     PNG: "PNG",
     JPEG: "JPEG",
+    TIFF: "TIFF",
 }
 
 EXTENSIONS = {
@@ -49,6 +51,7 @@ EXTENSIONS = {
     WEBM: ".webm",
     PNG: ".png",
     JPEG: ".jpg",
+    TIFF: ".tif",
 }
 
 HEAD_BYTES = 64 * 1024
@@ -67,6 +70,8 @@ def sniff(head: bytes, path: Path | None = None) -> str:
         return PNG
     if head.startswith(b"\xff\xd8\xff"):
         return JPEG
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return TIFF
     if len(head) >= 12 and head[4:8] == b"ftyp":
         return MOV if head[8:12] == b"qt  " else MP4
     if len(head) >= 8 and head[4:8] in _QUICKTIME_ATOMS:

@@ -78,6 +78,7 @@ class RenditionTarget(enum.StrEnum):
     pdf = "pdf"  # a DOCX or XLSX shown, reviewed and stamped as a PDF
     poster = "poster"  # a recording's still frame (JPEG) for the queue, search and record pages
     stream = "stream"  # a recording re-encoded small (H.264/AAC ~480p) to play on weak internet
+    pdfa = "pdfa"  # a scan or photo as searchable PDF/A-2b with a Vietnamese text layer (OCR)
 
 
 def new_uuid() -> str:
@@ -165,6 +166,10 @@ class RecordType(Base):
     dossier_heading: Mapped[str | None] = mapped_column(String(20))
     # one dossier per … (DossierGrouping values, in title order); empty: one dossier per year
     dossier_group_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # TT 05/2025 Điều 8 for scans and photos (archive/scan_quality.py): refuse or warn, and the dpi
+    # (200; 300 for maps and drawings)
+    scan_policy: Mapped[str] = mapped_column(String(8), default="warn")
+    scan_min_dpi: Mapped[int] = mapped_column(Integer, default=200)
 
 
 class Record(Base):
@@ -410,8 +415,8 @@ class Lease(Base):
     last_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# the sign-in tables and a recording's ffprobe facts, registered with the others
-from archive import login_models, media_models  # noqa: E402, F401
+# the sign-in tables, a recording's ffprobe facts and what a scan's check found, registered with the others
+from archive import login_models, media_models, scan_models  # noqa: E402, F401
 
 # the dossier tables, beside the kernel's others (a module of their own for its length)
 from archive.dossier_models import (  # noqa: E402, F401

@@ -243,6 +243,7 @@ class UploadOut(BaseModel):
     record_id: str | None
     expires_at: IsoTime
     url: str
+    scan_warnings: list[ScanWarning] = Field(default=[], description="Once done: what TT 05/2025's check found")
 
 
 class SchoolOut(Out):
@@ -329,6 +330,14 @@ class PagesOut(BaseModel):  # a PDF version's page count, for the viewer beside 
     pages: int
 
 
+class ScanWarning(BaseModel):
+    """What a scan or photo falls short of in TT 05/2025 Điều 8 (archive/scan_quality.py): stored
+    all the same, when its record type warns rather than refuses."""
+
+    message: str = Field(description="Vietnamese, as the uploader reads it")
+    message_en: str
+
+
 class RecordOut(Out):
     id: str
     school_code: str
@@ -348,6 +357,7 @@ class RecordOut(Out):
     current_version: int
     created_at: datetime
     updated_at: datetime
+    scan_warnings: list[ScanWarning] = Field(default=[], description="On an upload's answer: TT 05/2025 checks")
 
     @model_validator(mode="before")
     @classmethod

@@ -47,6 +47,8 @@ def seed_record_types(session: Session) -> list[str]:
                     legal_basis=row.get("legal_basis", ""),
                     dossier_heading=row.get("dossier_heading"),
                     dossier_group_by=list(row.get("dossier_group_by") or []),
+                    scan_policy=str(row.get("scan_policy", "warn")),
+                    scan_min_dpi=int(row.get("scan_min_dpi", 200)),
                 )
             )
             audit.append(

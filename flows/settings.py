@@ -34,3 +34,8 @@ class Settings(SigningSettings, RetentionSettings, SearchSettings):
         default=3.0, ge=0, le=100, description="ffmpeg's time limit per second of recording"
     )
     video_min_seconds: float = Field(default=60, gt=0, le=86400, description="ffmpeg's shortest time limit")
+    # Scans and photos → PDF/A with a text layer (flows/renditions/ocr.py): the limit grows with the
+    # pages. Measured here, OCRmyPDF takes 1-2 s a page of a 300 dpi A4 scan on 2 cores, plus ~3 s
+    # to start and write PDF/A: 30 s a page leaves room on a loaded server.
+    ocr_seconds_per_page: float = Field(default=30.0, ge=0, le=3600, description="OCR time limit per page")
+    ocr_min_seconds: float = Field(default=120, gt=0, le=86400, description="OCR's shortest time limit")

@@ -38,7 +38,7 @@ from archive.notifications import service as notify
 from flows import notifications
 from flows.blobs import record_blobs
 from flows.evidence import package as evidence_package
-from flows.renditions import recording
+from flows.renditions import ocr, recording
 from flows.renditions import run as renditions
 from flows.state import AppState
 from retention import fixity, schedule
@@ -128,6 +128,7 @@ class Worker:
                 if self.state.settings.rendition_worker:
                     renditions.run_batch(self.state, self.name)
                     recording.run_one(self.state, self.name)
+                    ocr.run_one(self.state, self.name)  # a scan or photo → searchable PDF/A
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
                 if hours and time.monotonic() >= next_look:

@@ -19,7 +19,7 @@ from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
 from api.routers import file_body
-from archive import blobs, idempotency, ingest, service
+from archive import blobs, idempotency, ingest, scans, service
 from archive.exceptions import Gone, InvalidInput
 from archive.models import AuditEvent, Person, Record, RecordStatus, Version
 from archive.schemas import (
@@ -95,11 +95,14 @@ async def create_record(
     settings: SettingsDep,
     submit: Annotated[bool, Query(description="Also submit it for approval, in the same transaction")] = False,
     period: Annotated[str | None, Query(description="The approval period (default: the record's own)")] = None,
-) -> Record:
+) -> Record | RecordOut:
     """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data.
 
     With `submit=true` the record is submitted for approval as it is made ("Tải lên và nộp duyệt"):
     both commit, or neither does (a type nobody signs, a wrong period: nothing is stored).
+
+    A scan or photo below TT 05/2025 Điều 8 (200 dpi, 24-bit colour) is refused (422) where its
+    record type says so, else stored with `scan_warnings` saying what falls short.
 
     With an `Idempotency-Key` header, sending the same upload again (its answer was lost) returns
     the record the first request made, with `Idempotent-Replayed: true`, instead of a duplicate.
@@ -137,9 +140,10 @@ async def create_record(
         if submit:
             within = intake.submitting(session, actor, period, also=within)
         try:
-            return await run_in_threadpool(
+            record = await run_in_threadpool(
                 ingest.create_record, session, store, actor, prepared, received, upload.filename or "", within
             )
+            return await run_in_threadpool(_answer, session, record)
         except IntegrityError:
             session.rollback()
             raced = await run_in_threadpool(idempotency.replay, session, actor, key) if key else None
@@ -149,6 +153,13 @@ async def create_record(
             return raced
     finally:
         upload.discard()
+
+
+def _answer(session: Session, record: Record) -> RecordOut:
+    """The new record, with what the scan check found (a photo at 150 dpi is stored, and said so)."""
+    out = RecordOut.model_validate(record)
+    out.scan_warnings = scans.warnings_out(session, record.id, record.current_version)
+    return out
 
 
 @router.get("", response_model=RecordPage)

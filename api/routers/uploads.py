@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, DbSession, HosoState
-from archive import uploads
+from archive import scans, uploads
 from archive.exceptions import InvalidInput, UploadTooLarge
 from archive.models import UploadState
 from archive.schemas import UploadIn, UploadOut
@@ -103,7 +103,10 @@ async def append_upload(
         uploads.commit_append, session, app_state.store, person, upload_id, path, writer.start, writer.written, then
     )
     app_state.wake()
-    return uploads.out(upload)
+    answer = uploads.out(upload)
+    if upload.record_id is not None:  # the last chunk: what TT 05/2025's check of a scan found
+        answer.scan_warnings = await run_in_threadpool(scans.warnings_out, session, upload.record_id, 1)
+    return answer
 
 
 @router.delete("/{upload_id}", status_code=204)

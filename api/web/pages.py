@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppState, DbSession, HosoState, state
 from api.proxies import client_address
-from api.web import labels, playback
+from api.web import labels, playback, scan_view
 from api.web.forms import form_poster, local_target
 from api.web.i18n import LANG_COOKIE, LANGS, said, t
 from api.web.menu import EXPORTERS, may
@@ -288,7 +288,8 @@ def _record_page(
         dossier=session.get(Dossier, record.dossier_id) if record.dossier_id else None,
         report=report,
         history=history,
-        renditions=made,
+        renditions=scan_view.others(made),
+        scans=scan_view.for_record(session, record.id, made),
         playback=playing,
         clock=playback.clock,
         may_submit=bool(cadence) and mine,

@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 HIDDEN_TYPES = {"approval_record", "disposition_document"}  # written by hoso itself
 USUAL_TYPE = {Role.teacher: "lesson_plan", Role.department_head: "department_plan"}
 MONTHS = (9, 10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8)  # in the order of the school year
-EXTRA_EXTENSIONS = {mediatype.JPEG: (".jpeg",), mediatype.MOV: (".qt",)}
+EXTRA_EXTENSIONS = {mediatype.JPEG: (".jpeg",), mediatype.MOV: (".qt",), mediatype.TIFF: (".tiff",)}
 
 
 def type_choice(record_type: RecordType) -> dict[str, Any]:

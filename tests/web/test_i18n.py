@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.web import dossier_pages, forms, labels, menu, rendering, retention_pages
 from api.web.i18n import CATALOGUE
 from archive.notifications import texts as notification_texts
+from flows.renditions import ocr as ocr_run
 from flows.renditions import recording
 from flows.renditions import run as rendition_run
 from signing import compliance, validate
@@ -58,6 +59,7 @@ def marked() -> set[str]:
     found |= {s for s in summaries if s.startswith(("Chữ ký", "Dấu thời gian"))} | {"Dấu thời gian tài liệu hợp lệ"}
     found |= {vi for vi, _en in rendition_run.REASONS}  # why a rendition failed, shown on the record page
     found |= {vi for vi, _en in recording.REASONS}  # why a recording's poster or copy failed
+    found |= {vi for vi, _en in ocr_run.REASONS}  # why a scan's PDF/A failed
     return found | {retention_pages.REFUSED, dossier_pages.REFUSED, forms.CSRF_REFUSED}
 
 

@@ -1,0 +1,54 @@
+"""Small checks around the OCR job: what a PDF says it is (its XMP PDF/A identification), and a
+photo made ready for OCRmyPDF.
+
+The identification is read from the document's XMP packet (ISO 19005: `pdfaid:part` and
+`pdfaid:conformance`, as an attribute or an element) rather than trusted from OCRmyPDF's log: it
+is what an archive's validator and an inspector's reader look at, and what the tests check.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_PART = re.compile(rb"pdfaid:part(?:=\"|>)\s*(\d)")
+_CONFORMANCE = re.compile(rb"pdfaid:conformance(?:=\"|>)\s*([A-Za-z])")
+ALPHA_MODES = frozenset({"RGBA", "LA", "PA"})
+
+
+def identification(path: Path) -> tuple[str, str] | None:
+    """('2', 'B') for PDF/A-2b; None when the PDF states no PDF/A identification (or is no PDF)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        with open(path, "rb") as f:
+            metadata = PdfReader(f).xmp_metadata
+            if metadata is None:
+                return None
+            packet: bytes = metadata.stream.get_data()
+    except (PyPdfError, OSError, ValueError):
+        return None
+    part, conformance = _PART.search(packet), _CONFORMANCE.search(packet)
+    if part is None or conformance is None:
+        return None
+    return part.group(1).decode(), conformance.group(1).decode().upper()
+
+
+def flattened(source: Path) -> Path:
+    """`source`, or a copy on white without its alpha channel (img2pdf, inside OCRmyPDF, refuses
+    transparency: PDF/A-2 allows it, but a scan has none worth keeping). The copy is the job's own
+    temp file; the original stays as it was stored."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        transparent = image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+        if not transparent:
+            return source
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        out = source.with_name(f"{source.stem}-flat.png")
+        dpi = image.info.get("dpi")
+        flat.save(out, format="PNG", **({"dpi": dpi} if dpi else {}))
+    return out
