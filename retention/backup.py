@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -75,13 +76,29 @@ def backup(
         raise InvalidInput(f"Thư mục sao lưu {dest} không trống.", f"The backup folder {dest} is not empty.")
     known: set[str] = set()
     if base is not None:
-        damaged = check(base)
+        damaged = backup_chain.structure_problems(base)
         if damaged:
             raise IntegrityFailure(
                 f"Bản sao lưu gốc {base} hỏng: {'; '.join(damaged[:3])}.",
                 f"The base backup {base} is damaged: {'; '.join(damaged[:3])}.",
             )
         known = backup_chain.known_blobs(base)
+    # written beside its name and renamed once its manifest is written: a run that dies leaves no set
+    # under the name, only a hidden partial folder that the next run clears — never a base for tomorrow
+    partial = dest.parent / f".{dest.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    info = _write(engine, store, partial, progress, known)
+    info["base"] = backup_chain.base_record(base, dest) if base is not None else None
+    _finish(partial, info)
+    if dest.exists():
+        dest.rmdir()  # empty, checked above
+    os.replace(partial, dest)
+    return info
+
+
+def _write(
+    engine: Engine, store: ObjectStore, dest: Path, progress: Progress | None, known: set[str]
+) -> dict[str, Any]:
     (dest / "db").mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     tables = Base.metadata.sorted_tables
@@ -127,16 +144,23 @@ def backup(
         "rows": counts,
         "objects": len(keys),
         "objects_in_base": len(known.intersection(keys)),
-        "base": backup_chain.base_record(base) if base is not None else None,
     }
+    return info
+
+
+def _finish(dest: Path, info: dict[str, Any]) -> None:
+    """backup.json, then the manifest over every file, each flushed to disk before the set is named."""
     (dest / "backup.json").write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
     lines = [
         f"{_sha_file(p)}  {p.relative_to(dest).as_posix()}"
         for p in sorted(_files(dest))
         if p.name != "manifest-sha256.txt"
     ]
-    (dest / "manifest-sha256.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return info
+    manifest = dest / "manifest-sha256.txt"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for path in (dest / "backup.json", manifest):
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
 
 
 def _blob_version(engine: Engine, key: str) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -35,10 +36,17 @@ def listed(folder: Path) -> set[str]:
     return {line.partition("  ")[2] for line in lines if line}
 
 
+def where(folder: Path, recorded: dict[str, str]) -> Path:
+    """A base as the set recorded it: relative to the set (`../2026-12-01-full`), so sets copied
+    together to the second site find each other there; an absolute path from an older set as it is."""
+    path = Path(recorded["path"])
+    return path if path.is_absolute() else (folder / path).resolve()
+
+
 def base_of(folder: Path) -> Path | None:
     info = json.loads((folder / "backup.json").read_text(encoding="utf-8"))
     base = info.get("base")
-    return Path(base["path"]) if base else None
+    return where(folder, base) if base else None
 
 
 def chain(folder: Path) -> list[Path]:
@@ -57,7 +65,7 @@ def problems(src: Path, check_one: Callable[[Path], list[str]]) -> list[str]:
         info = json.loads((newer / "backup.json").read_text(encoding="utf-8"))
         if not info.get("base"):
             break
-        base = Path(info["base"]["path"])
+        base = where(newer, info["base"])
         if not (base / "backup.json").exists() or not (base / MANIFEST).exists():
             return [*found, f"base backup missing: {base}"]
         if manifest_sha(base) != info["base"]["manifest_sha256"]:
@@ -74,9 +82,19 @@ def problems(src: Path, check_one: Callable[[Path], list[str]]) -> list[str]:
     return found
 
 
-def base_record(base: Path) -> dict[str, str]:
-    """What an incremental backup writes about its base in backup.json."""
-    return {"path": str(base.resolve()), "manifest_sha256": manifest_sha(base)}
+def base_record(base: Path, dest: Path) -> dict[str, str]:
+    """What an incremental backup (to be found at `dest`) writes about its base in backup.json."""
+    return {"path": os.path.relpath(base.resolve(), dest.resolve()), "manifest_sha256": manifest_sha(base)}
+
+
+def structure_problems(base: Path) -> list[str]:
+    """What stops a new set from being built on `base`, found without re-reading its bytes: a folder
+    that is no finished set, a broken link in its chain, an object the chain does not hold. (Reading
+    every byte of the chain each night would read the whole full set: `hoso restore` and `sha256sum
+    -c` are where the bytes are checked.)"""
+    if not (base / "backup.json").exists() or not (base / MANIFEST).exists():
+        return [f"not a finished hoso backup: {base}"]
+    return problems(base, lambda _folder: [])
 
 
 def known_blobs(base: Path) -> set[str]:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from api.app import create_app
+from archive.storage import make_store
 from flows.settings import Settings
+from retention import backup
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login
 from tests.retention.test_retention import _env
@@ -110,8 +118,12 @@ def test_an_incremental_backup_whose_base_changed_or_went_is_refused(
     blob.write_bytes(good[:-1] + b"X")  # a byte changed in the base: the day's backup cannot be restored
     refused = hoso(fresh, "restore", str(daily), env=env)
     assert refused.returncode == 1 and "altered" in refused.stderr and "full" in refused.stderr
+    # building on it checks the chain's shape, not every byte (that would read the whole full set each
+    # night): tomorrow's set is made, and it is refused at restore as today's is
     again = hoso(settings, "backup", str(tmp_path / "incr2"), "--base", str(full), env=_env(settings))
-    assert again.returncode == 1 and "hỏng" in again.stderr  # nor built upon
+    assert again.returncode == 0, again.stderr
+    later = hoso(fresh, "restore", str(tmp_path / "incr2"), env=env)
+    assert later.returncode == 1 and "altered" in later.stderr
 
     blob.write_bytes(good)
     manifest = full / "manifest-sha256.txt"
@@ -122,3 +134,101 @@ def test_an_incremental_backup_whose_base_changed_or_went_is_refused(
     (full / "backup.json").rename(full / "backup.old")
     gone = hoso(fresh, "restore", str(daily), env=env)
     assert gone.returncode == 1 and "base backup missing" in gone.stderr
+
+
+# Found by review (2026-12-02): a night that died half-way must not stop the following nights, and an
+# incremental must not re-read its whole base chain before it starts.
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def nightly(settings: Settings, root: Path, day: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    wrapper = tmp_path / "hoso"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m api.cli "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, **_env(settings), "HOSO_BACKUP_DIR": str(root), "HOSO_BIN": str(wrapper)}
+    env["HOSO_BACKUP_DATE"] = day
+    return subprocess.run([str(DEPLOY / "hoso-backup")], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_one_interrupted_night_does_not_stop_the_following_nights(
+    client: TestClient, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    upload(client, login(client, "gv.lan"), "khbd.pdf", lesson_plan_pdf("Bài"))
+    root = tmp_path / "backups"
+    assert nightly(settings, root, "2026-12-01", tmp_path).returncode == 0
+    # the night of the 2nd dies (power cut, disk full, OOM) before its manifest is written
+    assert (
+        hoso(
+            settings,
+            "backup",
+            str(root / "2026-12-02-incr"),
+            "--base",
+            str(root / "2026-12-01-full"),
+            env=_env(settings),
+        ).returncode
+        == 0
+    )
+    (root / "2026-12-02-incr" / "manifest-sha256.txt").unlink()
+    (root / "2026-12-02-incr" / "backup.json").unlink()
+    upload(client, login(client, "gv.lan"), "khbd-2.pdf", lesson_plan_pdf("Bài 2"))
+    third = nightly(settings, root, "2026-12-03", tmp_path)
+    fourth = nightly(settings, root, "2026-12-04", tmp_path)
+    assert (third.returncode, fourth.returncode) == (0, 0), third.stderr[-400:]
+
+
+@pytest.mark.parametrize("blobs", [4])
+def test_an_incremental_does_not_rehash_its_whole_base(
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    engine: Engine,
+    tmp_path: Path,
+    blobs: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lan = login(client, "gv.lan")
+    for i in range(blobs):
+        upload(client, lan, f"khbd-{i}.pdf", lesson_plan_pdf(f"Bài {i}"))
+    store = make_store(settings)
+    full = tmp_path / "full"
+    backup.backup(engine, store, full)
+    base_blob_bytes = sum(p.stat().st_size for p in (full / "objects" / "blobs").rglob("*") if p.is_file())
+    hashed: list[Path] = []
+    real = backup._sha_file
+    monkeypatch.setattr(backup, "_sha_file", lambda p: (hashed.append(Path(p)), real(p))[1])  # a counting spy
+    backup.backup(engine, store, tmp_path / "incr", base=full)
+    reread = sum(p.stat().st_size for p in hashed if full in p.parents and "objects" in p.parts)
+    assert reread < base_blob_bytes, f"the incremental re-read {reread} bytes of its base's {base_blob_bytes}"
+
+
+def test_a_run_that_dies_leaves_no_set_and_sets_moved_together_still_restore(
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upload(client, login(client, "gv.lan"), "khbd.pdf", lesson_plan_pdf("Bài"))
+    store, site = make_store(settings), tmp_path / "site-a"
+    backup.backup(engine, store, site / "2026-12-01-full")
+
+    def power_cut(dest: Path, info: dict[str, object]) -> None:
+        raise OSError("power cut")
+
+    with monkeypatch.context() as m:
+        m.setattr(backup, "_finish", power_cut)
+        with pytest.raises(OSError):
+            backup.backup(engine, store, site / "2026-12-02-incr", base=site / "2026-12-01-full")
+    assert not (site / "2026-12-02-incr").exists()  # nothing under the name, only a hidden partial folder
+    backup.backup(engine, store, site / "2026-12-02-incr", base=site / "2026-12-01-full")
+    assert sorted(p.name for p in site.iterdir()) == ["2026-12-01-full", "2026-12-02-incr"]
+
+    # the second site: both sets copied there together, the first site gone
+    second = tmp_path / "site-b"
+    shutil.copytree(site, second)
+    shutil.rmtree(site)
+    assert backup.check(second / "2026-12-02-incr") == []
+    fresh, env = _fresh(settings, tmp_path / "restored")
+    restored = hoso(fresh, "restore", str(second / "2026-12-02-incr"), env=env)
+    assert restored.returncode == 0 and "Toàn vẹn / intact" in restored.stdout, restored.stderr
