@@ -10,7 +10,7 @@ optionally, `seal.p7s` (a detached signature over the manifest, made by the call
 Layout (inside one root folder named after the package id, as E-ARK packages are zipped):
 
     METS.xml                                   root METS (CSIP 2.1 + DIP/SIP profile)
-    metadata/descriptive/…, metadata/preservation/premis.xml
+    metadata/descriptive/…, metadata/preservation/premis.xml (PREMIS.xml in a dossier package)
     documentation/…                            reports people read
     schemas/…                                  XSDs of our own metadata
     representations/rep1/METS.xml, representations/rep1/data/…
@@ -204,7 +204,8 @@ class PackageWriter:
             dmd = ET.SubElement(
                 mets, _m("dmdSec"), {"ID": f"dmd-{n}", "CREATED": iso(entry.created), "STATUS": "CURRENT"}
             )
-            self._md_ref(dmd, entry, entry.path, "OTHER", "TT05-2025")
+            ead = entry.path.endswith("/EAD.xml")  # the dossier's finding aid (TT 05/2025 packages)
+            self._md_ref(dmd, entry, entry.path, "EAD" if ead else "OTHER", None if ead else "TT05-2025")
             dmd_ids.append(f"dmd-{n}")
         preservation = self.under("metadata/preservation/")
         if preservation:
@@ -216,6 +217,8 @@ class PackageWriter:
         files = ET.SubElement(mets, _m("fileSec"), {"ID": "fileSec-1"})
         groups: dict[str, str] = {}
         for use, prefix in (("Documentation", "documentation/"), ("Schemas", "schemas/")):
+            if not self.under(prefix):
+                continue  # CSIP66: a file group holds files (a dossier package has no documentation/)
             group = ET.SubElement(
                 files,
                 _m("fileGrp"),

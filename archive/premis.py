@@ -77,6 +77,18 @@ def software_agents(hoso_version: str, events: Iterable[Event]) -> list[tuple[st
 Format = tuple[str, str]  # (PRONOM identifier, its format name)
 
 
+@dataclass(frozen=True)
+class SignatureFact:
+    """A signature over a file, as PREMIS 3 `signatureInformation` records it."""
+
+    encoding: str  # e.g. "PAdES (ETSI.CAdES.detached), trong tệp PDF" or "CAdES, DER (.p7s)"
+    signer: str  # the certificate's subject
+    method: str  # the level: PAdES-B-LT, CAdES-B-T, …
+    value: str  # where the signature value is: the .p7s path, or the PDF's /Contents
+    rules: str  # how to check it
+    properties: tuple[str, ...] = ()
+
+
 def formats_of(versions: Iterable[Version], paths: Mapping[str, str]) -> dict[str, Format]:
     """Package path → PRONOM format, for the versions fido identified."""
     return {
@@ -86,14 +98,27 @@ def formats_of(versions: Iterable[Version], paths: Mapping[str, str]) -> dict[st
     }
 
 
+def _signature(obj: ET.Element, fact: SignatureFact) -> None:
+    node = ET.SubElement(ET.SubElement(obj, _p("signatureInformation")), _p("signature"))
+    ET.SubElement(node, _p("signatureEncoding")).text = fact.encoding
+    ET.SubElement(node, _p("signer")).text = fact.signer
+    ET.SubElement(node, _p("signatureMethod")).text = fact.method
+    ET.SubElement(node, _p("signatureValue")).text = fact.value
+    ET.SubElement(node, _p("signatureValidationRules")).text = fact.rules
+    for text in fact.properties:
+        ET.SubElement(node, _p("signatureProperties")).text = text
+
+
 def build(
     objects: Iterable[Entry],
     events: Iterable[Event],
     agents: Iterable[tuple[str, str, str]],
     formats: Mapping[str, Format] | None = None,
+    signatures: Mapping[str, list[SignatureFact]] | None = None,
 ) -> bytes:
     """agents: (identifier, name, type) such as ("hoso", "hoso 0.1.0", "software"); formats: package
-    path → (PUID, name), written as PRONOM's `formatRegistry` entry."""
+    path → (PUID, name), written as PRONOM's `formatRegistry` entry; signatures: path → the
+    signatures over that file (`signatureInformation`)."""
     root = ET.Element(_p("premis"), {"version": "3.0"})
     for entry in objects:
         obj = ET.SubElement(root, _p("object"), {f"{{{XSI_NS}}}type": "premis:file"})
@@ -113,6 +138,8 @@ def build(
             ET.SubElement(registry, _p("formatRegistryName")).text = "PRONOM"
             ET.SubElement(registry, _p("formatRegistryKey")).text = pronom[0]
             ET.SubElement(registry, _p("formatRegistryRole")).text = "identification"
+        for fact in (signatures or {}).get(entry.path, []):
+            _signature(obj, fact)
     for event in events:
         node = ET.SubElement(root, _p("event"))
         _identifier(node, "event", event.id)

@@ -155,6 +155,41 @@ def refile(
         console.print(f"✓ {record_id} → {file_code}")
 
 
+def package(
+    file_code: str = typer.Argument(..., help="Số, ký hiệu hồ sơ / the dossier's file code"),
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Tệp .zip ghi ra / the ZIP to write"),
+    school: str | None = typer.Option(None, "--school", help="Mã trường, khi mã hồ sơ trùng / school code"),
+    package_type: str = typer.Option("AIP", "--type", help="AIP (lưu giữ) hoặc SIP (giao nộp)"),
+    username: str = AS,
+) -> None:
+    """Đóng gói hồ sơ đã đóng theo TT 05/2025 / package a closed dossier (AIP or SIP, sealed, audited)."""
+    import os
+
+    from sqlalchemy import select
+
+    from api.cli.common import fail
+    from archive.models import Dossier, School
+    from flows.dossier_package import build
+
+    settings = Settings()
+    if not out.parent.is_dir():
+        fail(f"Không có thư mục {out.parent}.", f"No folder {out.parent}.")
+    with open_session(settings) as session:
+        person = active_person(session, username)
+        query = select(Dossier.id).join(School, School.id == Dossier.school_id).where(Dossier.file_code == file_code)
+        found = list(session.scalars(query.where(School.code == school) if school else query))
+        if len(found) != 1:
+            many = len(found) > 1
+            fail(
+                "Mã hồ sơ trùng ở nhiều trường: thêm --school." if many else f"Không có hồ sơ {file_code!r}.",
+                "That file code exists at several schools: add --school." if many else f"No dossier {file_code!r}.",
+            )
+        built = build.build(session, settings, make_store(settings), person, found[0], package_type.upper(), out.parent)
+        os.replace(built.path, out)  # written beside the target: the rename is atomic
+        console.print(f"✓ {out} ({built.package_type}, {built.documents} tài liệu, {built.size} B)")
+        console.print(f"SHA-256: {built.sha256}")
+
+
 def _print_list(data: dict[str, object]) -> None:
     state = {"draft": "dự thảo / draft", "approved": "đã phê duyệt / approved"}.get(str(data["state"]), data["state"])
     console.print(f"Danh mục hồ sơ năm học {data['school_year']} ({data['school_code']}): {state}")

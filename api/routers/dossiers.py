@@ -3,14 +3,17 @@ records, refiling), closing, handing over to the school's archive, and the hando
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from api.deps import CurrentUser, DbSession, HosoState
 from api.routers import file_body
 from archive.schemas import RowId
 from flows import dossiers as dossier_flow
+from flows.dossier_package import build as dossier_package
 from retention.dossiers import closing, filing, handover, views, yearly_list
 from retention.dossiers.common import school_by_code
 from retention.schemas import (
@@ -160,3 +163,27 @@ def refile(record_id: str, body: RefileIn, person: CurrentUser, session: DbSessi
     """The clerk files (or refiles) a record into an open dossier before it closes (audited)."""
     record = filing.refile(session, person, record_id, body.dossier_id, body.reason)
     return {"record_id": record.id, "dossier": views.visible_dossier(session, person, body.dossier_id)}
+
+
+@router.post(
+    "/dossiers/{dossier_id}/package",
+    response_class=FileResponse,
+    responses=file_body("application/zip", "The dossier's sealed package (TT 05/2025 form), streamed from disk"),
+)
+def package(
+    dossier_id: str,
+    person: CurrentUser,
+    session: DbSession,
+    app_state: HosoState,
+    package_type: Literal["AIP", "SIP"] = "AIP",
+) -> FileResponse:
+    """A closed dossier as an E-ARK AIP or SIP in TT 05/2025 form (EAD3, TT 05 records, PREMIS 3,
+    schemas inside), sealed; `hoso verify` checks it offline. Audited."""
+    built = dossier_package.build(session, app_state.settings, app_state.store, person, dossier_id, package_type)
+    return FileResponse(
+        built.path,
+        media_type="application/zip",
+        filename=built.filename,
+        headers={"X-Content-SHA256": built.sha256},
+        background=BackgroundTask(built.path.unlink, missing_ok=True),
+    )

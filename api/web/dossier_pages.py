@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from api.deps import DbSession, HosoState
@@ -27,6 +28,7 @@ from archive import access, calendar
 from archive.exceptions import HosoError, InvalidInput
 from archive.models import Dossier, DossierList, DossierState, Membership, Person, Record, School
 from flows import dossiers as dossier_flow
+from flows.dossier_package import build as dossier_package
 from retention.dossiers import closing, common, filing, handover, views, yearly_list
 
 router = APIRouter(include_in_schema=False)
@@ -206,6 +208,7 @@ def _dossier_page(
     context = {"d": shown, "school": common.school_of(session, dossier.school_id), "documents": documents}
     context |= {
         "may_edit": draft and editor,
+        "may_package": editor and dossier.state in dossier_package.PACKABLE and bool(documents),
         "people": _people(session, dossier.school_id),
         "terms": common.YEARS_CHOICES,
     }
@@ -263,6 +266,31 @@ def edit(request: Request, dossier_id: str, posted: Posted, session: DbSession) 
         return "sua"
 
     return _dossier_act(request, session, posted, dossier_id, action)
+
+
+@router.post("/danh-muc-ho-so/ho-so/{dossier_id}/goi")
+def package(request: Request, dossier_id: str, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
+    """The clerk's or archivist's download of the dossier's sealed package (TT 05/2025 form)."""
+    person = form_poster(request, session, str(posted.get("csrf_token", "")), ROLES, t(REFUSED))
+    if isinstance(person, Response):
+        return person
+    try:
+        built = dossier_package.build(
+            session, app_state.settings, app_state.store, person, dossier_id, str(posted.get("package_type") or "AIP")
+        )
+    except HosoError as e:
+        session.rollback()
+        if e.code in ("forbidden", "not_found"):
+            return render(
+                request, "error.html", person, status_code=403 if e.code == "forbidden" else 404, message=said(e)
+            )
+        return _dossier_page(request, session, person, dossier_id, 422, {"package": said(e)})
+    return FileResponse(
+        built.path,
+        media_type="application/zip",
+        filename=built.filename,
+        background=BackgroundTask(built.path.unlink, missing_ok=True),
+    )
 
 
 @router.post("/danh-muc-ho-so/ho-so/{dossier_id}/xoa")

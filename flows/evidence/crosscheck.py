@@ -26,6 +26,7 @@ from archive.package import MANIFEST, METS_NS, SEAL, XLINK_NS
 from archive.premis import PREMIS_NS
 
 PREMIS = "metadata/preservation/premis.xml"
+PREMIS_TT05 = "metadata/preservation/PREMIS.xml"  # a dossier package names it as TT 05/2025 does
 METS = "METS.xml"
 AUDIT = "documentation/audit/"
 MAX_METADATA = 64 * 1024 * 1024  # a metadata file larger than this is not one hoso wrote
@@ -60,11 +61,14 @@ def _is_mets(rel: str) -> bool:
 
 
 def _check_premis(read: Callable[[str], bytes], manifest: dict[str, str], found: Findings) -> None:
-    if PREMIS not in manifest:
-        found.fail(f"Gói không có siêu dữ liệu bảo quản PREMIS ({PREMIS}).", f"The package has no PREMIS ({PREMIS}).")
+    premis_path = PREMIS_TT05 if PREMIS_TT05 in manifest else PREMIS
+    if premis_path not in manifest:
+        found.fail(
+            f"Gói không có siêu dữ liệu bảo quản PREMIS ({premis_path}).", f"The package has no PREMIS ({premis_path})."
+        )
         return
     try:
-        root = _xml(read, PREMIS)
+        root = _xml(read, premis_path)
     except (ET.ParseError, ValueError) as e:
         found.fail("Tệp PREMIS hỏng, không đọc được", f"The PREMIS file is damaged: {e}")
         return

@@ -18,7 +18,9 @@ What is checked, in order, each failure named:
 4. each audit excerpt re-computes: every event's hash from its content, consecutive events link;
 5. the hashes the package's PREMIS, METS and audit excerpts name agree with the files
    (`flows.evidence.crosscheck`);
-6. the ZIP container itself is exactly as hoso writes it (`archive.zipcheck`), so no header byte
+6. a dossier package's EAD and TT 05 records validate against the schemas it carries, and the
+   files they name are there with those hashes (`flows.evidence.descriptive_check`);
+7. the ZIP container itself is exactly as hoso writes it (`archive.zipcheck`), so no header byte
    can change unnoticed either.
 """
 
@@ -38,6 +40,7 @@ from typing import Any
 from archive import audit, zipcheck
 from archive.package import MANIFEST, SEAL, parse_manifest
 from flows.evidence import crosscheck as package_crosscheck
+from flows.evidence import descriptive_check
 from flows.settings import Settings
 from signing import keys, trust, validate
 
@@ -227,6 +230,9 @@ def _verify_open(
     verdict.problems += found.problems
     verdict.notes += found.notes
     verdict.cross_checked = found.premis_checked + found.mets_checked + found.audit_checked
+    described = descriptive_check.check(read, present)  # a dossier package's EAD and TT 05 records
+    verdict.problems += described.problems
+    verdict.cross_checked += described.checked
 
 
 def _check_files(

@@ -1,0 +1,99 @@
+"""A dossier's package from the three doors: the API route (a recording's media record inside),
+the dossier page's button, and `hoso dossiers package`; each refuses what it must, each is audited."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from archive.models import AuditEvent, Dossier, Record
+from flows.evidence.verify import verify
+from flows.settings import Settings
+from tests.api.test_cli import hoso
+from tests.factories import World, login, mp4_bytes
+from tests.flows.test_dossier_package import _year
+from tests.search.test_search_api import upload
+from tests.web.test_pages_http import csrf_of, page_login
+
+VIDEO = {"record_type": "lesson_recording", "title": "Video tiết dạy Toán 5", "school_year": "2026-2027", "month": 11}
+
+
+def _recording_dossier(client: TestClient, world: World, session: Session, settings: Settings) -> Dossier:
+    _year(session, world, settings)
+    record_id = upload(client, login(client, "gv.lan"), "tiet-day.mp4", mp4_bytes(200_000), **VIDEO)
+    session.rollback()
+    record = session.get(Record, record_id)
+    assert record is not None and record.dossier_id, "the recording files itself into its dossier"
+    dossier = session.get(Dossier, record.dossier_id)
+    assert dossier is not None
+    return dossier
+
+
+def test_the_api_packages_a_closed_dossier_and_refuses_an_open_one(
+    client: TestClient, world: World, session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    dossier = _recording_dossier(client, world, session, settings)
+    thu, lan = login(client, "vt.thu"), login(client, "gv.lan")
+    url = f"/api/v1/dossiers/{dossier.id}/package"
+    still_open = client.post(url, headers=thu)
+    assert still_open.status_code == 409 and "chưa đóng" in still_open.json()["message"]
+    closed = client.post("/api/v1/dossiers/closing", headers=thu, json={"dossier_ids": [dossier.id]})
+    assert closed.status_code == 200, closed.text
+    assert client.post(url, headers=lan).status_code == 403  # a teacher does not package dossiers
+    assert client.post(url, headers=thu, params={"package_type": "DIP"}).status_code == 422
+    made = client.post(url, headers=thu, params={"package_type": "SIP"})
+    assert made.status_code == 200, made.text
+    assert made.headers["content-type"] == "application/zip"
+    assert "attachment" in made.headers["content-disposition"]
+    package = tmp_path / "sip.zip"
+    package.write_bytes(made.content)
+    verdict = verify(package, settings)
+    assert verdict.intact, verdict.problems  # the self-signed seal of a test server: intact, maker unproven
+    with zipfile.ZipFile(io.BytesIO(made.content)) as z:
+        names = {n.split("/", 1)[1]: n for n in z.namelist()}
+        assert f"representations/rep1/data/{dossier.file_code}.1.mp4" in names
+        record = z.read(names[f"metadata/descriptive/{dossier.file_code}.1.xml"]).decode()
+        assert record.lstrip().startswith("<?xml") and "<tt05:media" in record
+        assert "<tt05:movieTitle>Video tiết dạy Toán 5</tt05:movieTitle>" in record
+        assert "<tt05:typeMedia>Phim</tt05:typeMedia>" in record
+        assert 'csip:OAISPACKAGETYPE="SIP"' in z.read(names["METS.xml"]).decode()
+    session.rollback()
+    audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "dossier.packaged")).all()
+    assert [e.details["package_type"] for e in audited] == ["SIP"]
+    assert not list(settings.tmp_dir.glob("*.dossier.zip"))  # the temporary ZIP went after it was sent
+
+
+def test_the_dossier_page_has_the_button_and_the_cli_writes_the_file(
+    client: TestClient, world: World, session: Session, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    dossier = _recording_dossier(client, world, session, settings)
+    page_login(client, "vt.thu")
+    page = client.get(f"/danh-muc-ho-so/ho-so/{dossier.id}")
+    assert page.status_code == 200 and "Tải gói hồ sơ" not in page.text  # open: nothing to package yet
+    cli_open = hoso(
+        settings, "dossiers", "package", dossier.file_code, "--out", str(tmp_path / "x.zip"), "--as", "vt.thu"
+    )
+    assert cli_open.returncode == 1 and "chưa đóng" in cli_open.stderr and not (tmp_path / "x.zip").exists()
+    closed = client.post(
+        "/api/v1/dossiers/closing", headers=login(client, "vt.thu"), json={"dossier_ids": [dossier.id]}
+    )
+    assert closed.status_code == 200, closed.text
+    page = client.get(f"/danh-muc-ho-so/ho-so/{dossier.id}")
+    assert "Tải gói hồ sơ" in page.text and "Gói giao nộp vào lưu trữ" in page.text
+    made = client.post(
+        f"/danh-muc-ho-so/ho-so/{dossier.id}/goi", data={"csrf_token": csrf_of(page.text), "package_type": "AIP"}
+    )
+    assert made.status_code == 200 and made.headers["content-type"] == "application/zip"
+    forged = client.post(f"/danh-muc-ho-so/ho-so/{dossier.id}/goi", data={"csrf_token": "x", "package_type": "AIP"})
+    assert forged.status_code in (400, 403)
+    out = tmp_path / "aip.zip"
+    cli = hoso(settings, "dossiers", "package", dossier.file_code, "--out", str(out), "--as", "vt.thu")
+    assert cli.returncode == 0, cli.stderr
+    assert out.is_file() and "SHA-256" in cli.stdout and verify(out, settings).intact
+    unknown = hoso(settings, "dossiers", "package", "9999.99.99", "--out", str(tmp_path / "y.zip"), "--as", "vt.thu")
+    assert unknown.returncode == 1 and "Không có hồ sơ" in unknown.stderr
