@@ -48,6 +48,8 @@ def marked() -> set[str]:
         labels.RETENTION_VI,
         labels.SIGNED_VI,
         labels.MEDIA_VI,
+        labels.UNIT_KIND_VI,
+        labels.UNIT_ROLE_VI,
         {e.href: e.label for e in menu.MENU},
         {"yes": "Có", "no": "Không"},  # labels.yes_no
         notification_texts.KIND_VI,
