@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.web import dossier_pages, forms, labels, menu, rendering, retention_pages
+from api.web import dossier_pages, forms, grant_pages, labels, menu, rendering, retention_pages, unit_pages
 from api.web.i18n import CATALOGUE
 from archive.notifications import texts as notification_texts
 from flows.renditions import run as rendition_run
@@ -58,7 +58,13 @@ def marked() -> set[str]:
     summaries = re.findall(r'return "([^"]+)"', Path(validate.__file__).read_text())
     found |= {s for s in summaries if s.startswith(("Chữ ký", "Dấu thời gian"))} | {"Dấu thời gian tài liệu hợp lệ"}
     found |= {vi for vi, _en in rendition_run.REASONS}  # why a rendition failed, shown on the record page
-    return found | {retention_pages.REFUSED, dossier_pages.REFUSED, forms.CSRF_REFUSED}
+    return found | {
+        retention_pages.REFUSED,
+        dossier_pages.REFUSED,
+        forms.CSRF_REFUSED,
+        grant_pages.REFUSED,
+        unit_pages.NO_UNIT,
+    }
 
 
 def test_every_marked_string_has_english_with_the_same_placeholders() -> None:
