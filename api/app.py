@@ -48,6 +48,7 @@ from api.web import (
     copy_pages,
     dossier_pages,
     evidence_pages,
+    grant_pages,
     notification_pages,
     pages,
     people_pages,
@@ -55,6 +56,7 @@ from api.web import (
     sso_pages,
     staff_pages,
     stats_pages,
+    unit_pages,
     upload_pages,
 )
 from api.web.i18n import LanguageMiddleware
@@ -147,6 +149,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(approval_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(grant_pages.router)
+    app.include_router(unit_pages.router)
     app.include_router(people_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)

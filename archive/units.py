@@ -27,7 +27,7 @@ from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person, Role, School
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
 from archive.unit_models import OrgUnit, UnitKind, UnitMembership, UnitRole
-from archive.unit_reach import ALL_ROLES, reach
+from archive.unit_reach import ALL_ROLES, reach, subtree_ids
 from archive.unit_schemas import UnitCreate, UnitOut, UnitPersonCreate, UnitPersonOut, UnitSchoolCreate, UnitSchoolOut
 
 NOT_YOURS = ("Đơn vị này không thuộc phạm vi của bạn.", "This unit is outside your reach.")
@@ -252,3 +252,23 @@ def people_of(session: Session, unit: OrgUnit) -> list[tuple[Person, str]]:
 
 def schools_of(session: Session, unit_ids: Collection[int]) -> list[School]:
     return list(session.scalars(select(School).where(School.unit_id.in_(list(unit_ids))).order_by(School.code)))
+
+
+def school_count(session: Session, unit: OrgUnit) -> int:
+    """The schools at or under the unit (a Sở: its Phòng's too), counted in SQL."""
+    under = subtree_ids(session, [unit.id])
+    return session.scalar(select(func.count()).select_from(School).where(School.unit_id.in_(under))) or 0
+
+
+def children_of(session: Session, unit: OrgUnit) -> list[OrgUnit]:
+    """The Phòng directly under a Sở (none under a Phòng)."""
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id).order_by(OrgUnit.code)))
+
+
+def own_units(session: Session, person: Person) -> list[tuple[OrgUnit, list[UnitRole], int]]:
+    """The units where the person holds a role, with those roles and the unit's school count (home page)."""
+    roles: dict[int, list[UnitRole]] = {}
+    for m in person.unit_memberships:
+        roles.setdefault(m.unit_id, []).append(UnitRole(m.role))
+    found = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(list(roles))).order_by(OrgUnit.code))
+    return [(u, sorted(roles[u.id]), school_count(session, u)) for u in found]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, calendar, grants, service
+from archive import access, calendar, grants, service, units
 from archive.models import Person, Role
 from retention import alerts
 from search.models import EvidenceExport
@@ -32,7 +32,9 @@ def attention(session: Session, person: Person) -> dict[str, Any]:
         blocks["submitted_now"] = workflow.submitted_by(session, person, period)
     if roles & SIGNING:
         blocks["queue"] = workflow.queue(session, schools, period)
-    if Role.inspector in roles:
+    if person.unit_memberships:  # a Sở's or Phòng's people: their unit, its page and its dashboard
+        blocks["units"] = units.own_units(session, person)
+    if grants.is_inspector(person):  # the system's inspectors and a unit's
         blocks["grants"] = grants.clauses(session, person)
         blocks["exports"] = session.scalar(
             select(func.count()).select_from(EvidenceExport).where(EvidenceExport.requested_by_id == person.id)

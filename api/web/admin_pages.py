@@ -1,4 +1,4 @@
-"""The administrator's page (schools, people and their roles) and the inspection-grant page.
+"""The administrator's page (schools, people and their roles), one's password, a person's certificates.
 
 Forms post to the same service functions the API uses (audited the same way). A person is created
 with their first role in one step: the role and school are checked before the account is written,
@@ -7,32 +7,27 @@ so a refused form never leaves an account without a role behind.
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from api.deps import DbSession, state
 from api.proxies import client_address
-from api.web import labels
-from api.web.forms import csrf_refused, field_errors, form_poster, posted_form
+from api.web.forms import csrf_refused, field_errors, form_poster
 from api.web.i18n import said, t
-from api.web.menu import ADMINS, GRANTORS
+from api.web.menu import ADMINS
 from api.web.rendering import ROLE_VI, page_viewer, render, to_login, viewer
 from api.web.session import set_session
-from archive import access, calendar, grants, service
+from archive import service
 from archive.auth import confirm_password, issue_token
-from archive.calendar import VN_TIME
 from archive.exceptions import HosoError, TooManyAttempts
-from archive.grant_schemas import GrantCreate, GrantRevoke
-from archive.models import Membership, Person, RecordType, Role, School
+from archive.models import Person, Role, School
 from archive.schemas import MembershipCreate, PasswordChange, PersonCreate, SchoolCreate
-from signing import ownership, seal
+from signing import ownership
 from signing import service as signing_service
 from signing.models import SigningCertificate
 
@@ -153,126 +148,6 @@ def add_person(
     except HosoError as e:
         return _admin_page(request, session, person, 409, person_form=form, errors={"username": said(e)})
     return RedirectResponse(f"/quan-tri?done=nguoi-dung-{form['username']}", status_code=303)
-
-
-# -- inspection grants --------------------------------------------------------------------------
-
-
-def _grants_page(
-    request: Request,
-    session: Session,
-    person: Person,
-    status_code: int = 200,
-    form: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-) -> HTMLResponse:
-    own = (
-        list(session.scalars(select(School).order_by(School.code)))
-        if access.is_admin(person)
-        else [m.school for m in person.memberships if m.role == Role.principal and m.school is not None]
-    )
-    inspectors = list(
-        session.scalars(
-            select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.role == Role.inspector.value, Person.active, Person.deleted_at.is_(None))
-            .order_by(Person.username)
-        )
-    )
-    types = list(session.scalars(select(RecordType).order_by(RecordType.name_vi)))
-    fingerprint = seal.published_fingerprint(state(request).settings)
-    rows = [grants.out(g, fingerprint) for g in grants.visible(session, person)]
-    session.commit()
-    return render(
-        request,
-        "grants.html",
-        person,
-        status_code=status_code,
-        schools=own,
-        inspectors=inspectors,
-        types=types,
-        grants=rows,
-        seal_fingerprint=fingerprint,
-        names=labels.names(session),
-        form=form or {"school_codes": [s.code for s in own[:1]], "record_types": []},
-        errors=errors or {},
-    )
-
-
-@router.get("/cap-quyen-thanh-tra", response_class=HTMLResponse)
-def grants_page(request: Request, session: DbSession) -> Response:
-    person = page_viewer(request, session, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
-    if isinstance(person, Response):
-        return person
-    return _grants_page(request, session, person)
-
-
-@router.post("/cap-quyen-thanh-tra")
-def add_grant(request: Request, posted: Annotated[FormData, Depends(posted_form)], session: DbSession) -> Response:
-    person = form_poster(
-        request,
-        session,
-        str(posted.get("csrf_token", "")),
-        GRANTORS,
-        t("Trang này dành cho quản trị viên và hiệu trưởng."),
-    )
-    if isinstance(person, Response):
-        return person
-    form: dict[str, Any] = {
-        "inspector": str(posted.get("inspector", "")),
-        "decision_number": str(posted.get("decision_number", "")).strip(),
-        "decision_date": str(posted.get("decision_date", "")),
-        "school_codes": [str(v) for v in posted.getlist("school_codes")],
-        "record_types": [str(v) for v in posted.getlist("record_types")],
-        "school_years": str(posted.get("school_years", "")).strip(),
-        "expires_on": str(posted.get("expires_on", "")),
-    }
-    errors: dict[str, str] = {}
-    expires: datetime | None = None
-    try:
-        expires = datetime.combine(datetime.strptime(form["expires_on"], "%Y-%m-%d").date(), time(23, 59, 59), VN_TIME)
-    except ValueError:
-        errors["expires_on"] = t("Chọn ngày hết hạn quyền thanh tra.")
-    try:
-        body = GrantCreate(
-            inspector=form["inspector"],
-            decision_number=form["decision_number"],
-            decision_date=form["decision_date"] or None,
-            school_codes=form["school_codes"],
-            record_types=form["record_types"],
-            school_years=[y.strip() for y in form["school_years"].replace(";", ",").split(",") if y.strip()],
-            expires_at=expires or calendar.now(),
-        )
-    except ValidationError as e:
-        errors = field_errors(e) | errors
-    if errors:
-        return _grants_page(request, session, person, 422, form, errors)
-    try:
-        grants.create(session, person, body)
-    except HosoError as e:
-        return _grants_page(request, session, person, 422, form, {"_": said(e)})
-    return RedirectResponse("/cap-quyen-thanh-tra", status_code=303)
-
-
-@router.post("/cap-quyen-thanh-tra/{grant_id}/thu-hoi")
-def revoke_grant(
-    request: Request,
-    grant_id: int,
-    csrf_token: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-    *,
-    session: DbSession,
-) -> Response:
-    person = form_poster(request, session, csrf_token, GRANTORS, t("Trang này dành cho quản trị viên và hiệu trưởng."))
-    if isinstance(person, Response):
-        return person
-    try:
-        grants.revoke(session, person, grant_id, GrantRevoke(reason=reason.strip()))
-    except ValidationError:
-        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": t("Ghi lý do thu hồi.")})
-    except HosoError as e:
-        return _grants_page(request, session, person, 422, errors={f"reason-{grant_id}": said(e)})
-    return RedirectResponse("/cap-quyen-thanh-tra", status_code=303)
 
 
 # -- one's own password -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.web.i18n import gettext, lang
-from archive.models import Person, RecordStatus, RecordType, School
+from archive.models import Person, RecordStatus, RecordType, School, UnitKind, UnitRole
 from retention.models import RetentionState
 from signing.models import BatchState, Decision, SignState
 
@@ -43,6 +43,12 @@ RETENTION_VI: dict[str, str] = {
     RetentionState.proposed: "Đề nghị hủy",
     RetentionState.destroyed: "Đã hủy",
     RetentionState.transferred: "Đã nộp lưu",
+}
+UNIT_KIND_VI: dict[str, str] = {UnitKind.so: "Sở GDĐT", UnitKind.phong: "Phòng GDĐT"}
+UNIT_ROLE_VI: dict[str, str] = {
+    UnitRole.admin: "Quản trị đơn vị",
+    UnitRole.head: "Lãnh đạo đơn vị",
+    UnitRole.inspector: "Thanh tra đơn vị",
 }
 SIGNED_VI = {"yes": "Đã ký số", "no": "Chưa ký số"}
 MEDIA_VI = {"document": "Văn bản", "sheet": "Bảng tính", "video": "Video"}

@@ -27,6 +27,8 @@ DOSSIER_KEEPERS = frozenset({*dossiers.VIEWERS, Role.admin})  # the yearly list,
 EVERYONE = frozenset(Role)
 DASHBOARD_VIEWERS = frozenset({Role.admin})  # and every unit role (a Sở's or Phòng's people)
 UNIT_PEOPLE = frozenset(UnitRole)
+UNIT_GRANTORS = frozenset({UnitRole.head})  # a Sở's or Phòng's head grants its inspectors its schools
+UNIT_VIEWERS = ADMINS  # the unit page: the system admin, and every unit role (for the units it reaches)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ MENU = (
     Entry("/danh-muc-ho-so", "Hồ sơ", DOSSIER_KEEPERS),
     Entry("/thong-ke", "Thống kê", STATS_VIEWERS),
     Entry("/tong-hop", "Tổng hợp", DASHBOARD_VIEWERS, UNIT_PEOPLE),
-    Entry("/cap-quyen-thanh-tra", "Cấp quyền thanh tra", GRANTORS),
+    Entry("/don-vi", "Đơn vị", UNIT_VIEWERS, UNIT_PEOPLE),
+    Entry("/cap-quyen-thanh-tra", "Cấp quyền thanh tra", GRANTORS, UNIT_GRANTORS),
     Entry("/quan-tri", "Quản trị", ADMINS),
 )
 

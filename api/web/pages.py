@@ -141,6 +141,8 @@ def home(request: Request, session: DbSession) -> Response:
     if "grants" in blocks:  # the inspector checks every package they take against this seal
         blocks["seal_fingerprint"] = seal.published_fingerprint(state(request).settings)
         blocks["names"] = labels.names(session)
+    if "units" in blocks:
+        blocks["unit_role_names"] = labels.UNIT_ROLE_VI
     return render(request, "home.html", person, **blocks)
 
 

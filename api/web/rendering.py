@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from api.deps import state
 from api.web import menu
 from api.web.i18n import english, gettext, lang
-from api.web.labels import STATUS_VI, badge_label, yes_no
+from api.web.labels import STATUS_VI, UNIT_ROLE_VI, badge_label, yes_no
 from api.web.session import SESSION_COOKIE, csrf_for
 from archive.auth import person_from_token
 from archive.calendar import VN_TIME
@@ -140,6 +140,7 @@ def render(request: Request, name: str, person: Person | None, status_code: int 
     secret = state(request).settings.resolved_secret_key()
     token = request.cookies.get(SESSION_COOKIE) or ""
     roles = sorted({gettext(ROLE_VI[Role(m.role)]) for m in person.memberships}) if person else []
+    roles += sorted({gettext(UNIT_ROLE_VI[m.role]) for m in person.unit_memberships}) if person else []
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return templates.TemplateResponse(
         request,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.web import dossier_pages, forms, labels, menu, rendering, retention_pages
+from api.web import dossier_pages, forms, grant_pages, labels, menu, rendering, retention_pages, unit_pages
 from api.web.i18n import CATALOGUE
 from archive.notifications import texts as notification_texts
 from flows.renditions import ocr as ocr_run
@@ -50,6 +50,8 @@ def marked() -> set[str]:
         labels.RETENTION_VI,
         labels.SIGNED_VI,
         labels.MEDIA_VI,
+        labels.UNIT_KIND_VI,
+        labels.UNIT_ROLE_VI,
         {e.href: e.label for e in menu.MENU},
         {"yes": "Có", "no": "Không"},  # labels.yes_no
         notification_texts.KIND_VI,
@@ -60,7 +62,13 @@ def marked() -> set[str]:
     found |= {vi for vi, _en in rendition_run.REASONS}  # why a rendition failed, shown on the record page
     found |= {vi for vi, _en in recording.REASONS}  # why a recording's poster or copy failed
     found |= {vi for vi, _en in ocr_run.REASONS}  # why a scan's PDF/A failed
-    return found | {retention_pages.REFUSED, dossier_pages.REFUSED, forms.CSRF_REFUSED}
+    return found | {
+        retention_pages.REFUSED,
+        dossier_pages.REFUSED,
+        forms.CSRF_REFUSED,
+        grant_pages.REFUSED,
+        unit_pages.NO_UNIT,
+    }
 
 
 def test_every_marked_string_has_english_with_the_same_placeholders() -> None:

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import RecordStatus, RecordType, Role
+from archive.models import RecordStatus, RecordType, Role, UnitRole
 from retention.models import DispositionState, FixityState, RetentionState
 from search.documents import FACETS
 from search.models import ExportState
+from signing.compliance import MonthState
 from signing.models import BatchState, Decision, SignState, StampPlace
 from signing.validate import Verdict
 from tests.factories import World
@@ -24,7 +25,7 @@ from tests.web.test_pages_http import page_login
 from tests.web.tour import build
 
 ENUMS = (Role, RecordStatus, Decision, BatchState, SignState, StampPlace, Verdict, RetentionState)
-ENUMS_2 = (DispositionState, FixityState, ExportState)
+ENUMS_2 = (DispositionState, FixityState, ExportState, UnitRole, MonthState)  # a unit's roles, a month's state
 ALWAYS = ("HOSO_", "DESIGN", "True", "False", "None")
 SHOWN_ATTRS = {"placeholder", "aria-label", "title", "alt"}
 PAGE_BUDGET = 60_000  # bytes of HTML + CSS a page may weigh (issue #15: they were 17 KB)

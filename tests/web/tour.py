@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import calendar
-from archive.models import Person, Role
-from tests.factories import World, login, person
+from archive import calendar, service, units
+from archive.models import Person, Role, UnitKind, UnitRole
+from archive.schemas import PersonCreate
+from archive.unit_schemas import UnitCreate, UnitPersonCreate
+from tests.factories import PASSWORD, World, login, person
 from tests.signing.conftest import submit, upload_plan
 
 COMMON = ["/trang-chu", "/tim-kiem", "/tim-kiem?q=phan+so", "/doi-mat-khau", "/thong-bao", "/trang-khong-co"]
@@ -57,6 +59,7 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
         asked = client.post("/api/v1/copies", headers=nam, json=body)
         assert asked.status_code == 201, asked.text
     read_copy = f"/ban-sao/{asked.json()['id']}/doc"
+    district(client, session)
     tour = Tour(record_id=record["id"], batch_id=batch_id)
     tour.pages = {
         "gv.lan": [*COMMON, "/tai-len", rec],
@@ -66,6 +69,36 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
         "lt.mai": [*COMMON, "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
         "tt.nam": [*COMMON, rec, "/goi-chung-cu", "/ban-sao", read_copy],
         "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"]
-        + [f"/quan-tri/nguoi-dung/{teacher_id}", "/quan-tri/nhap-danh-sach"],
+        + [f"/quan-tri/nguoi-dung/{teacher_id}", "/quan-tri/nhap-danh-sach", "/don-vi", "/don-vi/PGD-TB", "/tong-hop"],
+        "pgd.tp": [*COMMON, "/don-vi", "/don-vi/SGD-DN", "/don-vi/PGD-TB", "/tong-hop", "/cap-quyen-thanh-tra"],
+        "pgd.tt": [*COMMON, "/don-vi/PGD-TB", "/tong-hop?don_vi=PGD-TB"],
     }
     return tour
+
+
+def district(client: TestClient, session: Session) -> None:
+    """Sở SGD-DN over Phòng PGD-TB, which holds THA: pgd.tp is the Sở's head and administrator, pgd.tt
+    the Phòng's inspector under a grant of the Phòng's schools."""
+    units.create_unit(session, None, UnitCreate(kind=UnitKind.so, code="SGD-DN", name="Sở GDĐT Đồng Nai"))
+    phong = UnitCreate(kind=UnitKind.phong, code="PGD-TB", name="Phòng GDĐT Trảng Bom", parent_code="SGD-DN")
+    units.create_unit(session, None, phong)
+    units.attach_school(session, None, "THA", "PGD-TB")
+    for username, unit, roles in (
+        ("pgd.tp", "SGD-DN", (UnitRole.head, UnitRole.admin)),
+        ("pgd.tt", "PGD-TB", (UnitRole.inspector,)),
+    ):
+        service.create_person(
+            session, None, PersonCreate(username=username, full_name=username.title(), password=PASSWORD)
+        )
+        for role in roles:
+            units.add_person(session, None, unit, UnitPersonCreate(username=username, role=role))
+    session.commit()
+    grant = {
+        "inspector": "pgd.tt",
+        "decision_number": "7/QĐ-PGDĐT",
+        "unit_code": "PGD-TB",
+        "school_years": ["2025-2026"],
+        "expires_at": (calendar.now() + timedelta(days=30)).isoformat(),
+    }
+    response = client.post("/api/v1/grants", headers=login(client, "pgd.tp"), json=grant)
+    assert response.status_code == 201, response.text
