@@ -235,6 +235,10 @@ def _require_grantor(
     only their own school(s)."""
     if access.is_admin(actor):
         return
+    if inspector.id == actor.id:
+        raise Forbidden(
+            "Không thể tự cấp quyền thanh tra cho chính mình.", "You may not grant inspection access to yourself."
+        )
     if unit is not None:
         if unit.id not in reach(session, actor, {UnitRole.head}):
             raise Forbidden(
@@ -273,7 +277,9 @@ def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) ->
     if grant is None or grant not in visible(session, actor) or grant.inspector_id == actor.id:
         raise NotFound("Không có quyền thanh tra này.", "No such grant.")
     heads = reach(session, actor, {UnitRole.head})
-    if not access.is_admin(actor) and grant.granted_by_id != actor.id and grant.unit_id not in heads:
+    # a head revokes the unit grants made at their level or below, never those a Sở's head made over their Phòng
+    below = grant.unit_id in heads and reach(session, grant.granted_by, {UnitRole.head}) <= heads
+    if not access.is_admin(actor) and grant.granted_by_id != actor.id and not below:
         own = {m.school_id for m in actor.memberships if m.role == Role.principal}
         if not own or any(s.id not in own for s in grant.schools):
             raise Forbidden("Bạn không thu hồi được quyền này.", "You may not revoke this grant.")

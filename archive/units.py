@@ -68,6 +68,29 @@ def _require_manager(session: Session, actor: Person | None, unit: OrgUnit) -> N
         )
 
 
+def _require_appointer(
+    session: Session, actor: Person | None, unit: OrgUnit, role: UnitRole, person: Person | None
+) -> None:
+    """A unit's administrator makes its people, but never its head, and never gives themselves a role:
+    the head is who grants inspectors access to every school of the unit, so an administrator who
+    could name the head (or be it) could hand that access to an account of their own making. The
+    head is appointed by the system administrator or by the administrator of the unit above."""
+    if actor is None or access.is_admin(actor):
+        return
+    if person is not None and person.id == actor.id:
+        raise Forbidden(
+            "Không thể tự cấp vai trò cho chính mình ở đơn vị.", "You may not give yourself a role at the unit."
+        )
+    above = reach(session, actor, {UnitRole.admin}) - {
+        m.unit_id for m in actor.unit_memberships if m.role == UnitRole.admin
+    }
+    if role == UnitRole.head and unit.id not in above:
+        raise Forbidden(
+            "Lãnh đạo đơn vị do quản trị viên hệ thống hoặc quản trị viên của Sở cấp trên chỉ định.",
+            "The unit's head is appointed by the system administrator or by the administrator of the Sở above.",
+        )
+
+
 def out(session: Session, unit: OrgUnit) -> UnitOut:
     count = session.scalar(select(func.count()).select_from(School).where(School.unit_id == unit.id)) or 0
     return UnitOut(
@@ -202,6 +225,7 @@ def add_person(session: Session, actor: Person | None, unit_code: str, data: Uni
     unit = unit_by_code(session, unit_code)
     _require_manager(session, actor, unit)
     person = session.scalar(select(Person).where(Person.username == data.username, Person.deleted_at.is_(None)))
+    _require_appointer(session, actor, unit, data.role, person)
     password = None
     if person is None and not data.full_name:
         raise InvalidInput(

@@ -96,8 +96,11 @@ def test_the_unit_admin_adds_people_and_only_the_system_admin_attaches_a_school(
     assert unknown.status_code == 422 and 'id="loi-nguoi-full_name"' in unknown.text
     roleless = post_form(client, UNIT, f"{UNIT}/nguoi", {**person, "username": "ai.do", "role": ""})
     assert roleless.status_code == 422 and "Chọn vai trò ở đơn vị" in roleless.text
-    existing = post_form(client, UNIT, f"{UNIT}/nguoi", {"username": "gv.lan", "full_name": "", "role": "head"})
+    existing = post_form(client, UNIT, f"{UNIT}/nguoi", {"username": "gv.lan", "full_name": "", "role": "inspector"})
     assert existing.status_code == 201 and not OTP.findall(existing.text) and "đã có" in existing.text
+    # the head grants access to every school of the unit: its administrator does not name them
+    head = post_form(client, UNIT, f"{UNIT}/nguoi", {"username": "gv.minh", "full_name": "", "role": "head"})
+    assert head.status_code == 403 and "chỉ định" in head.text
     refused = post_form(client, UNIT, f"{UNIT}/gan-truong", {"attach_code": "THB"})
     assert refused.status_code == 403 and "quản trị hệ thống" in refused.text
     session.commit()

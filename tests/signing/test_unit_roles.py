@@ -1,0 +1,86 @@
+"""Who may name a unit's head and who may grant or revoke over a unit (found by review, 2026-12-02).
+
+A unit's administrator makes its schools and people, but the head is who grants inspectors access to
+every school of the unit: an administrator who could name the head (or become it) could hand that
+access to an inspector account of their own making. Nobody grants themselves, and a Phòng's head does
+not undo what the Sở's head decided over the Phòng.
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories import World, lesson_plan_pdf, login
+from tests.search.test_search_api import upload
+from tests.signing.test_hierarchy import district, first_login
+
+GRANT = {"decision_number": "12/QĐ-SGD", "school_years": ["2026-2027"], "expires_at": "2027-01-01T00:00:00+07:00"}
+
+
+def test_a_unit_admin_cannot_make_themselves_or_anyone_the_head(
+    client: TestClient, session: Session, world: World
+) -> None:
+    people = district(client, session)
+    sgd_admin = people["sgd_admin"]  # pgd.qt, the Sở's administrator
+    themselves = client.post(
+        "/api/v1/units/SGD-DN/people", headers=sgd_admin, json={"username": "pgd.qt", "role": "head"}
+    )
+    assert themselves.status_code == 403 and "chính mình" in themselves.json()["message"]
+    own_head = client.post(
+        "/api/v1/units/SGD-DN/people",
+        headers=sgd_admin,
+        json={"username": "gd.moi", "role": "head", "full_name": "Mới"},
+    )
+    assert own_head.status_code == 403 and "chỉ định" in own_head.json()["message"]
+    # the Sở's administrator may name the head of a Phòng under it, and make inspectors at its own Sở
+    below = client.post(
+        "/api/v1/units/PGD-BH/people", headers=sgd_admin, json={"username": "bh.tp", "role": "head", "full_name": "TP"}
+    )
+    assert below.status_code == 201, below.text
+    made = client.post(
+        "/api/v1/units/SGD-DN/people",
+        headers=sgd_admin,
+        json={"username": "tt.sgd", "role": "inspector", "full_name": "TT"},
+    )
+    assert made.status_code == 201
+
+    # so the Sở's own administrator cannot reach THA's records through an inspector of their making
+    record = upload(client, login(client, "gv.lan"), "hoc-ba.pdf", lesson_plan_pdf("Học bạ"), school_year="2026-2027")
+    sock = first_login(client, "tt.sgd", made.json()["one_time_password"])
+    granted = client.post(
+        "/api/v1/grants", headers=sgd_admin, json={**GRANT, "inspector": "tt.sgd", "unit_code": "SGD-DN"}
+    )
+    assert granted.status_code == 403
+    assert client.get(f"/api/v1/records/{record}/content", headers=sock).status_code in (403, 404)
+
+
+def test_a_head_grants_no_one_access_to_themselves(client: TestClient, session: Session, world: World) -> None:
+    people = district(client, session)
+    admin = people["admin"]
+    both = client.post("/api/v1/units/PGD-TB/people", headers=admin, json={"username": "pgd.tp", "role": "inspector"})
+    assert both.status_code == 201  # the Phòng's head is also one of its inspectors
+    themselves = client.post(
+        "/api/v1/grants", headers=people["head"], json={**GRANT, "inspector": "pgd.tp", "unit_code": "PGD-TB"}
+    )
+    assert themselves.status_code == 403 and "chính mình" in themselves.json()["message"]
+
+
+def test_a_phong_head_cannot_revoke_what_the_so_head_granted_over_the_phong(
+    client: TestClient, session: Session, world: World
+) -> None:
+    people = district(client, session)
+    admin = people["admin"]
+    so_head = client.post(
+        "/api/v1/units/SGD-DN/people", headers=admin, json={"username": "sgd.gd", "role": "head", "full_name": "GĐ"}
+    )
+    so_head_headers = first_login(client, "sgd.gd", so_head.json()["one_time_password"])
+    granted = client.post(
+        "/api/v1/grants", headers=so_head_headers, json={**GRANT, "inspector": "pgd.tt", "unit_code": "PGD-TB"}
+    )
+    assert granted.status_code == 201, granted.text
+    grant_id = granted.json()["id"]
+    refused = client.post(f"/api/v1/grants/{grant_id}/revoke", headers=people["head"], json={"reason": "Không cần"})
+    assert refused.status_code == 403, refused.text
+    done = client.post(f"/api/v1/grants/{grant_id}/revoke", headers=so_head_headers, json={"reason": "Xong đợt"})
+    assert done.status_code == 200 and done.json()["revoked_at"]
