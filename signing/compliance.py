@@ -27,13 +27,11 @@ from sqlalchemy.orm import Session
 
 from archive import access, calendar
 from archive.exceptions import Forbidden, NotFound
-from archive.models import Membership, OrgUnit, Person, Record, RecordStatus, RecordType, Role, School
+from archive.models import Membership, OrgUnit, Person, Record, RecordStatus, RecordType, School
 from archive.unit_reach import reach, schools_under, subtree_ids
 from signing import periods
 from signing.models import ApprovalBatch, ApprovalItem, BatchState, Decision, SignState
-from signing.statistics import RECORDING_TYPES, TARGET_RECORDINGS
-
-TEACHING = (Role.teacher.value, Role.department_head.value)
+from signing.statistics import RECORDING_TYPES, TARGET_RECORDINGS, TEACHING
 
 
 class MonthState(enum.StrEnum):

@@ -27,6 +27,7 @@ from signing.models import ApprovalBatch, ApprovalItem, Decision, SignState
 
 RECORDING_TYPES = ("lesson_recording",)
 TARGET_RECORDINGS = 2  # online lessons recorded per teacher and month (the districts' rule)
+TEACHING = (Role.teacher.value, Role.department_head.value)  # who is held to it (also the units' dashboard)
 VIEWERS = {Role.principal, Role.vice_principal, Role.department_head, Role.clerk, Role.archivist}
 
 
@@ -125,11 +126,14 @@ def compute(session: Session, person: Person, school_code: str, period: str) -> 
             .join(Membership, Membership.person_id == Person.id)
             .where(
                 Membership.school_id == school.id,
-                Membership.role.in_([Role.teacher.value, Role.department_head.value]),
+                Membership.role.in_(TEACHING),
                 Person.deleted_at.is_(None),
+                Person.active,
             )
         )
     }
+    # held to the target: the school's active teachers, as the unit's dashboard counts them (signing/compliance.py)
+    held = set(teachers)
     by_author = {row[0]: row[1:] for row in _counted(session, school, period, Record.author_id)}
     recorded = dict(
         session.execute(
@@ -153,7 +157,8 @@ def compute(session: Session, person: Person, school_code: str, period: str) -> 
     for pid, teacher in sorted(teachers.items(), key=lambda kv: kv[1].full_name):
         row = _row(teacher.username, teacher.full_name, by_author.get(pid, (0, 0, 0, 0, 0)))
         row.recordings = int(recorded.get(pid, 0))
-        row.meets_target = row.recordings >= TARGET_RECORDINGS
+        # an author who is no active teacher (a clerk, one who left) is listed with their plans, not held to it
+        row.meets_target = row.recordings >= TARGET_RECORDINGS if pid in held else None
         by_teacher.append(row)
     by_subject = [
         _row(s or "", s or "(không ghi môn)", c) for s, *c in _counted(session, school, period, Record.subject)

@@ -7,6 +7,7 @@ import io
 import xml.etree.ElementTree as ET
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.factories import World, login, mp4_bytes
 from tests.search.test_search_api import upload
@@ -86,3 +87,17 @@ def test_the_statistics_page(client: TestClient, world: World) -> None:
     assert "/api/v1/statistics/svg?school_code=THA&amp;period=2026-11" in page.text
     wrong = client.get("/thong-ke", params={"truong": "THA", "ky": "11/2026"})
     assert wrong.status_code == 422 and 'id="loi-ky"' in wrong.text and 'value="11/2026"' in wrong.text
+
+
+def test_a_teacher_who_left_keeps_their_plans_but_is_not_held_to_the_target(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """The school's month and the unit's dashboard hold the same people to "≥ 2 recorded lessons"."""
+    month_of_work(client)
+    session.commit()
+    world.teacher2.active = False  # gv.minh left the school this month
+    session.commit()
+    hoa = login(client, "ht.hoa")
+    stats = client.get("/api/v1/statistics", headers=hoa, params={"school_code": "THA", "period": "2026-11"}).json()
+    minh = {r["key"]: r for r in stats["by_teacher"]}["gv.minh"]
+    assert (minh["submitted"], minh["meets_target"]) == (1, None)  # listed with the plan, not "chưa đạt"
