@@ -77,7 +77,8 @@ def stamp_copy(source: BinaryIO, label: CopyLabel, out: BinaryIO, font: Path | N
     Each page keeps its content; the mark is merged on top (in the page's own coordinates, so a
     rotated or cropped page is marked where it is seen). Written to a file, not returned as bytes:
     pypdf holds the document's objects while it works, and a returned copy (plus the BytesIO the
-    store read from) tripled that — 115 MiB of Python heap for a 50 MB scan, 60 MiB now (bench/copy_memory.py)."""
+    store read from) added two more — 115 MiB of Python heap for a 48 MiB scan, 78 MiB now, pypdf alone 55
+    (bench/copy_memory.py)."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.errors import PdfReadError
 
