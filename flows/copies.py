@@ -4,9 +4,16 @@ school's seal (signing.copy_seal), the object store. Routes, pages and the CLI c
 The original is only read (hash-checked as it streams, archive/blobs.py) and never written: every
 copy is a new object under `copies/<school>/<year>/`, recorded with its SHA-256 on the request's
 row. "Put first, ask later" as in ingest: the copy is stored, then its row is committed; a crash
-in between leaves an object no row names, which is garbage, never a row without its file. One
+in between leaves an object no row names, which is garbage, never a row without its file; a row
+refused after the put (a number taken, the other issuer first) deletes the object it stored. One
 document at a time is made in the request (a stamped PDF in well under a second, a sealed one plus
-the TSA's round trip), so no job is needed; the source is spooled to disk past 16 MiB.
+the TSA's round trip), so no job is needed. Every step reads and writes spooled files (in memory
+to 16 MiB, then on disk) and the store hashes the finished file as it stores it: on a 48 MiB scan
+the peak heap fell from 266 to 82 MiB for an authenticated copy (bench/copy_memory.py). A read
+copy's pages come from the verified local copy the record viewer uses (archive/preview_copies.py).
+
+The seal is checked before anything is made: valid, trusted and not revoked (signing.copy_seal),
+then the school's own registered seal (signing.seal_ownership).
 """
 
 from __future__ import annotations
