@@ -60,6 +60,7 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/video.py
+	$(BIN)/python bench/copy_memory.py
 	$(BIN)/python bench/ocr.py
 
 ## make lint: ruff (rules and format), mypy (config in pyproject.toml) and the layout's shape (scripts/check-shape)

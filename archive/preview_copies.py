@@ -12,6 +12,14 @@ the blob itself, verified each time.
 The folder is bounded (`BUDGET` bytes, the least recently used copies go first) and shared by the
 processes of one machine: a copy appears whole or not at all (`os.replace`), and one that another
 process evicts between lookup and use is fetched again.
+
+A destroyed blob's copy (TT 06/2025: destruction deletes the content) is dropped at once on the
+machine that executed the destruction (`drop`); on the other machines it waits for the LRU. That
+is enough because a copy is reachable only through a record whose status is checked first: the
+record viewer (api/routers/previews.py) and a read copy (retention/copies/service.py) answer 410
+for a destroyed record before they look for its copy, and a blob still used by another record is
+not destroyed. A copy is named by its SHA-256, so the same bytes uploaded again later are the
+same copy, rightly.
 """
 
 from __future__ import annotations
@@ -79,3 +87,13 @@ def evict(folder: Path, budget: int, keep: Path | None = None) -> int:
         total -= size
         removed += 1
     return removed
+
+
+def drop(tmp_dir: Path, sha256: str) -> bool:
+    """Remove this machine's copy of blob `sha256` (its record was destroyed); whether there was one."""
+    target = tmp_dir / "previews" / f"{sha256}.pdf"
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    return True

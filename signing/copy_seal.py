@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import datetime
+from typing import BinaryIO
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -72,18 +73,26 @@ def render_stamp(
     return Stamp(pdf=out.getvalue(), width=width, height=height)
 
 
+def check_seal(settings: SigningSettings, key: KeySource) -> None:
+    """The seal's certificate may sign at all (valid, trusted, not revoked): asked before anything is made.
+    Whether it is the school's seal is signing/seal_ownership.py's question, asked next."""
+    certcheck.check_signer(settings, key.certificate, key.chain)
+
+
 def sign_copy(
     settings: SigningSettings,
     key: KeySource,
-    pdf: bytes,
+    pdf: BinaryIO,
+    out: BinaryIO,
     box: tuple[int, int, int, int],
     *,
     school: str,
     number: str,
     image: bytes | None = None,
-) -> tuple[bytes, datetime]:
-    """The copy signed with the seal (B-T with a TSA, else B-B), and the signing time shown on it."""
-    certcheck.check_signer(settings, key.certificate, key.chain)
+) -> datetime:
+    """The copy in `pdf` signed with the seal (B-T with a TSA, else B-B) into `out` (files, so a large
+    copy is not held in memory: pyHanko copies the input into the output and patches the signature
+    in place); the signing time shown on it. The caller has run `check_seal` and the ownership check."""
     from datetime import UTC
 
     when = datetime.now(UTC)  # a signature's time is real time (archive/calendar.py): a third party checks it
@@ -91,7 +100,7 @@ def sign_copy(
     mark = render_stamp(school, number, when, x2 - x1, y2 - y1, image)
     level = levels.level_for(settings, levels.Purpose.copy_authentication)
     timestamper = timestamps.HTTPTimeStamper(settings.tsa_url, timeout=20) if settings.tsa_url else None
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer = IncrementalPdfFileWriter(pdf, strict=False)
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -107,7 +116,6 @@ def sign_copy(
         stamp_style=style,
         new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD, on_page=0, box=box),
     )
-    out = io.BytesIO()
     with _failures():
         asyncio.run(pdf_signer.async_sign_pdf(writer, bytes_reserved=RESERVED[level], output=out))
-    return out.getvalue(), when
+    return when

@@ -206,3 +206,36 @@ class SigningCertificate(Base):
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
     registered_by: Mapped[Person | None] = relationship(foreign_keys=[registered_by_id], lazy="joined")
     revoked_by: Mapped[Person | None] = relationship(foreign_keys=[revoked_by_id], lazy="joined")
+
+
+class SchoolSeal(Base):
+    """A seal certificate registered to a school: the only certificates that may seal its authenticated copies.
+
+    An authenticated copy's first page says the school vouches for it with "chứng thư số của con
+    dấu"; a valid, trusted certificate is not enough for that (a teacher's personal one, another
+    unit's seal would pass). The first use is confirmed by the school's clerk or principal, later
+    ones come from an administrator or the principal (signing/seal_ownership.py). A fingerprint is
+    a seal of one school or a person's certificate (signing_certificates), never both.
+    """
+
+    __tablename__ = "school_seals"
+    __table_args__ = (
+        UniqueConstraint("fingerprint", name="uq_school_seals_fingerprint"),
+        Index("ix_school_seals_school", "school_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    fingerprint: Mapped[str] = mapped_column(String(95))  # SHA-256 of the DER: signing.keys.fingerprint
+    subject: Mapped[str] = mapped_column(String(500))
+    serial: Mapped[str] = mapped_column(String(80))  # hex
+    issuer: Mapped[str] = mapped_column(String(500))
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)  # DER
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    how: Mapped[str] = mapped_column(String(16))  # ownership.RegisteredHow: first_use | admin
+
+    school: Mapped[School] = relationship(lazy="joined")
+    registered_by: Mapped[Person] = relationship(lazy="joined")

@@ -37,7 +37,7 @@ from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import Person
 from signing import keys
-from signing.models import SigningCertificate
+from signing.models import SchoolSeal, SigningCertificate
 
 
 class Ownership(enum.StrEnum):
@@ -289,6 +289,12 @@ def register(
             )
             if taken is not None:
                 raise _already(taken, person)
+            if session.scalar(select(SchoolSeal.id).where(SchoolSeal.fingerprint == about.fingerprint)):
+                raise Conflict(  # signing/seal_ownership.py: one school's seal, never also a person's
+                    "Chứng thư số này là chứng thư số con dấu của một trường, không phải của một người.",
+                    "This certificate is a school's seal certificate, not a person's.",
+                    fingerprint=about.fingerprint,
+                )
             session.add(row)
             session.flush()
             audit.append(

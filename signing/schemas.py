@@ -224,6 +224,22 @@ class CertificateOut(BaseModel):
     revoked_reason: str | None
 
 
+class SchoolSealOut(BaseModel):
+    """A seal certificate registered to a school (signing/seal_ownership.py)."""
+
+    id: int
+    school_code: str
+    fingerprint: str = Field(description="SHA-256 of the certificate's DER, hex")
+    subject: str
+    serial: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    registered_at: datetime
+    registered_by: str
+    how: str = Field(description="first_use (confirmed by the clerk or principal when issuing a copy) or admin")
+
+
 # -- statistics -------------------------------------------------------------------------------------------
 
 

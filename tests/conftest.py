@@ -247,6 +247,13 @@ def principal_certificate(session: Session, world: factories.World, pki: TestPKI
     factories.register_certificate(session, "ht.hoa", pki.cert_der("principal"))
 
 
+@pytest.fixture
+def school_seal(session: Session, world: factories.World, pki: TestPKI) -> None:
+    """The test PKI's "school_seal" certificate registered as Trường Tiểu học An Bình's seal, as if its
+    clerk had confirmed it once (signing/seal_ownership.py)."""
+    factories.register_seal(session, "THA", pki.cert_der("school_seal"))
+
+
 @pytest.fixture(scope="session")
 def tokens(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Token]:
     """SoftHSM2 tokens: the principal's (HT-HOA) and one holding a revoked certificate."""

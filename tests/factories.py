@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from archive import service
-from archive.models import Person, Role
+from archive.models import Person, Role, School
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate
 
 if TYPE_CHECKING:
@@ -327,6 +327,21 @@ def register_certificate(session: Session, username: str, der: bytes) -> None:
     person = session.scalar(select(Person).where(Person.username == username))
     assert person is not None, username
     ownership.register(session, person, x509.Certificate.load(der), by=person, how=ownership.RegisteredHow.admin)
+
+
+def register_seal(session: Session, school_code: str, der: bytes, by: str = "ht.hoa") -> None:
+    """Register a seal certificate to a school, as its principal would (signing/seal_ownership.py)."""
+    from asn1crypto import x509
+    from sqlalchemy import select
+
+    from signing import ownership, seal_ownership
+
+    principal = session.scalar(select(Person).where(Person.username == by))
+    school = session.scalar(select(School).where(School.code == school_code))
+    assert principal is not None and school is not None
+    seal_ownership.register_seal(
+        session, school, x509.Certificate.load(der), by=principal, how=ownership.RegisteredHow.admin
+    )
 
 
 def meta(**overrides: object) -> dict[str, object]:

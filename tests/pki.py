@@ -1,7 +1,8 @@
 """A real test PKI for signing tests and benchmarks: certomancer, served over HTTP on 127.0.0.1.
 
 root → intermediate → principal certificates (one good, one vice principal, one revoked, one
-expired, one with the wrong key usage), the archive's organisation seal (`seal`), a TSA, an OCSP
+expired, one with the wrong key usage), the archive's organisation seal (`seal`), the
+seal of the test world's school (`school_seal`), a TSA, an OCSP
 responder and CRLs. Validity dates are relative to today so the PKI never ages out. Keys are
 generated at start (RSA-2048) and never committed.
 """
@@ -33,6 +34,7 @@ KEYS = [
     "wrong_usage",
     "other_school",
     "seal",
+    "school_seal",
 ]
 
 
@@ -76,6 +78,11 @@ def config(key_dir: Path, now: datetime) -> dict[str, Any]:
         "wrong_usage": {"common-name": "Phạm Văn Sai", "organizational-unit-name": "Trường Tiểu học A"},
         "other_school": {"common-name": "Đỗ Văn Bình", "organizational-unit-name": "Trường Tiểu học B"},
         "seal": {"common-name": "Phòng GD&ĐT Huyện A — hồ sơ số", "organizational-unit-name": "Con dấu hệ thống"},
+        "school_seal": {  # the seal of the test world's school THA (an authenticated copy's seal)
+            "common-name": "Trường Tiểu học An Bình",
+            "organization-name": "Trường Tiểu học An Bình",
+            "organizational-unit-name": "Con dấu",
+        },
     }
     certs: dict[str, Any] = {
         "root": {
@@ -146,6 +153,7 @@ def config(key_dir: Path, now: datetime) -> dict[str, Any]:
         "vice": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
         "other_school": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
         "seal": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
+        "school_seal": _signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
         "revoked": {
             **_signer_cert("", "", valid_from=now - year, valid_to=now + 2 * year, usage=signer_usage),
             "revocation": {"revoked-since": _ts(now - timedelta(days=30)), "reason": "key_compromise"},

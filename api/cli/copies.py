@@ -14,16 +14,17 @@ from pathlib import Path
 
 import typer
 
-from api.cli.common import active_person, console, open_session
+from api.cli.common import active_person, console, err, fail, open_session
 from archive.storage import make_store
 from flows import copies as copy_flow
 from flows.settings import Settings
 from retention.copies import service
 from retention.copies.models import CopyRequest
+from signing import seal_ownership
 
 AS = typer.Option(..., "--as", help="Người thực hiện / acting user (username)")
 KINDS = {"read": "bản đọc", "copy": "bản sao", "authenticated": "bản sao có xác thực"}
-STATES = {"requested": "chờ cấp", "issued": "đã cấp", "refused": "bị từ chối"}
+STATES = {"requested": "chờ cấp", "issued": "đã cấp", "refused": "bị từ chối", "voided": "đã hủy cùng tài liệu"}
 
 
 def _line(copy: CopyRequest) -> str:
@@ -60,22 +61,46 @@ def issue(
     copy_id: str = typer.Argument(..., help="Mã yêu cầu / request id"),
     pkcs12: Path = typer.Option(..., "--pkcs12", exists=True, dir_okay=False, help="Con dấu của trường (.p12)"),
     seal_image: Path | None = typer.Option(None, "--seal-image", exists=True, dir_okay=False, help="Ảnh con dấu"),
+    confirm_seal: str | None = typer.Option(
+        None,
+        "--confirm-seal",
+        help="Lần đầu dùng con dấu: dấu vân tay SHA-256 đã kiểm tra / the seal's fingerprint, confirmed on first use",
+    ),
     username: str = AS,
 ) -> None:
-    """Cấp bản sao có xác thực bằng con dấu của trường / issue an authenticated copy with the school's seal."""
+    """Cấp bản sao có xác thực bằng con dấu của trường / issue an authenticated copy with the school's seal.
+
+    The school's first seal is shown and must be confirmed: run again with --confirm-seal FINGERPRINT."""
     password = typer.prompt("Mật khẩu tệp .p12 / .p12 password", hide_input=True)
     settings = Settings()
     with open_session(settings) as session, pkcs12.open("rb") as key:
         image = seal_image.open("rb") if seal_image else None
         try:
-            secrets = copy_flow.SealSecrets("pkcs12", key, password, None, image)
+            secrets = copy_flow.SealSecrets("pkcs12", key, password, None, image, confirm_seal)
             made = copy_flow.issue_with(
                 session, make_store(settings), settings, active_person(session, username), copy_id, secrets
             )
+        except seal_ownership.SealUnconfirmed as e:
+            _unconfirmed(e)
         finally:
             if image is not None:
                 image.close()
         console.print(_line(made))
+
+
+def _unconfirmed(e: seal_ownership.SealUnconfirmed) -> None:
+    """The school's first seal: what to check, and the way on (no prompt: the fingerprint is typed back)."""
+    found = e.context.get("certificate")
+    c: dict[str, object] = found if isinstance(found, dict) else {}
+    err.print(f"[bold yellow]{e.vi}[/]\n{e.en}")
+    for label, key in (("Chủ thể / subject", "subject"), ("Nơi cấp / issuer", "issuer"), ("Sê-ri / serial", "serial")):
+        err.print(f"  {label}: {c.get(key)}")
+    err.print(f"  Hiệu lực / valid: {str(c.get('not_before'))[:10]} – {str(c.get('not_after'))[:10]}")
+    err.print(f"  SHA-256: {c.get('fingerprint')}")
+    fail(
+        f"Nếu đây là chứng thư số con dấu của trường, chạy lại với --confirm-seal {c.get('fingerprint')}",
+        f"If this is the school's seal certificate, run again with --confirm-seal {c.get('fingerprint')}",
+    )
 
 
 def refuse(

@@ -48,10 +48,21 @@ def issue(
     password: Annotated[str | None, Form(description="The .p12 password")] = None,
     pin: Annotated[str | None, Form(description="The PIN of the server's token")] = None,
     seal_image: Annotated[UploadFile | None, File(description="Optional PNG/JPEG of the school's seal")] = None,
+    confirm_seal: Annotated[
+        str | None,
+        Form(max_length=100, description="The SHA-256 fingerprint of the seal certificate, confirmed on its first use"),
+    ] = None,
 ) -> CopyOut:
-    """The clerk or principal issues an authenticated copy, sealed with the school's key."""
+    """The clerk or principal issues an authenticated copy, sealed with the school's registered seal
+    (409 `seal_unconfirmed` with the certificate's facts on the school's first use, until
+    `confirm_seal` confirms it; 422 for a certificate that is not the school's seal)."""
     secrets = copy_flow.SealSecrets(
-        key_source, pkcs12.file if pkcs12 else None, password, pin, seal_image.file if seal_image else None
+        key_source,
+        pkcs12.file if pkcs12 else None,
+        password,
+        pin,
+        seal_image.file if seal_image else None,
+        confirm_seal or None,
     )
     return CopyOut.of(copy_flow.issue_with(session, app_state.store, app_state.settings, person, copy_id, secrets))
 
@@ -73,7 +84,7 @@ def download(copy_id: str, person: CurrentUser, session: DbSession, app_state: H
 
 @router.get("/{copy_id}/pages", response_model=PagesOut)
 def pages(copy_id: str, person: CurrentUser, session: DbSession, app_state: HosoState) -> PagesOut:
-    count = copy_flow.page_count(session, app_state.store, person, copy_id)
+    count = copy_flow.page_count(session, app_state.store, app_state.settings, person, copy_id)
     copy = service.get(session, copy_id)
     return PagesOut(record_id=copy.record_id, version=copy.version_number or 0, pages=count)
 

@@ -28,6 +28,7 @@ from flows import copies as copy_flow
 from flows.state import AppState
 from retention.copies import service
 from retention.copies.models import CopyState
+from signing import seal_ownership
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,11 +104,24 @@ def copies_page(request: Request, session: DbSession, xong: str = "") -> Respons
     person = page_viewer(request, session)
     if isinstance(person, Response):
         return person
+    return _copies(request, session, person, done=xong)
+
+
+def _copies(request: Request, session: Session, person: Person, status_code: int = 200, **more: object) -> HTMLResponse:
     mine, theirs = service.visible(session, person)
     pending = [c for c in theirs if c.state == CopyState.requested.value]
     decided = [c for c in theirs if c.state != CopyState.requested.value]
     session.commit()
-    return render(request, "copies.html", person, mine=mine, pending=pending, decided=decided, done=xong)
+    return render(
+        request,
+        "copies.html",
+        person,
+        status_code=status_code,
+        mine=mine,
+        pending=pending,
+        decided=decided,
+        **{"done": "", "unconfirmed": {}, **more},
+    )
 
 
 def _file(form: FormData, name: str) -> UploadFile | None:
@@ -134,9 +148,14 @@ def issue(
         password=str(form.get("password", "")) or None,
         pin=str(form.get("pin", "")) or None,
         seal_image=image.file if image else None,
+        confirm_seal=str(form.get("confirm_seal", "")) or None,
     )
     try:
         copy_flow.issue_with(session, app_state.store, app_state.settings, person, copy_id, secrets)
+    except seal_ownership.SealUnconfirmed as e:  # the school's first seal: shown beside its form, to confirm
+        session.rollback()
+        waiting = {copy_id: {**e.context, "message": said(e)}}
+        return _copies(request, session, person, status_code=409, unconfirmed=waiting)
     except HosoError as e:
         return _error(request, person, e)
     return RedirectResponse(f"/ban-sao?xong={copy_id}", status_code=303)
@@ -178,7 +197,7 @@ def reader(request: Request, copy_id: str, session: DbSession, app_state: HosoSt
     if isinstance(person, Response):
         return person
     try:
-        pages = copy_flow.page_count(session, app_state.store, person, copy_id)
+        pages = copy_flow.page_count(session, app_state.store, app_state.settings, person, copy_id)
         copy = service.get(session, copy_id)
     except HosoError as e:
         return _error(request, person, e)

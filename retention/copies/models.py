@@ -24,6 +24,7 @@ class CopyState(enum.StrEnum):
     requested = "requested"  # waiting for the clerk or principal (authenticated copies only)
     issued = "issued"
     refused = "refused"  # the clerk or principal said no, with a reason
+    voided = "voided"  # its record was destroyed (TT 06/2025): the copy's file went with it
 
 
 class CopyRequest(Base):

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from archive import access, audit, calendar, grants
@@ -243,6 +243,8 @@ def pending_for_issue(session: Session, actor: Person, copy_id: str) -> CopyRequ
             "Chỉ văn thư hoặc hiệu trưởng của trường giữ tài liệu mới cấp bản sao có xác thực.",
             "Only the clerk or principal of the record's school issues authenticated copies.",
         )
+    session.refresh(copy)  # its state now, not as this session first loaded it
+    _refuse_destroyed(copy)
     if copy.state != CopyState.requested.value:
         raise Conflict("Yêu cầu này đã được giải quyết.", "This request has already been decided.")
     requester = copy.requested_by
@@ -254,10 +256,78 @@ def pending_for_issue(session: Session, actor: Person, copy_id: str) -> CopyRequ
     return copy
 
 
+class AlreadyDecided(Conflict):
+    """The request was issued, refused or voided by someone else while this issuer made its copy."""
+
+
 def issue(session: Session, actor: Person, copy: CopyRequest, made: Made) -> CopyRequest:
+    """Record the issued copy — only if the request is still waiting, asked inside the write transaction.
+
+    `pending_for_issue` is checked when the issuer clicks, then stamping, sealing and the TSA take
+    seconds: the clerk and the principal clicking at once would both pass it. The conditional
+    UPDATE (… WHERE state = 'requested') lets exactly one of them through; the other gets
+    AlreadyDecided (409) and its caller deletes the file it stored."""
     with write_transaction(session):
+        _claim(session, copy, CopyState.issued)
         _issued(session, actor, copy, made)
     return copy
+
+
+def _claim(session: Session, copy: CopyRequest, to: CopyState) -> None:
+    """Move a waiting request to `to` in the open write transaction, or AlreadyDecided if it is not waiting."""
+    statement = (
+        update(CopyRequest)
+        .where(CopyRequest.id == copy.id, CopyRequest.state == CopyState.requested.value)
+        .values(state=to.value)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = cast(CursorResult[Any], session.execute(statement)).rowcount
+    if claimed != 1:
+        raise AlreadyDecided(
+            "Yêu cầu này vừa được người khác giải quyết (cấp, từ chối, hoặc tài liệu đã bị hủy); "
+            "bản sao của bạn không được lưu.",
+            "This request was just decided by someone else (issued, refused, or its record destroyed); "
+            "your copy was not kept.",
+        )
+
+
+GONE = (
+    "Tài liệu gốc đã được hủy theo quyết định hủy tài liệu hết giá trị; bản sao của nó cũng đã bị hủy.",
+    "The original record was destroyed by a destruction decision; its copies were destroyed with it.",
+)
+
+
+def _refuse_destroyed(copy: CopyRequest) -> None:
+    if copy.state == CopyState.voided.value or copy.record.status == RecordStatus.destroyed.value:
+        raise Gone(*GONE)
+
+
+def void_for_destruction(session: Session, actor: Person, record_ids: set[str], disposition_id: int) -> None:
+    """Inside the destruction's transaction: the records' waiting and issued copies are voided, audited
+    (their files are deleted with the blobs, `stored_keys`)."""
+    rows = session.scalars(
+        select(CopyRequest).where(
+            CopyRequest.record_id.in_(record_ids),
+            CopyRequest.state.in_([CopyState.requested.value, CopyState.issued.value]),
+        )
+    )
+    for copy in rows:
+        was = copy.state
+        copy.state = CopyState.voided.value
+        _audit(session, actor, "copy.voided", copy, was=was, reason="record_destroyed", disposition_id=disposition_id)
+
+
+def stored_keys(session: Session, record_ids: set[str]) -> list[str]:
+    """The stored files of the records' copies (BẢN SAO and authenticated), to delete with the records."""
+    return sorted(
+        k
+        for k in session.scalars(
+            select(CopyRequest.store_key).where(
+                CopyRequest.record_id.in_(record_ids), CopyRequest.store_key.is_not(None)
+            )
+        )
+        if k
+    )
 
 
 def refuse(session: Session, actor: Person, copy_id: str, reason: str) -> CopyRequest:
@@ -267,6 +337,7 @@ def refuse(session: Session, actor: Person, copy_id: str, reason: str) -> CopyRe
         raise InvalidInput("Hãy ghi lý do từ chối (3–500 ký tự).", "State the reason for refusing (3–500 characters).")
     session.commit()
     with write_transaction(session):
+        _claim(session, copy, CopyState.refused)
         copy.state, copy.decided_by_id, copy.decided_at, copy.refuse_reason = (
             CopyState.refused.value,
             actor.id,
@@ -287,6 +358,7 @@ def _mine_or_refuse(session: Session, actor: Person, copy_id: str) -> CopyReques
     copy = session.get(CopyRequest, copy_id)
     if copy is None or (copy.requested_by_id != actor.id and not is_issuer(actor, copy.school_id)):
         raise NotFound("Không có bản sao này.", "No such copy.")
+    _refuse_destroyed(copy)
     if copy.state != CopyState.issued.value:
         raise Conflict("Bản sao này chưa được cấp.", "This copy has not been issued.")
     if not _still_readable(session, actor, copy):

@@ -1,5 +1,9 @@
 """Step 4: within the window, delete the blobs, keep the tombstones, write the biên bản hủy.
 
+The records' copies for use go with them: a BẢN SAO or authenticated copy is the whole content,
+so its file is deleted with the blobs and its request voided (audited); a waiting request can then
+never be issued, and downloading an issued one answers 410 (retention/copies/service.py).
+
 A decision older than `EXECUTION_DAYS` has lapsed and must be decided again. Every blob to delete
 is checked unlocked by the store's own rule (`archive.storage.check_unlocked`) before any is
 deleted, and the biên bản is stored before the first delete, so a refusal destroys nothing and a
@@ -16,13 +20,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import audit, blobs, pdfdoc
+from archive import audit, blobs, pdfdoc, preview_copies
 from archive.calendar import VN_TIME
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict
 from archive.models import Blob, Person, Record, RecordStatus, School, Version
 from archive.storage import ObjectLocked, ObjectMissing, ObjectStore, blob_key, check_unlocked
 from retention import holds
+from retention.copies import service as copies
 from retention.disposition.common import EXECUTION_DAYS, PROPOSERS, execute_before, items_of, load, require
 from retention.disposition.document import Paper, filed
 from retention.models import Disposition, DispositionItem, DispositionState, RecordRetention, RetentionState
@@ -57,15 +62,17 @@ def execute(
         for _, record in pairs
     }
     paper = _bien_ban(session, disposition, pairs, versions_of, len(doomed), now)
+    copy_files = copies.stored_keys(session, ids)  # BẢN SAO and authenticated copies: the content, stamped
 
     def delete_blobs() -> None:  # only once the biên bản exists
-        for sha in sorted(doomed):
+        for key in [blob_key(sha) for sha in sorted(doomed)] + copy_files:
             with contextlib.suppress(ObjectMissing):  # a re-run after a crash: already gone
-                store.delete(blob_key(sha))
+                store.delete(key)
 
     with filed(session, store, tmp_dir, actor, paper, disposition, before=delete_blobs):
         for item, record in pairs:
             _destroy(session, actor, disposition, item, record, versions_of[record.id], now)
+        copies.void_for_destruction(session, actor, ids, disposition.id)
         for blob in session.scalars(select(Blob).where(Blob.sha256.in_(doomed))):
             blob.destroyed_at = now
         disposition.state, disposition.executed_by_id, disposition.executed_at = (
@@ -84,8 +91,11 @@ def execute(
                 "records": sorted(ids),
                 "blobs_deleted": len(doomed),
                 "decision_number": disposition.decision_number,
+                "copies_deleted": len(copy_files),
             },
         )
+    for sha in doomed:  # this machine's page-image copies (archive/preview_copies.py: why others may wait)
+        preview_copies.drop(tmp_dir, sha)
     return disposition
 
 

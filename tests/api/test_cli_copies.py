@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from flows.settings import Settings
+from signing import keys
 from tests.api.test_cli import hoso, hoso_env
 from tests.factories import World, lesson_plan_pdf, login
 from tests.pki import PKCS12_PASSWORD, TestPKI
@@ -40,9 +41,23 @@ def test_copies_from_a_shell(
     assert asked.returncode == 0 and "chờ cấp" in asked.stdout, asked.stderr
     copy_id = asked.stdout.split()[0]
     key = tmp_path / "con-dau.p12"
-    key.write_bytes(pki.pkcs12("seal"))
+    key.write_bytes(pki.pkcs12("school_seal"))
     teacher = hoso(settings, "copies", "issue", copy_id, "--pkcs12", str(key), "--as", "gv.lan", input="x\n", env=env)
     assert teacher.returncode == 1 and "văn thư hoặc hiệu trưởng" in teacher.stderr
+    shown = hoso(  # the school's first seal: shown, not used, until its fingerprint is typed back
+        settings,
+        "copies",
+        "issue",
+        copy_id,
+        "--pkcs12",
+        str(key),
+        "--as",
+        "ht.hoa",
+        input=PKCS12_PASSWORD.decode() + "\n",
+    )
+    fingerprint = keys.fingerprint(pki.cert_der("school_seal"))
+    assert shown.returncode == 1 and f"--confirm-seal {fingerprint}" in shown.stderr, shown.stderr
+    assert "Trường Tiểu học An Bình" in shown.stderr  # the subject, to check
     issued = hoso(
         settings,
         "copies",
@@ -50,6 +65,8 @@ def test_copies_from_a_shell(
         copy_id,
         "--pkcs12",
         str(key),
+        "--confirm-seal",
+        fingerprint,
         "--as",
         "ht.hoa",
         input=PKCS12_PASSWORD.decode() + "\n",

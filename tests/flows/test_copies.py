@@ -176,16 +176,22 @@ def test_an_authenticated_copy_is_issued_by_the_clerk_with_the_seal_and_validate
         f"/api/v1/copies/{asked['id']}/issue", headers=login(client, "gv.lan"), data={"key_source": "pkcs12"}
     )
     assert teacher.status_code == 403  # a teacher issues nothing
-    wrong = issue(client, thu, asked["id"], pki.pkcs12("seal"), b"sai")
+    wrong = issue(client, thu, asked["id"], pki.pkcs12("school_seal"), b"sai")
     assert wrong.status_code == 422 and "mật khẩu" in wrong.json()["message"]
     expired = issue(client, thu, asked["id"], pki.pkcs12("expired"))
     assert expired.status_code == 409 and "hết hạn" in expired.json()["message"]  # checked before it signs
+    first_use = issue(client, thu, asked["id"], pki.pkcs12("school_seal"))  # the school's first seal: shown
+    assert first_use.status_code == 409 and first_use.json()["error"] == "seal_unconfirmed", first_use.text
+    shown = first_use.json()["detail"]["certificate"]
+    assert first_use.json()["detail"]["name_matches"] is True  # the school's name is the certificate's
+    assert shown["subject"] and shown["issuer"] and shown["serial"] and shown["not_after"]
     assert client.get("/api/v1/copies", headers=thu).json()[0]["state"] == "requested"  # nothing half-done
-    done = issue(client, thu, asked["id"], pki.pkcs12("seal"))
+    done = issue(client, thu, asked["id"], pki.pkcs12("school_seal"), confirm=shown["fingerprint"])
     assert done.status_code == 200, done.text
     issued = done.json()
-    assert issued["state"] == "issued" and issued["number"] == "01/2026/BS" and "Phòng GD" in issued["seal_subject"]
-    again = issue(client, thu, asked["id"], pki.pkcs12("seal"))
+    assert issued["state"] == "issued" and issued["number"] == "01/2026/BS"
+    assert "Trường Tiểu học An Bình" in issued["seal_subject"]
+    again = issue(client, thu, asked["id"], pki.pkcs12("school_seal"))
     assert again.status_code == 409
 
     pdf = client.get(f"/api/v1/copies/{asked['id']}/content", headers=nam)
@@ -202,11 +208,18 @@ def test_an_authenticated_copy_is_issued_by_the_clerk_with_the_seal_and_validate
     assert audit_actions(session)[-3:] == ["copy.requested", "copy.issued", "copy.downloaded"]
 
 
-def issue(client: TestClient, headers: dict[str, str], copy_id: str, p12: bytes, password: bytes = PKCS12_PASSWORD):  # type: ignore[no-untyped-def]
+def issue(  # type: ignore[no-untyped-def]
+    client: TestClient,
+    headers: dict[str, str],
+    copy_id: str,
+    p12: bytes,
+    password: bytes = PKCS12_PASSWORD,
+    confirm: str | None = None,
+):
     return client.post(
         f"/api/v1/copies/{copy_id}/issue",
         headers=headers,
-        data={"key_source": "pkcs12", "password": password.decode()},
+        data={"key_source": "pkcs12", "password": password.decode(), **({"confirm_seal": confirm} if confirm else {})},
         files={"pkcs12": ("con-dau.p12", p12)},
     )
 

@@ -69,13 +69,19 @@ def test_an_inspector_receives_an_authenticated_copy(
     desk.get_by_role("link", name="Bản sao", exact=True).click()
     desk.get_by_role("heading", name="Yêu cầu bản sao có xác thực chờ cấp").wait_for()
     key = tmp_path / "con-dau.p12"
-    key.write_bytes(pki.pkcs12("seal"))
+    key.write_bytes(pki.pkcs12("school_seal"))
     image = tmp_path / "con-dau.png"
     image.write_bytes(seal_png())
-    desk.get_by_label("Tệp chứng thư số con dấu của trường (.p12/.pfx)").set_input_files(str(key))
-    desk.get_by_label("Mật khẩu của tệp").fill(PKCS12_PASSWORD.decode())
-    desk.get_by_label("Ảnh con dấu (PNG/JPEG, không bắt buộc)").set_input_files(str(image))
-    desk.get_by_role("button", name="Cấp bản sao có xác thực").click()
+    for first_use in (True, False):  # the school's first seal is shown and confirmed, then used
+        desk.get_by_label("Tệp chứng thư số con dấu của trường (.p12/.pfx)").set_input_files(str(key))
+        desk.get_by_label("Mật khẩu của tệp").fill(PKCS12_PASSWORD.decode())
+        desk.get_by_label("Ảnh con dấu (PNG/JPEG, không bắt buộc)").set_input_files(str(image))
+        if not first_use:
+            desk.get_by_label("Đây là chứng thư số con dấu của trường").check()
+        desk.get_by_role("button", name="Cấp bản sao có xác thực").click()
+        if first_use:
+            desk.get_by_role("heading", name="Lần đầu dùng chứng thư số con dấu cho trường: hãy kiểm tra").wait_for()
+            shot(desk, "ban-sao-xac-nhan-con-dau")
     desk.get_by_role("status").wait_for()
     desk.get_by_role("heading", name="Bản sao có xác thực đã giải quyết").wait_for()
     shot(desk, "ban-sao-van-thu-da-cap")
