@@ -8,7 +8,7 @@ import io
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from archive.models import AuditEvent, Dossier, Record, RecordStatus
@@ -83,16 +83,16 @@ def test_the_clerks_year_from_list_to_handover(client: TestClient, world: World,
     assert client.get("/api/v1/dossiers/unfiled", headers=thu, params={"school_code": "THA"}).json() == []
 
     # closing refuses while a document awaits approval, then closes all of the year's dossiers
-    session.rollback()  # a fresh snapshot: the uploads committed in the app's own sessions
-    record = session.get(Record, late)
-    assert record is not None
-    record.status = RecordStatus.submitted
+    # one statement each, no read before it in the same transaction: a SQLite reader cannot become a
+    # writer while the app's worker writes (it would be refused at once, "database is locked")
+    session.rollback()
+    session.execute(update(Record).where(Record.id == late).values(status=RecordStatus.submitted))
     session.commit()
     waiting = client.post(f"/api/v1/dossier-lists/{listed['id']}/closing", headers=thu)
     assert waiting.status_code == 409 and waiting.json()["error"] == "awaiting_approval"
     assert "Số thập phân" in waiting.json()["message"]
     assert client.get(f"/api/v1/dossiers/{math5['id']}", headers=thu).json()["state"] == "open"  # nothing half-done
-    record.status = RecordStatus.approved
+    session.execute(update(Record).where(Record.id == late).values(status=RecordStatus.approved))
     session.commit()
     closed = client.post(f"/api/v1/dossier-lists/{listed['id']}/closing", headers=thu)
     assert closed.status_code == 200, closed.text

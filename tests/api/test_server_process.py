@@ -198,8 +198,10 @@ def test_sigkill_at_random_moments_never_leaves_a_dangling_row(
     and `rebuild-db` from the bucket brings back exactly the committed records (no phantom)."""
     rng = random.Random(20261123)
     acknowledged: list[str] = []
+    recording = mp4_bytes(3_000_000)  # made once (ffmpeg); each upload differs by its random tail
     for _round in range(4):
         token = server.token()
+        before = len(acknowledged)
         stop = threading.Event()
 
         def loop(stop: threading.Event = stop, token: str = token, round_: int = _round) -> None:
@@ -212,7 +214,7 @@ def test_sigkill_at_random_moments_never_leaves_a_dangling_row(
                         headers={"Authorization": f"Bearer {token}"},
                         files={
                             "metadata": (None, json.dumps(meta(record_type="lesson_recording", title=f"{round_}-{n}"))),
-                            "file": ("a.mp4", mp4_bytes(3_000_000 + rng.randrange(1000)) + os.urandom(16)),
+                            "file": ("a.mp4", recording + os.urandom(16 + rng.randrange(1000))),
                         },
                         timeout=30,
                     )
@@ -223,7 +225,10 @@ def test_sigkill_at_random_moments_never_leaves_a_dangling_row(
 
         worker = threading.Thread(target=loop, daemon=True)
         worker.start()
-        time.sleep(0.5 + rng.random())
+        # killed at a random moment after this round's first acknowledgement: on a loaded machine a fixed
+        # delay could pass before any upload was answered, and the test would prove nothing
+        assert wait_until(lambda before=before: len(acknowledged) > before, STARTUP_DEADLINE)
+        time.sleep(rng.random())
         server.kill()
         stop.set()
         worker.join(timeout=30)

@@ -35,6 +35,7 @@ def test_the_composed_settings_hold_every_field_once_and_read_each_from_its_vari
         | retention
         | search
         | {"evidence_max_bytes", "evidence_max_records", "rendition_seconds", "rendition_batch", "rendition_worker"}
+        | {"video_seconds_per_second", "video_min_seconds", "ocr_seconds_per_page", "ocr_min_seconds"}
     )
     assert set(Settings.model_fields) == everything
     assert all(issubclass(Settings, cls) for cls in DOMAINS)
