@@ -63,6 +63,7 @@ class Worker:
         self._stop = state.stopping
         self._thread = threading.Thread(target=self._loop, name="hoso-worker", daemon=True)
         self._heart = threading.Thread(target=self._heartbeat, name="hoso-worker-heartbeat", daemon=True)
+        self._media = threading.Thread(target=self._media_loop, name="hoso-worker-media", daemon=True)
         self.lease = timedelta(seconds=state.settings.job_lease_seconds)
         self._told_up_to = 0  # the audit log read by the notification follower (flows/notifications.py)
 
@@ -75,6 +76,8 @@ class Worker:
                 log.warning("sealed %d committed sidecars a crash had left unsealed", sealed)
         self._heart.start()
         self._thread.start()
+        if self.state.settings.rendition_worker:
+            self._media.start()
 
     def stop(self) -> None:
         log.info("stopping the background worker")
@@ -88,8 +91,9 @@ class Worker:
             )
         else:
             log.info("background worker stopped")
-        if self._heart.is_alive():
-            self._heart.join(timeout=STOP_SECONDS)
+        for thread in (self._heart, self._media):
+            if thread.is_alive():
+                thread.join(timeout=STOP_SECONDS)
 
     def _heartbeat(self) -> None:
         """Every third of the lease: renew what this worker holds, put back what a dead one held."""
@@ -126,9 +130,7 @@ class Worker:
                 self.tell_people()
                 self.run_one_export()
                 if self.state.settings.rendition_worker:
-                    renditions.run_batch(self.state, self.name)
-                    recording.run_one(self.state, self.name)
-                    ocr.run_one(self.state, self.name)  # a scan or photo → searchable PDF/A
+                    renditions.run_batch(self.state, self.name)  # recordings and scans: `_media_loop`
                 self.run_fixity_job()
                 hours = self.state.settings.retention_sweep_hours
                 if hours and time.monotonic() >= next_look:
@@ -142,6 +144,22 @@ class Worker:
             except Exception:
                 log.exception("the background worker failed; retrying")
             self.state.woken.wait(IDLE_SECONDS)
+
+    def _media_loop(self) -> None:
+        """Recordings and scans in a lane of their own: a phone recording's streaming copy or a 300-page
+        scan's OCR takes minutes, and the index, notifications and exports must not wait behind it.
+        (The jobs are claimed like any other, under this worker's name, renewed by its heartbeat.)"""
+        while not self._stop.is_set():
+            taken = 0
+            try:
+                taken = recording.run_one(self.state, self.name)
+                taken += ocr.run_one(self.state, self.name)  # a scan or photo → searchable PDF/A
+            except jobs.Stopped:
+                break
+            except Exception:
+                log.exception("the recordings and scans lane failed; retrying")
+            if not taken:
+                self._stop.wait(IDLE_SECONDS * 4)
 
     def retention_follow_up(self, record_ids: Sequence[str]) -> None:
         """New or changed records: compute their term and lock their blobs in the store."""

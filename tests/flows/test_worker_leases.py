@@ -70,3 +70,38 @@ def test_a_live_workers_heartbeat_keeps_its_jobs(session: Session) -> None:
     assert jobs.requeue_stale(session, timedelta(minutes=1)) == 1  # the dead one's only
     states = dict(session.execute(select(Job.id, Job.state)).all())
     assert states == {mine.id: "running", theirs.id: "queued"}
+
+
+def test_a_long_recording_or_scan_never_holds_up_the_index(
+    quiet: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recordings and scans run in the worker's own lane: while one is being made (held here until the
+    test lets go), a plan uploaded meanwhile is indexed and found."""
+    import threading
+
+    from flows.renditions import recording
+
+    busy, release = threading.Event(), threading.Event()
+
+    def a_long_encode(state: object, worker: str) -> int:
+        busy.set()
+        release.wait(STARTUP_DEADLINE)
+        return 0
+
+    monkeypatch.setattr(recording, "run_one", a_long_encode)
+    hoso = quiet.app.state.hoso  # type: ignore[attr-defined]
+    hoso.settings = hoso.settings.model_copy(update={"rendition_worker": True})  # the suite's default is off
+    worker = Worker(hoso)
+    worker.start()
+    try:
+        assert busy.wait(STARTUP_DEADLINE), "the recordings lane never ran"
+        lan = login(quiet, "gv.lan")
+        plan = upload(quiet, lan, "khbd.pdf", lesson_plan_pdf("Hình thang"), title="Hình thang")
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while not find(quiet, lan, "hinh thang")["hits"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [hit["id"] for hit in find(quiet, lan, "hinh thang")["hits"]] == [plan]
+        assert not release.is_set()  # found while the long encode still held its lane
+    finally:
+        release.set()
+        worker.stop()
