@@ -284,12 +284,12 @@ def test_a_damaged_or_encrypted_pdf_fails_alone(
 ) -> None:
     """Ingest refuses such files now (tests/api/test_upload_checks.py); ones stored before it did still
     fail alone in a batch, never taking the others with them."""
-    from archive import ingest
+    from archive import content_checks
 
     lan, hoa = login(client, "gv.lan"), login(client, "ht.hoa")
     good = upload_plan(client, lan, "Toán 5 — tốt")
     with monkeypatch.context() as before_the_check:
-        before_the_check.setattr(ingest, "check_document", lambda received, name: None)
+        before_the_check.setattr(content_checks, "check_document", lambda received, name: None)
         damaged = upload_plan(client, lan, "Toán 5 — hỏng", content=b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage")
         locked = upload_plan(client, lan, "Toán 5 — khóa", content=encrypted_pdf())
     for r in (good, damaged, locked):

@@ -139,7 +139,7 @@ def test_a_teacher_and_a_principal_in_the_browser(
     shot(page, "trang-chu-hieu-truong")
     page.get_by_label("Tìm hồ sơ (gõ có dấu hoặc không dấu)").fill("phan so thap phan")
     page.get_by_role("button", name="Tìm").click()
-    page.get_by_role("link", name="Kế hoạch bài dạy: Phân số thập phân").click()
+    page.get_by_role("link", name="Kế hoạch bài dạy: Phân số thập phân", exact=True).click()  # not "Yêu cầu bản sao: …"
     assert page.get_by_text("Chữ ký hợp lệ").first.is_visible()
     assert page.get_by_text("Nguyễn Thị Hoa").first.is_visible()
     shot(page, "ho-so-da-ky")
