@@ -88,7 +88,9 @@ def test_the_archivist_lengthens_a_term_and_shortening_is_refused(
     new = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Số thập phân"), school_year="2025-2026")
     assert retention_of(client, lan, new)["keep_until_year"] == 2031
     session.commit()
-    changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.schedule_changed")).all()
+    changes = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "retention.schedule_changed").order_by(AuditEvent.seq)
+    ).all()  # in the log's order: without ORDER BY, PostgreSQL may answer in any order
     assert [e.details["after"]["years"] for e in changes] == [15, 5]
     assert changes[0].details["citation"].startswith("TT 08/2025")
 
