@@ -53,8 +53,9 @@ def test_a_teacher_uploads_and_submits_five_plans_in_a_dozen_actions(
     for title in titles:
         plans.append(tmp_path / f"{title}.pdf")
         plans[-1].write_bytes(factories.lesson_plan_pdf(title))
-    photo = tmp_path / "anh-chup-bang.png"  # not a lesson plan's type: refused before a byte is sent
-    photo.write_bytes(factories.PNG)
+    # not a lesson plan's type (a scan or photo is, since OCR): refused before a byte is sent
+    photo = tmp_path / "bai-hat.mp3"
+    photo.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64)
 
     # bypass_csp: axe is injected as an inline script (the recording walk in test_browser.py runs
     # this page's script under the real policy)

@@ -29,7 +29,7 @@ def test_the_page_carries_each_types_limits_and_a_teachers_defaults(
     assert f'data-max-bytes="{settings.max_upload_bytes}"' in page.text
     plan = option(page.text, "lesson_plan")
     assert "selected" in plan and 'data-signed="yes"' in plan  # a teacher's usual type, approved by signature
-    assert 'data-accept=".pdf,.docx,application/pdf,' in plan
+    assert 'data-accept=".pdf,.docx,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,' in plan  # scans and photos too
     assert 'data-signed=""' in option(page.text, "department_minutes")  # nobody signs it: upload only
     assert 'value="approval_record"' not in page.text  # written by hoso itself
     assert '<option value="2026-2027" selected>' in page.text and '<option value="11" selected>' in page.text
@@ -64,7 +64,7 @@ def test_a_returned_plans_page_asks_for_a_new_version_before_submitting(client: 
     assert decided.status_code == 200, decided.text
     page_login(client, "gv.lan")
     returned = client.get(f"/ho-so/{record['id']}").text
-    assert 'id="can-ban-moi"' in returned and 'action="/ho-so/' not in returned  # no submit form, the reason instead
+    assert 'id="can-ban-moi"' in returned and "/nop-duyet" not in returned  # no submit form, the reason instead
     assert 'id="phien-ban-moi"' in returned  # the new-version upload is right there
     client.post(
         f"/api/v1/records/{record['id']}/versions",
