@@ -68,6 +68,10 @@ def _unit_page(
     report = compliance.compute(session, person, unit.code, period)
     admin = access.is_admin(person)
     manager = admin or unit.id in reach(session, person, {UnitRole.admin})
+    # the head is named from above (archive/units.py): a unit's own administrator is not offered it
+    own = {m.unit_id for m in person.unit_memberships if m.role == UnitRole.admin}
+    names_head = admin or unit.id in reach(session, person, {UnitRole.admin}) - own
+    offered = {k: v for k, v in labels.UNIT_ROLE_VI.items() if names_head or k != UnitRole.head.value}
     elsewhere = (
         list(session.scalars(select(School).where((School.unit_id != unit.id) | School.unit_id.is_(None))))
         if admin
@@ -84,6 +88,7 @@ def _unit_page(
         unit=unit,
         kinds=labels.UNIT_KIND_VI,
         unit_roles=labels.UNIT_ROLE_VI,
+        offered_roles=offered,
         report=report,
         states=compliance.STATE_VI,
         children=children,

@@ -98,7 +98,8 @@ def test_the_unit_admin_adds_people_and_only_the_system_admin_attaches_a_school(
     assert roleless.status_code == 422 and "Chọn vai trò ở đơn vị" in roleless.text
     existing = post_form(client, UNIT, f"{UNIT}/nguoi", {"username": "gv.lan", "full_name": "", "role": "inspector"})
     assert existing.status_code == 201 and not OTP.findall(existing.text) and "đã có" in existing.text
-    # the head grants access to every school of the unit: its administrator does not name them
+    # the head grants access to every school of the unit: its administrator does not name them (nor is offered to)
+    assert 'value="head"' not in client.get(UNIT).text
     head = post_form(client, UNIT, f"{UNIT}/nguoi", {"username": "gv.minh", "full_name": "", "role": "head"})
     assert head.status_code == 403 and "chỉ định" in head.text
     refused = post_form(client, UNIT, f"{UNIT}/gan-truong", {"attach_code": "THB"})
