@@ -5,7 +5,9 @@ could we hash, sniff, limit and store it: twice the disk writes, and a size limi
 after the whole body has arrived. Here python-multipart's push parser is fed the raw request
 chunks; the `metadata` field is handed to a check as soon as it is complete (so a bad school or
 record type is refused before a 2 GB video is read), and the `file` part goes to a Spool, which
-enforces the limit as bytes arrive.
+enforces the limit as bytes arrive. An endpoint that takes several files (the pages of one paper
+document photographed by a phone, `archive.photo_set`) says how many; each gets its own spool and
+the limit holds for them all together.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from archive.exceptions import IncompleteUpload, InvalidInput, UploadTooLarge
-from archive.spool import Spool
+from archive.spool import Spool, too_large
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -48,10 +50,13 @@ def _html5_unescape(name: str) -> str:
 @dataclass
 class Upload:
     fields: dict[str, str] = field(default_factory=dict)
-    spool: Spool | None = None
+    spool: Spool | None = None  # the first file's
     filename: str | None = None
+    files: list[tuple[str, Spool]] = field(default_factory=list)  # every file, in the order sent
 
     def discard(self) -> None:
+        for _, spool in self.files:
+            spool.discard()
         if self.spool is not None:
             self.spool.discard()
 
@@ -60,8 +65,11 @@ class _Parts:
     """python-multipart's callbacks: headers collected per part, a field's bytes buffered (bounded),
     the one file's bytes written to the spool as they arrive."""
 
-    def __init__(self, upload: Upload, probe: Spool) -> None:
+    def __init__(self, upload: Upload, probe: Spool, spool_factory: Callable[[], Spool], max_files: int) -> None:
         self.upload, self.probe = upload, probe
+        self.spool_factory, self.max_files = spool_factory, max_files
+        self.spool: Spool | None = None  # the file being received
+        self.total = 0  # bytes of every file so far, held to the probe's limit together
         self.headers: dict[bytes, bytes] = {}
         self.header_field = bytearray()
         self.header_value = bytearray()
@@ -96,10 +104,19 @@ class _Parts:
         _, disp = parse_options_header(self.headers.get(b"content-disposition", b"").decode("latin-1"))
         self.name = disp.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" in disp:
-            if self.upload.spool is not None:
-                raise InvalidInput("Chỉ gửi một tệp mỗi lần.", "Send one file per request.")
-            self.upload.filename = _html5_unescape(disp[b"filename"].decode("utf-8", "replace"))
-            self.upload.spool = self.probe
+            filename = _html5_unescape(disp[b"filename"].decode("utf-8", "replace"))
+            if self.upload.spool is None:
+                self.upload.filename, self.upload.spool = filename, self.probe
+                self.spool = self.probe
+            elif len(self.upload.files) >= self.max_files:
+                if self.max_files == 1:
+                    raise InvalidInput("Chỉ gửi một tệp mỗi lần.", "Send one file per request.")
+                raise InvalidInput(
+                    f"Gửi tối đa {self.max_files} tệp mỗi lần.", f"Send at most {self.max_files} files per request."
+                )
+            else:
+                self.spool = self.spool_factory()
+            self.upload.files.append((filename, self.spool))
             self.buffer = None
         else:
             self.buffer = bytearray()
@@ -107,8 +124,11 @@ class _Parts:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.buffer is None:
-            assert self.upload.spool is not None
-            self.upload.spool.write(data[start:end])
+            assert self.spool is not None
+            self.total += end - start
+            if self.total > self.probe.limit:
+                raise too_large(self.probe.limit)
+            self.spool.write(data[start:end])
         else:
             self.buffer += data[start:end]
             if len(self.buffer) > MAX_FIELD_BYTES:
@@ -134,8 +154,9 @@ async def read_upload(
     *,
     spool_factory: Callable[[], Spool],
     on_field: Callable[[str, str], Awaitable[None]] | None = None,
+    max_files: int = 1,
 ) -> Upload:
-    """Parse the request body; the caller owns (and must discard) the returned spool."""
+    """Parse the request body; the caller owns (and must discard) the returned spools."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise InvalidInput(
@@ -152,7 +173,7 @@ async def read_upload(
             f"Tệp vượt quá giới hạn {limit / 1048576:,.0f} MB.",
             f"The file exceeds the {limit / 1048576:,.0f} MB limit.",
         )
-    parts = _Parts(upload, probe)
+    parts = _Parts(upload, probe, spool_factory, max_files)
     parser = MultipartParser(params[b"boundary"], callbacks=parts.callbacks())
     try:
         async for chunk in request.stream():
@@ -166,12 +187,15 @@ async def read_upload(
         if not parts.ended:
             raise _incomplete()
     except ClientDisconnect:
+        upload.discard()
         probe.discard()
         raise _incomplete() from None
     except MultipartParseError as exc:
+        upload.discard()
         probe.discard()
         raise InvalidInput(f"Nội dung multipart bị hỏng: {exc}", f"The multipart body is malformed: {exc}") from None
     except BaseException:
+        upload.discard()
         probe.discard()
         raise
     if upload.spool is None:

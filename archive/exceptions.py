@@ -63,6 +63,12 @@ class FontMissing(HosoError):
     code = "font_missing"
 
 
+class ToolMissing(HosoError):
+    """A program hoso runs (img2pdf, ffprobe) is not installed: an installation fault (`make run`)."""
+
+    code = "tool_missing"
+
+
 class Gone(HosoError):
     """The record was lawfully destroyed: its metadata remains, its bytes do not."""
 

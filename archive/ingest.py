@@ -270,10 +270,12 @@ def create_record(
     received: Received,
     filename: str,
     within: Callable[[Record], None] | None = None,
+    details: dict[str, object] | None = None,
 ) -> Record:
     """A new record from checked metadata and a received file. `within(record)` runs inside the
     record's own transaction: what must commit with it or not at all (the upload session marked
-    done, the client's idempotency key), so a crash can never leave one without the other."""
+    done, the client's idempotency key), so a crash can never leave one without the other.
+    `details` go into its audit event (the photos a PDF was made of)."""
     name = check_content(received, prepared.record_type, filename)
     received = store_blob(store, identified(received))
     meta = prepared.meta
@@ -301,7 +303,15 @@ def create_record(
         _file(session, record, prepared.dossier)
         session.add(record)
         commit_version(
-            session, store, actor, record, received, name, written, "record.created", {"title": record.title}
+            session,
+            store,
+            actor,
+            record,
+            received,
+            name,
+            written,
+            "record.created",
+            {"title": record.title, **(details or {})},
         )
         if within is not None:
             within(record)

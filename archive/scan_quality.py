@@ -89,7 +89,7 @@ def findings(scan: Scan, min_dpi: int = MIN_DPI) -> list[tuple[str, str]]:
 def enforce(path: Path, sha256: str, media_type: str, policy: str, min_dpi: int, name: str) -> Scan | None:
     """The scan's facts, or a 422 (nothing stored yet) when the record type refuses what falls short."""
     if media_type in IMAGES:
-        _require_readable_image(path, name)
+        require_readable_image(path, name)
     scan = examine(path, sha256, media_type)
     if scan is None:
         return None
@@ -121,7 +121,7 @@ def examine(path: Path, sha256: str, media_type: str) -> Scan | None:
     return None
 
 
-def _require_readable_image(path: Path, name: str) -> None:
+def require_readable_image(path: Path, name: str) -> None:
     """An image whose header Pillow cannot read is refused at upload; damage further in (a cut-off
     photo) is found by the OCR job, which fails alone and says so on the record page."""
     from PIL import Image

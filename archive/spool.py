@@ -30,7 +30,7 @@ class Received:
     media: Probe | None = None  # a recording's ffprobe facts, once identified (`archive.media_facts`)
 
 
-def _too_large(limit: int) -> UploadTooLarge:
+def too_large(limit: int) -> UploadTooLarge:
     mib = limit / (1024 * 1024)
     return UploadTooLarge(
         f"Tệp vượt quá giới hạn {mib:,.0f} MB.", f"The file exceeds the {mib:,.0f} MB limit.", limit=limit
@@ -49,7 +49,7 @@ class Spool:
 
     def write(self, chunk: bytes) -> None:
         if self.size + len(chunk) > self.limit:
-            raise _too_large(self.limit)
+            raise too_large(self.limit)
         self._out.write(chunk)
         self._sha.update(chunk)
         if len(self._head) < mediatype.HEAD_BYTES:

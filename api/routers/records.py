@@ -19,7 +19,7 @@ from api.errors import invalid_from_pydantic
 from api.multipart import Upload, read_upload
 from api.ranges import RangeNotSatisfiable, parse_range
 from api.routers import file_body
-from archive import blobs, idempotency, ingest, scans, service
+from archive import blobs, idempotency, ingest, photo_set, scans, service
 from archive.exceptions import Gone, InvalidInput
 from archive.models import AuditEvent, Person, Record, RecordStatus, Version
 from archive.schemas import (
@@ -33,9 +33,10 @@ from archive.schemas import (
     VersionMetadataUpdate,
     VersionOut,
 )
-from archive.spool import Spool
+from archive.spool import Received, Spool
 from archive.storage import ObjectStore
 from flows import intake
+from flows.settings import Settings
 
 router = APIRouter(prefix="/records", tags=["records"])
 
@@ -98,6 +99,10 @@ async def create_record(
 ) -> Record | RecordOut:
     """Upload a new record: `metadata` (JSON, see RecordCreate) then `file`, as multipart/form-data.
 
+    Several `file` parts, each a JPEG, PNG or TIFF photo, are the pages of one paper document in the
+    order sent: they become one PDF (each photo on its own A4 page, never re-encoded), which is the
+    record's original and gets its OCR rendition like any scan.
+
     With `submit=true` the record is submitted for approval as it is made ("Tải lên và nộp duyệt"):
     both commit, or neither does (a type nobody signs, a wrong period: nothing is stored).
 
@@ -127,7 +132,10 @@ async def create_record(
             prepared = await run_in_threadpool(prepare, value)
 
     upload = await read_upload(
-        request, spool_factory=lambda: Spool(settings.tmp_dir, settings.max_upload_bytes), on_field=on_field
+        request,
+        spool_factory=lambda: Spool(settings.tmp_dir, settings.max_upload_bytes),
+        on_field=on_field,
+        max_files=photo_set.MAX_PHOTOS,
     )
     try:
         spool = _require_file(upload)
@@ -135,13 +143,15 @@ async def create_record(
             if "metadata" not in upload.fields:
                 raise InvalidInput("Thiếu trường 'metadata'.", "The 'metadata' field is missing.")
             prepared = await run_in_threadpool(prepare, upload.fields["metadata"])
-        received = spool.finish()
+        received, filename, details = spool.finish(), upload.filename or "", None
+        if len(upload.files) > 1:  # the pages of one paper document, photographed one by one
+            received, filename, details = await run_in_threadpool(_combined, upload, settings)
         within = idempotency.remember(session, actor, key) if key is not None else None
         if submit:
             within = intake.submitting(session, actor, period, also=within)
         try:
             record = await run_in_threadpool(
-                ingest.create_record, session, store, actor, prepared, received, upload.filename or "", within
+                ingest.create_record, session, store, actor, prepared, received, filename, within, details
             )
             return await run_in_threadpool(_answer, session, record)
         except IntegrityError:
@@ -153,6 +163,14 @@ async def create_record(
             return raced
     finally:
         upload.discard()
+
+
+def _combined(upload: Upload, settings: Settings) -> tuple[Received, str, dict[str, object]]:
+    """The photos made one PDF (`archive.photo_set`), its name, and what it was made of, for the audit."""
+    photos = [(name, part.finish()) for name, part in upload.files]
+    combined, kept = photo_set.combine(photos, settings.tmp_dir, settings.max_upload_bytes)
+    upload.files.append(("", combined))  # discarded with the rest
+    return combined.finish(), photo_set.filename_for(photos), {"photos": kept}
 
 
 def _answer(session: Session, record: Record) -> RecordOut:

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import audit, blobs, ingest, jobs, mediatype
+from archive import audit, blobs, ingest, jobs, mediatype, photo_set
 from archive.db import utcnow, write_transaction
 from archive.exceptions import HosoError
 from archive.models import Job, JobState, Record, Rendition, RenditionState, Version, VersionKind
@@ -149,7 +149,7 @@ def _make(state: AppState, task: Task, folder: Path) -> tuple[Path, str]:
         blobs.report(state.sessions, e, f"rendition {task.rendition_id}", None)
         raise HosoError(*DAMAGED) from e
     if task.media_type != mediatype.PDF:
-        source = pdfa.flattened(source)  # OCRmyPDF refuses an image with an alpha channel
+        source = photo_set.flattened(source, folder)  # OCRmyPDF refuses an image with an alpha channel
     out = folder / "pdfa.pdf"
     settings = state.settings
     limit = max(settings.ocr_min_seconds, settings.ocr_seconds_per_page * task.pages)

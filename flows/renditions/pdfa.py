@@ -1,5 +1,5 @@
-"""Small checks around the OCR job: what a PDF says it is (its XMP PDF/A identification), and a
-photo made ready for OCRmyPDF.
+"""A check around the OCR job: what a PDF says it is (its XMP PDF/A identification). A photo is made
+ready for OCRmyPDF by `archive.photo_set.flattened` (img2pdf, inside OCRmyPDF, refuses an alpha channel).
 
 The identification is read from the document's XMP packet (ISO 19005: `pdfaid:part` and
 `pdfaid:conformance`, as an attribute or an element) rather than trusted from OCRmyPDF's log: it
@@ -13,7 +13,6 @@ from pathlib import Path
 
 _PART = re.compile(rb"pdfaid:part(?:=\"|>)\s*(\d)")
 _CONFORMANCE = re.compile(rb"pdfaid:conformance(?:=\"|>)\s*([A-Za-z])")
-ALPHA_MODES = frozenset({"RGBA", "LA", "PA"})
 
 
 def identification(path: Path) -> tuple[str, str] | None:
@@ -33,22 +32,3 @@ def identification(path: Path) -> tuple[str, str] | None:
     if part is None or conformance is None:
         return None
     return part.group(1).decode(), conformance.group(1).decode().upper()
-
-
-def flattened(source: Path) -> Path:
-    """`source`, or a copy on white without its alpha channel (img2pdf, inside OCRmyPDF, refuses
-    transparency: PDF/A-2 allows it, but a scan has none worth keeping). The copy is the job's own
-    temp file; the original stays as it was stored."""
-    from PIL import Image
-
-    with Image.open(source) as image:
-        transparent = image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
-        if not transparent:
-            return source
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, "white")
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        out = source.with_name(f"{source.stem}-flat.png")
-        dpi = image.info.get("dpi")
-        flat.save(out, format="PNG", **({"dpi": dpi} if dpi else {}))
-    return out

@@ -148,3 +148,56 @@ def test_a_recording_resumes_at_once_when_the_network_comes_back(
     context.close()
     record = client.get("/api/v1/records", headers=login(client, "gv.lan")).json()["items"][0]
     assert (record["record_type"], record["status"]) == ("lesson_recording", "submitted")
+
+
+def test_three_phone_photos_of_a_paper_plan_go_up_as_one_document_in_the_order_chosen(
+    client: TestClient,
+    world: World,
+    server: str,  # noqa: F811
+    browser: object,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Picked in the wrong order, one moved up, sent as one record: its PDF's pages are the photos in
+    the order the list shows (each page's embedded JPEG is the photo itself)."""
+    import io
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    photos = []
+    for n, colour in enumerate(("white", "lightyellow", "lightblue"), start=1):
+        out = io.BytesIO()
+        Image.new("RGB", (620, 877), colour).save(out, format="JPEG", dpi=(75, 75))
+        photos.append(tmp_path / f"trang-{n}.jpg")
+        photos[-1].write_bytes(out.getvalue())
+    context = browser.new_context(locale="vi-VN", bypass_csp=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    log_in(page, server, "gv.lan")
+    act = Actions()
+    act.click(page.get_by_role("navigation").get_by_role("link", name="Tải lên"), "Tải lên")
+    act.pick(page.locator("#file"), [photos[1], photos[0], photos[2]])  # page 2 picked first
+    act.click(page.get_by_label("Các ảnh là các trang của một tài liệu: ghép thành một tệp PDF"), "ghép")
+    act.click(page.get_by_role("button", name="Đưa trang-1.jpg lên trước"), "trang-1 lên trước")
+    shown = page.locator("#tep .file-name").all_inner_texts()
+    assert [t.split(" (")[0] for t in shown] == [f"Trang {n}: Tệp: trang-{n}.jpg" for n in (1, 2, 3)]
+    assert page.locator("#tep input.title").nth(1).is_hidden()  # one title: the document's
+    act.type(page.locator("#tep input.title").first, "Kế hoạch bài dạy Toán 5 viết tay")
+    if AXE.exists():
+        assert violations(page) == []
+    act.click(page.get_by_role("button", name="Chỉ tải lên"), "Chỉ tải lên")
+    page.locator("#status", has_text="Xong").wait_for(timeout=60_000)
+    shot(page, "tai-len-anh-ghep")
+    print(f"\nteacher: three photos as one document in {len(act.done)} actions: {act.done}")
+    assert "Xong: 1 tệp đã tải lên." in page.locator("#status").inner_text()
+    assert errors == []
+    context.close()
+
+    lan = login(client, "gv.lan")
+    [record] = client.get("/api/v1/records", headers=lan).json()["items"]
+    assert record["title"] == "Kế hoạch bài dạy Toán 5 viết tay"
+    pdf = client.get(f"/api/v1/records/{record['id']}/content", headers=lan).content
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    embedded = [next(iter(p["/Resources"]["/XObject"].values())).get_object().get_data() for p in pages]
+    assert embedded == [p.read_bytes() for p in photos]

@@ -9,6 +9,11 @@
 // takes any size up to 64 MiB), retries from the server's offset after a dropped connection, at
 // once when the phone wakes or the network comes back, and after a reload when the same file is
 // chosen again (the upload's id is kept in localStorage).
+//
+// Photos of one paper document (issue #16): when two or more JPEG/PNG/TIFF photos are chosen, a box
+// offers to make them one document. Then they go in one multipart request (`file` once per page, in
+// the list's order, which "Lên trước" changes) with an Idempotency-Key kept across retries, so a lost
+// answer never makes the document twice; the server puts each photo on its own A4 page unchanged.
 (function () {
   "use strict";
   var MiB = 1024 * 1024, MIN_CHUNK = MiB, MAX_CHUNK = 32 * MiB, TARGET_SECONDS = 7, STALLED_MS = 5000;
@@ -22,6 +27,8 @@
   var controls = [submitButton, document.getElementById("gui"), input];
   var csrf = form.dataset.csrf, maxBytes = Number(form.dataset.maxBytes);
   var items = [], serial = 0, sending = false;
+  var setBox = document.getElementById("ghep"), combine = document.getElementById("ghep-anh");
+  var PHOTO = /\.(jpe?g|png|tiff?)$/i, PHOTO_TYPES = ["image/jpeg", "image/png", "image/tiff"];
   var waker = null, hurry = false, inFlight = null, lastProgress = 0;
 
   function key(file) { return "hoso-upload:" + file.name + ":" + file.size + ":" + file.lastModified; }
@@ -112,13 +119,74 @@
         if (sending) { return; }
         items.splice(items.indexOf(item), 1);
         row.remove();
+        paintSet();
         drop.focus();
+      });
+      row.querySelector(".up").addEventListener("click", function () {
+        var at = items.indexOf(item);
+        if (sending || at < 1) { return; }
+        items.splice(at, 1); items.splice(at - 1, 0, item);
+        list.insertBefore(row, items[at].row);
+        paintSet();
+        (at - 1 > 0 ? row.querySelector(".up") : item.title).focus();
       });
       items.push(item);
       list.appendChild(row);
       rowError(item, refusal(file));
     });
     document.getElementById("loi-file").textContent = "";
+    paintSet();
+  }
+
+  // -- photos of one paper document ---------------------------------------------------------------
+  function isPhoto(item) {
+    return item.state !== "done" && (PHOTO_TYPES.indexOf(item.file.type) >= 0 || PHOTO.test(item.file.name));
+  }
+  function photoSet() {
+    var set = items.filter(isPhoto);
+    return set.length >= 2 && combine.checked ? set : [];
+  }
+  function paintSet() {
+    var photos = items.filter(isPhoto), set = photoSet();
+    setBox.hidden = photos.length < 2;
+    items.forEach(function (item) {
+      if (item.state === "done") { return; }
+      var page = set.indexOf(item), label = item.row.querySelector(".title-label"), name = item.row.querySelector(".file-name");
+      var inSet = page >= 0, follower = page > 0;
+      item.title.hidden = follower; label.hidden = follower;
+      item.row.querySelector(".up").hidden = !inSet || page === 0;
+      item.row.querySelector(".up").setAttribute("aria-label", hosoT("Đưa %(name)s lên trước", { name: item.file.name }));
+      name.textContent = (inSet ? hosoT("Trang %(n)s: ", { n: page + 1 }) : "") +
+        hosoT("Tệp: %(name)s (%(size)s)", { name: item.file.name, size: size(item.file.size) });
+    });
+  }
+  combine.addEventListener("change", paintSet);
+
+  async function sendSet(set, meta, andSubmit) {
+    var first = set[0], body = new FormData(), failures = 0, key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    body.append("metadata", JSON.stringify(Object.assign({}, meta, { title: first.title.value.trim() })));
+    set.forEach(function (item) { body.append("file", item.file, item.file.name); });
+    var total = set.reduce(function (n, item) { return n + item.file.size; }, 0);
+    first.bar.hidden = false;
+    for (;;) {
+      try {
+        var r = await request("POST", "/api/v1/records" + (andSubmit ? "?submit=true" : ""), body, { "Idempotency-Key": key },
+          function (loaded) {
+            first.bar.value = Math.round(100 * loaded / total);
+            first.status.textContent = hosoT("Đã gửi %(sent)s / %(total)s MB", { sent: mb(loaded), total: mb(total) });
+          });
+      } catch (lost) {
+        failures += 1;
+        first.status.textContent = hosoT("Mất kết nối, đang thử lại… (lần %(n)s)", { n: failures });
+        if (failures > 8) { rowError(first, hosoT("Mất kết nối; hãy thử lại.")); return { stop: false }; }
+        if (!hurry) { await nap(Math.min(30000, 500 * Math.pow(2, failures))); }
+        hurry = false;
+        continue;
+      }
+      first.bar.hidden = true;
+      if (r.status === 201 || r.status === 200) { return { record_id: r.body.id }; }
+      return { stop: refused(first, r) };
+    }
   }
 
   drop.addEventListener("click", function () { if (!sending) { input.click(); } });
@@ -180,6 +248,20 @@
     return Math.min(MAX_CHUNK, 4 * previous, Math.max(MIN_CHUNK, wanted));
   }
 
+  function refused(item, r) {  // the server's refusal said where it belongs; true when no other file can go either
+    var errors = (r.body.detail && r.body.detail.errors) || [];
+    var mine = errors.filter(function (e) { return e.loc[e.loc.length - 1] === "title"; });
+    errors.filter(function (e) { return mine.indexOf(e) < 0; }).forEach(function (e) {
+      sharedError(String(e.loc[e.loc.length - 1]), hosoLang() === "en" ? e.msg : e.message);
+    });
+    if (mine.length) { rowError(item, hosoLang() === "en" ? mine[0].msg : mine[0].message); }
+    else if (!errors.length) {
+      if (r.status === 403 || r.status === 404) { sharedError("school_code", hosoProblem(r.body)); }
+      else { rowError(item, hosoProblem(r.body)); }
+    }
+    return errors.length > mine.length || r.status === 403 || r.status === 404;
+  }
+
   async function start(item, meta) {
     var stored = localStorage.getItem(key(item.file));
     if (stored) {
@@ -189,19 +271,7 @@
     }
     var r = await request("POST", "/api/v1/uploads", JSON.stringify({ metadata: meta, filename: item.file.name, size: item.file.size }),
       { "Content-Type": "application/json" });
-    if (r.status !== 201) {
-      var errors = (r.body.detail && r.body.detail.errors) || [];
-      var mine = errors.filter(function (e) { return e.loc[e.loc.length - 1] === "title"; });
-      errors.filter(function (e) { return mine.indexOf(e) < 0; }).forEach(function (e) {
-        sharedError(String(e.loc[e.loc.length - 1]), hosoLang() === "en" ? e.msg : e.message);
-      });
-      if (mine.length) { rowError(item, hosoLang() === "en" ? mine[0].msg : mine[0].message); }
-      else if (!errors.length) {
-        if (r.status === 403 || r.status === 404) { sharedError("school_code", hosoProblem(r.body)); }
-        else { rowError(item, hosoProblem(r.body)); }
-      }
-      return { stop: errors.length > mine.length || r.status === 403 || r.status === 404 };
-    }
+    if (r.status !== 201) { return { stop: refused(item, r) }; }
     localStorage.setItem(key(item.file), r.body.id);
     return r.body;
   }
@@ -260,6 +330,7 @@
     item.bar.hidden = true;
     item.title.readOnly = true;
     item.row.querySelector(".remove").hidden = true;
+    item.row.querySelector(".up").hidden = true;
     var badge = document.createElement("span"), link = document.createElement("a");
     badge.className = "badge badge-" + (andSubmit ? "submitted" : "draft");
     badge.textContent = andSubmit ? hosoT("Đã nộp") : hosoT("Bản nháp");
@@ -285,8 +356,16 @@
     sending = true;
     controls.forEach(function (c) { c.disabled = true; });
     drop.setAttribute("aria-disabled", "true");
-    var meta = shared(), uploaded = 0;
+    var meta = shared(), uploaded = 0, set = photoSet().filter(function (item) { return ready.indexOf(item) >= 0; });
     try {
+      if (set.length >= 2) {
+        var made = await sendSet(set, meta, andSubmit);
+        if (made.record_id) {
+          set.forEach(function (item) { item.title.value = set[0].title.value; finished(item, made, andSubmit); });
+          uploaded += 1;
+        }
+        ready = made.stop ? [] : ready.filter(function (item) { return set.indexOf(item) < 0; });
+      }
       for (var i = 0; i < ready.length; i++) {
         var item = ready[i], done;
         try {
@@ -302,6 +381,7 @@
       controls.forEach(function (c) { c.disabled = false; });
       drop.removeAttribute("aria-disabled");
     }
+    paintSet();
     var left = items.filter(function (it) { return it.state !== "done"; }).length;
     var counts = { n: uploaded, left: left };
     if (left) {
