@@ -32,6 +32,9 @@ from archive.models import Record, Rendition, RenditionState, RenditionTarget, V
 
 RENDITION_JOB = "rendition"
 NEEDS_PDF = frozenset({mediatype.DOCX, mediatype.XLSX})
+# what may have a PDF made of it, which the principal then reviews and stamps in its place: an office
+# file's PDF, or a scan's or photo's PDF/A (archive/scans.py; a PDF with text never has one)
+REVIEWED_AS_PDF = NEEDS_PDF | {mediatype.PDF, mediatype.JPEG, mediatype.PNG, mediatype.TIFF}
 VIDEO_JOB = "rendition.video"
 MAX_ATTEMPTS = 3  # a DOCX that hangs LibreOffice costs three time limits, then the record says so
 

@@ -119,6 +119,13 @@ def settings(tmp_path: Path, database_template: str) -> Settings:
         url = database_template
         engine = make_engine(url)
         with engine.begin() as conn:
+            # a session an earlier test left open (idle in a transaction) would make TRUNCATE wait forever
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             tables = [
                 r[0]
                 for r in conn.execute(

@@ -1,10 +1,12 @@
-"""A Word or Excel plan signed through its PDF rendition (archive/renditions.py).
+"""A Word or Excel plan, or a scan or phone photo of a paper plan, signed through its PDF rendition
+(archive/renditions.py, archive/scans.py).
 
-The principal reviews the PDF hoso made of the DOCX; on approval that PDF gets the visible PAdES
-stamp like any PDF plan (a signed version derived from the rendition), and the DOCX itself keeps a
-detached CAdES signature (.p7s), so both files the principal's decision covers are signed, and the
-approval record lists both hashes. A DOCX whose rendition failed or is not made yet is signed the
-old way: detached only.
+The principal reviews the PDF hoso made of the DOCX, or the PDF/A with a text layer made of the
+scan; on approval that PDF gets the visible PAdES stamp like any PDF plan (a signed version derived
+from the rendition), and the original itself keeps a detached CAdES signature (.p7s), so both files
+the principal's decision covers are signed, and the approval record lists both hashes. An original
+whose rendition failed or is not made yet is signed the old way: a scanned PDF stamped as it is, an
+image or a DOCX detached only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def with_renditions(session: Session, rows: Sequence[Any]) -> list[tuple[Any, ..
     out: list[tuple[Any, ...]] = []
     for row in rows:
         pdf = None
-        if row[4] in renditions.NEEDS_PDF:
+        if row[4] in renditions.REVIEWED_AS_PDF:
             item = session.get(ApprovalItem, row[0])
             assert item is not None
             pdf = renditions.pdf_of(session, item.record_id, item.version_number)

@@ -232,7 +232,8 @@ def test_bad_unit_requests_are_refused_with_a_message(client: TestClient, phong:
     }
     assert "không thuộc đơn vị" in post(client, head, "/api/v1/grants", grant, 422)["message"]
     assert post(client, head, "/api/v1/grants", {**grant, "unit_code": "PGD-BH"}, 403)
-    factories.person(client.app.state.hoso.sessions(), "tt.so", Role.inspector, None)  # type: ignore[attr-defined]
+    with client.app.state.hoso.sessions() as own:  # type: ignore[attr-defined]  (closed: an open one holds a lock)
+        factories.person(own, "tt.so", Role.inspector, None)
     stranger = {**grant, "school_codes": [], "inspector": "tt.so"}
     assert "không phải thanh tra của đơn vị" in post(client, head, "/api/v1/grants", stranger, 422)["message"]
     nothing = post(client, head, "/api/v1/grants", {**grant, "school_codes": [], "unit_code": None}, 422)
