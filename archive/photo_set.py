@@ -31,11 +31,12 @@ from pathlib import Path
 from archive import mediatype, scan_quality
 from archive.exceptions import InvalidInput, ToolMissing, UnsupportedMediaType
 from archive.schemas import check_filename
-from archive.spool import Received, Spool, spool_stream
+from archive.spool import Received, Spool, spool_stream, too_large
 
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS = 60  # a long paper register photographed page by page; more goes as a scanned PDF
+MAX_SET_BYTES = 300 * 1024 * 1024  # img2pdf holds each photo's bytes in its own memory: 60 × 5 MB phone photos
 PAGE_SIZE = "A4"
 SECONDS = 120  # img2pdf copies bytes, it never decodes a JPEG: sixty photos take about a second
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA"})
@@ -50,6 +51,9 @@ def combine(photos: list[tuple[str, Received]], tmp_dir: Path, limit: int) -> tu
             f"Combine 2 to {MAX_PHOTOS} photos into one document ({len(photos)} were sent).",
             field="file",
         )
+    total = sum(received.size for _, received in photos)
+    if total > min(limit, MAX_SET_BYTES):
+        raise too_large(min(limit, MAX_SET_BYTES))
     kept: list[dict[str, object]] = []
     for place, (filename, received) in enumerate(photos, start=1):
         name = _checked(place, filename, received)

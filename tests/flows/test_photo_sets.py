@@ -118,6 +118,13 @@ def test_too_many_photos_or_too_many_bytes_together_are_refused_before_anything_
     state.settings = settings.model_copy(update={"max_upload_bytes": len(tiny) * 3 - 1})
     big = post_photos(client, lan, [("a.jpg", tiny), ("b.jpg", tiny), ("c.jpg", tiny)])
     assert big.status_code == 413, big.text  # each photo is under the limit; the three together are not
+    state.settings = settings
+    photo_set.MAX_SET_BYTES, cap = len(tiny) * 2, photo_set.MAX_SET_BYTES  # img2pdf's memory, bounded apart
+    try:
+        capped = post_photos(client, lan, [("a.jpg", tiny), ("b.jpg", tiny), ("c.jpg", tiny)])
+    finally:
+        photo_set.MAX_SET_BYTES = cap
+    assert capped.status_code == 413, capped.text
     assert counts(session) == before
     assert not list(settings.tmp_dir.glob("*.upload"))
 

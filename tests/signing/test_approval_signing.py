@@ -39,6 +39,14 @@ def pdfsig(path: Path, nss: str) -> str:
     return subprocess.run([tool, "-nssdir", nss, str(path)], capture_output=True, text=True, check=False).stdout
 
 
+def openssl_verifies(p7s: Path, original: Path, pki: TestPKI) -> None:
+    """`openssl cms` accepts a detached .p7s over its original, chained to the test PKI's root."""
+    verify = [require_tool("openssl"), "cms", "-verify", "-binary", "-inform", "DER", "-in", str(p7s)]
+    verify += ["-content", str(original), "-CAfile", str(pki.root_pem_path()), "-purpose", "any", "-out", "/dev/null"]
+    ok = subprocess.run(verify, capture_output=True, text=True)
+    assert ok.returncode == 0 and "Verification successful" in ok.stderr, ok.stderr
+
+
 def content(client: TestClient, headers: dict[str, str], record_id: str, version: int) -> bytes:
     response = client.get(f"/api/v1/records/{record_id}/versions/{version}/content", headers=headers)
     assert response.status_code == 200

@@ -22,7 +22,7 @@ from tests.conftest import require_tool
 from tests.factories import World, login
 from tests.pki import TestPKI
 from tests.signing.conftest import approve_all, sign, submit, wait_batch
-from tests.signing.test_approval_signing import content, nss_db, pdfsig
+from tests.signing.test_approval_signing import content, nss_db, openssl_verifies, pdfsig
 
 
 @pytest.fixture
@@ -101,10 +101,7 @@ def test_a_docx_plan_is_reviewed_as_its_pdf_and_signed_with_the_stamp_and_its_p7
     original, p7s = tmp_path / "ke-hoach.docx", tmp_path / "ke-hoach.p7s"
     original.write_bytes(data)
     p7s.write_bytes(client.get(sig["p7s_url"], headers=hoa).content)
-    verify = [require_tool("openssl"), "cms", "-verify", "-binary", "-inform", "DER", "-in", str(p7s)]
-    verify += ["-content", str(original), "-CAfile", str(pki.root_pem_path()), "-purpose", "any", "-out", "/dev/null"]
-    ok = subprocess.run(verify, capture_output=True, text=True)
-    assert ok.returncode == 0 and "Verification successful" in ok.stderr, ok.stderr
+    openssl_verifies(p7s, original, pki)
 
     # the approval record lists both hashes: the Word file and the PDF the principal reviewed
     approval = content(client, hoa, batch["approval_record_id"], 2)

@@ -4,7 +4,6 @@ with a detached CAdES signature, checked by openssl cms. The OCR job is run by t
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -14,7 +13,7 @@ from tests.factories import World, login
 from tests.flows.test_ocr import encoded, page_image, pdfa_id, post, run_one
 from tests.pki import TestPKI
 from tests.signing.conftest import approve_all, sign, submit, wait_batch
-from tests.signing.test_approval_signing import content, nss_db, pdfsig
+from tests.signing.test_approval_signing import content, nss_db, openssl_verifies, pdfsig
 
 
 def test_a_photographed_plan_is_stamped_on_its_pdfa_and_the_photo_keeps_a_p7s(
@@ -52,7 +51,4 @@ def test_a_photographed_plan_is_stamped_on_its_pdfa_and_the_photo_keeps_a_p7s(
     original, p7s = tmp_path / "ke-hoach.jpg", tmp_path / "ke-hoach.p7s"
     original.write_bytes(photo)
     p7s.write_bytes(client.get(sig["p7s_url"], headers=hoa).content)
-    verify = [require_tool("openssl"), "cms", "-verify", "-binary", "-inform", "DER", "-in", str(p7s)]
-    verify += ["-content", str(original), "-CAfile", str(pki.root_pem_path()), "-purpose", "any", "-out", "/dev/null"]
-    ok = subprocess.run(verify, capture_output=True, text=True)
-    assert ok.returncode == 0 and "Verification successful" in ok.stderr, ok.stderr
+    openssl_verifies(p7s, original, pki)
