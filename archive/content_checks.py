@@ -65,7 +65,7 @@ def check_document(received: Received, name: str) -> None:
 
 def identified(received: Received) -> Received:
     """`received` with its PRONOM format (`archive.formats`), read from the spooled bytes before they go,
-    and a recording's ffprobe facts (probed again after `check_document`: an index read, ~30 ms)."""
+    and a recording's ffprobe facts (`check_document`'s probe of the same spool, cached by media_facts)."""
     media = None
     if received.media_type in media_facts.VIDEO:
         try:

@@ -16,6 +16,7 @@ with "not installed" and the original stays downloadable.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -67,13 +68,26 @@ class Unreadable(Exception):
 
 
 def probe(path: Path, media_type: str) -> Probe | None:
-    """The recording's facts; None when ffprobe is not installed. Raises Unreadable for a damaged file."""
+    """The recording's facts; None when ffprobe is not installed. Raises Unreadable for a damaged file.
+
+    An upload's spool is probed by its check and again when its version is identified: the second
+    answer comes from a small cache keyed by the file's identity and size, never from a stale path
+    (a spool is written once, then only read)."""
     tool = shutil.which("ffprobe")
     if tool is None:
         return None
     try:
+        seen = path.stat()
+    except OSError as e:
+        raise Unreadable(str(e)) from e
+    return _probe(tool, str(path), seen.st_ino, seen.st_size, seen.st_mtime_ns, media_type)
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(tool: str, path: str, _inode: int, _size: int, _mtime_ns: int, media_type: str) -> Probe:
+    try:
         done = subprocess.run(
-            [tool, "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+            [tool, "-v", "error", "-show_format", "-show_streams", "-of", "json", path],
             capture_output=True,
             text=True,
             timeout=PROBE_SECONDS,

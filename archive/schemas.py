@@ -289,6 +289,16 @@ class RecordTypeOut(Out):
     signer_roles: list[str]
     allowed_media_types: list[str]
     legal_basis: str
+    scan_policy: str = Field(description="TT 05/2025 Điều 8 for scans below the floor: warn (keep) or refuse")
+    scan_min_dpi: int = Field(description="200; 300 for maps and drawings")
+
+
+class ScanRuleIn(BaseModel):
+    """An archivist's change of a record type's scan rule (archive/scan_rules.py), with the reason."""
+
+    policy: str = Field(description="warn: kept, with the warning shown; refuse: 422, nothing stored")
+    min_dpi: int = Field(description="200 (TT 05/2025 Điều 8) to 1200")
+    reason: RequiredText = Field(min_length=1, max_length=2000)
 
 
 class VersionOut(Out):

@@ -82,6 +82,8 @@ class ScheduleRow(BaseModel):
     years: int | None
     basis: str
     confirmed: bool = Field(description="The archivist confirmed the row (the shipped defaults are not)")
+    scan_policy: str = Field(description="Scans under the floor: warn (kept) or refuse (PATCH …/scan-rule)")
+    scan_min_dpi: int
 
 
 class PeriodOut(BaseModel):

@@ -80,6 +80,8 @@ def schedule_rows(session: Session) -> list[dict[str, Any]]:
             "years": t.retention_years,
             "basis": t.retention_basis,
             "confirmed": t.retention_confirmed,
+            "scan_policy": t.scan_policy,
+            "scan_min_dpi": t.scan_min_dpi,
         }
         for t in session.scalars(select(RecordType).order_by(RecordType.code))
     ]

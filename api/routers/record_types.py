@@ -1,4 +1,4 @@
-"""Record types with their retention rows and allowed media types (read-only here)."""
+"""Record types with their retention rows, allowed media types and scan rule (the rule editable)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import CurrentUser, DbSession
-from archive import service
+from archive import scan_rules, service
 from archive.models import RecordType
-from archive.schemas import RecordTypeOut
+from archive.schemas import RecordTypeOut, ScanRuleIn
 
 router = APIRouter(prefix="/record-types", tags=["record types"])
 
@@ -21,3 +21,9 @@ def list_record_types(_: CurrentUser, session: DbSession) -> list[RecordType]:
 @router.get("/{code}", response_model=RecordTypeOut)
 def get_record_type(code: str, _: CurrentUser, session: DbSession) -> RecordType:
     return service.record_type_by_code(session, code)
+
+
+@router.patch("/{code}/scan-rule", response_model=RecordTypeOut)
+def set_scan_rule(code: str, body: ScanRuleIn, person: CurrentUser, session: DbSession) -> RecordType:
+    """Refuse or warn for scans under the dpi floor, and the floor (archivist); audited with the reason."""
+    return scan_rules.set_rule(session, person, code, policy=body.policy, min_dpi=body.min_dpi, reason=body.reason)

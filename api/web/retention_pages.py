@@ -23,7 +23,7 @@ from api.web.forms import field_errors, form_poster, posted_form
 from api.web.i18n import said, t
 from api.web.menu import KEEPERS
 from api.web.rendering import page_viewer, render
-from archive import access
+from archive import access, scan_rules
 from archive.exceptions import HosoError, InvalidInput
 from archive.models import Blob, Person, School
 from flows import destruction
@@ -174,6 +174,21 @@ def set_period(request: Request, code: str, posted: Posted, session: DbSession, 
         return "thoi-han"
 
     return _act(request, session, app_state, posted, f"schedule-{code}", action)
+
+
+@router.post("/luu-tru/anh-quet/{code}")
+def set_scan_rule(request: Request, code: str, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
+    """One record type's TT 05/2025 rule for scans under the dpi floor: keep with a warning, or refuse."""
+
+    def action(person: Person, form: dict[str, Any]) -> str:
+        dpi = str(form.get("min_dpi") or "").strip()
+        if not dpi.isdigit():
+            raise InvalidInput("Độ phân giải phải là số nguyên (dpi).", "The resolution must be a whole number (dpi).")
+        policy, reason = str(form.get("policy") or ""), str(form.get("reason") or "")
+        scan_rules.set_rule(session, person, code, policy=policy, min_dpi=int(dpi), reason=reason)
+        return "thoi-han"
+
+    return _act(request, session, app_state, posted, f"scan-{code}", action)
 
 
 @router.post("/luu-tru/phong-toa")

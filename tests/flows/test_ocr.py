@@ -18,11 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 from pypdf import PdfReader
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import calendar
-from archive.models import Blob, Record, RecordType, Rendition, RenditionState, Version
+from archive.models import AuditEvent, Blob, Record, RecordType, Rendition, RenditionState, Role, Version
 from archive.scan_models import ScanFacts
 from archive.scans import MAX_ATTEMPTS
 from flows.renditions import ocr
@@ -199,7 +199,23 @@ def test_a_scan_below_tt05_is_stored_with_a_warning_or_refused_where_the_type_sa
     assert "Chưa đạt chuẩn số hóa: ảnh quét 150 dpi, dưới mức 200 dpi của Thông tư 05/2025." in page
 
     session.commit()  # the page's read ends before this write
-    session.execute(update(RecordType).where(RecordType.code == "transcript").values(scan_policy="refuse"))
+    factories.person(session, "lt.mai", Role.archivist, "THA")
+    mai, rule = login(client, "lt.mai"), "/api/v1/record-types/transcript/scan-rule"
+    for who, body, status, words in (
+        (lan, {"policy": "refuse", "min_dpi": 200, "reason": "quét lại"}, 403, "Chỉ cán bộ lưu trữ"),
+        (mai, {"policy": "never", "min_dpi": 200, "reason": "x"}, 422, "'warn'"),
+        (mai, {"policy": "refuse", "min_dpi": 150, "reason": "x"}, 422, "từ 200 dpi (Thông tư 05/2025, Điều 8)"),
+        (mai, {"policy": "refuse", "min_dpi": 200, "reason": " "}, 422, "reason: không được để trống"),
+    ):
+        answer = client.patch(rule, headers=who, json=body)
+        assert answer.status_code == status and words in answer.text, answer.text
+    session.commit()
+    assert session.scalar(select(RecordType.scan_policy).where(RecordType.code == "transcript")) == "warn"
+    changed = client.patch(rule, headers=mai, json={"policy": "refuse", "min_dpi": 200, "reason": "Học bạ phải đọc rõ"})
+    assert changed.status_code == 200 and changed.json()["scan_policy"] == "refuse", changed.text
+    session.commit()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "record_type.scan_rule_changed")).one()
+    assert event.details["before"]["policy"] == "warn" and event.details["reason"] == "Học bạ phải đọc rõ"
     session.commit()
     records, blobs = (session.scalar(select(func.count()).select_from(t)) for t in (Record, Blob))
     refused = post(client, lan, "anh-150-lan-2.png", encoded(page_image(150), "PNG", 150))

@@ -38,6 +38,15 @@ def test_the_archivist_edits_the_schedule_with_a_reason_and_holds_a_year(
     assert "15 năm" in client.get("/luu-tru").text
     shorter = post_form(client, "/luu-tru", "/luu-tru/thoi-han/lesson_plan", {**longer, "years": "5"})
     assert shorter.status_code == 422 and "ngắn" in " ".join(alerts(shorter.text)), alerts(shorter.text)
+    # the scan rule beside the term: typed back on a refusal, then saved and shown
+    assert "dưới 200 dpi: nhận, kèm cảnh báo" in client.get("/luu-tru").text
+    rule = {"school": "THA", "min_dpi": "2OO", "policy": "refuse", "reason": "Bản vẽ phải rõ"}
+    typo = post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", rule)
+    assert typo.status_code == 422 and "số nguyên" in " ".join(alerts(typo.text)) and 'value="2OO"' in typo.text
+    low = post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", {**rule, "min_dpi": "150"})
+    assert low.status_code == 422 and "Thông tư 05/2025, Điều 8" in " ".join(alerts(low.text)), alerts(low.text)
+    assert post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", {**rule, "min_dpi": "300"}).status_code == 303
+    assert "dưới 300 dpi: từ chối" in client.get("/luu-tru").text
 
     no_hold_reason = post_form(client, "/luu-tru", "/luu-tru/phong-toa", {"school": "THA", "school_year": "2000-2001"})
     assert no_hold_reason.status_code == 422 and 'value="2000-2001"' in no_hold_reason.text

@@ -14,6 +14,8 @@
 // offers to make them one document. Then they go in one multipart request (`file` once per page, in
 // the list's order, which "Lên trước" changes) with an Idempotency-Key kept across retries, so a lost
 // answer never makes the document twice; the server puts each photo on its own A4 page unchanged.
+// A scan kept below TT 05/2025 Điều 8 (its record type warns rather than refuses) gets the answer's
+// `scan_warnings` under its row, in the words the record page uses.
 (function () {
   "use strict";
   var MiB = 1024 * 1024, MIN_CHUNK = MiB, MAX_CHUNK = 32 * MiB, TARGET_SECONDS = 7, STALLED_MS = 5000;
@@ -184,7 +186,7 @@
         continue;
       }
       first.bar.hidden = true;
-      if (r.status === 201 || r.status === 200) { return { record_id: r.body.id }; }
+      if (r.status === 201 || r.status === 200) { return { record_id: r.body.id, scan_warnings: r.body.scan_warnings }; }
       return { stop: refused(first, r) };
     }
   }
@@ -338,6 +340,12 @@
     link.textContent = item.title.value;
     item.status.textContent = "";
     item.status.append(badge, " ", link);
+    (done.scan_warnings || []).forEach(function (w) {  // kept, but below TT 05/2025: said where the uploader looks
+      var note = document.createElement("p");
+      note.className = "scan-warning";
+      note.textContent = hosoT("Chưa đạt chuẩn số hóa:") + " " + (hosoLang() === "en" ? w.message_en : w.message) + ".";
+      item.row.appendChild(note);
+    });
   }
 
   form.addEventListener("submit", async function (e) {
@@ -361,7 +369,10 @@
       if (set.length >= 2) {
         var made = await sendSet(set, meta, andSubmit);
         if (made.record_id) {
-          set.forEach(function (item) { item.title.value = set[0].title.value; finished(item, made, andSubmit); });
+          set.forEach(function (item, n) {  // one document: its warning once, under its first page
+            item.title.value = set[0].title.value;
+            finished(item, n ? { record_id: made.record_id } : made, andSubmit);
+          });
           uploaded += 1;
         }
         ready = made.stop ? [] : ready.filter(function (item) { return set.indexOf(item) < 0; });
