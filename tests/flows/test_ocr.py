@@ -256,6 +256,38 @@ def test_a_damaged_image_fails_its_job_alone_and_an_unreadable_one_is_refused_at
     assert "Không nhận dạng được chữ từ ảnh quét gốc (phiên bản 1)." in page and ocr.UNREADABLE[0] in page
 
 
+def test_a_long_scan_gets_time_by_its_pages_and_the_record_page_follows_its_progress(
+    client: TestClient, world: World, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A register of many pages is not a timeout: its limit grows with its pages (1 s alone here, far
+    too short for five pages), and the record page says how far the OCR is while it runs."""
+    state = client.app.state.hoso  # type: ignore[attr-defined]
+    state.settings = settings.model_copy(update={"ocr_seconds_per_page": 60.0, "ocr_min_seconds": 1.0})
+    pages = [page_image(200) for _ in range(5)]
+    scan = io.BytesIO()
+    pages[0].save(scan, format="PDF", resolution=200, save_all=True, append_images=pages[1:])
+    lan = login(client, "gv.lan")
+    record = post(client, lan, "so-dang-bo.pdf", scan.getvalue())
+    assert record.status_code == 201, record.text
+    page_login(client, "gv.lan")
+    seen: list[tuple[int, str]] = []
+    report = ocr._progress
+
+    def watched(state: object, task: object, done: int) -> None:  # the job's own write, then the page
+        report(state, task, done)  # type: ignore[arg-type]
+        seen.append((done, client.get(f"/ho-so/{record.json()['id']}").text))
+
+    monkeypatch.setattr(ocr, "_progress", watched)
+    assert run_one(client) == 1
+    session.commit()
+    row = session.scalar(select(Rendition).where(Rendition.record_id == record.json()["id"]))
+    assert row is not None and row.state == RenditionState.done, row and row.error
+    counts = [done for done, _ in seen]
+    assert counts and counts == sorted(set(counts)) and counts[-1] == 5, counts
+    first, text = seen[0]
+    assert f"Đang nhận dạng chữ (OCR): {first}/5 trang." in text
+
+
 def test_ocr_past_its_time_limit_is_killed_with_its_process_group(
     client: TestClient, world: World, session: Session, settings: Settings
 ) -> None:
