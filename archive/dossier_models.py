@@ -13,7 +13,19 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from archive.db import Base, UTCDateTime, utcnow
@@ -129,3 +141,22 @@ class DossierHandover(Base):
     record_id: Mapped[str | None] = mapped_column(String(36))  # the signed list, a record (no FK: see DossierList)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HandoverPackage(Base):
+    """Each dossier of a handover as the SIP the school's archive receives (TT 05/2025 form): built
+    by a job queued with the handover (flows/dossier_package/handover_sips.py), kept in the store, its
+    hash in the audit chain. Destroyed with the dossier's documents (retention/disposition/execute.py):
+    it holds their bytes."""
+
+    __tablename__ = "handover_packages"
+
+    handover_id: Mapped[int] = mapped_column(ForeignKey("dossier_handovers.id"), primary_key=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | ready | failed | destroyed
+    objid: Mapped[str | None] = mapped_column(String(200))
+    store_key: Mapped[str | None] = mapped_column(String(400))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -426,5 +426,6 @@ from archive.dossier_models import (  # noqa: E402, F401
     DossierList,
     DossierListState,
     DossierState,
+    HandoverPackage,
 )
 from archive.unit_models import OrgUnit, UnitKind, UnitMembership, UnitRole  # noqa: E402, F401

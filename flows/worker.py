@@ -1,8 +1,8 @@
 """The background worker of `hoso serve`: it runs the jobs table's work inside the serving process.
 
 Index updates are drained in batches every moment (or at once when a request wakes the worker);
-evidence packages are built one at a time between them, and renditions a few per office process
-(flows/renditions). Claimed jobs are leases (`archive.jobs`):
+evidence packages and handed-over dossiers' SIPs are built one at a time between them, and
+renditions a few per office process (flows/renditions). Claimed jobs are leases (`archive.jobs`):
 a heartbeat thread renews this worker's, and every worker puts back the jobs of one that went
 silent, so a crash between a commit and its follow-up work is repaired within a lease while the
 other servers run, and at the next start. Several server processes may run workers: jobs are
@@ -37,6 +37,7 @@ from archive.models import Job
 from archive.notifications import service as notify
 from flows import notifications
 from flows.blobs import record_blobs
+from flows.dossier_package import handover_sips
 from flows.evidence import package as evidence_package
 from flows.renditions import ocr, recording
 from flows.renditions import run as renditions
@@ -45,6 +46,7 @@ from retention import fixity, schedule
 from retention import service as retention
 from retention.dossiers import closing as dossier_closing
 from retention.dossiers import filing as dossier_filing
+from retention.dossiers import handover
 from retention.models import FixityRun, FixityState
 from search import indexer
 
@@ -129,6 +131,7 @@ class Worker:
                 )
                 self.tell_people()
                 self.run_one_export()
+                self.run_one_sip()
                 if self.state.settings.rendition_worker:
                     renditions.run_batch(self.state, self.name)  # recordings and scans: `_media_loop`
                 self.run_fixity_job()
@@ -250,6 +253,16 @@ class Worker:
             evidence_package.EXPORT_JOB,
             "evidence package",
             lambda _session, claimed: evidence_package.run(self.state, str(claimed.payload["export_id"])),
+        )
+
+    def run_one_sip(self) -> bool:
+        """Build the oldest queued SIP of a handed-over dossier, if any; True when one was taken."""
+        return self._run_claimed(
+            handover.SIP_JOB,
+            "handover SIP",
+            lambda _session, claimed: handover_sips.run(
+                self.state, int(claimed.payload["handover_id"]), str(claimed.payload["dossier_id"])
+            ),
         )
 
     def _run_claimed(self, kind: str, what: str, work: Callable[[Session, Job], None]) -> bool:

@@ -299,12 +299,25 @@ class RecordDossierOut(BaseModel):
     dossier: DossierOut
 
 
+class HandoverPackageOut(BaseModel):
+    """One handed-over dossier's SIP (TT 05/2025 form), built by a job after the handover."""
+
+    dossier_id: str
+    file_code: str
+    state: str = Field(description="queued | ready | failed | destroyed (its documents were destroyed)")
+    size: int | None
+    sha256: str | None = Field(description="Of the ZIP as kept; also in the dossier.sip_kept audit event")
+    error: str | None
+    download: str | None = Field(description="Once ready: where the ZIP is downloaded")
+
+
 class HandoverOut(BaseModel):
     id: int
     school_code: str
     dossiers: list[str] = Field(description="The file codes handed over")
     record_id: str | None = Field(description="The signed handover list, a record")
     created_at: IsoTime
+    packages: list[HandoverPackageOut] = Field(default=[], description="Each dossier's SIP, as its job builds it")
 
 
 class DossierDue(BaseModel):

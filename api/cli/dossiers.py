@@ -119,6 +119,37 @@ def hand_over(
         console.print(f"Đã giao nộp / handed over: [bold]{len(made.dossier_ids)}[/] hồ sơ (đợt / batch {made.id})")
 
 
+def sips(
+    handover_id: int = typer.Argument(..., help="Số đợt giao nộp / the handover's number"),
+    out: Path = typer.Option(Path("."), "--out", help="Thư mục lưu / folder to write the ZIPs into"),
+    username: str = AS,
+) -> None:
+    """Tải các gói SIP đã lưu khi giao nộp / download the SIPs kept at a handover (one ZIP a dossier)."""
+    from retention.dossiers import handover, views
+
+    settings = Settings()
+    store, waiting = make_store(settings), 0
+    with open_session(settings) as session:
+        person = active_person(session, username)
+        shown = views.handover_view(session, handover.load_handover(session, person, handover_id))
+        for package in shown["packages"]:
+            if package["state"] != "ready":
+                console.print(f"{package['file_code']}: {package['state']} {package['error'] or ''}")
+                waiting += 1
+                continue
+            row = handover.kept_package(session, person, handover_id, package["dossier_id"])
+            target = out / f"{row.objid}.zip"
+            partial = target.with_suffix(".zip.part")  # never a half-written ZIP under its real name
+            with open(partial, "wb") as f:
+                for chunk in store.get(str(row.store_key)):
+                    f.write(chunk)
+            partial.rename(target)
+            console.print(f"{package['file_code']}: [bold]{target}[/] SHA-256 {row.sha256}")
+    if waiting:
+        console.print(f"Còn {waiting} gói đang tạo / {waiting} still being built: thử lại sau / try again later")
+        raise typer.Exit(1)
+
+
 def unfiled(
     school: str = typer.Argument(..., help="Mã trường / school code"),
     username: str = AS,

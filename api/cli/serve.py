@@ -85,7 +85,11 @@ def serve(
     # On SIGTERM, requests still open after 5 s are cut (an upload is then not acknowledged, and stores
     # nothing); the worker was told to stop at the signal itself, so `hoso serve` ends within 10 s.
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
-    options.update(proxy_headers=False, timeout_graceful_shutdown=5)
+    # An idle keep-alive connection is kept 75 s, longer than a client or proxy keeps one to reuse
+    # (nginx's upstream keepalive_timeout: 60 s). With uvicorn's 5 s, a request sent on a connection
+    # just as the server closed it was lost (httpx ReadError; nginx 502 for a POST it will not retry):
+    # bench/load.py's two-process run counted 2 in ~1300 requests.
+    options.update(proxy_headers=False, timeout_graceful_shutdown=5, timeout_keep_alive=75)
     if workers > 1:
         uvicorn.run("api.cli.serve:served_app", factory=True, workers=workers, **options)
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from api.deps import CurrentUser, DbSession, HosoState
@@ -155,7 +155,33 @@ def close(body: DossierIds, person: CurrentUser, session: DbSession, app_state: 
 def hand_over(body: DossierIds, person: CurrentUser, session: DbSession, app_state: HosoState) -> dict[str, Any]:
     """Closed dossiers handed to the school's archive with the sealed handover list."""
     made = dossier_flow.hand_over(session, app_state.settings, app_state.store, person, body.dossier_ids)
+    app_state.wake()  # each dossier's SIP is queued with the handover
     return views.handover_view(session, made)
+
+
+@router.get("/dossier-handovers/{handover_id}", response_model=HandoverOut)
+def get_handover(handover_id: RowId, person: CurrentUser, session: DbSession) -> dict[str, Any]:
+    """A handover with each dossier's SIP as its job builds it (queued, ready with its hash, failed)."""
+    return views.handover_view(session, handover.load_handover(session, person, handover_id))
+
+
+@router.get(
+    "/dossier-handovers/{handover_id}/packages/{dossier_id}",
+    response_class=StreamingResponse,
+    responses=file_body("application/zip", "The dossier's SIP as kept"),
+)
+def download_handover_package(
+    handover_id: RowId, dossier_id: str, person: CurrentUser, session: DbSession, app_state: HosoState
+) -> Response:
+    """The SIP kept at the handover, streamed from the store (409 while its job builds it); audited."""
+    row = handover.kept_package(session, person, handover_id, dossier_id)
+    assert row.store_key is not None and row.size is not None  # kept_package checked: ready
+    headers = {
+        "Content-Disposition": f'attachment; filename="{row.objid}.zip"',
+        "Content-Length": str(row.size),
+        "X-Content-SHA256": row.sha256 or "",
+    }
+    return StreamingResponse(app_state.store.get(row.store_key), media_type="application/zip", headers=headers)
 
 
 @router.put("/records/{record_id}/dossier", response_model=RecordDossierOut)

@@ -339,6 +339,7 @@ def hand_over(request: Request, posted: Posted, session: DbSession, app_state: H
 
     def action(person: Person, form: dict[str, Any]) -> str:
         dossier_flow.hand_over(session, app_state.settings, app_state.store, person, _ticked(session, person, form))
+        app_state.wake()  # each dossier's SIP is queued with the handover
         return "giao-nop"
 
     return _act(request, session, posted, "handover", action)

@@ -2,7 +2,9 @@
 
 The records' copies for use go with them: a BẢN SAO or authenticated copy is the whole content,
 so its file is deleted with the blobs and its request voided (audited); a waiting request can then
-never be issued, and downloading an issued one answers 410 (retention/copies/service.py).
+never be issued, and downloading an issued one answers 410 (retention/copies/service.py). So does
+the SIP kept when a dossier holding them was handed over (retention/dossiers/handover.py): it
+holds their bytes, so its file is deleted and its row marked destroyed.
 
 A decision older than `EXECUTION_DAYS` has lapsed and must be decided again. Every blob to delete
 is checked unlocked by the store's own rule (`archive.storage.check_unlocked`) before any is
@@ -30,6 +32,7 @@ from retention import holds
 from retention.copies import service as copies
 from retention.disposition.common import EXECUTION_DAYS, PROPOSERS, execute_before, items_of, load, require
 from retention.disposition.document import Paper, filed
+from retention.dossiers import handover
 from retention.models import Disposition, DispositionItem, DispositionState, RecordRetention, RetentionState
 from retention.schedule import BlobsOf, version_blobs
 
@@ -63,9 +66,11 @@ def execute(
     }
     paper = _bien_ban(session, disposition, pairs, versions_of, len(doomed), now)
     copy_files = copies.stored_keys(session, ids)  # BẢN SAO and authenticated copies: the content, stamped
+    sips = handover.packages_holding(session, ids)  # a handed-over dossier's SIP holds the documents too
+    sip_files = [p.store_key for p in sips if p.store_key]
 
     def delete_blobs() -> None:  # only once the biên bản exists
-        for key in [blob_key(sha) for sha in sorted(doomed)] + copy_files:
+        for key in [blob_key(sha) for sha in sorted(doomed)] + copy_files + sip_files:
             with contextlib.suppress(ObjectMissing):  # a re-run after a crash: already gone
                 store.delete(key)
 
@@ -73,6 +78,8 @@ def execute(
         for item, record in pairs:
             _destroy(session, actor, disposition, item, record, versions_of[record.id], now)
         copies.void_for_destruction(session, actor, ids, disposition.id)
+        for sip in sips:
+            sip.state, sip.store_key = "destroyed", None
         for blob in session.scalars(select(Blob).where(Blob.sha256.in_(doomed))):
             blob.destroyed_at = now
         disposition.state, disposition.executed_by_id, disposition.executed_at = (
@@ -92,6 +99,7 @@ def execute(
                 "blobs_deleted": len(doomed),
                 "decision_number": disposition.decision_number,
                 "copies_deleted": len(copy_files),
+                "sips_deleted": [f"{p.handover_id}/{p.dossier_id}" for p in sips],
             },
         )
     for sha in doomed:  # this machine's page-image copies (archive/preview_copies.py: why others may wait)

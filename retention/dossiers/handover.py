@@ -2,6 +2,11 @@
 cơ quan), in a batch, with one signed paper: the list of the dossiers handed over (mục lục hồ sơ
 nộp lưu) and the record of the handover (biên bản giao nhận).
 
+Each dossier handed over also leaves as the SIP the school's archive receives (TT 05/2025 form,
+flows/dossier_package/): one `HandoverPackage` row and one job per dossier, queued in the handover's
+own transaction, so a handover never exists without its packages on the way; the worker builds and
+stores them (a package of a few GB takes minutes, a request must not).
+
 The deadline is data with its citation (`common.HANDOVER_DEADLINE`, NĐ 30/2020 Phụ lục VI: within
 one year after the work ended), alerted ahead as the transfers are (`retention.alerts`).
 """
@@ -17,12 +22,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, calendar, ingest
-from archive.exceptions import Conflict, InvalidInput
-from archive.models import Dossier, DossierHandover, DossierState, Person, School
+from archive import audit, calendar, ingest, jobs
+from archive.db import write_transaction
+from archive.exceptions import Conflict, Gone, InvalidInput, NotFound
+from archive.models import Dossier, DossierHandover, DossierState, HandoverPackage, Person, Record, School
 from archive.storage import ObjectStore
 from retention.dossiers import common, papers
 from retention.exceptions import AlreadyHandedOver
+
+SIP_JOB = "dossier.sip"  # built by flows/dossier_package/handover_sips.py
 
 
 def hand_over(
@@ -33,7 +41,8 @@ def hand_over(
     dossier_ids: Sequence[str],
     sign: papers.SignPdf | None,
 ) -> DossierHandover:
-    """Hand closed dossiers of one school to its archive; the signed list is kept as a record."""
+    """Hand closed dossiers of one school to its archive; the signed list is kept as a record, and
+    each dossier's SIP is queued."""
     if not dossier_ids:
         raise InvalidInput("Chọn ít nhất một hồ sơ đã đóng để giao nộp.", "Choose at least one closed dossier.")
     dossiers = [common.load_dossier(session, i) for i in dict.fromkeys(dossier_ids)]
@@ -69,8 +78,12 @@ def hand_over(
             details={"dossier_handover_id": made.id},
         )
         made.record_id = record.id
+        filled = set(session.scalars(select(Record.dossier_id).where(Record.dossier_id.in_([d.id for d in dossiers]))))
         for dossier in dossiers:
             dossier.state, dossier.handover_id = DossierState.handed_over, made.id
+            if dossier.id in filled:  # an empty dossier is listed as handed over, with nothing to package
+                session.add(HandoverPackage(handover_id=made.id, dossier_id=dossier.id, state="queued"))
+                jobs.enqueue(session, SIP_JOB, {"handover_id": made.id, "dossier_id": dossier.id}, max_attempts=3)
         audit.append(
             session,
             actor=actor,
@@ -81,6 +94,58 @@ def hand_over(
             details={"dossiers": [d.file_code for d in dossiers], "record_id": record.id, "signed": sign is not None},
         )
     return made
+
+
+def load_handover(session: Session, actor: Person, handover_id: int) -> DossierHandover:
+    """A handover its school's clerk, archivist or leaders may see; 404 for anyone else's."""
+    made = session.get(DossierHandover, handover_id)
+    if made is None:
+        raise NotFound(f"Không có đợt giao nộp số {handover_id}.", f"No handover {handover_id}.")
+    common.require_viewer(actor, made.school_id)
+    return made
+
+
+def kept_package(session: Session, actor: Person, handover_id: int, dossier_id: str) -> HandoverPackage:
+    """A handed-over dossier's SIP, ready to download (the download audited), or why not."""
+    made = load_handover(session, actor, handover_id)
+    row = session.get(HandoverPackage, (handover_id, dossier_id))
+    if row is None:
+        raise NotFound("Hồ sơ này không thuộc đợt giao nộp.", "This dossier is not in the handover.")
+    if row.state == "destroyed":
+        raise Gone(
+            "Gói SIP này đã bị xóa cùng các tài liệu bị hủy theo quyết định hủy.",
+            "This SIP was deleted with the documents destroyed by a destruction decision.",
+        )
+    if row.state != "ready" or row.store_key is None:
+        raise Conflict(
+            "Gói SIP của hồ sơ đang được tạo; hãy thử lại sau ít phút."
+            + (f" Lần trước: {row.error}" if row.error else ""),
+            "The dossier's SIP is being built; try again in a few minutes.",
+            state=row.state,
+        )
+    with write_transaction(session):
+        audit.append(
+            session,
+            actor=actor,
+            action="dossier.sip_downloaded",
+            object_type="dossier",
+            object_id=dossier_id,
+            school_id=made.school_id,
+            details={"handover_id": handover_id, "sha256": row.sha256},
+        )
+    return row
+
+
+def packages_holding(session: Session, record_ids: set[str]) -> list[HandoverPackage]:
+    """The kept SIPs whose dossier holds one of these records: destroyed with them (they hold the bytes)."""
+    dossiers = select(Record.dossier_id).where(Record.id.in_(record_ids), Record.dossier_id.is_not(None))
+    return list(
+        session.scalars(
+            select(HandoverPackage).where(
+                HandoverPackage.dossier_id.in_(dossiers), HandoverPackage.state != "destroyed"
+            )
+        )
+    )
 
 
 def _check(dossiers: list[Dossier]) -> None:

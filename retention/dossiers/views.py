@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive import blobs, pdfdoc
 from archive.exceptions import NotFound
-from archive.models import Dossier, DossierHandover, DossierList, Person, Record, Version
+from archive.models import Dossier, DossierHandover, DossierList, HandoverPackage, Person, Record, Version
 from archive.storage import ObjectStore
 from retention.dossiers import common, papers
 from retention.dossiers.filing import dossier_view
@@ -80,12 +80,32 @@ def handover_view(session: Session, made: DossierHandover) -> dict[str, Any]:
     codes = session.scalars(
         select(Dossier.file_code).where(Dossier.id.in_(made.dossier_ids)).order_by(Dossier.file_code)
     )
+    packages = session.execute(
+        select(HandoverPackage, Dossier.file_code)
+        .join(Dossier, Dossier.id == HandoverPackage.dossier_id)
+        .where(HandoverPackage.handover_id == made.id)
+        .order_by(Dossier.file_code)
+    ).all()
     return {
         "id": made.id,
         "school_code": school.code,
         "dossiers": list(codes),
         "record_id": made.record_id,
         "created_at": made.created_at,
+        "packages": [
+            {
+                "dossier_id": p.dossier_id,
+                "file_code": code,
+                "state": p.state,
+                "size": p.size,
+                "sha256": p.sha256,
+                "error": p.error,
+                "download": f"/api/v1/dossier-handovers/{made.id}/packages/{p.dossier_id}"
+                if p.state == "ready"
+                else None,
+            }
+            for p, code in packages
+        ],
     }
 
 

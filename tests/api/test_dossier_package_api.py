@@ -3,7 +3,9 @@ the dossier page's button, and `hoso dossiers package`; each refuses what it mus
 
 from __future__ import annotations
 
+import hashlib
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -97,3 +99,56 @@ def test_the_dossier_page_has_the_button_and_the_cli_writes_the_file(
     assert out.is_file() and "SHA-256" in cli.stdout and verify(out, settings).intact
     unknown = hoso(settings, "dossiers", "package", "9999.99.99", "--out", str(tmp_path / "y.zip"), "--as", "vt.thu")
     assert unknown.returncode == 1 and "Không có hồ sơ" in unknown.stderr
+
+
+def _kept(client: TestClient, headers: dict[str, str], handover_id: int, timeout: float = 120) -> list[dict]:  # type: ignore[type-arg]
+    """The handover's packages once the worker built them all (it runs beside the app in the tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        packages = client.get(f"/api/v1/dossier-handovers/{handover_id}", headers=headers).json()["packages"]
+        if packages and all(p["state"] in ("ready", "failed") for p in packages):
+            return packages  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError("the handover's SIPs were not built in time")
+
+
+def test_a_handover_keeps_each_dossiers_sip_for_the_schools_archive(
+    client: TestClient, world: World, session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    dossier = _recording_dossier(client, world, session, settings)
+    thu, hoa, lan, binh = (login(client, u) for u in ("vt.thu", "ht.hoa", "gv.lan", "gv.binh"))
+    assert client.post("/api/v1/dossiers/closing", headers=thu, json={"dossier_ids": [dossier.id]}).status_code == 200
+    handed = client.post("/api/v1/dossier-handovers", headers=thu, json={"dossier_ids": [dossier.id]})
+    assert handed.status_code == 201, handed.text
+    [queued] = handed.json()["packages"]  # queued with the handover, in its transaction
+    assert (queued["file_code"], queued["state"], queued["download"]) == (dossier.file_code, "queued", None)
+    handover_id = handed.json()["id"]
+    [kept] = _kept(client, thu, handover_id)
+    assert kept["state"] == "ready", kept["error"]
+    for outsider in (lan, binh):  # a teacher, another school's: not the school's archive
+        assert client.get(f"/api/v1/dossier-handovers/{handover_id}", headers=outsider).status_code == 403
+        assert client.get(kept["download"], headers=outsider).status_code == 403
+    got = client.get(kept["download"], headers=hoa)  # the principal, as the archive's head
+    assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    assert hashlib.sha256(got.content).hexdigest() == kept["sha256"] == got.headers["x-content-sha256"]
+    package = tmp_path / "sip.zip"
+    package.write_bytes(got.content)
+    assert verify(package, settings).intact
+    with zipfile.ZipFile(package) as z:
+        names = {n.split("/", 1)[1]: n for n in z.namelist()}
+        assert 'csip:OAISPACKAGETYPE="SIP"' in z.read(names["METS.xml"]).decode()
+        assert f"representations/rep1/data/{dossier.file_code}.1.mp4" in names
+    missing = client.get(f"/api/v1/dossier-handovers/{handover_id}/packages/{world.clerk.id}", headers=thu)
+    assert missing.status_code == 404
+    session.rollback()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "dossier.sip_kept")).one()
+    assert event.details["sha256"] == kept["sha256"] and event.details["handover_id"] == handover_id
+    downloads = session.scalars(select(AuditEvent).where(AuditEvent.action == "dossier.sip_downloaded")).all()
+    assert [e.actor_id for e in downloads] == [world.principal.id]
+    page_login(client, "vt.thu")
+    page = client.get("/danh-muc-ho-so", params={"truong": "THA", "nam": "2026-2027"}).text
+    assert f"Gói SIP hồ sơ {dossier.file_code}:" in page and kept["download"] in page
+    shell = hoso(settings, "dossiers", "sips", str(handover_id), "--out", str(tmp_path), "--as", "vt.thu")
+    assert shell.returncode == 0, shell.stderr
+    [written] = tmp_path.glob("*-SIP-*.zip")
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == kept["sha256"] and kept["sha256"] in shell.stdout

@@ -248,3 +248,46 @@ def test_a_step_and_its_document_are_written_together_or_not_at_all(
     assert "disposition.proposed" in actions and "disposition.council_reviewed" not in actions
     again = client.post(f"/api/v1/dispositions/{disposition_id}/council", headers=login(client, "lt.mai"), json=COUNCIL)
     assert again.status_code == 200 and set(again.json()["documents"]) == {"danh-muc", "bien-ban-hoi-dong"}
+
+
+def test_a_handed_over_dossiers_sip_goes_with_its_destroyed_documents(
+    client: TestClient,
+    due: dict[str, str],
+    session: Session,
+    settings: Settings,
+    pki: TestPKI,
+    principal_certificate: None,
+) -> None:
+    """The SIP kept at a handover holds the documents' bytes: a destruction deletes it with them."""
+    from archive.models import HandoverPackage
+    from tests.api.test_dossier_package_api import _kept
+
+    thu, hoa, mai = login(client, "vt.thu"), login(client, "ht.hoa"), login(client, "lt.mai")
+    year = {"school_code": "THA", "school_year": "2000-2001", "grades": [5], "subjects": ["Toán"]}
+    listed = client.post("/api/v1/dossier-lists", headers=thu, json=year)
+    assert listed.status_code == 201, listed.text
+    assert client.post(f"/api/v1/dossier-lists/{listed.json()['id']}/approval", headers=hoa).status_code == 200
+    dossier_id = client.get(f"/api/v1/records/{due['a']}", headers=thu).json()["dossier_id"]
+    assert dossier_id, "approving the list filed the old plan"
+    assert client.post("/api/v1/dossiers/closing", headers=thu, json={"dossier_ids": [dossier_id]}).status_code == 200
+    handed = client.post("/api/v1/dossier-handovers", headers=thu, json={"dossier_ids": [dossier_id]})
+    assert handed.status_code == 201, handed.text
+    [kept] = _kept(client, thu, handed.json()["id"])
+    assert kept["state"] == "ready", kept["error"]
+    session.rollback()
+    key = session.scalars(select(HandoverPackage.store_key)).one()
+    assert key and make_store(settings).exists(key)
+
+    disposition_id = propose(client, [due["a"]]).json()["id"]
+    assert client.post(f"/api/v1/dispositions/{disposition_id}/council", headers=mai, json=COUNCIL).status_code == 200
+    assert decide(client, disposition_id, pki).status_code == 200
+    executed = client.post(f"/api/v1/dispositions/{disposition_id}/execute", headers=mai)
+    assert executed.status_code == 200, executed.text
+    assert not make_store(settings).exists(key)  # nothing of the destroyed plan is left in the store
+    gone = client.get(kept["download"], headers=thu)
+    assert gone.status_code == 410 and "hủy" in gone.json()["message"]
+    [after] = client.get(f"/api/v1/dossier-handovers/{handed.json()['id']}", headers=thu).json()["packages"]
+    assert (after["state"], after["download"]) == ("destroyed", None)
+    session.rollback()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "disposition.executed")).one()
+    assert event.details["sips_deleted"] == [f"{handed.json()['id']}/{dossier_id}"]
