@@ -1,12 +1,15 @@
 """The schedule's TT 05/2025 Điều 8 rule for scans, per record type, edited by the archivist.
 
-The circular sets the floor (≥ 200 dpi, 300 for maps and drawings); what a school does with a
-scan below it is its own choice, and it differs by record: a học bạ scanned at 150 dpi is better
-kept with a warning than lost, a drawing for a building dossier is better refused and scanned
-again. So `scan_policy` and `scan_min_dpi` are data beside the retention term (seeded from
-archive/data/record_types.yaml, never overwritten by a restart), and a change is audited with its
-reason like a change of term. It applies to uploads from now on: a scan already stored keeps the
-facts it was checked with (`ScanFacts`), the check an inspector can read back.
+The circular sets the floor (≥ 200 dpi, 300 for maps and drawings); what to do with a scan below
+it differs by record: a học bạ scanned at 150 dpi is better kept with a warning than lost, a
+drawing for a building dossier is better refused and scanned again. So `scan_policy` and
+`scan_min_dpi` are data beside the retention term (seeded from archive/data/record_types.yaml,
+never overwritten by a restart), and a change is audited with its reason like a change of term.
+Like the retention schedule, the rule is the installation's, one per record type for every school
+it serves, kept by its archivists. The floor can be raised, never put below the type's own in
+the seeded schedule (the law's: 300 for drawings). It applies to uploads from now on: a scan
+already stored keeps the facts it was checked with (`ScanFacts`), the check an inspector can read
+back.
 """
 
 from __future__ import annotations
@@ -14,13 +17,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import access, audit
+from archive import access, audit, seed
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
 from archive.models import Person, RecordType, Role
 from archive.scan_quality import MIN_DPI, ScanPolicy
 
 MAX_DPI = 1200  # above this no school scanner goes; a typo (2000 for 200) is refused, not obeyed
+
+
+def legal_floor(code: str) -> int:
+    """The type's floor in the shipped schedule (200; 300 for maps and drawings), never below the law's."""
+    row = next((r for r in seed.schedule_rows() if r["code"] == code), {})
+    return max(MIN_DPI, int(row.get("scan_min_dpi", MIN_DPI)))
 
 
 def may_edit(person: Person) -> bool:
@@ -41,14 +50,15 @@ def set_rule(session: Session, actor: Person, code: str, *, policy: str, min_dpi
             "The scan policy is 'warn' (keep, with a warning) or 'refuse'.",
             policy=policy,
         )
-    if not MIN_DPI <= min_dpi <= MAX_DPI:
+    floor = legal_floor(code)
+    if not floor <= min_dpi <= MAX_DPI:
         raise InvalidInput(
-            f"Độ phân giải tối thiểu phải từ {MIN_DPI} dpi (Thông tư 05/2025, Điều 8) đến {MAX_DPI} dpi.",
-            f"The minimum resolution is {MIN_DPI} dpi (TT 05/2025, art. 8) to {MAX_DPI} dpi.",
+            f"Độ phân giải tối thiểu phải từ {floor} dpi (Thông tư 05/2025, Điều 8) đến {MAX_DPI} dpi.",
+            f"The minimum resolution is {floor} dpi (TT 05/2025, art. 8) to {MAX_DPI} dpi.",
             min_dpi=min_dpi,
         )
-    if not reason.strip():
-        raise InvalidInput("Hãy ghi lý do thay đổi.", "Give the reason for the change.")
+    if not reason.strip() or len(reason) > 2000:
+        raise InvalidInput("Hãy ghi lý do thay đổi (tối đa 2000 ký tự).", "Give the reason (at most 2000 characters).")
     rtype = session.scalar(select(RecordType).where(RecordType.code == code))
     if rtype is None:
         raise NotFound(f"Không có loại hồ sơ {code!r}.", f"No record type {code!r}.")

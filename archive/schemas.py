@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from annotated_types import Interval
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
@@ -296,7 +296,7 @@ class RecordTypeOut(Out):
 class ScanRuleIn(BaseModel):
     """An archivist's change of a record type's scan rule (archive/scan_rules.py), with the reason."""
 
-    policy: str = Field(description="warn: kept, with the warning shown; refuse: 422, nothing stored")
+    policy: Literal["warn", "refuse"] = Field(description="warn: kept, with the warning shown; refuse: 422")
     min_dpi: int = Field(description="200 (TT 05/2025 Điều 8) to 1200")
     reason: RequiredText = Field(min_length=1, max_length=2000)
 

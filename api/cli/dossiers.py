@@ -7,12 +7,15 @@ functions called are theirs. A refusal prints its Vietnamese and English message
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
 from api.cli.common import active_person, console, open_session
 from archive.dossier_models import DossierState
+from archive.exceptions import IntegrityFailure
 from archive.storage import make_store
 from flows import dossiers as dossier_flow
 from flows.settings import Settings
@@ -124,30 +127,48 @@ def sips(
     out: Path = typer.Option(Path("."), "--out", help="Thư mục lưu / folder to write the ZIPs into"),
     username: str = AS,
 ) -> None:
-    """Tải các gói SIP đã lưu khi giao nộp / download the SIPs kept at a handover (one ZIP a dossier)."""
+    """Tải các gói SIP đã lưu khi giao nộp / download the SIPs kept at a handover (one ZIP a dossier).
+
+    Each ZIP is checked against the SHA-256 recorded when it was kept, and appears under its name
+    only whole and matching. Exit 1 while one is still being built or could not be."""
     from retention.dossiers import handover, views
 
     settings = Settings()
-    store, waiting = make_store(settings), 0
+    store, unfinished = make_store(settings), 0
+    out.mkdir(parents=True, exist_ok=True)
     with open_session(settings) as session:
         person = active_person(session, username)
         shown = views.handover_view(session, handover.load_handover(session, person, handover_id))
         for package in shown["packages"]:
             if package["state"] != "ready":
                 console.print(f"{package['file_code']}: {package['state']} {package['error'] or ''}")
-                waiting += 1
+                unfinished += package["state"] != "destroyed"
                 continue
             row = handover.kept_package(session, person, handover_id, package["dossier_id"])
             target = out / f"{row.objid}.zip"
-            partial = target.with_suffix(".zip.part")  # never a half-written ZIP under its real name
-            with open(partial, "wb") as f:
-                for chunk in store.get(str(row.store_key)):
-                    f.write(chunk)
-            partial.rename(target)
+            _download(store.get(str(row.store_key)), target, str(row.sha256))
             console.print(f"{package['file_code']}: [bold]{target}[/] SHA-256 {row.sha256}")
-    if waiting:
-        console.print(f"Còn {waiting} gói đang tạo / {waiting} still being built: thử lại sau / try again later")
+    if unfinished:
+        console.print(f"{unfinished} gói chưa sẵn sàng / not ready: thử lại sau / try again later")
         raise typer.Exit(1)
+
+
+def _download(chunks: Iterator[bytes], target: Path, sha256: str) -> None:
+    partial = target.with_suffix(".zip.part")  # never a half-written or altered ZIP under its real name
+    digest = hashlib.sha256()
+    try:
+        with open(partial, "wb") as f:
+            for chunk in chunks:
+                digest.update(chunk)
+                f.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise IntegrityFailure(
+                f"Gói {target.name} trong kho khác mã băm đã ghi khi lưu; không ghi ra tệp.",
+                f"{target.name} in the store differs from the hash recorded when it was kept; not written.",
+            )
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def unfiled(

@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from types import FrameType
 from typing import Any
 
@@ -68,6 +69,9 @@ def serve(
         store.clean_temp()
     for stale in settings.tmp_dir.glob("*.upload"):
         stale.unlink(missing_ok=True)  # uploads cut off by a crash; never acknowledged
+    for stale in settings.tmp_dir.glob("*.dossier.zip"):  # a package half-built when its process died;
+        if time.time() - stale.stat().st_mtime > 3600:  # one being written (by a `hoso worker` beside) is newer
+            stale.unlink(missing_ok=True)
     database = make_engine(settings.resolved_database_url)
     open_engine(settings.search_engine, settings.data_dir, database).clean_temp()  # an indexer killed mid-commit
     database.dispose()

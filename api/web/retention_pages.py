@@ -161,7 +161,7 @@ def set_period(request: Request, code: str, posted: Posted, session: DbSession, 
 
     def action(person: Person, form: dict[str, Any]) -> str:
         years = str(form.get("years") or "").strip()
-        if years and not years.isdigit():
+        if years and (not (years.isascii() and years.isdigit()) or len(years) > 6):
             raise InvalidInput("Số năm phải là số nguyên.", "Years must be a whole number.")
         body = PeriodIn(
             permanent=form.get("permanent") == "on",
@@ -182,7 +182,7 @@ def set_scan_rule(request: Request, code: str, posted: Posted, session: DbSessio
 
     def action(person: Person, form: dict[str, Any]) -> str:
         dpi = str(form.get("min_dpi") or "").strip()
-        if not dpi.isdigit():
+        if not (dpi.isascii() and dpi.isdigit()) or len(dpi) > 6:  # '²'.isdigit() is True, int('²') fails
             raise InvalidInput("Độ phân giải phải là số nguyên (dpi).", "The resolution must be a whole number (dpi).")
         policy, reason = str(form.get("policy") or ""), str(form.get("reason") or "")
         scan_rules.set_rule(session, person, code, policy=policy, min_dpi=int(dpi), reason=reason)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from typing import BinaryIO, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import audit, blobs, ead, premis, renditions, tt05, xsd
+from archive import audit, blobs, ead, jobs, premis, renditions, tt05, xsd
 from archive.db import utcnow, write_transaction
 from archive.exceptions import Conflict, InvalidInput
 from archive.models import Dossier, DossierState, Person, Record, RecordStatus, School, Version
@@ -63,18 +64,22 @@ class Built:
     seal_fingerprint: str
 
 
-def load(session: Session, actor: Person, dossier_id: str, package_type: str) -> tuple[Dossier, list[Record]]:
-    """The dossier and its documents in their order, or the refusal a person reads."""
+def load(
+    session: Session, actor: Person, dossier_id: str, package_type: str, checked: bool = False
+) -> tuple[Dossier, list[Record]]:
+    """The dossier and its documents in their order, or the refusal a person reads. `checked`: the
+    actor's right was checked when the work was asked for (a handover's SIP, built later by a job)."""
     if package_type not in TYPES:
         raise InvalidInput("Loại gói phải là AIP hoặc SIP.", "The package type must be AIP or SIP.", field="type")
     dossier = common.load_dossier(session, dossier_id)
-    common.require(
-        actor,
-        dossier.school_id,
-        common.EDITORS,
-        "Chỉ văn thư hoặc cán bộ lưu trữ của trường có hồ sơ này được đóng gói hồ sơ.",
-        "Only the clerk or archivist of the dossier's school may package it.",
-    )
+    if not checked:
+        common.require(
+            actor,
+            dossier.school_id,
+            common.EDITORS,
+            "Chỉ văn thư hoặc cán bộ lưu trữ của trường có hồ sơ này được đóng gói hồ sơ.",
+            "Only the clerk or archivist of the dossier's school may package it.",
+        )
     if dossier.state not in PACKABLE:
         raise Conflict(
             f"Hồ sơ {dossier.file_code} chưa đóng; chỉ đóng gói hồ sơ đã đóng hoặc đã giao nộp.",
@@ -103,9 +108,14 @@ def build(
     dossier_id: str,
     package_type: str = "AIP",
     out_dir: Path | None = None,
+    *,
+    stopping: threading.Event | None = None,
+    checked: bool = False,
 ) -> Built:
-    """Write, seal and audit the package of one dossier; the caller owns the returned file."""
-    dossier, documents = load(session, actor, dossier_id, package_type)
+    """Write, seal and audit the package of one dossier; the caller owns the returned file.
+
+    `stopping` (a worker's): the build ends within a MiB once it is set (jobs.Stopped)."""
+    dossier, documents = load(session, actor, dossier_id, package_type, checked)
     school = common.school_of(session, dossier.school_id)
     stamp = utcnow()
     objid = (
@@ -120,7 +130,7 @@ def build(
             label = f"Hồ sơ {dossier.file_code}: {dossier.title}"
             writer = PackageWriter(cast(BinaryIO, out), objid, package_type, label, VERSION)
             try:
-                _write(session, store, writer, school, dossier, documents, stamp)
+                _write(session, store, writer, school, dossier, documents, stamp, stopping)
                 writer.finish(seal=lambda manifest: seal.seal(settings, key, manifest))
             except BaseException as e:
                 writer.abort()
@@ -187,13 +197,16 @@ def _write(
     dossier: Dossier,
     documents: list[Record],
     stamp: datetime,
+    stopping: threading.Event | None = None,
 ) -> None:
     """Data first (their hashes are known once written), then what names those hashes."""
     docs: list[records.Document] = []
     events: list[premis.Event] = []
     formats: dict[str, premis.Format] = {}
     for ordinal_fallback, record in enumerate(documents, start=1):
-        doc = _add_document(session, store, writer, dossier, record, record.dossier_ordinal or ordinal_fallback)
+        doc = _add_document(
+            session, store, writer, dossier, record, record.dossier_ordinal or ordinal_fallback, stopping
+        )
         events += records.events(doc, renditions.tools(session, record.id))
         formats.update(premis.formats_of(doc.versions, doc.paths))
         docs.append(doc)
@@ -234,7 +247,13 @@ def _write(
 
 
 def _add_document(
-    session: Session, store: ObjectStore, writer: PackageWriter, dossier: Dossier, record: Record, ordinal: int
+    session: Session,
+    store: ObjectStore,
+    writer: PackageWriter,
+    dossier: Dossier,
+    record: Record,
+    ordinal: int,
+    stopping: threading.Event | None = None,
 ) -> records.Document:
     versions = list(session.scalars(select(Version).where(Version.record_id == record.id).order_by(Version.number)))
     signatures = list(session.scalars(select(Signature).where(Signature.record_id == record.id).order_by(Signature.id)))
@@ -244,7 +263,7 @@ def _add_document(
     for version in versions:
         path = records.DATA + records.file_name(dossier.file_code, ordinal, version)
         entry = writer.add(
-            path, _source(session, store, version.blob_sha256, path), version.media_type, version.created_at
+            path, _source(session, store, version.blob_sha256, path, stopping), version.media_type, version.created_at
         )
         doc.paths[str(version.number)] = path
         doc.files.append(
@@ -253,12 +272,22 @@ def _add_document(
         for sig in signatures:
             if sig.version_number == version.number and sig.detached_sha256:
                 p7s = f"{path}.p7s"
-                made = writer.add(p7s, _source(session, store, sig.detached_sha256, p7s), "application/pkcs7-signature")
+                made = writer.add(
+                    p7s, _source(session, store, sig.detached_sha256, p7s, stopping), "application/pkcs7-signature"
+                )
                 doc.files.append(
                     tt05.PackedFile(version.number, "signature", p7s, made.sha256, made.size, made.media_type)
                 )
     return doc
 
 
-def _source(session: Session, store: ObjectStore, sha256: str, path: str) -> Callable[[], Iterator[bytes]]:
-    return blobs.packed(lambda: blobs.read_verified(session, store, sha256), path)
+def _source(
+    session: Session, store: ObjectStore, sha256: str, path: str, stopping: threading.Event | None = None
+) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
+        for chunk in blobs.read_verified(session, store, sha256):
+            if stopping is not None and stopping.is_set():
+                raise jobs.Stopped  # the worker is stopping: the job is queued again, built from the start
+            yield chunk
+
+    return blobs.packed(chunks, path)

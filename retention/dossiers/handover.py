@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import audit, calendar, ingest, jobs
+from archive import access, audit, calendar, ingest, jobs
 from archive.db import write_transaction
-from archive.exceptions import Conflict, Gone, InvalidInput, NotFound
+from archive.exceptions import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from archive.models import Dossier, DossierHandover, DossierState, HandoverPackage, Person, Record, School
 from archive.storage import ObjectStore
 from retention.dossiers import common, papers
@@ -97,11 +97,17 @@ def hand_over(
 
 
 def load_handover(session: Session, actor: Person, handover_id: int) -> DossierHandover:
-    """A handover its school's clerk, archivist or leaders may see; 404 for anyone else's."""
+    """A handover its school's clerk, archivist or leaders may see (403 for anyone else, 404 for no
+    such handover). Not an administrator by that role alone: a SIP is the dossiers' whole content
+    (học bạ, pupils' records), and an administrator reads no record content (archive/access.py)."""
     made = session.get(DossierHandover, handover_id)
     if made is None:
         raise NotFound(f"Không có đợt giao nộp số {handover_id}.", f"No handover {handover_id}.")
-    common.require_viewer(actor, made.school_id)
+    if not access.roles_at(actor, made.school_id) & common.VIEWERS:
+        raise Forbidden(
+            "Chỉ văn thư, cán bộ lưu trữ và ban giám hiệu của trường được xem và tải các gói hồ sơ đã giao nộp.",
+            "Only the school's clerk, archivist and management may see and download the handed-over packages.",
+        )
     return made
 
 
@@ -116,10 +122,15 @@ def kept_package(session: Session, actor: Person, handover_id: int, dossier_id: 
             "Gói SIP này đã bị xóa cùng các tài liệu bị hủy theo quyết định hủy.",
             "This SIP was deleted with the documents destroyed by a destruction decision.",
         )
+    if row.state == "failed":
+        raise Conflict(
+            f"Chưa tạo được gói SIP của hồ sơ: {row.error or ''}",
+            f"The dossier's SIP could not be built: {row.error or ''}",
+            state=row.state,
+        )
     if row.state != "ready" or row.store_key is None:
         raise Conflict(
-            "Gói SIP của hồ sơ đang được tạo; hãy thử lại sau ít phút."
-            + (f" Lần trước: {row.error}" if row.error else ""),
+            "Gói SIP của hồ sơ đang được tạo; hãy thử lại sau ít phút.",
             "The dossier's SIP is being built; try again in a few minutes.",
             state=row.state,
         )

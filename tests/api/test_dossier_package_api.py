@@ -9,10 +9,12 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from api.app import create_app
 from archive.models import AuditEvent, Dossier, Record
 from flows.evidence.verify import verify
 from flows.settings import Settings
@@ -152,3 +154,60 @@ def test_a_handover_keeps_each_dossiers_sip_for_the_schools_archive(
     assert shell.returncode == 0, shell.stderr
     [written] = tmp_path.glob("*-SIP-*.zip")
     assert hashlib.sha256(written.read_bytes()).hexdigest() == kept["sha256"] and kept["sha256"] in shell.stdout
+
+
+def test_a_sip_destroyed_while_built_is_not_kept_and_a_crashed_put_is_replaced(
+    world: World, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job itself, without a background worker racing it: a destruction that marks the row while
+    the ZIP is built leaves no object behind; an object put by a run that crashed before its commit is
+    replaced by the next run, whose hash is the one recorded."""
+    from archive.models import HandoverPackage
+    from archive.storage import make_store
+    from flows.dossier_package import build, handover_sips
+
+    with TestClient(create_app(settings.model_copy(update={"index_worker": False}))) as client:
+        dossier = _recording_dossier(client, world, session, settings)
+        thu = login(client, "vt.thu")
+        assert (
+            client.post("/api/v1/dossiers/closing", headers=thu, json={"dossier_ids": [dossier.id]}).status_code == 200
+        )
+        handover_id = client.post("/api/v1/dossier-handovers", headers=thu, json={"dossier_ids": [dossier.id]}).json()[
+            "id"
+        ]
+        state, store = client.app.state.hoso, make_store(settings)  # type: ignore[attr-defined]
+        key = handover_sips.package_key(handover_id, dossier.id)
+        built = build.build
+
+        def destroyed_meanwhile(*args: object, **kwargs: object) -> build.Built:
+            made = built(*args, **kwargs)  # type: ignore[arg-type]
+            with state.sessions() as other:
+                other.execute(update(HandoverPackage).values(state="destroyed", store_key=None))
+                other.commit()
+            return made
+
+        monkeypatch.setattr(build, "build", destroyed_meanwhile)
+        handover_sips.run(state, handover_id, dossier.id)
+        assert not store.exists(key)  # it held the destroyed bytes: deleted, not kept
+        session.rollback()
+        assert session.scalars(select(HandoverPackage.state)).one() == "destroyed"
+        monkeypatch.setattr(build, "build", built)
+
+        # a run that put its ZIP and crashed before committing: the row still "building", the key taken
+        session.execute(update(HandoverPackage).values(state="building", store_key=key))
+        session.commit()
+        store.put(key, io.BytesIO(b"left by a crashed run"), content_type="application/zip")
+        handover_sips.run(state, handover_id, dossier.id)
+        session.rollback()
+        row = session.scalars(select(HandoverPackage)).one()
+        assert row.state == "ready" and row.store_key == key
+        kept = b"".join(store.get(key))
+        assert hashlib.sha256(kept).hexdigest() == row.sha256 and kept.startswith(b"PK")
+        handover_sips.run(state, handover_id, dossier.id)  # run again (a lease lost): nothing changes
+        assert b"".join(store.get(key)) == kept
+        # an administrator reads no record content by that role alone: not a school's SIP either
+        admin = login(client, "admin1")
+        assert (
+            client.get(f"/api/v1/dossier-handovers/{handover_id}/packages/{dossier.id}", headers=admin).status_code
+            == 403
+        )
