@@ -9,54 +9,39 @@ here for the routes and pages alike.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.exceptions import InvalidInput
 from archive.models import Person, Record, Version
 from archive.storage import ObjectStore
+from flows import own_signing
 from flows.blobs import record_blobs
 from flows.settings import Settings
 from retention import disposition as disposition_flow
 from retention import schedule, transfer
 from retention import service as retention
 from retention.models import Disposition, Transfer
-from signing import certcheck, keys, levels, ownership, pades, seal, stamp
+from signing import keys, levels, seal
 from signing.models import Signature
 
-MAX_KEY_FILE = 64 * 1024  # a .p12 is a few kB; more is not a key file
+MAX_KEY_FILE = own_signing.MAX_KEY_FILE
 
 
 def sign_decision(
     settings: Settings, key: keys.KeySource, session: Session, person: Person, confirm_certificate: str | None
 ) -> disposition_flow.SignPdf:
-    """The decision signed like an approval: certificate checked first (valid, and the signer's own),
-    visible stamp, timestamp if a TSA is set (its level: `signing.levels`)."""
-    certcheck.check_signer(settings, key.certificate, key.chain)
-    ownership.require_signer(session, person, key.certificate, confirm_certificate)
-
-    def sign(pdf: bytes) -> bytes:
-        when = datetime.now(UTC)
-        mark = stamp.render(
-            title="HIỆU TRƯỞNG",
-            name=key.certificate.subject.native.get("common_name", ""),
-            when=when,
-            verdict="ĐÃ KÝ",
-            font=settings.stamp_font,
-        )
-        level = levels.level_for(settings, levels.Purpose.destruction_decision)
-        setup = pades.PadesSetup.build(
-            key.signer, level, mark, settings.stamp_page, settings.tsa_url, None, reason="Quyết định hủy tài liệu"
-        )
-        try:
-            return asyncio.run(pades.sign(setup, pdf, "HOSO_QUYET_DINH_HUY")).pdf
-        finally:
-            key.close()
-
-    return sign
+    """The decision signed with the principal's own key (`flows.own_signing`)."""
+    return own_signing.own_signer(
+        settings,
+        key,
+        session,
+        person,
+        confirm_certificate,
+        verdict="ĐÃ KÝ",
+        reason="Quyết định hủy tài liệu",
+        field="HOSO_QUYET_DINH_HUY",
+        purpose=levels.Purpose.destruction_decision,
+    )
 
 
 def detached_files(session: Session, record: Record) -> list[tuple[str, str, str]]:
@@ -84,11 +69,7 @@ def decide(
 ) -> Disposition:
     """Step 3 of a destruction: with the principal's .p12 (at most `MAX_KEY_FILE` bytes read) the decision
     is signed (`sign_decision`), else recorded and flagged unsigned."""
-    key = None
-    if pkcs12 is not None:
-        if len(pkcs12) > MAX_KEY_FILE or not pkcs12:
-            raise InvalidInput("Tệp chữ ký số không hợp lệ.", "The key file is empty or too large.")
-        key = keys.from_pkcs12(pkcs12, (password or "").encode())
+    key = own_signing.key_from_upload(pkcs12, password) if pkcs12 is not None else None
     try:  # the key is closed on every path: refused certificate, refused decision, or signed
         sign = sign_decision(settings, key, session, person, confirm_certificate) if key else None
         return disposition_flow.decide(

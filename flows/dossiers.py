@@ -1,6 +1,7 @@
 """The dossier year's steps that need signing: the approved yearly list and the handover list are
 sealed PDFs (PAdES, with a visible stamp naming who approved or handed over), made here because
-retention may not import signing (DESIGN §1). The seal is the archive's (`signing.seal`: the
+retention may not import signing (DESIGN §1). The principal may sign the list with their own key
+instead (a .p12, `flows.own_signing`). The seal is the archive's (`signing.seal`: the
 school's seal certificate when configured, else hoso's own); the routes, pages and CLI call these.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from archive.models import DossierHandover, DossierList, Person
 from archive.storage import ObjectStore
+from flows import own_signing
 from flows.settings import Settings
 from retention.dossiers import approval, handover, papers
 from signing import levels, pades, seal, stamp
@@ -40,10 +42,39 @@ def sealing(settings: Settings, title: str, name: str, verdict: str, reason: str
         key.close()
 
 
-def approve_list(session: Session, settings: Settings, store: ObjectStore, person: Person, list_id: int) -> DossierList:
-    """The principal approves the yearly list; its PDF is sealed with the principal named on the stamp."""
-    with sealing(settings, "HIỆU TRƯỞNG", person.full_name, "ĐÃ PHÊ DUYỆT", "Phê duyệt danh mục hồ sơ") as sign:
-        return approval.approve(session, store, settings.tmp_dir, person, list_id, sign)
+def approve_list(
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    person: Person,
+    list_id: int,
+    *,
+    pkcs12: bytes | None = None,
+    password: str | None = None,
+    confirm_certificate: str | None = None,
+) -> DossierList:
+    """The principal approves the yearly list. With the principal's .p12 its PDF is signed with their
+    own key (`flows.own_signing`: checked theirs first); without, sealed with the archive's seal and
+    the principal named on the stamp."""
+    if pkcs12 is None:
+        with sealing(settings, "HIỆU TRƯỞNG", person.full_name, "ĐÃ PHÊ DUYỆT", "Phê duyệt danh mục hồ sơ") as sign:
+            return approval.approve(session, store, settings.tmp_dir, person, list_id, sign)
+    key = own_signing.key_from_upload(pkcs12, password)
+    try:  # closed on every path: a refused certificate, a refused approval, or signed
+        own = own_signing.own_signer(
+            settings,
+            key,
+            session,
+            person,
+            confirm_certificate,
+            verdict="ĐÃ PHÊ DUYỆT",
+            reason="Phê duyệt danh mục hồ sơ",
+            field="HOSO_HO_SO",
+            purpose=levels.Purpose.dossier_paper,
+        )
+        return approval.approve(session, store, settings.tmp_dir, person, list_id, own, own_key=True)
+    finally:
+        key.close()
 
 
 def hand_over(

@@ -3,9 +3,9 @@ records, refiling), closing, handing over to the school's archive, and the hando
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -13,6 +13,7 @@ from api.deps import CurrentUser, DbSession, HosoState
 from api.routers import file_body
 from archive.schemas import RowId
 from flows import dossiers as dossier_flow
+from flows import own_signing
 from flows.dossier_package import build as dossier_package
 from retention.dossiers import closing, filing, handover, views, yearly_list
 from retention.dossiers.common import school_by_code
@@ -67,9 +68,32 @@ def add_dossier(list_id: RowId, body: DossierIn, person: CurrentUser, session: D
 
 
 @router.post("/dossier-lists/{list_id}/approval", response_model=DossierListOut)
-def approve(list_id: RowId, person: CurrentUser, session: DbSession, app_state: HosoState) -> dict[str, Any]:
-    """The principal approves the list: its PDF is sealed and kept as a record; its dossiers open."""
-    made = dossier_flow.approve_list(session, app_state.settings, app_state.store, person, list_id)
+def approve(
+    list_id: RowId,
+    person: CurrentUser,
+    session: DbSession,
+    app_state: HosoState,
+    pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12: the list signed with it")] = None,
+    password: Annotated[str | None, Form()] = None,
+    confirm_certificate: Annotated[
+        str | None,
+        Form(max_length=100, description="The SHA-256 fingerprint of the certificate, confirmed on its first use"),
+    ] = None,
+) -> dict[str, Any]:
+    """The principal approves the list: its PDF is kept as a record and its dossiers open. Signed with
+    the principal's own key when a .p12 is sent (multipart; it must be theirs: 409 on its first use
+    until `confirm_certificate` confirms it, 403 when another person's), else sealed with the
+    archive's seal, the principal named on the stamp."""
+    made = dossier_flow.approve_list(
+        session,
+        app_state.settings,
+        app_state.store,
+        person,
+        list_id,
+        pkcs12=pkcs12.file.read(own_signing.MAX_KEY_FILE + 1) if pkcs12 is not None else None,
+        password=password,
+        confirm_certificate=confirm_certificate,
+    )
     return views.list_view(session, made)
 
 

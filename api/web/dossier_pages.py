@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.deps import DbSession, HosoState
 from api.web import menu
@@ -28,8 +29,10 @@ from archive import access, calendar
 from archive.exceptions import HosoError, InvalidInput
 from archive.models import Dossier, DossierList, DossierState, Membership, Person, Record, School
 from flows import dossiers as dossier_flow
+from flows import own_signing
 from flows.dossier_package import build as dossier_package
 from retention.dossiers import closing, common, filing, handover, views, yearly_list
+from signing import ownership
 
 router = APIRouter(include_in_schema=False)
 Posted = Annotated[FormData, Depends(posted_form)]
@@ -304,10 +307,26 @@ def remove(request: Request, dossier_id: str, posted: Posted, session: DbSession
 
 @router.post("/danh-muc-ho-so/{list_id}/phe-duyet")
 def approve(request: Request, list_id: int, posted: Posted, session: DbSession, app_state: HosoState) -> Response:
-    """The principal approves the list; its PDF is sealed and kept; its dossiers open."""
+    """The principal approves the list (signed with their own .p12 when one is chosen, else sealed);
+    its PDF is kept; its dossiers open."""
 
-    def action(person: Person, _form: dict[str, Any]) -> str:
-        dossier_flow.approve_list(session, app_state.settings, app_state.store, person, list_id)
+    def action(person: Person, form: dict[str, Any]) -> str:
+        key_file = form.get("pkcs12")
+        chosen = isinstance(key_file, StarletteUploadFile) and bool(key_file.filename)
+        try:
+            dossier_flow.approve_list(
+                session,
+                app_state.settings,
+                app_state.store,
+                person,
+                list_id,
+                pkcs12=key_file.file.read(own_signing.MAX_KEY_FILE + 1) if chosen else None,  # type: ignore[union-attr]
+                password=str(form.get("password") or ""),
+                confirm_certificate=str(form.get("confirm_certificate") or "") or None,
+            )
+        except ownership.CertificateUnconfirmed as e:
+            form["unconfirmed"] = e.context  # its first use: the confirmation shown beside the form
+            raise
         return "phe-duyet"
 
     return _act(request, session, posted, "approve", action)

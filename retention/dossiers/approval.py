@@ -22,8 +22,15 @@ from retention.dossiers import common, papers
 
 
 def approve(
-    session: Session, store: ObjectStore, tmp_dir: Path, actor: Person, list_id: int, sign: papers.SignPdf | None
+    session: Session,
+    store: ObjectStore,
+    tmp_dir: Path,
+    actor: Person,
+    list_id: int,
+    sign: papers.SignPdf | None,
+    own_key: bool = False,
 ) -> DossierList:
+    """`own_key`: `sign` is the principal's own key, not the archive's seal (recorded in the audit event)."""
     made = common.load_list(session, list_id)
     common.require(
         actor,
@@ -66,7 +73,13 @@ def approve(
             object_type="dossier_list",
             object_id=made.id,
             school_id=made.school_id,
-            details={"dossiers": len(dossiers), "record_id": record.id, "signed": sign is not None, "filed": filed},
+            details={
+                "dossiers": len(dossiers),
+                "record_id": record.id,
+                "signed": sign is not None,
+                "signed_with": "principal" if own_key else "seal" if sign is not None else None,
+                "filed": filed,
+            },
         )
     return made
 
