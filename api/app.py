@@ -53,6 +53,7 @@ from api.web import (
     pages,
     people_pages,
     retention_pages,
+    seal_pages,
     sso_pages,
     staff_pages,
     stats_pages,
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_pages.router)
     app.include_router(evidence_pages.router)
     app.include_router(copy_pages.router)
+    app.include_router(seal_pages.router)
     app.include_router(retention_pages.router)
     app.include_router(dossier_pages.router)
     app.include_router(stats_pages.router)

@@ -23,7 +23,7 @@ from api.web.i18n import said
 from api.web.rendering import page_viewer, render
 from archive import service as archive_service
 from archive.exceptions import HosoError, InvalidInput
-from archive.models import Person
+from archive.models import Person, Role
 from flows import copies as copy_flow
 from flows.state import AppState
 from retention.copies import service
@@ -111,6 +111,8 @@ def _copies(request: Request, session: Session, person: Person, status_code: int
     mine, theirs = service.visible(session, person)
     pending = [c for c in theirs if c.state == CopyState.requested.value]
     decided = [c for c in theirs if c.state != CopyState.requested.value]
+    keepers = {m.school for m in person.memberships if m.school is not None and m.role in (Role.clerk, Role.principal)}
+    sealing = sorted(((school.code, school.name) for school in keepers), key=lambda s: s[1])  # the seal's pages
     session.commit()
     return render(
         request,
@@ -120,6 +122,7 @@ def _copies(request: Request, session: Session, person: Person, status_code: int
         mine=mine,
         pending=pending,
         decided=decided,
+        sealing=sealing,
         **{"done": "", "unconfirmed": {}, **more},
     )
 

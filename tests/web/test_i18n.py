@@ -9,7 +9,17 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.web import dossier_pages, forms, grant_pages, labels, menu, rendering, retention_pages, unit_pages
+from api.web import (
+    dossier_pages,
+    forms,
+    grant_pages,
+    labels,
+    menu,
+    rendering,
+    retention_pages,
+    seal_pages,
+    unit_pages,
+)
 from api.web.i18n import CATALOGUE
 from archive.notifications import texts as notification_texts
 from flows.renditions import ocr as ocr_run
@@ -67,6 +77,7 @@ def marked() -> set[str]:
         dossier_pages.REFUSED,
         forms.CSRF_REFUSED,
         grant_pages.REFUSED,
+        seal_pages.REFUSED,
         unit_pages.NO_UNIT,
     }
 

@@ -64,7 +64,7 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
     tour.pages = {
         "gv.lan": [*COMMON, "/tai-len", rec],
         "ht.hoa": [*COMMON, rec, "/duyet", f"/duyet/{batch_id}", "/luu-tru", "/thong-ke", "/cap-quyen-thanh-tra"]
-        + ["/goi-chung-cu", "/danh-muc-ho-so"],
+        + ["/goi-chung-cu", "/danh-muc-ho-so", "/truong/THA/con-dau"],
         "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke", "/danh-muc-ho-so", "/ban-sao"],
         "lt.mai": [*COMMON, "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
         "tt.nam": [*COMMON, rec, "/goi-chung-cu", "/ban-sao", read_copy],
