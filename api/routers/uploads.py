@@ -46,7 +46,13 @@ def create_upload(
 
 @router.get("/{upload_id}", response_model=UploadOut)
 def get_upload(upload_id: str, person: CurrentUser, session: DbSession) -> UploadOut:
-    return uploads.out(uploads.load(session, person, upload_id))
+    """Its offset and state; once done, its record and what TT 05/2025's check of a scan found (a client
+    whose last chunk's answer was lost learns both here)."""
+    upload = uploads.load(session, person, upload_id)
+    answer = uploads.out(upload)
+    if upload.record_id is not None:
+        answer.scan_warnings = scans.warnings_out(session, upload.record_id, 1)
+    return answer
 
 
 @router.head(
@@ -85,7 +91,7 @@ async def append_upload(
     settings = app_state.settings
     finished = await run_in_threadpool(uploads.load, session, person, upload_id)
     if finished.state == UploadState.done:  # the last chunk's answer was lost: the same record, never a second one
-        return uploads.out(finished)
+        return await run_in_threadpool(get_upload, upload_id, person, session)
     upload, path = await run_in_threadpool(uploads.begin_append, session, person, upload_id, offset, settings.tmp_dir)
     writer = await run_in_threadpool(uploads.ChunkWriter, path, upload.offset, upload.size)
     complete = False

@@ -309,3 +309,21 @@ def _state(pid: str) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return ""
+
+
+def test_a_resumable_uploads_scan_warning_is_told_again_to_a_client_that_lost_the_answer(
+    client: TestClient, world: World
+) -> None:
+    lan = login(client, "gv.lan")
+    low = encoded(page_image(150), "PNG", 150)
+    body = {"metadata": factories.meta(title="Học bạ quét", record_type="transcript", subject=None, month=None)}
+    made = client.post("/api/v1/uploads", headers=lan, json={**body, "filename": "hoc-ba.png", "size": len(low)})
+    assert made.status_code == 201, made.text
+    url, chunk = made.json()["url"], {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    said = ["ảnh quét 150 dpi, dưới mức 200 dpi của Thông tư 05/2025"]
+    done = client.patch(url, headers={**lan, **chunk}, content=low)
+    assert done.status_code == 200 and [w["message"] for w in done.json()["scan_warnings"]] == said, done.text
+    again = client.patch(url, headers={**lan, **chunk}, content=low)  # the answer was lost: sent again
+    assert [w["message"] for w in again.json()["scan_warnings"]] == said and again.json()["record_id"]
+    asked = client.get(url, headers=lan).json()  # or asked, as the page does after a reload
+    assert asked["state"] == "done" and [w["message"] for w in asked["scan_warnings"]] == said
