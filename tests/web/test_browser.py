@@ -502,11 +502,12 @@ def test_the_archivist_and_the_principal_keep_and_destroy_lawfully_in_the_browse
     page.get_by_role("link", name="Lưu trữ", exact=True).click()
     assert page.get_by_role("heading", name="Xem xét hủy (2)").is_visible()
     shot(page, "luu-tru")
-    row = page.locator("tr", has=page.get_by_role("cell", name="Kế hoạch bài dạy (giáo án)", exact=True))
+    plans = page.get_by_role("cell", name="Kế hoạch bài dạy (giáo án)", exact=True)
+    row = page.locator("details", has=page.locator('form[action="/luu-tru/thoi-han/lesson_plan"]'))  # the term's
+    assert page.locator("tr", has=plans).locator("details").count() == 2  # the term, and the scan rule beside it
     row.locator("summary").click()
     row.get_by_label("Số năm (2–70)").fill("12")
     row.get_by_role("button", name="Lưu thời hạn").click()
-    row = page.locator("tr", has=page.get_by_role("cell", name="Kế hoạch bài dạy (giáo án)", exact=True))
     assert row.get_by_role("alert").is_visible() and row.get_by_label("Số năm (2–70)").input_value() == "12"
     row.get_by_label("Lý do", exact=True).fill("Theo hướng dẫn của Sở")
     row.get_by_label("Căn cứ pháp lý").fill("CV 1234/SGDĐT")
