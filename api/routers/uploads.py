@@ -115,7 +115,7 @@ async def append_upload(
 async def _receive(request: Request, writer: uploads.ChunkWriter) -> None:
     """The chunk's bytes into the spool as they arrive (straight into the upload's own spool: written
     once), gathered to a MiB per write: one thread hop a MiB, not one per 64 KiB read from the socket
-    (bench/upload.py: 159 → 197 MB/s for a 1 GiB recording on the test machine)."""
+    (bench/upload.py: 159 → 177–199 MB/s for a 1 GiB recording on the test machine)."""
     received, pending = 0, bytearray()
     async for part in request.stream():
         received += len(part)
