@@ -47,8 +47,13 @@ def claim(session: Session, worker: str, kinds: list[str] | None = None) -> Job 
     pick = select(Job.id).where(Job.state == JobState.queued, Job.run_after <= utcnow())
     if kinds:
         pick = pick.where(Job.kind.in_(kinds))
-    pick = pick.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
+    pick = pick.order_by(Job.run_after, Job.id).limit(1)
     session.commit()
+    if session.scalar(pick) is None:  # nothing to run: a plain read, no write lock (an idle worker's
+        session.commit()  # UPDATE per kind per loop made SQLite writers elsewhere meet "database is locked")
+        return None
+    session.commit()
+    pick = pick.with_for_update(skip_locked=True)
     job_id = session.scalar(
         update(Job)
         .where(Job.id == pick.scalar_subquery(), Job.state == JobState.queued)
