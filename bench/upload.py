@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 import migrations as migrate  # noqa: E402
-from archive import seed, service  # noqa: E402
+from archive import calendar, seed, service  # noqa: E402
 from archive.db import make_engine, make_sessionmaker  # noqa: E402
 from archive.models import Role  # noqa: E402
 from archive.schemas import MembershipCreate, PersonCreate, SchoolCreate  # noqa: E402
@@ -115,8 +115,7 @@ def upload(base: str, headers: dict[str, str], source: Path) -> tuple[float, lis
         "school_code": "THA",
         "record_type": "lesson_recording",
         "title": "Tiết dạy 1 GB",
-        "school_year": "2026-2027",
-        "month": 11,
+        "school_year": calendar.current_school_year(),  # any day the bench runs: this year's recording
     }
     chunks: list[int] = []
     with httpx.Client(timeout=600) as http, open(source, "rb") as f:

@@ -6,7 +6,17 @@ with `file_body`, so `/openapi.json` documents every response body, JSON or not.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import File, Form, UploadFile
+
+# The principal's own key for one paper (a destruction decision, the yearly list; flows/own_signing.py)
+KeyFile = Annotated[UploadFile | None, File(description="The principal's .p12: the paper is signed with it")]
+KeyPassword = Annotated[str | None, Form(description="The .p12's password")]
+ConfirmCertificate = Annotated[
+    str | None,
+    Form(max_length=100, description="The SHA-256 fingerprint of the certificate, confirmed on its first use"),
+]
 
 
 def file_body(media_type: str, description: str, ranged: bool = False) -> dict[int | str, dict[str, Any]]:

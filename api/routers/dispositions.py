@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Form
 
 from api.deps import CurrentUser, DbSession, HosoState
+from api.routers import ConfirmCertificate, KeyFile, KeyPassword
 from archive.schemas import RowId
 from flows import destruction
 from retention import service as retention
@@ -51,12 +52,9 @@ def decide(
     session: DbSession,
     app_state: HosoState,
     approve: Annotated[bool, Form()] = True,
-    pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12 to sign the decision")] = None,
-    password: Annotated[str | None, Form()] = None,
-    confirm_certificate: Annotated[
-        str | None,
-        Form(max_length=100, description="The SHA-256 fingerprint of the certificate, confirmed on its first use"),
-    ] = None,
+    pkcs12: KeyFile = None,
+    password: KeyPassword = None,
+    confirm_certificate: ConfirmCertificate = None,
 ) -> dict[str, Any]:
     """Step 3: the principal's decision; with a .p12 it is signed (PAdES), else recorded and flagged unsigned.
 

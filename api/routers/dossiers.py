@@ -3,14 +3,14 @@ records, refiling), closing, handing over to the school's archive, and the hando
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from api.deps import CurrentUser, DbSession, HosoState
-from api.routers import file_body
+from api.routers import ConfirmCertificate, KeyFile, KeyPassword, file_body
 from archive.schemas import RowId
 from flows import dossiers as dossier_flow
 from flows import own_signing
@@ -73,12 +73,9 @@ def approve(
     person: CurrentUser,
     session: DbSession,
     app_state: HosoState,
-    pkcs12: Annotated[UploadFile | None, File(description="The principal's .p12: the list signed with it")] = None,
-    password: Annotated[str | None, Form()] = None,
-    confirm_certificate: Annotated[
-        str | None,
-        Form(max_length=100, description="The SHA-256 fingerprint of the certificate, confirmed on its first use"),
-    ] = None,
+    pkcs12: KeyFile = None,
+    password: KeyPassword = None,
+    confirm_certificate: ConfirmCertificate = None,
 ) -> dict[str, Any]:
     """The principal approves the list: its PDF is kept as a record and its dossiers open. Signed with
     the principal's own key when a .p12 is sent (multipart; it must be theirs: 409 on its first use

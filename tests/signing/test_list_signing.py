@@ -42,6 +42,12 @@ def test_the_principal_signs_the_list_with_her_own_key_and_no_one_elses(
     listed = client.post("/api/v1/dossier-lists", headers=login(client, "vt.thu"), json=YEAR).json()
     theirs = approve(client, listed["id"], pki, "vice")
     assert theirs.status_code == 403 and theirs.json()["error"] == "certificate_not_yours", theirs.text
+    empty = client.post(
+        f"/api/v1/dossier-lists/{listed['id']}/approval",
+        headers=login(client, "ht.hoa"),
+        files={"pkcs12": ("ht.p12", b"")},
+    )
+    assert empty.status_code == 422 and "Tệp chữ ký số không hợp lệ" in empty.json()["message"], empty.text
     wrong = approve(client, listed["id"], pki, "principal", password="sai-mat-khau")
     assert wrong.status_code in (401, 403, 422) and wrong.json()["message"], wrong.text
     assert (

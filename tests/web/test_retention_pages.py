@@ -43,6 +43,8 @@ def test_the_archivist_edits_the_schedule_with_a_reason_and_holds_a_year(
     rule = {"school": "THA", "min_dpi": "2OO", "policy": "refuse", "reason": "Bản vẽ phải rõ"}
     typo = post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", rule)
     assert typo.status_code == 422 and "số nguyên" in " ".join(alerts(typo.text)) and 'value="2OO"' in typo.text
+    superscript = post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", {**rule, "min_dpi": "²"})
+    assert superscript.status_code == 422 and "số nguyên" in " ".join(alerts(superscript.text))  # not a 500
     low = post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", {**rule, "min_dpi": "150"})
     assert low.status_code == 422 and "Thông tư 05/2025, Điều 8" in " ".join(alerts(low.text)), alerts(low.text)
     assert post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", {**rule, "min_dpi": "300"}).status_code == 303
