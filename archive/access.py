@@ -5,15 +5,26 @@
 - teacher, department head, principal, vice principal, clerk: create records at their school;
 - admin: manages schools and people (system-wide), but reads no record content by that role
   alone: gradebooks and học bạ are minors' data (least privilege);
-- inspector: nothing until an inspection grant says otherwise (search/evidence issue).
+- inspector: nothing until an inspection grant says otherwise (search/evidence issue);
+- the schedule (retention terms, scan rules), one for every school the installation serves: the
+  administrator, or an archivist only where every school served is one they keep (`keeps_schedule`).
 """
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from archive.exceptions import Forbidden
-from archive.models import Person, Record, Role
+from archive.models import Person, Record, Role, School
 
 READERS = {Role.teacher, Role.department_head, Role.principal, Role.vice_principal, Role.clerk, Role.archivist}
+SCHEDULE_KEEPERS = (
+    "Bảng thời hạn bảo quản và quy định ảnh quét dùng chung cho mọi trường của hệ thống: chỉ quản trị viên "
+    "hệ thống sửa, hoặc cán bộ lưu trữ khi hệ thống chỉ phục vụ trường của mình.",
+    "The retention schedule and scan rules apply to every school of this installation: only the system "
+    "administrator changes them, or an archivist when the installation serves only their school.",
+)
 CREATORS = {Role.teacher, Role.department_head, Role.principal, Role.vice_principal, Role.clerk}
 
 
@@ -27,6 +38,22 @@ def is_admin(person: Person) -> bool:
 
 def readable_school_ids(person: Person) -> set[int]:
     return {m.school_id for m in person.memberships if m.school_id is not None and m.role in READERS}
+
+
+def keeps_schedule(session: Session, person: Person) -> bool:
+    """Whether this person may change the schedule, which applies to every school the installation serves.
+
+    A school running hoso alone has its archivist keep it (DESIGN §5). On a Phòng's or Sở's hoso the same
+    edit would change the terms of schools that are not the archivist's: a term shortened for new records
+    there makes other schools' records fall due early. So there it is the system administrator's (set by
+    the Sở/Phòng for all its schools), unless the archivist keeps every school the installation serves."""
+    if is_admin(person):
+        return True
+    kept = {m.school_id for m in person.memberships if m.role == Role.archivist and m.school_id is not None}
+    if not kept:
+        return False
+    others = session.scalar(select(func.count()).select_from(School).where(School.id.not_in(kept)))
+    return not others
 
 
 def require_admin(person: Person) -> None:

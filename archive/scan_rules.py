@@ -1,4 +1,4 @@
-"""The schedule's TT 05/2025 Điều 8 rule for scans, per record type, edited by the archivist.
+"""The schedule's TT 05/2025 Điều 8 rule for scans, per record type, edited by whoever keeps the schedule.
 
 The circular sets the floor (≥ 200 dpi, 300 for maps and drawings); what to do with a scan below
 it differs by record: a học bạ scanned at 150 dpi is better kept with a warning than lost, a
@@ -6,10 +6,10 @@ drawing for a building dossier is better refused and scanned again. So `scan_pol
 `scan_min_dpi` are data beside the retention term (seeded from archive/data/record_types.yaml,
 never overwritten by a restart), and a change is audited with its reason like a change of term.
 Like the retention schedule, the rule is the installation's, one per record type for every school
-it serves, kept by its archivists. The floor can be raised, never put below the type's own in
-the seeded schedule (the law's: 300 for drawings). It applies to uploads from now on: a scan
-already stored keeps the facts it was checked with (`ScanFacts`), the check an inspector can read
-back.
+it serves, so it is kept by whoever answers for all of them (`access.keeps_schedule`). The floor
+can be raised, never put below the type's own in the seeded schedule (the law's: 300 for
+drawings). It applies to uploads from now on: a scan already stored keeps the facts it was checked
+with (`ScanFacts`), the check an inspector can read back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive import access, audit, seed
 from archive.db import write_transaction
 from archive.exceptions import Forbidden, InvalidInput, NotFound
-from archive.models import Person, RecordType, Role
+from archive.models import Person, RecordType
 from archive.scan_quality import MIN_DPI, ScanPolicy
 
 MAX_DPI = 1200  # above this no school scanner goes; a typo (2000 for 200) is refused, not obeyed
@@ -32,18 +32,10 @@ def legal_floor(code: str) -> int:
     return max(MIN_DPI, int(row.get("scan_min_dpi", MIN_DPI)))
 
 
-def may_edit(person: Person) -> bool:
-    """The archivist keeps the schedule (or an administrator), as for retention terms."""
-    return access.is_admin(person) or any(m.role == Role.archivist for m in person.memberships)
-
-
 def set_rule(session: Session, actor: Person, code: str, *, policy: str, min_dpi: int, reason: str) -> RecordType:
     """Change one record type's scan rule, audited with the reason; new uploads are checked by it."""
-    if not may_edit(actor):
-        raise Forbidden(
-            "Chỉ cán bộ lưu trữ (hoặc quản trị viên) được sửa quy định ảnh quét.",
-            "Only an archivist (or an administrator) may change the scan rule.",
-        )
+    if not access.keeps_schedule(session, actor):
+        raise Forbidden(*access.SCHEDULE_KEEPERS)
     if policy not in set(ScanPolicy):
         raise InvalidInput(
             "Cách xử lý ảnh quét chưa đạt phải là 'warn' (nhận, kèm cảnh báo) hoặc 'refuse' (từ chối).",

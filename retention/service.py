@@ -29,13 +29,12 @@ from retention.models import Disposition, FixityRun, Hold, RecordRetention, Rete
 from retention.schedule import BlobsOf
 from retention.schemas import CouncilIn, HoldIn, PeriodIn, ProposalIn
 
-EDITORS = {Role.archivist}
 SWEEPERS = {Role.archivist, Role.principal}  # who runs the sweep and fixity, and sees fixity runs
 
 
-def may_edit_schedule(person: Person) -> bool:
-    """Only the archivist (or an administrator) changes a retention term."""
-    return access.is_admin(person) or any(m.role in EDITORS for m in person.memberships)
+def may_edit_schedule(session: Session, person: Person) -> bool:
+    """The archivist of a school running alone, or the administrator (`access.keeps_schedule`)."""
+    return access.keeps_schedule(session, person)
 
 
 def may_sweep(person: Person) -> bool:
@@ -380,11 +379,8 @@ def set_period(
     apply to records already computed (their blobs are under COMPLIANCE retention): it is refused,
     unless `future_only` says it is meant for new records only, which then get the shorter term.
     """
-    if not may_edit_schedule(actor):
-        raise Forbidden(
-            "Chỉ cán bộ lưu trữ (hoặc quản trị viên) được sửa bảng thời hạn bảo quản.",
-            "Only an archivist (or an administrator) may edit the retention schedule.",
-        )
+    if not may_edit_schedule(session, actor):
+        raise Forbidden(*access.SCHEDULE_KEEPERS)
     if not reason.strip() or not citation.strip():
         raise InvalidInput(
             "Hãy ghi lý do và căn cứ pháp lý (ví dụ: TT 08/2025/TT-BGDĐT, Phụ lục, mục …).",

@@ -24,7 +24,7 @@ from api.web.i18n import said, t
 from api.web.menu import KEEPERS
 from api.web.rendering import page_viewer, render
 from archive import access, scan_rules
-from archive.exceptions import HosoError, InvalidInput
+from archive.exceptions import Forbidden, HosoError, InvalidInput
 from archive.models import Blob, Person, School
 from flows import destruction
 from flows.blobs import record_blobs
@@ -71,9 +71,11 @@ def _page(
 ) -> HTMLResponse:
     schools = _schools(session, person)
     school = next((s for s in schools if s.code == school_code), schools[0] if schools else None)
+    if school is not None and school.id not in access.readable_school_ids(person):
+        school = None  # an administrator keeps the schedule and sees fixity, but reads no school's records
     context: dict[str, Any] = {"schools": schools, "school": school, "errors": errors or {}, "typed": typed or {}}
     context["schedule"] = retention.schedule_rows(session)
-    context["may_edit_schedule"] = retention.may_edit_schedule(person)
+    context["may_edit_schedule"] = retention.may_edit_schedule(session, person)
     context["fixity"] = retention.fixity_runs(session, person, limit=10) if retention.may_sweep(person) else []
     # blobs a download, a package or fixity found not hashing to their address: the archivist's to investigate
     context["flagged"] = (
@@ -151,7 +153,8 @@ def _act(
     except (ValidationError, HosoError) as e:
         session.rollback()
         message = said(e) if isinstance(e, HosoError) else invalid or "; ".join(field_errors(e).values())
-        return _page(request, session, person, app_state, school, 422, {key: message}, form)
+        status = 403 if isinstance(e, Forbidden) else 422
+        return _page(request, session, person, app_state, school, status, {key: message}, form)
     return done if isinstance(done, Response) else _back(school, done)
 
 

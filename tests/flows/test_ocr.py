@@ -201,17 +201,20 @@ def test_a_scan_below_tt05_is_stored_with_a_warning_or_refused_where_the_type_sa
     session.commit()  # the page's read ends before this write
     factories.person(session, "lt.mai", Role.archivist, "THA")
     mai, rule = login(client, "lt.mai"), "/api/v1/record-types/transcript/scan-rule"
+    admin = login(client, "admin1")  # two schools here: the rule is every school's, not THA's archivist's
     for who, body, status, words in (
-        (lan, {"policy": "refuse", "min_dpi": 200, "reason": "quét lại"}, 403, "Chỉ cán bộ lưu trữ"),
-        (mai, {"policy": "never", "min_dpi": 200, "reason": "x"}, 422, "'warn'"),
-        (mai, {"policy": "refuse", "min_dpi": 150, "reason": "x"}, 422, "từ 200 dpi (Thông tư 05/2025, Điều 8)"),
-        (mai, {"policy": "refuse", "min_dpi": 200, "reason": " "}, 422, "reason: không được để trống"),
+        (lan, {"policy": "refuse", "min_dpi": 200, "reason": "quét lại"}, 403, "chỉ quản trị viên hệ thống"),
+        (mai, {"policy": "refuse", "min_dpi": 200, "reason": "quét lại"}, 403, "dùng chung cho mọi trường"),
+        (admin, {"policy": "never", "min_dpi": 200, "reason": "x"}, 422, "'warn'"),
+        (admin, {"policy": "refuse", "min_dpi": 150, "reason": "x"}, 422, "từ 200 dpi (Thông tư 05/2025, Điều 8)"),
+        (admin, {"policy": "refuse", "min_dpi": 200, "reason": " "}, 422, "reason: không được để trống"),
     ):
         answer = client.patch(rule, headers=who, json=body)
         assert answer.status_code == status and words in answer.text, answer.text
     session.commit()
     assert session.scalar(select(RecordType.scan_policy).where(RecordType.code == "transcript")) == "warn"
-    changed = client.patch(rule, headers=mai, json={"policy": "refuse", "min_dpi": 200, "reason": "Học bạ phải đọc rõ"})
+    stricter = {"policy": "refuse", "min_dpi": 200, "reason": "Học bạ phải đọc rõ"}
+    changed = client.patch(rule, headers=admin, json=stricter)
     assert changed.status_code == 200 and changed.json()["scan_policy"] == "refuse", changed.text
     session.commit()
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "record_type.scan_rule_changed")).one()

@@ -67,21 +67,24 @@ def test_a_record_is_kept_for_its_term_and_its_blob_is_locked(
     assert store.head(blob_key(blob_of(session, transcript))).retain_until.year >= calendar.today().year + 99  # type: ignore[union-attr]
 
 
-def test_the_archivist_lengthens_a_term_and_shortening_is_refused(
+def test_the_schedules_keeper_lengthens_a_term_and_shortening_is_refused(
     client: TestClient, world: World, archivist: None, session: Session, store: ObjectStore
 ) -> None:
-    lan, mai = login(client, "gv.lan"), login(client, "lt.mai")
+    """Two schools: the schedule is every school's, kept by the system administrator, not THA's archivist."""
+    lan, mai, admin = login(client, "gv.lan"), login(client, "lt.mai"), login(client, "admin1")
     old = upload(client, lan, "khbd.pdf", lesson_plan_pdf("Phân số"), school_year="2025-2026")
     retention_of(client, lan, old)
     body = {"years": 15, "reason": "Xác nhận theo Phụ lục", "citation": "TT 08/2025/TT-BGDĐT, Phụ lục, mục 3"}
-    longer = client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json=body)
+    not_hers = client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json={**body, "years": 5})
+    assert not_hers.status_code == 403 and "dùng chung cho mọi trường" in not_hers.json()["message"], not_hers.text
+    longer = client.patch("/api/v1/record-types/lesson_plan/retention", headers=admin, json=body)
     assert longer.status_code == 200, longer.text
     assert retention_of(client, lan, old)["keep_until_year"] == 2041
     assert store.head(blob_key(blob_of(session, old))).retain_until == datetime(2042, 1, 1, tzinfo=UTC)
-    shorter = client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json={**body, "years": 5})
+    shorter = client.patch("/api/v1/record-types/lesson_plan/retention", headers=admin, json={**body, "years": 5})
     assert shorter.status_code == 409 and "Không thể rút ngắn" in shorter.json()["message"]
     future = client.patch(
-        "/api/v1/record-types/lesson_plan/retention", headers=mai, json={**body, "years": 5, "future_only": True}
+        "/api/v1/record-types/lesson_plan/retention", headers=admin, json={**body, "years": 5, "future_only": True}
     )
     assert future.status_code == 200, future.text
     assert retention_of(client, lan, old)["keep_until_year"] == 2041  # what was locked stays locked
@@ -98,11 +101,12 @@ def test_the_archivist_lengthens_a_term_and_shortening_is_refused(
 @pytest.mark.parametrize(
     ("who", "body", "status", "words"),
     [
-        ("lt.mai", {"years": 80}, 422, "2 đến 70"),
-        ("lt.mai", {"years": 1}, 422, "2 đến 70"),
-        ("lt.mai", {"permanent": False}, 422, "2 đến 70"),
+        ("admin1", {"years": 80}, 422, "2 đến 70"),
+        ("admin1", {"years": 1}, 422, "2 đến 70"),
+        ("admin1", {"permanent": False}, 422, "2 đến 70"),
         ("gv.lan", {"years": 12}, 403, "cán bộ lưu trữ"),
-        ("lt.mai", {"years": 12, "reason": ""}, 422, ""),
+        ("lt.mai", {"years": 12}, 403, "chỉ quản trị viên hệ thống"),  # THA's archivist; THB is not hers
+        ("admin1", {"years": 12, "reason": ""}, 422, ""),
     ],
 )
 def test_schedule_rows_are_checked(
@@ -119,6 +123,28 @@ def test_schedule_rows_are_checked(
     assert response.status_code == status, response.text
     if words:
         assert words in response.json()["message"]
+
+
+def test_a_school_running_alone_has_its_archivist_keep_the_schedule(client: TestClient, session: Session) -> None:
+    """One school served: its archivist answers for every school there is, so she keeps the schedule."""
+    from archive import service
+    from archive.schemas import SchoolCreate
+
+    service.create_school(session, None, SchoolCreate(code="THA", name="Trường Tiểu học An Bình"))
+    person(session, "lt.mai", Role.archivist, "THA")
+    person(session, "ht.hoa", Role.principal, "THA")
+    session.commit()
+    body = {"years": 12, "reason": "Xác nhận theo Phụ lục", "citation": "TT 08/2025/TT-BGDĐT"}
+    principal = client.patch("/api/v1/record-types/lesson_plan/retention", headers=login(client, "ht.hoa"), json=body)
+    assert principal.status_code == 403, principal.text
+    mai = login(client, "lt.mai")
+    assert client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json=body).status_code == 200
+    rule = {"policy": "refuse", "min_dpi": 300, "reason": "Học bạ phải đọc rõ"}
+    assert client.patch("/api/v1/record-types/transcript/scan-rule", headers=mai, json=rule).status_code == 200
+    service.create_school(session, None, SchoolCreate(code="THB", name="Trường Tiểu học Bình Minh"))
+    session.commit()  # a second school joins the installation: the schedule is no longer hers alone
+    again = client.patch("/api/v1/record-types/lesson_plan/retention", headers=mai, json={**body, "years": 15})
+    assert again.status_code == 403 and "dùng chung cho mọi trường" in again.json()["message"], again.text
 
 
 def test_holds_freeze_records_and_the_blobs(

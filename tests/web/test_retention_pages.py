@@ -25,15 +25,22 @@ def alerts(html: str) -> list[str]:
     return re.findall(r'role="alert">([^<]+)', html)
 
 
-def test_the_archivist_edits_the_schedule_with_a_reason_and_holds_a_year(
+def test_the_schedules_keeper_edits_it_with_a_reason_and_the_archivist_holds_a_year(
     client: TestClient, due: dict[str, str]
 ) -> None:
     page_login(client, "lt.mai")
     page = client.get("/luu-tru")
     assert page.status_code == 200 and "Kế hoạch bài dạy" in page.text and "Xem xét hủy (2)" in page.text
+    # two schools here: the schedule is every school's, so THA's archivist reads it and is told who keeps it
+    assert "/luu-tru/thoi-han/" not in page.text and "quản trị viên hệ thống sửa khi cần" in page.text
+    term = {"school": "THA", "years": "15", "reason": "Theo yêu cầu của Sở", "citation": "CV 123/SGDĐT"}
+    refused = post_form(client, "/luu-tru", "/luu-tru/thoi-han/lesson_plan", term)
+    assert refused.status_code == 403 and "dùng chung cho mọi trường" in refused.text, refused.text
+    client.cookies.clear()
+    page_login(client, "admin1")
     no_reason = post_form(client, "/luu-tru", "/luu-tru/thoi-han/lesson_plan", {"school": "THA", "years": "15"})
     assert no_reason.status_code == 422 and 'value="15"' in no_reason.text and "<details open>" in no_reason.text
-    longer = {"school": "THA", "years": "15", "reason": "Theo yêu cầu của Sở", "citation": "CV 123/SGDĐT"}
+    longer = term
     assert post_form(client, "/luu-tru", "/luu-tru/thoi-han/lesson_plan", longer).status_code == 303
     assert "15 năm" in client.get("/luu-tru").text
     shorter = post_form(client, "/luu-tru", "/luu-tru/thoi-han/lesson_plan", {**longer, "years": "5"})
@@ -49,6 +56,8 @@ def test_the_archivist_edits_the_schedule_with_a_reason_and_holds_a_year(
     assert low.status_code == 422 and "Thông tư 05/2025, Điều 8" in " ".join(alerts(low.text)), alerts(low.text)
     assert post_form(client, "/luu-tru", "/luu-tru/anh-quet/lesson_plan", {**rule, "min_dpi": "300"}).status_code == 303
     assert "dưới 300 dpi: từ chối" in client.get("/luu-tru").text
+    client.cookies.clear()
+    page_login(client, "lt.mai")
 
     no_hold_reason = post_form(client, "/luu-tru", "/luu-tru/phong-toa", {"school": "THA", "school_year": "2000-2001"})
     assert no_hold_reason.status_code == 422 and 'value="2000-2001"' in no_hold_reason.text

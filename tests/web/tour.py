@@ -68,7 +68,13 @@ def build(client: TestClient, world: World, session: Session) -> Tour:
         "vt.thu": [*COMMON, "/duyet", "/luu-tru", "/thong-ke", "/danh-muc-ho-so", "/ban-sao"],
         "lt.mai": [*COMMON, "/luu-tru", "/thong-ke", "/danh-muc-ho-so"],
         "tt.nam": [*COMMON, rec, "/goi-chung-cu", "/ban-sao", read_copy],
-        "admin1": [*COMMON, "/quan-tri", "/cap-quyen-thanh-tra", f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so"]
+        "admin1": [
+            *COMMON,
+            "/quan-tri",
+            "/luu-tru",
+            "/cap-quyen-thanh-tra",
+            f"/quan-tri/nguoi-dung/{teacher_id}/chung-thu-so",
+        ]
         + [f"/quan-tri/nguoi-dung/{teacher_id}", "/quan-tri/nhap-danh-sach", "/don-vi", "/don-vi/PGD-TB", "/tong-hop"],
         "pgd.tp": [*COMMON, "/don-vi", "/don-vi/SGD-DN", "/don-vi/PGD-TB", "/tong-hop", "/cap-quyen-thanh-tra"],
         "pgd.tt": [*COMMON, "/don-vi/PGD-TB", "/tong-hop?don_vi=PGD-TB"],
