@@ -76,6 +76,7 @@ def clauses(session: Session, person: Person) -> list[Clause]:
             InspectorGrant.expires_at > now,
         )
     )
+    posts = {m.unit_id for m in person.unit_memberships if m.role == UnitRole.inspector}
     return [
         Clause(
             grant_id=g.id,
@@ -86,6 +87,7 @@ def clauses(session: Session, person: Person) -> list[Clause]:
             school_years=frozenset(g.school_years or []),
         )
         for g in grants
+        if g.unit_id is None or g.unit_id in posts  # a unit's grant belongs to its inspector's post there
     ]
 
 
@@ -296,6 +298,28 @@ def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) ->
             details={"reason": body.reason, "decision_number": grant.decision_number},
         )
     return grant
+
+
+def revoke_unit_grants(session: Session, actor: Person | None, inspector: Person, unit: OrgUnit, reason: str) -> int:
+    """Inside the caller's transaction: revoke the inspector's live grants made over `unit`, each audited."""
+    live = session.scalars(
+        select(InspectorGrant).where(
+            InspectorGrant.inspector_id == inspector.id,
+            InspectorGrant.unit_id == unit.id,
+            InspectorGrant.revoked_at.is_(None),
+        )
+    ).all()
+    for grant in live:
+        grant.revoked_at, grant.revoked_by_id, grant.revoke_reason = utcnow(), actor.id if actor else None, reason
+        audit.append(
+            session,
+            actor=actor,
+            action="grant.revoked",
+            object_type="inspector_grant",
+            object_id=grant.id,
+            details={"reason": reason, "decision_number": grant.decision_number},
+        )
+    return len(live)
 
 
 def out(grant: InspectorGrant, seal_fingerprint: str) -> GrantOut:

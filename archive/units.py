@@ -20,7 +20,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import access, audit, service
+from archive import access, audit, grants, service
 from archive.auth import hash_password
 from archive.db import write_transaction
 from archive.exceptions import Conflict, Forbidden, InvalidInput, NotFound
@@ -262,6 +262,43 @@ def add_person(session: Session, actor: Person | None, unit_code: str, data: Uni
         unit_code=unit.code,
         one_time_password=password,
     )
+
+
+def remove_person(session: Session, actor: Person | None, unit_code: str, username: str, role: UnitRole) -> int:
+    """Take a role at the unit back (a Phòng's inspector moves on, a leader retires); audited.
+
+    Whoever may give the role may take it back, and the head only from above, as the head is named.
+    Taking an inspector's role also revokes the unit's grants to that person in the same transaction:
+    a grant made over the unit's schools belongs to the post, not to whoever once held it. Returns
+    how many grants were revoked."""
+    unit = unit_by_code(session, unit_code)
+    _require_manager(session, actor, unit)
+    person = session.scalar(select(Person).where(Person.username == username, Person.deleted_at.is_(None)))
+    membership = next(
+        (m for m in (person.unit_memberships if person else []) if m.unit_id == unit.id and m.role == role),
+        None,
+    )
+    if person is None or membership is None:
+        raise NotFound(
+            f"{username!r} không có vai trò đó ở đơn vị {unit.code}.", f"{username!r} has no such role at {unit.code}."
+        )
+    if role == UnitRole.head:
+        _require_appointer(session, actor, unit, role, None)
+    revoked = 0
+    with write_transaction(session):
+        session.delete(membership)
+        if role == UnitRole.inspector:
+            revoked = grants.revoke_unit_grants(session, actor, person, unit, f"Thôi làm thanh tra của {unit.code}")
+        audit.append(
+            session,
+            actor=actor,
+            action="unit_membership.removed",
+            object_type="person",
+            object_id=person.id,
+            details={"unit": unit.code, "role": role.value, "username": person.username, "grants_revoked": revoked},
+        )
+    session.refresh(person)
+    return revoked
 
 
 def people_of(session: Session, unit: OrgUnit) -> list[tuple[Person, str]]:

@@ -113,6 +113,22 @@ def add_person(
         console.print(f"Mật khẩu một lần / one-time password: {done.one_time_password}")
 
 
+@units_app.command("remove-person")
+def remove_person(
+    unit: str = typer.Option(..., "--unit", help="Mã đơn vị / the unit's code"),
+    username: str = typer.Option(...),
+    role: UnitRole = typer.Option(..., help="admin | head | inspector"),
+) -> None:
+    """Take a person's role at a unit back (an inspector's grants over the unit are revoked with it)."""
+    with open_session(Settings()) as session:
+        try:
+            revoked = units.remove_person(session, None, unit, username, role)
+        except HosoError as e:
+            fail(e.vi, e.en)
+    console.print(f"{username}: {role.value} @ {unit} — đã thu hồi / taken back")
+    console.print(f"Quyết định thanh tra đã thu hồi / grants revoked: {revoked}")
+
+
 @units_app.command("list")
 def list_units() -> None:
     """Every unit, its parent and how many schools sit directly under it."""

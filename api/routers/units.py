@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from api.deps import CurrentUser, DbSession
 from api.routers import file_body
 from archive import units
-from archive.models import School
+from archive.models import School, UnitRole
 from archive.schemas import SchoolOut
 from archive.unit_reach import subtree_ids
 from archive.unit_schemas import UnitCreate, UnitOut, UnitPersonCreate, UnitPersonOut, UnitSchoolCreate, UnitSchoolOut
@@ -61,6 +61,13 @@ def attach_school(code: str, school_code: str, actor: CurrentUser, session: DbSe
 @router.post("/{code}/people", response_model=UnitPersonOut, status_code=201)
 def add_person(code: str, body: UnitPersonCreate, actor: CurrentUser, session: DbSession) -> UnitPersonOut:
     return units.add_person(session, actor, code, body)
+
+
+@router.delete("/{code}/people/{username}/{role}")
+def remove_person(code: str, username: str, role: UnitRole, actor: CurrentUser, session: DbSession) -> dict[str, Any]:
+    """Take the role back; an inspector's grants over the unit are revoked with it (`grants_revoked`)."""
+    revoked = units.remove_person(session, actor, code, username, role)
+    return {"unit_code": code, "username": username, "role": role.value, "grants_revoked": revoked}
 
 
 @router.get("/{code}/compliance", response_model=ComplianceOut)

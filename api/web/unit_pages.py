@@ -89,6 +89,7 @@ def _unit_page(
         kinds=labels.UNIT_KIND_VI,
         unit_roles=labels.UNIT_ROLE_VI,
         offered_roles=offered,
+        names_head=names_head,
         report=report,
         states=compliance.STATE_VI,
         children=children,
@@ -223,6 +224,33 @@ def add_person(
         return _refused(request, session, person, unit, e, {"person": form}, field)
     created = {"kind": "person", "full_name": made.full_name, "username": made.username, "role": made.role.value}
     return _unit_page(request, session, person, unit, 201, created=created | {"password": made.one_time_password})
+
+
+@router.post("/don-vi/{code}/nguoi/thu-hoi")
+def remove_person(
+    request: Request,
+    code: str,
+    csrf_token: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    *,
+    session: DbSession,
+) -> Response:
+    """Take a role at the unit back; an inspector's grants over the unit go with it."""
+    opened = _opened(request, session, code, csrf_token)
+    if isinstance(opened, Response):
+        return opened
+    person, unit = opened
+    try:
+        revoked = units.remove_person(session, person, unit.code, username, UnitRole(role))
+    except ValueError:
+        return render(request, "error.html", person, status_code=422, message=t("Chọn vai trò ở đơn vị."))
+    except HosoError as e:
+        return _refused(request, session, person, unit, e, {}, "_removed")
+    done = t("Đã thu hồi vai trò %(role)s của %(username)s.", role=t(labels.UNIT_ROLE_VI[role]), username=username)
+    if revoked:
+        done += " " + t("%(n)s quyết định thanh tra của đơn vị cũng đã được thu hồi.", n=revoked)
+    return _unit_page(request, session, person, unit, done=done)
 
 
 @router.post("/don-vi/{code}/phong")

@@ -59,6 +59,10 @@ def test_a_phong_and_its_school_from_the_command_line(settings: Settings, engine
     assert head.returncode == 0 and "one-time password" in head.stdout
     listed = hoso(settings, "units", "list")
     assert "PGD-TB" in listed.stdout and "SGD-DN" in listed.stdout
+    taken = ["units", "remove-person", "--unit", "PGD-TB", "--username", "pgd.tp", "--role", "head"]
+    assert hoso(settings, *taken).returncode == 0
+    twice = hoso(settings, *taken)
+    assert twice.returncode == 1 and "không có vai trò đó" in twice.stderr, twice.stderr
 
     orphan = hoso(settings, "units", "create", "--kind", "phong", "--code", "PGD-X", "--name", "Phòng lạc")
     assert orphan.returncode == 1 and "phải thuộc một Sở" in orphan.stderr and "must sit under a Sở" in orphan.stderr
@@ -81,5 +85,6 @@ def test_a_phong_and_its_school_from_the_command_line(settings: Settings, engine
             "person.created",
             "membership.added",
             "unit_membership.added",
+            "unit_membership.removed",
         } <= actions
         assert session.scalar(select(School).where(School.code == "PGD-X")) is None  # nothing half-stored

@@ -84,3 +84,52 @@ def test_a_phong_head_cannot_revoke_what_the_so_head_granted_over_the_phong(
     assert refused.status_code == 403, refused.text
     done = client.post(f"/api/v1/grants/{grant_id}/revoke", headers=so_head_headers, json={"reason": "Xong đợt"})
     assert done.status_code == 200 and done.json()["revoked_at"]
+
+
+def test_a_role_taken_back_takes_the_inspectors_grants_with_it(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """pgd.tt leaves the Phòng's inspectorate: her grant over its schools stops working at once (revoked,
+    audited), even though she stays an inspector elsewhere; the head is taken back only from above."""
+    from sqlalchemy import select
+
+    from archive.models import AuditEvent, InspectorGrant
+
+    people = district(client, session)
+    admin, head, tt = people["admin"], people["head"], people["inspector"]
+    record = upload(client, login(client, "gv.lan"), "khbd.pdf", lesson_plan_pdf("Phân số"), school_year="2026-2027")
+    granted = client.post("/api/v1/grants", headers=head, json={**GRANT, "inspector": "pgd.tt", "unit_code": "PGD-TB"})
+    assert granted.status_code == 201, granted.text
+    assert client.get(f"/api/v1/records/{record}", headers=tt).status_code == 200
+    elsewhere = {"username": "pgd.tt", "role": "inspector"}
+    assert client.post("/api/v1/units/PGD-BH/people", headers=admin, json=elsewhere).status_code == 201
+
+    for who, url, status, words in (
+        (tt, "/api/v1/units/PGD-TB/people/pgd.tt/inspector", 403, "quản trị viên của đơn vị"),
+        (admin, "/api/v1/units/PGD-TB/people/pgd.tt/leader", 422, ""),
+        (admin, "/api/v1/units/PGD-TB/people/pgd.tt/head", 404, "không có vai trò đó"),
+        (admin, "/api/v1/units/PGD-XX/people/pgd.tt/inspector", 404, "PGD-XX"),
+    ):
+        refused = client.delete(url, headers=who)
+        assert refused.status_code == status and words in refused.text, (url, refused.text)
+    assert client.get(f"/api/v1/records/{record}", headers=tt).status_code == 200  # nothing taken yet
+
+    taken = client.delete("/api/v1/units/PGD-TB/people/pgd.tt/inspector", headers=admin)
+    assert taken.status_code == 200 and taken.json()["grants_revoked"] == 1, taken.text
+    assert client.get(f"/api/v1/records/{record}", headers=tt).status_code == 403
+    assert client.delete("/api/v1/units/PGD-TB/people/pgd.tt/inspector", headers=admin).status_code == 404
+    session.commit()
+    grant = session.get(InspectorGrant, granted.json()["id"])
+    assert grant is not None and grant.revoked_at is not None and "PGD-TB" in (grant.revoke_reason or "")
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc()).limit(2)).all()
+    assert list(actions) == ["unit_membership.removed", "grant.revoked"]
+
+    # the Sở's administrator takes back the Phòng's head (named from above); the Phòng's own may not
+    session.commit()
+    below = client.post(
+        "/api/v1/units/PGD-TB/people", headers=admin, json={"username": "tb.qt", "role": "admin", "full_name": "QT"}
+    )
+    tb_admin = first_login(client, "tb.qt", below.json()["one_time_password"])
+    own = client.delete("/api/v1/units/PGD-TB/people/pgd.tp/head", headers=tb_admin)
+    assert own.status_code == 403 and "chỉ định" in own.json()["message"], own.text
+    assert client.delete("/api/v1/units/PGD-TB/people/pgd.tp/head", headers=people["sgd_admin"]).status_code == 200

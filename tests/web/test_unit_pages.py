@@ -102,6 +102,16 @@ def test_the_unit_admin_adds_people_and_only_the_system_admin_attaches_a_school(
     assert 'value="head"' not in client.get(UNIT).text
     head = post_form(client, UNIT, f"{UNIT}/nguoi", {"username": "gv.minh", "full_name": "", "role": "head"})
     assert head.status_code == 403 and "chỉ định" in head.text
+    # a role taken back from the same list: the head's row has no button for the unit's own administrator
+    page = client.get(UNIT).text
+    assert 'aria-label="Thu hồi vai trò Thanh tra đơn vị của Gv.Lan"' in page
+    assert 'name="username" value="pgd.tp"><input type="hidden" name="role" value="head"' not in page
+    taken = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "gv.lan", "role": "inspector"})
+    assert taken.status_code == 200 and "Đã thu hồi vai trò Thanh tra đơn vị của gv.lan." in taken.text
+    again = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "gv.lan", "role": "inspector"})
+    assert again.status_code == 404 and "không có vai trò đó" in again.text
+    head_back = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "pgd.tp", "role": "head"})
+    assert head_back.status_code == 403 and "chỉ định" in head_back.text
     refused = post_form(client, UNIT, f"{UNIT}/gan-truong", {"attach_code": "THB"})
     assert refused.status_code == 403 and "quản trị hệ thống" in refused.text
     session.commit()
