@@ -26,6 +26,12 @@ class UnitCreate(BaseModel):
     signing_deadline_day: int = Field(default=5, ge=1, le=28, description="A month is signed by this day of the next")
 
 
+class UnitDeadline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signing_deadline_day: int = Field(ge=1, le=28, description="A month is signed by this day of the next")
+
+
 class UnitOut(Out):
     kind: UnitKind
     code: str

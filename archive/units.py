@@ -30,6 +30,7 @@ from archive.unit_models import OrgUnit, UnitKind, UnitMembership, UnitRole
 from archive.unit_reach import ALL_ROLES, reach, subtree_ids
 from archive.unit_schemas import UnitCreate, UnitOut, UnitPersonCreate, UnitPersonOut, UnitSchoolCreate, UnitSchoolOut
 
+RULE_SETTERS = {UnitRole.admin, UnitRole.head}
 NOT_YOURS = ("Đơn vị này không thuộc phạm vi của bạn.", "This unit is outside your reach.")
 
 
@@ -262,6 +263,34 @@ def add_person(session: Session, actor: Person | None, unit_code: str, data: Uni
         unit_code=unit.code,
         one_time_password=password,
     )
+
+
+def set_deadline(session: Session, actor: Person | None, unit_code: str, day: int) -> OrgUnit:
+    """The day of the next month by which the unit's schools sign a month (the dashboard's "late").
+
+    The unit's rule, so its administrator or its head (or those above) set it; audited before and after."""
+    unit = unit_by_code(session, unit_code)
+    if actor is not None and not access.is_admin(actor) and unit.id not in reach(session, actor, RULE_SETTERS):
+        raise Forbidden(
+            "Chỉ lãnh đạo hoặc quản trị viên của đơn vị (hoặc của Sở cấp trên) được đặt hạn ký duyệt.",
+            "Only the unit's head or administrator (or its Sở's) sets the signing deadline.",
+        )
+    if not 1 <= day <= 28:
+        raise InvalidInput(
+            "Hạn ký duyệt là một ngày từ 1 đến 28 của tháng sau.",
+            "The deadline is a day from 1 to 28 of the next month.",
+        )
+    with write_transaction(session):
+        before, unit.signing_deadline_day = unit.signing_deadline_day, day
+        audit.append(
+            session,
+            actor=actor,
+            action="unit.deadline_changed",
+            object_type="unit",
+            object_id=unit.code,
+            details={"before": before, "after": day},
+        )
+    return unit
 
 
 def remove_person(session: Session, actor: Person | None, unit_code: str, username: str, role: UnitRole) -> int:

@@ -129,6 +129,20 @@ def remove_person(
     console.print(f"Quyết định thanh tra đã thu hồi / grants revoked: {revoked}")
 
 
+@units_app.command("set-deadline")
+def set_deadline(
+    unit: str = typer.Option(..., "--unit", help="Mã đơn vị / the unit's code"),
+    day: int = typer.Option(..., "--day", help="Ngày của tháng sau (1–28) / day of the next month"),
+) -> None:
+    """The day of the next month by which the unit's schools sign a month."""
+    with open_session(Settings()) as session:
+        try:
+            units.set_deadline(session, None, unit, day)
+        except HosoError as e:
+            fail(e.vi, e.en)
+    console.print(f"{unit}: hạn ký duyệt ngày {day} tháng sau / signed by day {day} of the next month")
+
+
 @units_app.command("list")
 def list_units() -> None:
     """Every unit, its parent and how many schools sit directly under it."""

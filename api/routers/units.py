@@ -13,7 +13,15 @@ from archive import units
 from archive.models import School, UnitRole
 from archive.schemas import SchoolOut
 from archive.unit_reach import subtree_ids
-from archive.unit_schemas import UnitCreate, UnitOut, UnitPersonCreate, UnitPersonOut, UnitSchoolCreate, UnitSchoolOut
+from archive.unit_schemas import (
+    UnitCreate,
+    UnitDeadline,
+    UnitOut,
+    UnitPersonCreate,
+    UnitPersonOut,
+    UnitSchoolCreate,
+    UnitSchoolOut,
+)
 from signing import compliance
 from signing.schemas import ComplianceOut
 
@@ -36,6 +44,12 @@ def get_unit(code: str, actor: CurrentUser, session: DbSession) -> UnitOut:
     unit = units.unit_by_code(session, code)
     units.require_reach(session, actor, unit)
     return units.out(session, unit)
+
+
+@router.patch("/{code}", response_model=UnitOut)
+def set_deadline(code: str, body: UnitDeadline, actor: CurrentUser, session: DbSession) -> UnitOut:
+    """The unit's signing deadline: a month is signed by this day of the next (its head or administrator)."""
+    return units.out(session, units.set_deadline(session, actor, code, body.signing_deadline_day))
 
 
 @router.get("/{code}/schools", response_model=list[SchoolOut])

@@ -68,6 +68,7 @@ def _unit_page(
     report = compliance.compute(session, person, unit.code, period)
     admin = access.is_admin(person)
     manager = admin or unit.id in reach(session, person, {UnitRole.admin})
+    sets_rules = admin or unit.id in reach(session, person, units.RULE_SETTERS)
     # the head is named from above (archive/units.py): a unit's own administrator is not offered it
     own = {m.unit_id for m in person.unit_memberships if m.role == UnitRole.admin}
     names_head = admin or unit.id in reach(session, person, {UnitRole.admin}) - own
@@ -90,6 +91,7 @@ def _unit_page(
         unit_roles=labels.UNIT_ROLE_VI,
         offered_roles=offered,
         names_head=names_head,
+        sets_rules=sets_rules,
         report=report,
         states=compliance.STATE_VI,
         children=children,
@@ -251,6 +253,30 @@ def remove_person(
     if revoked:
         done += " " + t("%(n)s quyết định thanh tra của đơn vị cũng đã được thu hồi.", n=revoked)
     return _unit_page(request, session, person, unit, done=done)
+
+
+@router.post("/don-vi/{code}/han-ky")
+def set_deadline(
+    request: Request,
+    code: str,
+    csrf_token: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+    *,
+    session: DbSession,
+) -> Response:
+    """The day of the next month by which the unit's schools sign a month."""
+    opened = _opened(request, session, code, csrf_token)
+    if isinstance(opened, Response):
+        return opened
+    person, unit = opened
+    typed = day.strip()
+    try:
+        if not (typed.isascii() and typed.isdigit()) or len(typed) > 2:
+            raise InvalidInput("Hạn ký duyệt là một ngày từ 1 đến 28 của tháng sau.", "A day from 1 to 28.")
+        units.set_deadline(session, person, unit.code, int(typed))
+    except HosoError as e:
+        return _refused(request, session, person, unit, e, {"deadline": {"day": typed}}, "day")
+    return _unit_page(request, session, person, unit, done=t("Đã đặt hạn ký duyệt: ngày %(day)s tháng sau.", day=typed))
 
 
 @router.post("/don-vi/{code}/phong")

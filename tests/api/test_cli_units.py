@@ -63,6 +63,9 @@ def test_a_phong_and_its_school_from_the_command_line(settings: Settings, engine
     assert hoso(settings, *taken).returncode == 0
     twice = hoso(settings, *taken)
     assert twice.returncode == 1 and "không có vai trò đó" in twice.stderr, twice.stderr
+    assert hoso(settings, "units", "set-deadline", "--unit", "PGD-TB", "--day", "10").returncode == 0
+    late = hoso(settings, "units", "set-deadline", "--unit", "PGD-TB", "--day", "30")
+    assert late.returncode == 1 and "từ 1 đến 28" in late.stderr, late.stderr
 
     orphan = hoso(settings, "units", "create", "--kind", "phong", "--code", "PGD-X", "--name", "Phòng lạc")
     assert orphan.returncode == 1 and "phải thuộc một Sở" in orphan.stderr and "must sit under a Sở" in orphan.stderr
@@ -86,5 +89,6 @@ def test_a_phong_and_its_school_from_the_command_line(settings: Settings, engine
             "membership.added",
             "unit_membership.added",
             "unit_membership.removed",
+            "unit.deadline_changed",
         } <= actions
         assert session.scalar(select(School).where(School.code == "PGD-X")) is None  # nothing half-stored

@@ -133,3 +133,32 @@ def test_a_role_taken_back_takes_the_inspectors_grants_with_it(
     own = client.delete("/api/v1/units/PGD-TB/people/pgd.tp/head", headers=tb_admin)
     assert own.status_code == 403 and "chỉ định" in own.json()["message"], own.text
     assert client.delete("/api/v1/units/PGD-TB/people/pgd.tp/head", headers=people["sgd_admin"]).status_code == 200
+
+
+def test_the_units_head_or_administrator_sets_its_signing_deadline(
+    client: TestClient, session: Session, world: World
+) -> None:
+    from sqlalchemy import select
+
+    from archive.models import AuditEvent
+
+    people = district(client, session)
+    url = "/api/v1/units/PGD-TB"
+    for who, body, status, words in (
+        (people["inspector"], {"signing_deadline_day": 10}, 403, "hạn ký duyệt"),
+        (people["head"], {"signing_deadline_day": 29}, 422, "signing_deadline_day"),
+        (people["head"], {"signing_deadline_day": 10, "kind": "so"}, 422, "kind"),
+        (people["principals"]["TBA"], {"signing_deadline_day": 10}, 403, ""),
+    ):
+        refused = client.patch(url, headers=who, json=body)
+        assert refused.status_code == status and words in refused.text, refused.text
+    assert client.get(url, headers=people["head"]).json()["signing_deadline_day"] == 5  # nothing changed
+    done = client.patch(url, headers=people["head"], json={"signing_deadline_day": 10})
+    assert done.status_code == 200 and done.json()["signing_deadline_day"] == 10, done.text
+    by_so = client.patch(url, headers=people["sgd_admin"], json={"signing_deadline_day": 8})  # from the Sở above
+    assert by_so.status_code == 200 and by_so.json()["signing_deadline_day"] == 8
+    other = client.patch("/api/v1/units/PGD-BH", headers=people["head"], json={"signing_deadline_day": 3})
+    assert other.status_code == 403  # the other Phòng's rule is not this head's
+    session.commit()
+    changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "unit.deadline_changed")).all()
+    assert sorted((e.details["before"], e.details["after"]) for e in changes) == [(5, 10), (10, 8)]

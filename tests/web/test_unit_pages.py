@@ -141,6 +141,14 @@ def test_the_head_sees_no_forms_and_a_school_sees_no_unit(client: TestClient, wo
     page_login(client, "pgd.tp")
     page = client.get(UNIT)
     assert page.status_code == 200 and 'action="/don-vi/PGD-TB/truong"' not in page.text
+    # the head sets the unit's rule: the day by which a month is signed
+    typo = post_form(client, UNIT, f"{UNIT}/han-ky", {"day": "²"})
+    assert typo.status_code == 422 and 'id="loi-han-day"' in typo.text and 'value="²"' in typo.text
+    late = post_form(client, UNIT, f"{UNIT}/han-ky", {"day": "31"})
+    assert late.status_code == 422 and "từ 1 đến 28" in late.text
+    saved = post_form(client, UNIT, f"{UNIT}/han-ky", {"day": "10"})
+    assert saved.status_code == 200 and "Đã đặt hạn ký duyệt: ngày 10 tháng sau." in saved.text
+    assert "hạn ký duyệt tháng: ngày 10 tháng sau" in client.get(UNIT).text
     refused = post_form(client, UNIT, f"{UNIT}/truong", school_form())
     assert refused.status_code == 403 and "Chỉ quản trị viên của đơn vị" in refused.text
     home = client.get("/trang-chu").text
