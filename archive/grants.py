@@ -230,12 +230,24 @@ def _schools_of(session: Session, body: GrantCreate, unit: OrgUnit | None) -> li
     return schools
 
 
+def _require_unit_inspector(inspector: Person, unit: OrgUnit | None) -> None:
+    if unit is not None and not any(
+        m.unit_id == unit.id and m.role == UnitRole.inspector for m in inspector.unit_memberships
+    ):
+        raise InvalidInput(
+            f"{inspector.username!r} không phải thanh tra của đơn vị này.",
+            f"{inspector.username!r} is not an inspector of this unit.",
+        )
+
+
 def _require_grantor(
     session: Session, actor: Person, inspector: Person, schools: list[School], unit: OrgUnit | None
 ) -> None:
     """An admin grants any school; a unit's head its unit's schools to its inspectors; a principal
-    only their own school(s)."""
+    only their own school(s). A grant over a unit goes to one of that unit's inspectors whoever makes
+    it, the system administrator too: it belongs to the post, and works only while it is held (`clauses`)."""
     if access.is_admin(actor):
+        _require_unit_inspector(inspector, unit)
         return
     if inspector.id == actor.id:
         raise Forbidden(
@@ -247,11 +259,7 @@ def _require_grantor(
                 "Chỉ lãnh đạo của đơn vị được cấp quyền thanh tra trên các trường của đơn vị.",
                 "Only the unit's head may grant inspection access over its schools.",
             )
-        if not any(m.unit_id == unit.id and m.role == UnitRole.inspector for m in inspector.unit_memberships):
-            raise InvalidInput(
-                f"{inspector.username!r} không phải thanh tra của đơn vị này.",
-                f"{inspector.username!r} is not an inspector of this unit.",
-            )
+        _require_unit_inspector(inspector, unit)
         return
     own = {m.school_id for m in actor.memberships if m.role == Role.principal}
     if not own or any(s.id not in own for s in schools):
@@ -274,17 +282,24 @@ def visible(session: Session, actor: Person) -> list[InspectorGrant]:
     return list({g.id: g for g in mine + theirs + units}.values())
 
 
+def may_revoke(session: Session, actor: Person | None, grant: InspectorGrant) -> bool:
+    """The system (CLI), an admin, the grant's maker; a head the unit grants made at their level or
+    below, never those a Sở's head made over their Phòng; a principal a grant over their own schools."""
+    if actor is None or access.is_admin(actor) or grant.granted_by_id == actor.id:
+        return True
+    heads = reach(session, actor, {UnitRole.head})
+    if grant.unit_id in heads and reach(session, grant.granted_by, {UnitRole.head}) <= heads:
+        return True
+    own = {m.school_id for m in actor.memberships if m.role == Role.principal}
+    return bool(own) and all(s.id in own for s in grant.schools)
+
+
 def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) -> InspectorGrant:
     grant = session.get(InspectorGrant, grant_id)
     if grant is None or grant not in visible(session, actor) or grant.inspector_id == actor.id:
         raise NotFound("Không có quyền thanh tra này.", "No such grant.")
-    heads = reach(session, actor, {UnitRole.head})
-    # a head revokes the unit grants made at their level or below, never those a Sở's head made over their Phòng
-    below = grant.unit_id in heads and reach(session, grant.granted_by, {UnitRole.head}) <= heads
-    if not access.is_admin(actor) and grant.granted_by_id != actor.id and not below:
-        own = {m.school_id for m in actor.memberships if m.role == Role.principal}
-        if not own or any(s.id not in own for s in grant.schools):
-            raise Forbidden("Bạn không thu hồi được quyền này.", "You may not revoke this grant.")
+    if not may_revoke(session, actor, grant):
+        raise Forbidden("Bạn không thu hồi được quyền này.", "You may not revoke this grant.")
     if grant.revoked_at is not None:
         return grant
     with write_transaction(session):
@@ -300,15 +315,22 @@ def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) ->
     return grant
 
 
-def revoke_unit_grants(session: Session, actor: Person | None, inspector: Person, unit: OrgUnit, reason: str) -> int:
-    """Inside the caller's transaction: revoke the inspector's live grants made over `unit`, each audited."""
-    live = session.scalars(
-        select(InspectorGrant).where(
-            InspectorGrant.inspector_id == inspector.id,
-            InspectorGrant.unit_id == unit.id,
-            InspectorGrant.revoked_at.is_(None),
+def live_unit_grants(session: Session, inspector: Person, unit: OrgUnit) -> list[InspectorGrant]:
+    """The inspector's grants made over `unit` that still work (not revoked, not expired)."""
+    return list(
+        session.scalars(
+            select(InspectorGrant).where(
+                InspectorGrant.inspector_id == inspector.id,
+                InspectorGrant.unit_id == unit.id,
+                InspectorGrant.revoked_at.is_(None),
+                InspectorGrant.expires_at > utcnow(),
+            )
         )
-    ).all()
+    )
+
+
+def revoke_all(session: Session, actor: Person | None, live: list[InspectorGrant], reason: str) -> None:
+    """Inside the caller's transaction: revoke each grant, each audited (the caller checked `may_revoke`)."""
     for grant in live:
         grant.revoked_at, grant.revoked_by_id, grant.revoke_reason = utcnow(), actor.id if actor else None, reason
         audit.append(
@@ -319,7 +341,6 @@ def revoke_unit_grants(session: Session, actor: Person | None, inspector: Person
             object_id=grant.id,
             details={"reason": reason, "decision_number": grant.decision_number},
         )
-    return len(live)
 
 
 def out(grant: InspectorGrant, seal_fingerprint: str) -> GrantOut:

@@ -280,6 +280,8 @@ def set_deadline(session: Session, actor: Person | None, unit_code: str, day: in
             "Hạn ký duyệt là một ngày từ 1 đến 28 của tháng sau.",
             "The deadline is a day from 1 to 28 of the next month.",
         )
+    if unit.signing_deadline_day == day:
+        return unit  # nothing changed, nothing to audit
     with write_transaction(session):
         before, unit.signing_deadline_day = unit.signing_deadline_day, day
         audit.append(
@@ -296,38 +298,56 @@ def set_deadline(session: Session, actor: Person | None, unit_code: str, day: in
 def remove_person(session: Session, actor: Person | None, unit_code: str, username: str, role: UnitRole) -> int:
     """Take a role at the unit back (a Phòng's inspector moves on, a leader retires); audited.
 
-    Whoever may give the role may take it back, and the head only from above, as the head is named.
-    Taking an inspector's role also revokes the unit's grants to that person in the same transaction:
-    a grant made over the unit's schools belongs to the post, not to whoever once held it. Returns
-    how many grants were revoked."""
+    Whoever may give the role may take it back, never their own, and the head only from above, as
+    the head is named. Taking an inspector's role also revokes the unit's grants to that person in
+    the same transaction (a grant made over the unit's schools belongs to the post, not to whoever
+    once held it), so it is refused while one of them is a decision the actor may not revoke (the
+    Sở head's, over a Phòng): the unit's administrator does not end an inspection of the unit.
+    Returns how many grants were revoked."""
     unit = unit_by_code(session, unit_code)
     _require_manager(session, actor, unit)
     person = session.scalar(select(Person).where(Person.username == username, Person.deleted_at.is_(None)))
-    membership = next(
-        (m for m in (person.unit_memberships if person else []) if m.unit_id == unit.id and m.role == role),
-        None,
-    )
-    if person is None or membership is None:
+    if person is None or not _holds(session, person, unit, role):
         raise NotFound(
             f"{username!r} không có vai trò đó ở đơn vị {unit.code}.", f"{username!r} has no such role at {unit.code}."
         )
+    if actor is not None and person.id == actor.id:
+        raise Forbidden(
+            "Không thể tự thu hồi vai trò của chính mình ở đơn vị.", "You may not take back your own role at the unit."
+        )
     if role == UnitRole.head:
         _require_appointer(session, actor, unit, role, None)
-    revoked = 0
+    live = grants.live_unit_grants(session, person, unit) if role == UnitRole.inspector else []
+    kept = sorted(g.decision_number for g in live if not grants.may_revoke(session, actor, g))
+    if kept:
+        raise Conflict(
+            f"{username!r} đang thanh tra theo quyết định {', '.join(kept)}; người cấp (lãnh đạo) thu hồi trước.",
+            f"{username!r} is inspecting under {', '.join(kept)}; its grantor (the head) revokes it first.",
+        )
     with write_transaction(session):
+        membership = _holds(session, person, unit, role)  # again, under the lock: a second removal finds none
+        if membership is None:
+            raise NotFound(f"{username!r} không có vai trò đó ở đơn vị {unit.code}.", f"{username!r}: no such role.")
         session.delete(membership)
-        if role == UnitRole.inspector:
-            revoked = grants.revoke_unit_grants(session, actor, person, unit, f"Thôi làm thanh tra của {unit.code}")
+        grants.revoke_all(session, actor, live, f"Thôi làm thanh tra của {unit.code}")
         audit.append(
             session,
             actor=actor,
             action="unit_membership.removed",
             object_type="person",
             object_id=person.id,
-            details={"unit": unit.code, "role": role.value, "username": person.username, "grants_revoked": revoked},
+            details={"unit": unit.code, "role": role.value, "username": person.username, "grants_revoked": len(live)},
         )
     session.refresh(person)
-    return revoked
+    return len(live)
+
+
+def _holds(session: Session, person: Person, unit: OrgUnit, role: UnitRole) -> UnitMembership | None:
+    return session.scalar(
+        select(UnitMembership).where(
+            UnitMembership.person_id == person.id, UnitMembership.unit_id == unit.id, UnitMembership.role == role.value
+        )
+    )
 
 
 def people_of(session: Session, unit: OrgUnit) -> list[tuple[Person, str]]:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -69,13 +69,14 @@ def _page(
     typed: dict[str, Any] | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    schools = _schools(session, person)
+    # an administrator keeps the schedule and sees fixity, but reads only the schools where they also work
+    readable = access.readable_school_ids(person)
+    schools = [s for s in _schools(session, person) if s.id in readable]
     school = next((s for s in schools if s.code == school_code), schools[0] if schools else None)
-    if school is not None and school.id not in access.readable_school_ids(person):
-        school = None  # an administrator keeps the schedule and sees fixity, but reads no school's records
     context: dict[str, Any] = {"schools": schools, "school": school, "errors": errors or {}, "typed": typed or {}}
     context["schedule"] = retention.schedule_rows(session)
     context["may_edit_schedule"] = retention.may_edit_schedule(session, person)
+    context["one_school"] = (session.scalar(select(func.count()).select_from(School)) or 0) <= 1
     context["fixity"] = retention.fixity_runs(session, person, limit=10) if retention.may_sweep(person) else []
     # blobs a download, a package or fixity found not hashing to their address: the archivist's to investigate
     context["flagged"] = (

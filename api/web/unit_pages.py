@@ -272,7 +272,10 @@ def set_deadline(
     typed = day.strip()
     try:
         if not (typed.isascii() and typed.isdigit()) or len(typed) > 2:
-            raise InvalidInput("Hạn ký duyệt là một ngày từ 1 đến 28 của tháng sau.", "A day from 1 to 28.")
+            raise InvalidInput(
+                "Hạn ký duyệt là một ngày từ 1 đến 28 của tháng sau.",
+                "The deadline is a day from 1 to 28 of the next month.",
+            )
         units.set_deadline(session, person, unit.code, int(typed))
     except HosoError as e:
         return _refused(request, session, person, unit, e, {"deadline": {"day": typed}}, "day")

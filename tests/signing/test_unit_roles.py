@@ -162,3 +162,61 @@ def test_the_units_head_or_administrator_sets_its_signing_deadline(
     session.commit()
     changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "unit.deadline_changed")).all()
     assert sorted((e.details["before"], e.details["after"]) for e in changes) == [(5, 10), (10, 8)]
+
+
+def test_a_units_grant_works_only_with_its_post_and_the_admin_does_not_end_an_inspection(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """Found by review: the grant follows the post (checked when made, even by the system administrator,
+    and on every read); a Phòng's administrator cannot end the Sở head's inspection by taking the role."""
+    from sqlalchemy import delete, select
+
+    from archive.models import OrgUnit, UnitMembership
+
+    people = district(client, session)
+    admin = people["admin"]
+    record = upload(client, login(client, "gv.lan"), "khbd.pdf", lesson_plan_pdf("Phân số"), school_year="2026-2027")
+    not_theirs = client.post(
+        "/api/v1/grants", headers=admin, json={**GRANT, "inspector": "pgd.tt", "unit_code": "SGD-DN"}
+    )
+    assert not_theirs.status_code == 422 and "không phải thanh tra của đơn vị" in not_theirs.text  # even the admin
+    # the Sở's head and inspector: a grant over the Sở reaches THA through its Phòng, and keeps working
+    for username, role in (("sgd.gd", "head"), ("sgd.tt", "inspector")):
+        made = client.post(
+            "/api/v1/units/SGD-DN/people",
+            headers=admin,
+            json={"username": username, "role": role, "full_name": username},
+        )
+        assert made.status_code == 201, made.text
+        people[username] = first_login(client, username, made.json()["one_time_password"])
+    so_grant = client.post(
+        "/api/v1/grants", headers=people["sgd.gd"], json={**GRANT, "inspector": "sgd.tt", "unit_code": "SGD-DN"}
+    )
+    assert so_grant.status_code == 201, so_grant.text
+    assert client.get(f"/api/v1/records/{record}", headers=people["sgd.tt"]).status_code == 200
+    # the Sở head grants the Phòng's inspector over the Phòng: the Phòng's own administrator may not end it
+    over_phong = client.post(
+        "/api/v1/grants", headers=people["sgd.gd"], json={**GRANT, "inspector": "pgd.tt", "unit_code": "PGD-TB"}
+    )
+    assert over_phong.status_code == 201, over_phong.text
+    made = client.post(
+        "/api/v1/units/PGD-TB/people", headers=admin, json={"username": "tb.qt", "role": "admin", "full_name": "QT"}
+    )
+    tb_admin = first_login(client, "tb.qt", made.json()["one_time_password"])
+    kept = client.delete("/api/v1/units/PGD-TB/people/pgd.tt/inspector", headers=tb_admin)
+    assert kept.status_code == 409 and "12/QĐ-SGD" in kept.json()["message"], kept.text
+    assert client.get(f"/api/v1/records/{record}", headers=people["inspector"]).status_code == 200
+    outside = client.delete("/api/v1/units/SGD-DN/people/sgd.tt/inspector", headers=tb_admin)
+    assert outside.status_code == 403  # the Sở above is outside the Phòng administrator's reach
+    themselves = client.delete("/api/v1/units/PGD-TB/people/tb.qt/admin", headers=tb_admin)
+    assert themselves.status_code == 403 and "chính mình" in themselves.json()["message"]
+    # the post gone by any other way (here, straight from the table) while she stays an inspector at the
+    # other Phòng: the grant over PGD-TB stops working on the next read; the Sở's grant to its own works on
+    elsewhere = {"username": "pgd.tt", "role": "inspector"}
+    assert client.post("/api/v1/units/PGD-BH/people", headers=admin, json=elsewhere).status_code == 201
+    session.commit()  # end the test session's read, so its write does not meet a snapshot the app moved past
+    tb = session.scalar(select(OrgUnit.id).where(OrgUnit.code == "PGD-TB"))
+    session.execute(delete(UnitMembership).where(UnitMembership.role == "inspector", UnitMembership.unit_id == tb))
+    session.commit()
+    assert client.get(f"/api/v1/records/{record}", headers=people["inspector"]).status_code == 403
+    assert client.get(f"/api/v1/records/{record}", headers=people["sgd.tt"]).status_code == 200
