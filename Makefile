@@ -60,6 +60,7 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/upload.py
+	$(BIN)/python bench/ingest_api.py
 	$(BIN)/python bench/video.py
 	$(BIN)/python bench/copy_memory.py
 	$(BIN)/python bench/ocr.py

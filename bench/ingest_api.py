@@ -45,15 +45,17 @@ TWO = [["serve", "--no-worker"], ["serve", "--no-worker"], ["worker"]]
 
 def store_settings(env: dict[str, str], folder: Path) -> Settings:
     """The store the archive's processes use, from the same environment (S3 when it names one)."""
-    s3: dict[str, Any] = {
-        "s3_endpoint": env["HOSO_S3_ENDPOINT"],
-        "s3_bucket": env["HOSO_S3_BUCKET"],
-        "s3_access_key": env["HOSO_S3_ACCESS_KEY"],
-        "s3_secret_key": env["HOSO_S3_SECRET_KEY"],
-        "s3_secure": False,
-        "s3_region": env["HOSO_S3_REGION"],
-    }
-    return Settings(data_dir=folder, secret_key="bench", **(s3 if "HOSO_S3_ENDPOINT" in env else {}))
+    s3: dict[str, Any] = {}
+    if "HOSO_S3_ENDPOINT" in env:
+        s3 = {
+            "s3_endpoint": env["HOSO_S3_ENDPOINT"],
+            "s3_bucket": env["HOSO_S3_BUCKET"],
+            "s3_access_key": env["HOSO_S3_ACCESS_KEY"],
+            "s3_secret_key": env["HOSO_S3_SECRET_KEY"],
+            "s3_secure": False,
+            "s3_region": env["HOSO_S3_REGION"],
+        }
+    return Settings(data_dir=folder, secret_key="bench", **s3)
 
 
 def raw_puts(settings: Settings, docs: list[bytes], concurrency: int) -> float:
