@@ -81,3 +81,10 @@ class UnitPersonOut(BaseModel):
     role: UnitRole
     unit_code: str
     one_time_password: str | None = None
+
+
+class UnitPersonRemoved(BaseModel):
+    unit_code: str
+    username: str
+    role: UnitRole
+    grants_revoked: int = Field(description="The person's grants over the unit revoked with the role")

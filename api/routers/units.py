@@ -19,6 +19,7 @@ from archive.unit_schemas import (
     UnitOut,
     UnitPersonCreate,
     UnitPersonOut,
+    UnitPersonRemoved,
     UnitSchoolCreate,
     UnitSchoolOut,
 )
@@ -77,11 +78,13 @@ def add_person(code: str, body: UnitPersonCreate, actor: CurrentUser, session: D
     return units.add_person(session, actor, code, body)
 
 
-@router.delete("/{code}/people/{username}/{role}")
-def remove_person(code: str, username: str, role: UnitRole, actor: CurrentUser, session: DbSession) -> dict[str, Any]:
+@router.delete("/{code}/people/{username}/{role}", response_model=UnitPersonRemoved)
+def remove_person(
+    code: str, username: str, role: UnitRole, actor: CurrentUser, session: DbSession
+) -> UnitPersonRemoved:
     """Take the role back; an inspector's grants over the unit are revoked with it (`grants_revoked`)."""
     revoked = units.remove_person(session, actor, code, username, role)
-    return {"unit_code": code, "username": username, "role": role.value, "grants_revoked": revoked}
+    return UnitPersonRemoved(unit_code=code, username=username, role=role, grants_revoked=revoked)
 
 
 @router.get("/{code}/compliance", response_model=ComplianceOut)
