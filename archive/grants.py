@@ -303,15 +303,7 @@ def revoke(session: Session, actor: Person, grant_id: int, body: GrantRevoke) ->
     if grant.revoked_at is not None:
         return grant
     with write_transaction(session):
-        grant.revoked_at, grant.revoked_by_id, grant.revoke_reason = utcnow(), actor.id, body.reason
-        audit.append(
-            session,
-            actor=actor,
-            action="grant.revoked",
-            object_type="inspector_grant",
-            object_id=grant.id,
-            details={"reason": body.reason, "decision_number": grant.decision_number},
-        )
+        revoke_all(session, actor, [grant], body.reason)
     return grant
 
 
