@@ -108,6 +108,8 @@ def test_the_unit_admin_adds_people_and_only_the_system_admin_attaches_a_school(
     assert 'name="username" value="pgd.tp"><input type="hidden" name="role" value="head"' not in page
     taken = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "gv.lan", "role": "inspector"})
     assert taken.status_code == 200 and "Đã thu hồi vai trò Thanh tra đơn vị của gv.lan." in taken.text
+    unknown_role = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "pgd.tt", "role": "chief"})
+    assert unknown_role.status_code == 422 and "Chọn vai trò ở đơn vị" in unknown_role.text
     again = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "gv.lan", "role": "inspector"})
     assert again.status_code == 404 and "không có vai trò đó" in again.text
     head_back = post_form(client, UNIT, f"{UNIT}/nguoi/thu-hoi", {"username": "pgd.tp", "role": "head"})
